@@ -1,0 +1,10 @@
+DROP TABLE audit_events;
+DROP TABLE user_stores;
+DROP TABLE stores;
+DROP TABLE user_roles;
+DROP TABLE user_addresses;
+DROP TABLE user_phone_numbers;
+DROP TABLE user_emails;
+DROP TABLE users;
+DROP TABLE api_tokens;
+DROP TABLE accounts;

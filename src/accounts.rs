@@ -1,0 +1,254 @@
+//! Accounts (tenants) and their API tokens.
+//!
+//! A token is 32 random bytes shown once; only its SHA-256 is stored, under a unique index, so a
+//! request is authenticated by one indexed lookup. The stored and computed digests are compared in
+//! constant time. `last_used_at` is written at most once a minute per token, so reads stay reads.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::db::DbConn;
+use crate::db::models::{Account, ApiToken};
+use crate::db::schema::{accounts, api_tokens, users};
+use crate::error::ServiceError;
+use crate::text::char_len;
+
+/// Which API a token opens; neither opens the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scope {
+    /// The SCIM API under `/scim/v2`.
+    Scim,
+    /// The admin API under `/admin/v1`.
+    Admin,
+}
+
+impl Scope {
+    /// The stored and printed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Scim => "scim",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+/// The longest account name or token label accepted.
+pub const MAX_NAME_LEN: usize = 255;
+/// What every token starts with, so secret scanners and people recognise one.
+pub const TOKEN_PREFIX: &str = "mts_";
+/// How many characters of a token `token list` shows.
+const SHOWN_PREFIX_LEN: usize = TOKEN_PREFIX.len() + 8;
+
+/// A new id: UUIDv7, so ids sort by creation and index pages stay warm.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn check_name(what: &str, value: &str) -> Result<(), ServiceError> {
+    if value.trim().is_empty() || char_len(value) > MAX_NAME_LEN {
+        return Err(ServiceError::invalid_value(format!(
+            "the {what} must be 1 to {MAX_NAME_LEN} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates an account.
+pub fn create_account(
+    conn: &mut DbConn,
+    name: &str,
+    now: NaiveDateTime,
+) -> Result<Account, ServiceError> {
+    check_name("account name", name)?;
+    let account = Account {
+        id: new_id(),
+        name: name.to_owned(),
+        require_external_id: false,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(accounts::table).values(&account).execute(conn)?;
+    Ok(account)
+}
+
+/// Every account, oldest first.
+pub fn list_accounts(conn: &mut DbConn) -> Result<Vec<Account>, ServiceError> {
+    Ok(accounts::table.select(Account::as_select()).order(accounts::id.asc()).load(conn)?)
+}
+
+/// Whether any account exists.
+pub fn any_account(conn: &mut DbConn) -> Result<bool, ServiceError> {
+    Ok(accounts::table.select(accounts::id).first::<String>(conn).optional()?.is_some())
+}
+
+/// The account with this id.
+pub fn find_account(conn: &mut DbConn, id: &str) -> Result<Account, ServiceError> {
+    accounts::table
+        .find(id)
+        .select(Account::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ServiceError::NotFound("account"))
+}
+
+/// How many users an account has.
+pub fn count_users(conn: &mut DbConn, account_id: &str) -> Result<i64, ServiceError> {
+    Ok(users::table.filter(users::account_id.eq(account_id)).count().get_result(conn)?)
+}
+
+/// Changes an account's settings; `None` leaves a setting as it is.
+pub fn update_settings(
+    conn: &mut DbConn,
+    id: &str,
+    require_external_id: Option<bool>,
+    now: NaiveDateTime,
+) -> Result<Account, ServiceError> {
+    let mut account = find_account(conn, id)?;
+    if let Some(value) = require_external_id {
+        account.require_external_id = value;
+    }
+    account.updated_at = now;
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::require_external_id.eq(account.require_external_id),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(account)
+}
+
+/// Hex SHA-256 of a token, the form in which it is stored.
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn generate_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{TOKEN_PREFIX}{hex}")
+}
+
+/// Issues a token for an account; returns its row and the token itself, which is shown only now.
+pub fn issue_token(
+    conn: &mut DbConn,
+    account_id: &str,
+    label: &str,
+    scope: Scope,
+    now: NaiveDateTime,
+) -> Result<(ApiToken, String), ServiceError> {
+    check_name("token label", label)?;
+    find_account(conn, account_id)?;
+    let token = generate_token();
+    let row = ApiToken {
+        id: new_id(),
+        account_id: account_id.to_owned(),
+        label: label.to_owned(),
+        scope: scope.as_str().to_owned(),
+        token_hash: hash_token(&token),
+        prefix: token[..SHOWN_PREFIX_LEN].to_owned(),
+        created_at: now,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    diesel::insert_into(api_tokens::table).values(&row).execute(conn)?;
+    Ok((row, token))
+}
+
+/// An account's tokens, revoked ones included, oldest first.
+pub fn list_tokens(conn: &mut DbConn, account_id: &str) -> Result<Vec<ApiToken>, ServiceError> {
+    find_account(conn, account_id)?;
+    Ok(api_tokens::table
+        .filter(api_tokens::account_id.eq(account_id))
+        .select(ApiToken::as_select())
+        .order(api_tokens::id.asc())
+        .load(conn)?)
+}
+
+/// Revokes a token; revoking a revoked token changes nothing.
+pub fn revoke_token(
+    conn: &mut DbConn,
+    token_id: &str,
+    now: NaiveDateTime,
+) -> Result<ApiToken, ServiceError> {
+    diesel::update(api_tokens::table.find(token_id).filter(api_tokens::revoked_at.is_null()))
+        .set(api_tokens::revoked_at.eq(now))
+        .execute(conn)?;
+    api_tokens::table
+        .find(token_id)
+        .select(ApiToken::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ServiceError::NotFound("token"))
+}
+
+/// Why a presented token opens nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `Authorization: Bearer` header.
+    Missing,
+    /// Not a token of this server, or revoked.
+    Unknown,
+    /// A live token of the other scope.
+    WrongScope,
+}
+
+/// Who is calling: the token and its account.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The account the token opens.
+    pub account: Account,
+    /// The token's id.
+    pub token_id: String,
+    /// The token's label: the actor in the provisioning log.
+    pub label: String,
+}
+
+/// Authenticates a bearer token for `scope`.
+pub fn authenticate(
+    conn: &mut DbConn,
+    token: &str,
+    scope: Scope,
+    now: NaiveDateTime,
+) -> Result<Result<Caller, Refusal>, ServiceError> {
+    let hash = hash_token(token);
+    let found: Option<(ApiToken, Account)> = api_tokens::table
+        .inner_join(accounts::table)
+        .filter(api_tokens::token_hash.eq(&hash))
+        .select((ApiToken::as_select(), Account::as_select()))
+        .first(conn)
+        .optional()?;
+    let Some((row, account)) = found else {
+        return Ok(Err(Refusal::Unknown));
+    };
+    if !bool::from(row.token_hash.as_bytes().ct_eq(hash.as_bytes())) || row.revoked_at.is_some() {
+        return Ok(Err(Refusal::Unknown));
+    }
+    if row.scope != scope.as_str() {
+        return Ok(Err(Refusal::WrongScope));
+    }
+    if row.last_used_at.is_none_or(|at| now - at >= Duration::minutes(1)) {
+        diesel::update(api_tokens::table.find(&row.id))
+            .set(api_tokens::last_used_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(Ok(Caller { account, token_id: row.id, label: row.label }))
+}
+
+/// First start: when no account exists, creates one with a SCIM token and returns both, so the
+/// caller can print them once (never to the logs). Runs under the migration lock.
+pub fn bootstrap(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> Result<Option<(Account, String)>, ServiceError> {
+    if any_account(conn)? {
+        return Ok(None);
+    }
+    let account = create_account(conn, "Default account", now)?;
+    let (_, token) = issue_token(conn, &account.id, "bootstrap", Scope::Scim, now)?;
+    tracing::info!(account.id = %account.id, "first start: created an account and a SCIM token");
+    Ok(Some((account, token)))
+}

@@ -1,0 +1,190 @@
+//! Rows as stored: one struct per table, read with `Selectable` and written with `Insertable` or
+//! `AsChangeset`. Rows never go on the wire; the domain turns them into SCIM resources.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::*;
+
+/// A MobieTrain account: the tenant every other row belongs to.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
+#[diesel(table_name = accounts)]
+pub struct Account {
+    /// UUIDv7.
+    pub id: String,
+    /// A name for people.
+    pub name: String,
+    /// Whether a user without `externalId` is refused (400) rather than warned about.
+    pub require_external_id: bool,
+    /// When it was created.
+    pub created_at: NaiveDateTime,
+    /// When it last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// An API token: only its SHA-256 is stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    /// UUIDv7.
+    pub id: String,
+    /// The account it opens.
+    pub account_id: String,
+    /// A name for people; also the actor recorded in the provisioning log.
+    pub label: String,
+    /// `scim` or `admin`.
+    pub scope: String,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// The token's first characters, to recognise it in listings.
+    pub prefix: String,
+    /// When it was issued.
+    pub created_at: NaiveDateTime,
+    /// When it was last used, to the minute.
+    pub last_used_at: Option<NaiveDateTime>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// A user row: the single-valued attributes of every schema, and the lifecycle fields.
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+pub struct UserRow {
+    pub id: String,
+    pub account_id: String,
+    pub user_name: String,
+    pub user_name_ci: String,
+    pub external_id: Option<String>,
+    pub name_formatted: Option<String>,
+    pub family_name: Option<String>,
+    pub given_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub honorific_prefix: Option<String>,
+    pub honorific_suffix: Option<String>,
+    pub display_name: Option<String>,
+    pub nick_name: Option<String>,
+    pub profile_url: Option<String>,
+    pub title: Option<String>,
+    pub user_type: Option<String>,
+    pub preferred_language: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub active: bool,
+    pub employee_number: Option<String>,
+    pub cost_center: Option<String>,
+    pub organization: Option<String>,
+    pub division: Option<String>,
+    pub department: Option<String>,
+    pub manager_value: Option<String>,
+    pub manager_ref: Option<String>,
+    pub company_id: Option<String>,
+    pub origin: String,
+    pub sign_in: String,
+    pub registration: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One element of a user's `emails`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_emails, treat_none_as_default_value = false)]
+#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+pub struct EmailRow {
+    pub user_id: String,
+    pub position: i32,
+    pub account_id: String,
+    pub value: String,
+    pub value_ci: String,
+    pub display: Option<String>,
+    pub kind: Option<String>,
+    pub is_primary: Option<bool>,
+}
+
+/// One element of a user's `phoneNumbers`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_phone_numbers, treat_none_as_default_value = false)]
+#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+pub struct PhoneNumberRow {
+    pub user_id: String,
+    pub position: i32,
+    pub account_id: String,
+    pub value: String,
+    pub value_e164: Option<String>,
+    pub display: Option<String>,
+    pub kind: Option<String>,
+    pub is_primary: Option<bool>,
+}
+
+/// One element of a user's `addresses`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_addresses, treat_none_as_default_value = false)]
+#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+pub struct AddressRow {
+    pub user_id: String,
+    pub position: i32,
+    pub formatted: Option<String>,
+    pub street_address: Option<String>,
+    pub locality: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub kind: Option<String>,
+    pub is_primary: Option<bool>,
+}
+
+/// One element of a user's `roles`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_roles, treat_none_as_default_value = false)]
+#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+pub struct RoleRow {
+    pub user_id: String,
+    pub position: i32,
+    pub value: String,
+    pub display: Option<String>,
+    pub kind: Option<String>,
+    pub is_primary: Option<bool>,
+}
+
+/// A store: an account-level entity keyed by its `refId`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stores)]
+#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+pub struct StoreRow {
+    pub id: String,
+    pub account_id: String,
+    pub ref_id: String,
+    pub name: Option<String>,
+    pub country_calling_code: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A user's link to a store, in the order the client sent the stores.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_stores, treat_none_as_default_value = false)]
+#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+pub struct UserStoreRow {
+    pub user_id: String,
+    pub position: i32,
+    pub store_id: String,
+    pub is_primary: Option<bool>,
+}
+
+/// A provisioning-log entry.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+pub struct AuditEventRow {
+    pub id: String,
+    pub account_id: String,
+    pub occurred_at: NaiveDateTime,
+    pub actor: String,
+    pub token_id: Option<String>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub code: String,
+    pub detail: Option<String>,
+}

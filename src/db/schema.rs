@@ -1,0 +1,177 @@
+//! The database schema as diesel sees it. Keep in step with `migrations/postgres` (only column types
+//! both backends share); a test proves both migrated schemas answer a query on every column.
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        name -> Text,
+        require_external_id -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        account_id -> Text,
+        label -> Text,
+        scope -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        account_id -> Text,
+        user_name -> Text,
+        user_name_ci -> Text,
+        external_id -> Nullable<Text>,
+        name_formatted -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        middle_name -> Nullable<Text>,
+        honorific_prefix -> Nullable<Text>,
+        honorific_suffix -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        nick_name -> Nullable<Text>,
+        profile_url -> Nullable<Text>,
+        title -> Nullable<Text>,
+        user_type -> Nullable<Text>,
+        preferred_language -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        timezone -> Nullable<Text>,
+        active -> Bool,
+        employee_number -> Nullable<Text>,
+        cost_center -> Nullable<Text>,
+        organization -> Nullable<Text>,
+        division -> Nullable<Text>,
+        department -> Nullable<Text>,
+        manager_value -> Nullable<Text>,
+        manager_ref -> Nullable<Text>,
+        company_id -> Nullable<Text>,
+        origin -> Text,
+        sign_in -> Text,
+        registration -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_emails (user_id, position) {
+        user_id -> Text,
+        position -> Integer,
+        account_id -> Text,
+        value -> Text,
+        value_ci -> Text,
+        display -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        is_primary -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    user_phone_numbers (user_id, position) {
+        user_id -> Text,
+        position -> Integer,
+        account_id -> Text,
+        value -> Text,
+        value_e164 -> Nullable<Text>,
+        display -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        is_primary -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    user_addresses (user_id, position) {
+        user_id -> Text,
+        position -> Integer,
+        formatted -> Nullable<Text>,
+        street_address -> Nullable<Text>,
+        locality -> Nullable<Text>,
+        region -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        country -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        is_primary -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, position) {
+        user_id -> Text,
+        position -> Integer,
+        value -> Text,
+        display -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        is_primary -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    stores (id) {
+        id -> Text,
+        account_id -> Text,
+        ref_id -> Text,
+        name -> Nullable<Text>,
+        country_calling_code -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_stores (user_id, position) {
+        user_id -> Text,
+        position -> Integer,
+        store_id -> Text,
+        is_primary -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        account_id -> Text,
+        occurred_at -> Timestamp,
+        actor -> Text,
+        token_id -> Nullable<Text>,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        code -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(api_tokens -> accounts (account_id));
+diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(user_emails -> users (user_id));
+diesel::joinable!(user_phone_numbers -> users (user_id));
+diesel::joinable!(user_addresses -> users (user_id));
+diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(stores -> accounts (account_id));
+diesel::joinable!(user_stores -> users (user_id));
+diesel::joinable!(user_stores -> stores (store_id));
+diesel::joinable!(audit_events -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    api_tokens,
+    users,
+    user_emails,
+    user_phone_numbers,
+    user_addresses,
+    user_roles,
+    stores,
+    user_stores,
+    audit_events,
+);

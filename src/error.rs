@@ -1,0 +1,51 @@
+//! The error type of the domain layer: what went wrong, in terms the HTTP layer maps to a status.
+
+use crate::scim::error::{InputError, ScimType};
+
+/// A failed domain operation. The HTTP layer turns each variant into exactly one response.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The resource does not exist in the caller's account (or at all: the two are not told apart).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The client sent something it can correct.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A value that must be unique in the account is taken.
+    #[error("{0}")]
+    Uniqueness(String),
+    /// The database failed in a way the client cannot correct.
+    #[error("database error: {0}")]
+    Database(diesel::result::Error),
+    /// Something that should not happen did; logged, answered with a generic 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// No connection could be had in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[from] diesel::r2d2::PoolError),
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(err: diesel::result::Error) -> Self {
+        match err {
+            diesel::result::Error::NotFound => ServiceError::NotFound("resource"),
+            other => ServiceError::Database(other),
+        }
+    }
+}
+
+impl ServiceError {
+    /// An `invalidValue` input error.
+    pub fn invalid_value(detail: impl Into<String>) -> Self {
+        ServiceError::Input(InputError::invalid_value(detail))
+    }
+
+    /// The `scimType` a client sees, where there is one.
+    pub fn scim_type(&self) -> Option<ScimType> {
+        match self {
+            ServiceError::Input(e) => Some(e.scim_type),
+            ServiceError::Uniqueness(_) => Some(ScimType::Uniqueness),
+            _ => None,
+        }
+    }
+}

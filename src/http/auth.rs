@@ -1,0 +1,80 @@
+//! Authentication: the bearer token of each request decides the account (tenant) and must carry the
+//! scope of the API it calls. Missing, unknown, revoked and wrong-scope tokens are all a 401.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+
+use super::error::{Failure, ProblemError, ScimError};
+use crate::accounts::{self, Caller, Refusal, Scope};
+use crate::state::AppState;
+
+/// The longest Authorization value read; anything longer is no token of ours.
+const MAX_TOKEN_LEN: usize = 256;
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() && token.len() <= MAX_TOKEN_LEN)
+        .then(|| token.trim().to_owned())
+}
+
+async fn authenticate(req: &HttpRequest, scope: Scope) -> Result<Caller, Failure> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState is registered by http::configure")
+        .clone();
+    let Some(token) = bearer(req) else {
+        return Err(Failure::Unauthorized("send a token as \"Authorization: Bearer <token>\""));
+    };
+    let now = state.clock.now_naive();
+    let outcome = super::run_db(&state, move |conn| accounts::authenticate(conn, &token, scope, now)).await?;
+    outcome.map_err(|refusal| {
+        Failure::Unauthorized(match refusal {
+            Refusal::Missing => "send a token as \"Authorization: Bearer <token>\"",
+            Refusal::Unknown => "the token is not valid (unknown or revoked)",
+            Refusal::WrongScope => match scope {
+                Scope::Scim => "this token is not a SCIM token (issue one with --scope scim)",
+                Scope::Admin => "this token is not an admin token (issue one with --scope admin)",
+            },
+        })
+    })
+}
+
+type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A caller authenticated with a `scim`-scope token.
+#[derive(Debug, Clone)]
+pub struct ScimCaller(pub Caller);
+
+impl FromRequest for ScimCaller {
+    type Error = ScimError;
+    type Future = Boxed<Result<Self, ScimError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req, Scope::Scim).await.map(ScimCaller).map_err(ScimError) })
+    }
+}
+
+/// A caller authenticated with an `admin`-scope token.
+#[derive(Debug, Clone)]
+pub struct AdminCaller(pub Caller);
+
+impl FromRequest for AdminCaller {
+    type Error = ProblemError;
+    type Future = Boxed<Result<Self, ProblemError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req, Scope::Admin).await.map(AdminCaller).map_err(ProblemError) })
+    }
+}
+
+impl Caller {
+    /// The actor this caller is in the provisioning log.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor { label: self.label.clone(), token_id: Some(self.token_id.clone()) }
+    }
+}

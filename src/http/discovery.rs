@@ -1,0 +1,130 @@
+//! Discovery (RFC 7644 §4): `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`, served from the
+//! embedded schema registry and telling the truth about what this server supports. Filters on these
+//! endpoints are refused with 403, as §4 says.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::ScimCaller;
+use super::error::{Failure, ScimError};
+use super::{scim_base, scim_response};
+use crate::error::ServiceError;
+use crate::scim::list::{Page, list_response};
+use crate::scim::urn;
+use crate::state::AppState;
+
+/// Registers the discovery routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ServiceProviderConfig", web::get().to(service_provider_config))
+        .route("/ResourceTypes", web::get().to(resource_types))
+        .route("/ResourceTypes/{id}", web::get().to(resource_type))
+        .route("/Schemas", web::get().to(schemas))
+        .route("/Schemas/{id}", web::get().to(schema));
+}
+
+/// Query parameters discovery looks at.
+#[derive(Debug, Deserialize)]
+pub struct DiscoveryParams {
+    filter: Option<String>,
+}
+
+fn refuse_filter(params: &DiscoveryParams) -> Result<(), ScimError> {
+    match params.filter {
+        Some(_) => Err(ScimError(Failure::Forbidden(
+            "discovery endpoints take no filter (RFC 7644 §4); read the whole list",
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Makes `meta.location` absolute.
+fn located(mut document: Value, base: &str) -> Value {
+    if let Some(location) = document.pointer("/meta/location").and_then(Value::as_str) {
+        let absolute = format!("{base}{location}");
+        document["meta"]["location"] = json!(absolute);
+    }
+    document
+}
+
+fn whole_list(documents: Vec<Value>) -> Value {
+    let total = documents.len() as u64;
+    list_response(total, Page { start_index: 1, count: total }, documents)
+}
+
+async fn service_provider_config(
+    state: web::Data<AppState>,
+    _caller: ScimCaller,
+    req: HttpRequest,
+) -> HttpResponse {
+    let base = scim_base(&req, &state);
+    let body = json!({
+        "schemas": [urn::SERVICE_PROVIDER_CONFIG],
+        "documentationUri": "https://help.mobietrain.com",
+        "patch": {"supported": false},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": state.settings.max_results},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": false},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "A long-lived token issued per MobieTrain account, sent as \"Authorization: Bearer <token>\"",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base}/ServiceProviderConfig"),
+        },
+    });
+    scim_response(StatusCode::OK, &body)
+}
+
+async fn resource_types(
+    state: web::Data<AppState>,
+    _caller: ScimCaller,
+    req: HttpRequest,
+    params: web::Query<DiscoveryParams>,
+) -> Result<HttpResponse, ScimError> {
+    refuse_filter(&params)?;
+    let base = scim_base(&req, &state);
+    let documents =
+        state.registry.resource_types().iter().map(|rt| located(rt.document.clone(), &base)).collect();
+    Ok(scim_response(StatusCode::OK, &whole_list(documents)))
+}
+
+async fn resource_type(
+    state: web::Data<AppState>,
+    _caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let base = scim_base(&req, &state);
+    let rt = state.registry.resource_type(&id).ok_or(ServiceError::NotFound("resource type"))?;
+    Ok(scim_response(StatusCode::OK, &located(rt.document.clone(), &base)))
+}
+
+async fn schemas(
+    state: web::Data<AppState>,
+    _caller: ScimCaller,
+    req: HttpRequest,
+    params: web::Query<DiscoveryParams>,
+) -> Result<HttpResponse, ScimError> {
+    refuse_filter(&params)?;
+    let base = scim_base(&req, &state);
+    let documents = state.registry.schemas().iter().map(|s| located(s.document.clone(), &base)).collect();
+    Ok(scim_response(StatusCode::OK, &whole_list(documents)))
+}
+
+async fn schema(
+    state: web::Data<AppState>,
+    _caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let base = scim_base(&req, &state);
+    let schema = state.registry.schema(&id).ok_or(ServiceError::NotFound("schema"))?;
+    Ok(scim_response(StatusCode::OK, &located(schema.document.clone(), &base)))
+}

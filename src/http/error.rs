@@ -1,0 +1,195 @@
+//! The one place errors become responses: SCIM error bodies (RFC 7644 §3.12, `application/scim+json`,
+//! string `status`) under `/scim/v2`, and `application/problem+json` (RFC 9457) on the admin API.
+//! Internal errors are logged here and answered with a generic detail; their text never leaves.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::error::ServiceError;
+use crate::scim::error::{InputError, ScimType};
+use crate::scim::urn;
+
+/// Why a request failed, whatever the API's wire format.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// A domain operation failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// No valid bearer token of the right scope.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The body is larger than the configured limit (bytes).
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The body is not JSON by its content type.
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    /// The route exists but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// No such endpoint.
+    #[error("no such endpoint")]
+    NoRoute,
+    /// Discovery endpoints take no filter (RFC 7644 §4).
+    #[error("filters are not allowed on this endpoint")]
+    Forbidden(&'static str),
+}
+
+impl From<InputError> for Failure {
+    fn from(err: InputError) -> Self {
+        Failure::Service(ServiceError::Input(err))
+    }
+}
+
+impl Failure {
+    fn status(&self) -> StatusCode {
+        match self {
+            Failure::Service(e) => match e {
+                ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+                ServiceError::Input(_) => StatusCode::BAD_REQUEST,
+                ServiceError::Uniqueness(_) => StatusCode::CONFLICT,
+                ServiceError::Database(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            Failure::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Failure::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Failure::NoRoute => StatusCode::NOT_FOUND,
+            Failure::Forbidden(_) => StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn scim_type(&self) -> Option<ScimType> {
+        match self {
+            Failure::Service(e) => e.scim_type(),
+            _ => None,
+        }
+    }
+
+    /// The `detail` a client sees: actionable for its own mistakes, generic for ours.
+    fn detail(&self) -> String {
+        match self {
+            Failure::Service(ServiceError::NotFound(what)) => {
+                format!("the {what} does not exist (or not in the account this token opens)")
+            }
+            Failure::Service(ServiceError::Input(e)) => e.detail.clone(),
+            Failure::Service(ServiceError::Uniqueness(d)) => d.clone(),
+            Failure::Service(ServiceError::Database(_) | ServiceError::Internal(_)) => {
+                "an internal error occurred; it has been logged".to_owned()
+            }
+            Failure::Service(ServiceError::Unavailable(_)) => {
+                "the database is busy or unreachable; retry shortly".to_owned()
+            }
+            Failure::UnsupportedMediaType => {
+                "send the body as application/scim+json (or application/json)".to_owned()
+            }
+            Failure::MethodNotAllowed => "this endpoint does not support that HTTP method".to_owned(),
+            Failure::NoRoute => "there is no such endpoint".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            Failure::Service(ServiceError::Database(e)) => {
+                tracing::error!(error = %e, "database error")
+            }
+            Failure::Service(ServiceError::Internal(e)) => tracing::error!(error = %e, "internal error"),
+            Failure::Service(ServiceError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "database unavailable")
+            }
+            _ => {}
+        }
+    }
+
+    fn decorate(&self, builder: &mut actix_web::HttpResponseBuilder) {
+        match self {
+            Failure::Unauthorized(_) => {
+                builder.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            Failure::Service(ServiceError::Unavailable(_)) => {
+                builder.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A failure answered with a SCIM error body.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ScimError(#[from] pub Failure);
+
+impl From<ServiceError> for ScimError {
+    fn from(e: ServiceError) -> Self {
+        ScimError(Failure::Service(e))
+    }
+}
+
+impl From<InputError> for ScimError {
+    fn from(e: InputError) -> Self {
+        ScimError(e.into())
+    }
+}
+
+impl ResponseError for ScimError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let status = self.0.status();
+        let mut body = json!({
+            "schemas": [urn::ERROR],
+            "status": status.as_u16().to_string(),
+            "detail": self.0.detail(),
+        });
+        if let Some(t) = self.0.scim_type() {
+            body["scimType"] = json!(t.as_str());
+        }
+        let mut builder = HttpResponse::build(status);
+        self.0.decorate(&mut builder);
+        builder.content_type(super::SCIM_JSON).body(body.to_string())
+    }
+}
+
+/// A failure answered with an RFC 9457 problem body.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ProblemError(#[from] pub Failure);
+
+impl From<ServiceError> for ProblemError {
+    fn from(e: ServiceError) -> Self {
+        ProblemError(Failure::Service(e))
+    }
+}
+
+impl From<InputError> for ProblemError {
+    fn from(e: InputError) -> Self {
+        ProblemError(e.into())
+    }
+}
+
+impl ResponseError for ProblemError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let status = self.0.status();
+        let body = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": self.0.detail(),
+        });
+        let mut builder = HttpResponse::build(status);
+        self.0.decorate(&mut builder);
+        builder.content_type("application/problem+json").body(body.to_string())
+    }
+}

@@ -1,0 +1,29 @@
+//! Liveness (`/healthz`, touches no database) and readiness (`/readyz`, the database answers).
+
+use actix_web::{HttpResponse, web};
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+use super::run_db;
+use crate::state::AppState;
+
+/// 200 while the process serves HTTP.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// 200 when a database connection answers a query, 503 otherwise.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let ping = run_db(&state, |conn| {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(())
+    })
+    .await;
+    match ping {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "database": "unreachable"}))
+        }
+    }
+}

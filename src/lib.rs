@@ -1,0 +1,19 @@
+//! mobietrain-scim: the provisioning server of MobieTrain. A SCIM 2.0 server (RFC 7643/7644) that
+//! keeps each MobieTrain account's users and stores in step with its identity provider.
+//!
+//! Layers, each depending only on those below: [`http`] (routes, auth, the error policy), [`scim`]
+//! (the protocol, pure), the domain modules ([`accounts`], [`users`], [`stores`], [`audit`]), and
+//! [`db`] (diesel over SQLite and PostgreSQL).
+
+pub mod accounts;
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod scim;
+pub mod state;
+pub mod stores;
+pub mod text;
+pub mod users;

@@ -1,0 +1,73 @@
+//! Listing: paging parameters (RFC 7644 §3.4.2.4) and the ListResponse message.
+
+use serde_json::{Value, json};
+
+use super::error::InputError;
+use super::urn;
+
+/// A page request after the RFC's rules are applied: 1-based `start_index`, `count` capped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// The 1-based index of the first result.
+    pub start_index: u64,
+    /// The most results to return (0 asks only for `totalResults`).
+    pub count: u64,
+}
+
+impl Page {
+    /// Reads `startIndex` and `count` as sent in a query string. A `startIndex` below 1 is read as 1
+    /// and a negative `count` as 0 (RFC 7644 §3.4.2.4); `count` defaults to and is capped at
+    /// `max_results`.
+    pub fn from_params(
+        start_index: Option<&str>,
+        count: Option<&str>,
+        max_results: u64,
+    ) -> Result<Self, InputError> {
+        let parse = |name: &str, raw: &str| {
+            raw.trim().parse::<i64>().map_err(|_| {
+                InputError::invalid_value(format!("\"{name}\" must be an integer, not {raw:?}"))
+            })
+        };
+        let start_index = match start_index {
+            Some(raw) => parse("startIndex", raw)?.max(1) as u64,
+            None => 1,
+        };
+        let count = match count {
+            Some(raw) => (parse("count", raw)?.max(0) as u64).min(max_results),
+            None => max_results,
+        };
+        Ok(Self { start_index, count })
+    }
+
+    /// The number of rows to skip.
+    pub fn offset(&self) -> u64 {
+        self.start_index - 1
+    }
+}
+
+/// A ListResponse body; `itemsPerPage` is the number of resources returned (RFC 7644 §3.4.2).
+pub fn list_response(total_results: u64, page: Page, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [urn::LIST_RESPONSE],
+        "totalResults": total_results,
+        "startIndex": page.start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_rules_for_out_of_range_values() {
+        assert_eq!(Page::from_params(None, None, 100).unwrap(), Page { start_index: 1, count: 100 });
+        assert_eq!(
+            Page::from_params(Some("0"), Some("-5"), 100).unwrap(),
+            Page { start_index: 1, count: 0 }
+        );
+        assert_eq!(Page::from_params(Some("101"), Some("5000"), 100).unwrap().count, 100);
+        assert!(Page::from_params(Some("one"), None, 100).is_err());
+    }
+}

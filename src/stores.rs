@@ -1,0 +1,150 @@
+//! Stores: account-level entities keyed by `refId` (DESIGN 5). A user write names stores by ref id;
+//! a store it names for the first time is created, and one it names with another name or calling code
+//! is updated for every user, both recorded in the provisioning log.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::accounts::new_id;
+use crate::audit::{self, Actor, Event};
+use crate::db::DbConn;
+use crate::db::models::StoreRow;
+use crate::db::schema::stores;
+use crate::error::ServiceError;
+use crate::on_inner;
+use crate::users::rules::calling_code;
+
+/// A store as a user write names it.
+#[derive(Debug, Clone)]
+pub struct StoreRef {
+    /// The store's ref id (required).
+    pub ref_id: String,
+    /// Its name, if the write carries one.
+    pub name: Option<String>,
+    /// Its calling code, if the write carries one (already checked to be an ITU code).
+    pub country_calling_code: Option<String>,
+    /// Where the reference sits in the request, for error messages.
+    pub path: String,
+}
+
+fn find(conn: &mut DbConn, account_id: &str, ref_id: &str) -> QueryResult<Option<StoreRow>> {
+    stores::table
+        .filter(stores::account_id.eq(account_id))
+        .filter(stores::ref_id.eq(ref_id))
+        .select(StoreRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Finds or creates each referenced store, updating those whose name or calling code differ.
+/// Returns the stores in the order given.
+pub fn resolve(
+    conn: &mut DbConn,
+    account_id: &str,
+    actor: &Actor,
+    refs: &[StoreRef],
+    now: NaiveDateTime,
+) -> Result<Vec<StoreRow>, ServiceError> {
+    let mut out = Vec::with_capacity(refs.len());
+    for r in refs {
+        let code = r.country_calling_code.as_deref().and_then(calling_code);
+        let store = match find(conn, account_id, &r.ref_id)? {
+            Some(existing) => update_if_changed(conn, actor, existing, r, code, now)?,
+            None => {
+                let Some(code) = code else {
+                    return Err(ServiceError::invalid_value(format!(
+                        "\"{}.countryCallingCode\" is required: the store {:?} does not exist yet, \
+                         and a store needs the ITU calling code of its country, such as \"32\"",
+                        r.path, r.ref_id
+                    )));
+                };
+                let row = StoreRow {
+                    id: new_id(),
+                    account_id: account_id.to_owned(),
+                    ref_id: r.ref_id.clone(),
+                    name: r.name.clone(),
+                    country_calling_code: code,
+                    created_at: now,
+                    updated_at: now,
+                };
+                // Two writes may create the same store at once: the loser keeps the winner's row.
+                let inserted = on_inner!(conn, |c| diesel::insert_into(stores::table)
+                    .values(&row)
+                    .on_conflict((stores::account_id, stores::ref_id))
+                    .do_nothing()
+                    .execute(c))?;
+                if inserted == 1 {
+                    audit::record(
+                        conn,
+                        account_id,
+                        actor,
+                        Event {
+                            action: "create",
+                            resource_type: "Store",
+                            resource_id: Some(&row.id),
+                            code: "store.created",
+                            detail: Some(json!({"refId": row.ref_id, "name": row.name,
+                                                "countryCallingCode": row.country_calling_code})),
+                        },
+                        now,
+                    )?;
+                    row
+                } else {
+                    let existing = find(conn, account_id, &r.ref_id)?.ok_or(ServiceError::NotFound("store"))?;
+                    update_if_changed(conn, actor, existing, r, Some(row.country_calling_code), now)?
+                }
+            }
+        };
+        out.push(store);
+    }
+    Ok(out)
+}
+
+fn update_if_changed(
+    conn: &mut DbConn,
+    actor: &Actor,
+    mut store: StoreRow,
+    r: &StoreRef,
+    code: Option<String>,
+    now: NaiveDateTime,
+) -> Result<StoreRow, ServiceError> {
+    let mut changes = serde_json::Map::new();
+    if r.name.is_some() && r.name != store.name {
+        changes.insert("name".into(), json!({"from": store.name, "to": r.name}));
+        store.name = r.name.clone();
+    }
+    if let Some(code) = code.filter(|c| *c != store.country_calling_code) {
+        changes.insert(
+            "countryCallingCode".into(),
+            json!({"from": store.country_calling_code, "to": code}),
+        );
+        store.country_calling_code = code;
+    }
+    if changes.is_empty() {
+        return Ok(store);
+    }
+    store.updated_at = now;
+    diesel::update(stores::table.find(&store.id))
+        .set((
+            stores::name.eq(&store.name),
+            stores::country_calling_code.eq(&store.country_calling_code),
+            stores::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    changes.insert("refId".into(), json!(store.ref_id));
+    audit::record(
+        conn,
+        &store.account_id.clone(),
+        actor,
+        Event {
+            action: "update",
+            resource_type: "Store",
+            resource_id: Some(&store.id),
+            code: "store.updated",
+            detail: Some(serde_json::Value::Object(changes)),
+        },
+        now,
+    )?;
+    Ok(store)
+}

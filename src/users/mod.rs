@@ -1,0 +1,467 @@
+//! SCIM Users: create, read, replace, delete and list, with MobieTrain's rules, stores and the
+//! provisioning log. Every operation is scoped to one account and runs in one transaction.
+
+pub mod model;
+pub mod rules;
+pub mod storage;
+
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value, json};
+
+use crate::audit::{self, Actor, Event};
+use crate::db::models::{Account, AddressRow, EmailRow, PhoneNumberRow, RoleRow, UserRow, UserStoreRow};
+use crate::db::{self, DbConn};
+use crate::error::ServiceError;
+use crate::scim::error::InputError;
+use crate::scim::filter::Equality;
+use crate::scim::list::Page;
+use crate::scim::resource::canonicalize;
+use crate::scim::schema::Registry;
+use crate::scim::urn;
+use crate::stores::{self, StoreRef};
+use crate::text::fold_case;
+use model::{Address, EnterpriseUser, Manager, MobieTrainUser, Name, PluralValue, StoreValue, UserAttributes};
+pub use storage::UserRecord;
+
+/// How a user came to exist (DESIGN 5).
+pub mod origin {
+    /// Provisioned over SCIM: managed by the identity provider.
+    pub const SCIM: &str = "scim";
+}
+
+/// Everything a write needs besides the connection.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteContext<'a> {
+    /// The caller's account.
+    pub account: &'a Account,
+    /// Who writes, for the provisioning log.
+    pub actor: &'a Actor,
+    /// The schemas the input is read against.
+    pub registry: &'a Registry,
+    /// The time of the write.
+    pub now: NaiveDateTime,
+}
+
+/// The attributes a user filter may compare today.
+pub const FILTERABLE: &[&str] = &["userName", "externalId", "id"];
+
+/// Reads a request body as User attributes (canonical names, flat store attributes folded in).
+pub fn parse_input(registry: &Registry, body: &Value) -> Result<UserAttributes, InputError> {
+    let resource_type = registry.resource_type("User").expect("the User resource type is served");
+    let canonical = canonicalize(registry, resource_type, body)?;
+    let mut attrs: UserAttributes = serde_json::from_value(Value::Object(canonical))
+        .map_err(|e| InputError::invalid_syntax(format!("the user cannot be read: {e}")))?;
+    if let Some(mt) = attrs.mobietrain.as_mut() {
+        mt.fold_flat_store();
+    }
+    Ok(attrs)
+}
+
+fn store_refs(attrs: &UserAttributes) -> Vec<StoreRef> {
+    let stores = attrs.mobietrain.as_ref().map(|m| m.stores.as_slice()).unwrap_or_default();
+    stores
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StoreRef {
+            ref_id: s.ref_id.clone().unwrap_or_default(),
+            name: s.name.clone(),
+            country_calling_code: s.country_calling_code.clone(),
+            path: format!("{}:stores[{i}]", urn::MOBIETRAIN_USER),
+        })
+        .collect()
+}
+
+/// Fills the attribute columns and child rows of `row` from `attrs`.
+fn build_record(attrs: &UserAttributes, mut row: UserRow, stores: Vec<crate::db::models::StoreRow>) -> UserRecord {
+    let name = attrs.name.clone().unwrap_or_default();
+    let ent = attrs.enterprise.clone().unwrap_or_default();
+    let manager = ent.manager.clone().unwrap_or_default();
+    let mt = attrs.mobietrain.clone().unwrap_or_default();
+    let user_name = attrs.user_name.clone().unwrap_or_default();
+    row.user_name_ci = fold_case(&user_name);
+    row.user_name = user_name;
+    row.external_id = attrs.external_id.clone();
+    row.name_formatted = name.formatted;
+    row.family_name = name.family_name;
+    row.given_name = name.given_name;
+    row.middle_name = name.middle_name;
+    row.honorific_prefix = name.honorific_prefix;
+    row.honorific_suffix = name.honorific_suffix;
+    row.display_name = attrs.display_name.clone();
+    row.nick_name = attrs.nick_name.clone();
+    row.profile_url = attrs.profile_url.clone();
+    row.title = attrs.title.clone();
+    row.user_type = attrs.user_type.clone();
+    row.preferred_language = attrs.preferred_language.clone();
+    row.locale = attrs.locale.clone();
+    row.timezone = attrs.timezone.clone();
+    row.employee_number = ent.employee_number;
+    row.cost_center = ent.cost_center;
+    row.organization = ent.organization;
+    row.division = ent.division;
+    row.department = ent.department;
+    row.manager_value = manager.value;
+    row.manager_ref = manager.reference;
+    row.company_id = mt.company_id.clone();
+
+    let (id, account) = (row.id.clone(), row.account_id.clone());
+    let position = |i: usize| i32::try_from(i).expect("multi-valued attributes are bounded");
+    let emails = attrs
+        .emails
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let value = e.value.clone().unwrap_or_default();
+            EmailRow {
+                user_id: id.clone(),
+                position: position(i),
+                account_id: account.clone(),
+                value_ci: fold_case(&value),
+                value,
+                display: e.display.clone(),
+                kind: e.kind.clone(),
+                is_primary: e.primary,
+            }
+        })
+        .collect();
+    let phone_numbers = attrs
+        .phone_numbers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let value = p.value.clone().unwrap_or_default();
+            PhoneNumberRow {
+                user_id: id.clone(),
+                position: position(i),
+                account_id: account.clone(),
+                value_e164: rules::e164(&value),
+                value,
+                display: p.display.clone(),
+                kind: p.kind.clone(),
+                is_primary: p.primary,
+            }
+        })
+        .collect();
+    let addresses = attrs
+        .addresses
+        .iter()
+        .enumerate()
+        .map(|(i, a)| AddressRow {
+            user_id: id.clone(),
+            position: position(i),
+            formatted: a.formatted.clone(),
+            street_address: a.street_address.clone(),
+            locality: a.locality.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+            kind: a.kind.clone(),
+            is_primary: a.primary,
+        })
+        .collect();
+    let roles = attrs
+        .roles
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RoleRow {
+            user_id: id.clone(),
+            position: position(i),
+            value: r.value.clone().unwrap_or_default(),
+            display: r.display.clone(),
+            kind: r.kind.clone(),
+            is_primary: r.primary,
+        })
+        .collect();
+    let stores = mt
+        .stores
+        .iter()
+        .zip(stores)
+        .enumerate()
+        .map(|(i, (s, store))| {
+            let link = UserStoreRow {
+                user_id: id.clone(),
+                position: position(i),
+                store_id: store.id.clone(),
+                is_primary: s.primary,
+            };
+            (link, store)
+        })
+        .collect();
+    UserRecord { row, emails, phone_numbers, addresses, roles, stores }
+}
+
+/// The attributes a stored user shows, lifecycle fields and flat store view included.
+pub fn to_attributes(rec: &UserRecord) -> UserAttributes {
+    let r = &rec.row;
+    let name = Name {
+        formatted: r.name_formatted.clone(),
+        family_name: r.family_name.clone(),
+        given_name: r.given_name.clone(),
+        middle_name: r.middle_name.clone(),
+        honorific_prefix: r.honorific_prefix.clone(),
+        honorific_suffix: r.honorific_suffix.clone(),
+    };
+    let manager = Manager { value: r.manager_value.clone(), reference: r.manager_ref.clone() };
+    let enterprise = EnterpriseUser {
+        employee_number: r.employee_number.clone(),
+        cost_center: r.cost_center.clone(),
+        organization: r.organization.clone(),
+        division: r.division.clone(),
+        department: r.department.clone(),
+        manager: (manager != Manager::default()).then_some(manager),
+    };
+    let mut mobietrain = MobieTrainUser {
+        company_id: r.company_id.clone(),
+        stores: rec
+            .stores
+            .iter()
+            .map(|(link, store)| StoreValue {
+                ref_id: Some(store.ref_id.clone()),
+                name: store.name.clone(),
+                country_calling_code: Some(store.country_calling_code.clone()),
+                primary: link.is_primary,
+            })
+            .collect(),
+        origin: Some(r.origin.clone()),
+        sign_in: Some(r.sign_in.clone()),
+        registration: Some(r.registration.clone()),
+        ..Default::default()
+    };
+    mobietrain.show_flat_store();
+    let plural = |value: &str, display: &Option<String>, kind: &Option<String>, primary: Option<bool>| {
+        PluralValue { value: Some(value.to_owned()), display: display.clone(), kind: kind.clone(), primary }
+    };
+    UserAttributes {
+        external_id: r.external_id.clone(),
+        user_name: Some(r.user_name.clone()),
+        name: (name != Name::default()).then_some(name),
+        display_name: r.display_name.clone(),
+        nick_name: r.nick_name.clone(),
+        profile_url: r.profile_url.clone(),
+        title: r.title.clone(),
+        user_type: r.user_type.clone(),
+        preferred_language: r.preferred_language.clone(),
+        locale: r.locale.clone(),
+        timezone: r.timezone.clone(),
+        active: Some(r.active),
+        emails: rec.emails.iter().map(|e| plural(&e.value, &e.display, &e.kind, e.is_primary)).collect(),
+        phone_numbers: rec
+            .phone_numbers
+            .iter()
+            .map(|p| plural(&p.value, &p.display, &p.kind, p.is_primary))
+            .collect(),
+        addresses: rec
+            .addresses
+            .iter()
+            .map(|a| Address {
+                formatted: a.formatted.clone(),
+                street_address: a.street_address.clone(),
+                locality: a.locality.clone(),
+                region: a.region.clone(),
+                postal_code: a.postal_code.clone(),
+                country: a.country.clone(),
+                kind: a.kind.clone(),
+                primary: a.is_primary,
+            })
+            .collect(),
+        roles: rec.roles.iter().map(|r| plural(&r.value, &r.display, &r.kind, r.is_primary)).collect(),
+        enterprise: (enterprise != EnterpriseUser::default()).then_some(enterprise),
+        mobietrain: Some(mobietrain),
+    }
+}
+
+/// The SCIM representation of a stored user; `base_url` is the SCIM base (`…/scim/v2`).
+pub fn to_resource(rec: &UserRecord, base_url: &str) -> Value {
+    let attrs = to_attributes(rec);
+    let mut schemas = vec![urn::USER];
+    if attrs.enterprise.is_some() {
+        schemas.push(urn::ENTERPRISE_USER);
+    }
+    schemas.push(urn::MOBIETRAIN_USER);
+    let mut out = Map::new();
+    out.insert("schemas".into(), json!(schemas));
+    out.insert("id".into(), json!(rec.row.id));
+    if let Value::Object(fields) = serde_json::to_value(&attrs).expect("user attributes serialise") {
+        out.extend(fields);
+    }
+    out.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "created": crate::clock::rfc3339(rec.row.created_at),
+            "lastModified": crate::clock::rfc3339(rec.row.updated_at),
+            "location": format!("{base_url}/Users/{}", rec.row.id),
+            "version": etag(rec.row.version),
+        }),
+    );
+    Value::Object(out)
+}
+
+/// The weak entity tag of a resource version (DESIGN 4).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+fn snapshot(rec: &UserRecord) -> Value {
+    serde_json::to_value(to_attributes(rec)).expect("user attributes serialise")
+}
+
+/// Turns a unique-index violation into the 409 that names the attribute.
+fn uniqueness(err: ServiceError, attrs: &UserAttributes) -> ServiceError {
+    let ServiceError::Database(db_err) = &err else { return err };
+    let Some(constraint) = db::unique_violation(db_err) else { return err };
+    if constraint.contains("user_name") {
+        ServiceError::Uniqueness(format!(
+            "userName {:?} is already taken in this account (userName is compared case-insensitively)",
+            attrs.user_name.as_deref().unwrap_or_default()
+        ))
+    } else if constraint.contains("external_id") {
+        ServiceError::Uniqueness(format!(
+            "externalId {:?} is already used by another user in this account",
+            attrs.external_id.as_deref().unwrap_or_default()
+        ))
+    } else {
+        err
+    }
+}
+
+fn record_warnings(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    user_id: &str,
+    warnings: &[rules::Warning],
+) -> Result<(), ServiceError> {
+    for w in warnings {
+        audit::record(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            Event {
+                action: "warn",
+                resource_type: "User",
+                resource_id: Some(user_id),
+                code: w.code,
+                detail: Some(w.detail.clone()),
+            },
+            ctx.now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Creates a user from a SCIM body (origin `scim`).
+pub fn create(conn: &mut DbConn, ctx: &WriteContext<'_>, body: &Value) -> Result<UserRecord, ServiceError> {
+    let attrs = parse_input(ctx.registry, body)?;
+    let warnings = rules::check(&attrs, ctx.account)?;
+    let row = UserRow {
+        id: crate::accounts::new_id(),
+        account_id: ctx.account.id.clone(),
+        active: attrs.active.unwrap_or(true),
+        origin: origin::SCIM.to_owned(),
+        sign_in: "any".to_owned(),
+        registration: "registered".to_owned(),
+        version: 1,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        ..Default::default()
+    };
+    db::write_transaction(conn, |conn| {
+        let stores = stores::resolve(conn, &ctx.account.id, ctx.actor, &store_refs(&attrs), ctx.now)?;
+        let rec = build_record(&attrs, row, stores);
+        storage::insert(conn, &rec)?;
+        audit::record(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            Event {
+                action: "create",
+                resource_type: "User",
+                resource_id: Some(&rec.row.id),
+                code: "user.created",
+                detail: audit::diff(None, Some(&snapshot(&rec))),
+            },
+            ctx.now,
+        )?;
+        record_warnings(conn, ctx, &rec.row.id, &warnings)?;
+        Ok(rec)
+    })
+    .map_err(|e| uniqueness(e, &attrs))
+}
+
+/// Replaces a user with the body of a PUT: attributes not sent are cleared. `active`, when not
+/// sent, keeps its value, so a PUT never reactivates a user by omission. Never creates.
+pub fn replace(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    id: &str,
+    body: &Value,
+) -> Result<UserRecord, ServiceError> {
+    let attrs = parse_input(ctx.registry, body)?;
+    let warnings = rules::check(&attrs, ctx.account)?;
+    db::write_transaction(conn, |conn| {
+        let current = get(conn, &ctx.account.id, id)?;
+        let row = UserRow {
+            active: attrs.active.unwrap_or(current.row.active),
+            version: current.row.version + 1,
+            updated_at: ctx.now,
+            ..current.row.clone()
+        };
+        let stores = stores::resolve(conn, &ctx.account.id, ctx.actor, &store_refs(&attrs), ctx.now)?;
+        let rec = build_record(&attrs, row, stores);
+        storage::replace(conn, &rec)?;
+        audit::record(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            Event {
+                action: "replace",
+                resource_type: "User",
+                resource_id: Some(id),
+                code: "user.replaced",
+                detail: audit::diff(Some(&snapshot(&current)), Some(&snapshot(&rec))),
+            },
+            ctx.now,
+        )?;
+        record_warnings(conn, ctx, id, &warnings)?;
+        Ok(rec)
+    })
+    .map_err(|e| uniqueness(e, &attrs))
+}
+
+/// Deletes a user. The provisioning log keeps that it happened; the personal data in its earlier
+/// entries is redacted.
+pub fn delete(conn: &mut DbConn, ctx: &WriteContext<'_>, id: &str) -> Result<(), ServiceError> {
+    db::write_transaction(conn, |conn| {
+        if storage::delete(conn, &ctx.account.id, id)? == 0 {
+            return Err(ServiceError::NotFound("user"));
+        }
+        audit::redact_resource(conn, &ctx.account.id, "User", id)?;
+        audit::record(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            Event { action: "delete", resource_type: "User", resource_id: Some(id), code: "user.deleted", detail: None },
+            ctx.now,
+        )?;
+        Ok(())
+    })
+}
+
+/// The user `id` of `account_id`.
+pub fn get(conn: &mut DbConn, account_id: &str, id: &str) -> Result<UserRecord, ServiceError> {
+    storage::load(conn, account_id, &[id.to_owned()])?
+        .pop()
+        .ok_or(ServiceError::NotFound("user"))
+}
+
+/// One page of an account's users matching `lookup`, and how many match in all.
+pub fn list(
+    conn: &mut DbConn,
+    account_id: &str,
+    lookup: Option<&Equality>,
+    page: Page,
+) -> Result<(u64, Vec<UserRecord>), ServiceError> {
+    let (total, ids) = storage::find_page(conn, account_id, lookup, page)?;
+    let records = storage::load(conn, account_id, &ids)?;
+    Ok((total as u64, records))
+}

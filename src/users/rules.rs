@@ -1,0 +1,285 @@
+//! MobieTrain's rules for user data (seed `user-data-mapping.txt`, DESIGN 5), applied to every SCIM
+//! write: the hard ones refuse the write with `invalidValue` and a `detail` naming the attribute and
+//! the rule; the soft ones let it through and leave a warning for the provisioning log.
+
+use serde_json::{Value, json};
+
+use super::model::{PluralValue, UserAttributes};
+use crate::db::models::Account;
+use crate::scim::error::InputError;
+use crate::text::char_len;
+
+/// Free text the seed bounds (names, job position, company id, store name, …), in characters.
+pub const MAX_TEXT: usize = 255;
+/// Longer free text: formatted names and addresses.
+pub const MAX_LONG_TEXT: usize = 1024;
+/// URLs.
+pub const MAX_URL: usize = 2048;
+
+/// A data-quality warning: a machine-readable code and its particulars (no personal data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    /// E.g. `user.external_id_missing`.
+    pub code: &'static str,
+    /// Which attribute, and what to do about it.
+    pub detail: Value,
+}
+
+/// The parsed form of a phone number that carries its country code, in E.164 (`+32470123456`).
+pub fn e164(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    let international = trimmed.starts_with('+') || trimmed.starts_with("tel:+");
+    if !international {
+        return None;
+    }
+    let number = phonenumber::parse(None, trimmed).ok()?;
+    Some(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// The ITU country calling code in `raw` (`"32"`, or `"+32"`), if it is one that exists.
+pub fn calling_code(raw: &str) -> Option<String> {
+    let digits = raw.trim().strip_prefix('+').unwrap_or(raw.trim());
+    if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let code: u16 = digits.parse().ok()?;
+    phonenumber::metadata::DATABASE.by_code(&code).map(|_| code.to_string())
+}
+
+fn bounded(path: &str, value: Option<&str>, max: usize) -> Result<(), InputError> {
+    match value {
+        Some(v) if char_len(v) > max => Err(InputError::invalid_value(format!(
+            "\"{path}\" is {} characters long; at most {max} are allowed",
+            char_len(v)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn present(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.trim().is_empty())
+}
+
+fn one_primary(path: &str, values: impl Iterator<Item = Option<bool>>) -> Result<(), InputError> {
+    if values.filter(|p| *p == Some(true)).count() > 1 {
+        return Err(InputError::invalid_value(format!(
+            "\"{path}\" has more than one element with \"primary\": true; at most one may be primary"
+        )));
+    }
+    Ok(())
+}
+
+fn plural_texts(path: &str, values: &[PluralValue]) -> Result<(), InputError> {
+    for (i, v) in values.iter().enumerate() {
+        bounded(&format!("{path}[{i}].value"), v.value.as_deref(), MAX_TEXT)?;
+        bounded(&format!("{path}[{i}].display"), v.display.as_deref(), MAX_TEXT)?;
+        bounded(&format!("{path}[{i}].type"), v.kind.as_deref(), MAX_TEXT)?;
+        if !present(v.value.as_deref()) {
+            return Err(InputError::invalid_value(format!("\"{path}[{i}].value\" is required")));
+        }
+    }
+    one_primary(path, values.iter().map(|v| v.primary))
+}
+
+fn looks_like_email(value: &str) -> bool {
+    match value.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && !domain.is_empty() && !value.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Checks `user` (with the flat store attributes already folded into `stores`) against the rules.
+/// Returns the warnings to record, or the first rule broken.
+pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, InputError> {
+    let mut warnings = Vec::new();
+
+    // userName: required by SCIM, unique per account (the database enforces that).
+    if !present(user.user_name.as_deref()) {
+        return Err(InputError::invalid_value("\"userName\" is required and must not be blank"));
+    }
+    bounded("userName", user.user_name.as_deref(), MAX_TEXT)?;
+    bounded("externalId", user.external_id.as_deref(), MAX_TEXT)?;
+
+    // First and last name present; free text of at most 255 characters.
+    let name = user.name.clone().unwrap_or_default();
+    for (path, value) in [("name.givenName", &name.given_name), ("name.familyName", &name.family_name)] {
+        if !present(value.as_deref()) {
+            return Err(InputError::invalid_value(format!(
+                "\"{path}\" is required: MobieTrain needs a user's first and last name"
+            )));
+        }
+    }
+    for (path, value, max) in [
+        ("name.givenName", &name.given_name, MAX_TEXT),
+        ("name.familyName", &name.family_name, MAX_TEXT),
+        ("name.middleName", &name.middle_name, MAX_TEXT),
+        ("name.honorificPrefix", &name.honorific_prefix, MAX_TEXT),
+        ("name.honorificSuffix", &name.honorific_suffix, MAX_TEXT),
+        ("name.formatted", &name.formatted, MAX_LONG_TEXT),
+        ("displayName", &user.display_name, MAX_TEXT),
+        ("nickName", &user.nick_name, MAX_TEXT),
+        ("profileUrl", &user.profile_url, MAX_URL),
+        ("title", &user.title, MAX_TEXT),
+        ("userType", &user.user_type, MAX_TEXT),
+        ("preferredLanguage", &user.preferred_language, MAX_TEXT),
+        ("locale", &user.locale, MAX_TEXT),
+        ("timezone", &user.timezone, MAX_TEXT),
+    ] {
+        bounded(path, value.as_deref(), max)?;
+    }
+    if let Some(ent) = &user.enterprise {
+        let manager = ent.manager.clone().unwrap_or_default();
+        for (attr, value, max) in [
+            ("employeeNumber", &ent.employee_number, MAX_TEXT),
+            ("costCenter", &ent.cost_center, MAX_TEXT),
+            ("organization", &ent.organization, MAX_TEXT),
+            ("division", &ent.division, MAX_TEXT),
+            ("department", &ent.department, MAX_TEXT),
+            ("manager.value", &manager.value, MAX_TEXT),
+            ("manager.$ref", &manager.reference, MAX_URL),
+        ] {
+            bounded(&format!("{}:{attr}", crate::scim::urn::ENTERPRISE_USER), value.as_deref(), max)?;
+        }
+    }
+    for (i, a) in user.addresses.iter().enumerate() {
+        for (sub, value, max) in [
+            ("formatted", &a.formatted, MAX_LONG_TEXT),
+            ("streetAddress", &a.street_address, MAX_LONG_TEXT),
+            ("locality", &a.locality, MAX_TEXT),
+            ("region", &a.region, MAX_TEXT),
+            ("postalCode", &a.postal_code, MAX_TEXT),
+            ("country", &a.country, MAX_TEXT),
+            ("type", &a.kind, MAX_TEXT),
+        ] {
+            bounded(&format!("addresses[{i}].{sub}"), value.as_deref(), max)?;
+        }
+    }
+    one_primary("addresses", user.addresses.iter().map(|a| a.primary))?;
+
+    // At least an e-mail or a phone number; a phone number carries its country code.
+    plural_texts("emails", &user.emails)?;
+    plural_texts("phoneNumbers", &user.phone_numbers)?;
+    for (i, email) in user.emails.iter().enumerate() {
+        if !looks_like_email(email.value.as_deref().unwrap_or_default()) {
+            return Err(InputError::invalid_value(format!(
+                "\"emails[{i}].value\" is not an e-mail address (expected local-part@domain)"
+            )));
+        }
+    }
+    if user.emails.is_empty() && user.phone_numbers.is_empty() {
+        return Err(InputError::invalid_value(
+            "a user needs at least an e-mail address (\"emails\") or a phone number (\"phoneNumbers\")",
+        ));
+    }
+    for (i, phone) in user.phone_numbers.iter().enumerate() {
+        if e164(phone.value.as_deref().unwrap_or_default()).is_some() {
+            continue;
+        }
+        if user.emails.is_empty() {
+            return Err(InputError::invalid_value(format!(
+                "\"phoneNumbers[{i}].value\" must carry its country code, as in \"+32 470 12 34 56\": \
+                 it is the user's only contact"
+            )));
+        }
+        warnings.push(Warning {
+            code: "user.phone_without_country_code",
+            detail: json!({"attribute": format!("phoneNumbers[{i}].value"),
+                           "message": "phone number without a country code; write it as +32 470 12 34 56"}),
+        });
+    }
+    if user.emails.is_empty() {
+        warnings.push(Warning {
+            code: "user.email_missing",
+            detail: json!({"attribute": "emails",
+                           "message": "no e-mail address: MobieTrain cannot write to this user"}),
+        });
+    }
+
+    // Roles: MobieTrain knows users and managers; a manager has at least one store.
+    plural_texts("roles", &user.roles)?;
+    let mut manager = false;
+    for (i, role) in user.roles.iter().enumerate() {
+        match role.value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("user") => {}
+            Some("manager") => manager = true,
+            _ => {
+                return Err(InputError::invalid_value(format!(
+                    "\"roles[{i}].value\" must be \"user\" or \"manager\""
+                )));
+            }
+        }
+    }
+
+    // Stores: each has a ref id and a real ITU calling code.
+    let mt = user.mobietrain.clone().unwrap_or_default();
+    bounded(&format!("{}:companyId", crate::scim::urn::MOBIETRAIN_USER), mt.company_id.as_deref(), MAX_TEXT)?;
+    let stores_path = format!("{}:stores", crate::scim::urn::MOBIETRAIN_USER);
+    for (i, store) in mt.stores.iter().enumerate() {
+        let path = format!("{stores_path}[{i}]");
+        if !present(store.ref_id.as_deref()) {
+            return Err(InputError::invalid_value(format!(
+                "\"{path}.refId\" is required: a store is identified by its ref id \
+                 (for the primary store, \"storeRefId\" sets it)"
+            )));
+        }
+        bounded(&format!("{path}.refId"), store.ref_id.as_deref(), MAX_TEXT)?;
+        bounded(&format!("{path}.name"), store.name.as_deref(), MAX_TEXT)?;
+        if let Some(code) = &store.country_calling_code {
+            if calling_code(code).is_none() {
+                return Err(InputError::invalid_value(format!(
+                    "\"{path}.countryCallingCode\" must be the ITU calling code of the store's country, \
+                     digits only, such as \"32\" for Belgium; {code:?} is not one"
+                )));
+            }
+        }
+        if mt.stores[..i].iter().any(|s| s.ref_id == store.ref_id) {
+            return Err(InputError::invalid_value(format!(
+                "\"{path}.refId\" names the same store as an earlier element"
+            )));
+        }
+    }
+    one_primary(&stores_path, mt.stores.iter().map(|s| s.primary))?;
+    if manager && mt.stores.is_empty() {
+        return Err(InputError::invalid_value(format!(
+            "a user with the role \"manager\" needs at least one store (\"{stores_path}\" or \"storeRefId\")"
+        )));
+    }
+
+    // externalId: required by the seed; by default a warning, the userName standing in.
+    if !present(user.external_id.as_deref()) {
+        if account.require_external_id {
+            return Err(InputError::invalid_value(
+                "\"externalId\" is required: this account requires the identity provider's id of every user",
+            ));
+        }
+        warnings.push(Warning {
+            code: "user.external_id_missing",
+            detail: json!({"attribute": "externalId",
+                           "message": "no externalId: the userName identifies this user instead"}),
+        });
+    }
+    Ok(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_with_and_without_country_code() {
+        assert_eq!(e164("+32 470 12 34 56").as_deref(), Some("+32470123456"));
+        assert_eq!(e164("0470 12 34 56"), None);
+        assert_eq!(e164("tel:+32-470-12-34-56").as_deref(), Some("+32470123456"));
+    }
+
+    #[test]
+    fn calling_codes_are_itu_ones() {
+        assert_eq!(calling_code("32").as_deref(), Some("32"));
+        assert_eq!(calling_code("+1").as_deref(), Some("1"));
+        assert_eq!(calling_code("999"), None);
+        assert_eq!(calling_code("3a"), None);
+        assert_eq!(calling_code(""), None);
+    }
+}
