@@ -69,18 +69,27 @@ pub fn create_account(
         created_at: now,
         updated_at: now,
     };
-    diesel::insert_into(accounts::table).values(&account).execute(conn)?;
+    diesel::insert_into(accounts::table)
+        .values(&account)
+        .execute(conn)?;
     Ok(account)
 }
 
 /// Every account, oldest first.
 pub fn list_accounts(conn: &mut DbConn) -> Result<Vec<Account>, ServiceError> {
-    Ok(accounts::table.select(Account::as_select()).order(accounts::id.asc()).load(conn)?)
+    Ok(accounts::table
+        .select(Account::as_select())
+        .order(accounts::id.asc())
+        .load(conn)?)
 }
 
 /// Whether any account exists.
 pub fn any_account(conn: &mut DbConn) -> Result<bool, ServiceError> {
-    Ok(accounts::table.select(accounts::id).first::<String>(conn).optional()?.is_some())
+    Ok(accounts::table
+        .select(accounts::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// The account with this id.
@@ -95,7 +104,10 @@ pub fn find_account(conn: &mut DbConn, id: &str) -> Result<Account, ServiceError
 
 /// How many users an account has.
 pub fn count_users(conn: &mut DbConn, account_id: &str) -> Result<i64, ServiceError> {
-    Ok(users::table.filter(users::account_id.eq(account_id)).count().get_result(conn)?)
+    Ok(users::table
+        .filter(users::account_id.eq(account_id))
+        .count()
+        .get_result(conn)?)
 }
 
 /// Changes an account's settings; `None` leaves a setting as it is.
@@ -154,7 +166,9 @@ pub fn issue_token(
         last_used_at: None,
         revoked_at: None,
     };
-    diesel::insert_into(api_tokens::table).values(&row).execute(conn)?;
+    diesel::insert_into(api_tokens::table)
+        .values(&row)
+        .execute(conn)?;
     Ok((row, token))
 }
 
@@ -174,9 +188,13 @@ pub fn revoke_token(
     token_id: &str,
     now: NaiveDateTime,
 ) -> Result<ApiToken, ServiceError> {
-    diesel::update(api_tokens::table.find(token_id).filter(api_tokens::revoked_at.is_null()))
-        .set(api_tokens::revoked_at.eq(now))
-        .execute(conn)?;
+    diesel::update(
+        api_tokens::table
+            .find(token_id)
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(now))
+    .execute(conn)?;
     api_tokens::table
         .find(token_id)
         .select(ApiToken::as_select())
@@ -230,12 +248,19 @@ pub fn authenticate(
     if row.scope != scope.as_str() {
         return Ok(Err(Refusal::WrongScope));
     }
-    if row.last_used_at.is_none_or(|at| now - at >= Duration::minutes(1)) {
+    if row
+        .last_used_at
+        .is_none_or(|at| now - at >= Duration::minutes(1))
+    {
         diesel::update(api_tokens::table.find(&row.id))
             .set(api_tokens::last_used_at.eq(now))
             .execute(conn)?;
     }
-    Ok(Ok(Caller { account, token_id: row.id, label: row.label }))
+    Ok(Ok(Caller {
+        account,
+        token_id: row.id,
+        label: row.label,
+    }))
 }
 
 /// First start: when no account exists, creates one with a SCIM token and returns both, so the

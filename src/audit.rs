@@ -61,7 +61,9 @@ pub fn record(
         code: event.code.to_owned(),
         detail: event.detail.map(|d| strip_secrets(d).to_string()),
     };
-    diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
+    diesel::insert_into(audit_events::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -88,8 +90,17 @@ fn strip_secrets(value: Value) -> Value {
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .map(|(k, v)| {
-                    let secret = SECRET_KEYS.iter().any(|s| k.to_ascii_lowercase().contains(s));
-                    (k, if secret { Value::String("[redacted]".into()) } else { strip_secrets(v) })
+                    let secret = SECRET_KEYS
+                        .iter()
+                        .any(|s| k.to_ascii_lowercase().contains(s));
+                    (
+                        k,
+                        if secret {
+                            Value::String("[redacted]".into())
+                        } else {
+                            strip_secrets(v)
+                        },
+                    )
                 })
                 .collect(),
         ),
@@ -177,7 +188,9 @@ pub fn list(
     query: &Query,
 ) -> QueryResult<(i64, Vec<AuditEventRow>)> {
     let filtered = || {
-        let mut q = audit_events::table.filter(audit_events::account_id.eq(account_id.to_owned())).into_boxed();
+        let mut q = audit_events::table
+            .filter(audit_events::account_id.eq(account_id.to_owned()))
+            .into_boxed();
         if let Some(t) = &query.resource_type {
             q = q.filter(audit_events::resource_type.eq(t.clone()));
         }
@@ -232,7 +245,10 @@ mod tests {
         let d = diff(Some(&before), Some(&after)).unwrap();
         assert_eq!(d["name.givenName"], json!({"from": "Ann", "to": "Anne"}));
         assert_eq!(d["urn:x:User:department"], json!({"from": "A", "to": "B"}));
-        assert_eq!(d["urn:x:User:manager.value"], json!({"from": "m1", "to": "m2"}));
+        assert_eq!(
+            d["urn:x:User:manager.value"],
+            json!({"from": "m1", "to": "m2"})
+        );
         assert!(d.get("emails").is_none() && d.get("name.familyName").is_none());
         assert_eq!(strip_secrets(d)["password"], json!("[redacted]"));
         assert!(diff(Some(&before), Some(&before)).is_none());

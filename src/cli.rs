@@ -41,7 +41,12 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// `sqlite://PATH` (the embedded default) or `postgres://USER@HOST:PORT/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://mobietrain-scim.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://mobietrain-scim.db",
+        global = true
+    )]
     pub database_url: String,
     /// SQLite durability: `full` (an acknowledged write survives a power cut) or `normal`.
     #[arg(long, env = "SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full, global = true)]
@@ -171,7 +176,9 @@ impl DatabaseArgs {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -204,7 +211,12 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
         AccountCommand::List => {
             println!("{:<36}  {:<20}  NAME", "ID", "CREATED");
             for a in accounts::list_accounts(conn)? {
-                println!("{:<36}  {:<20}  {}", a.id, a.created_at.format("%Y-%m-%d %H:%M:%S"), a.name);
+                println!(
+                    "{:<36}  {:<20}  {}",
+                    a.id,
+                    a.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    a.name
+                );
             }
         }
         AccountCommand::Show { id } => {
@@ -212,7 +224,10 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
             let tokens = accounts::list_tokens(conn, &id)?;
             println!("id:                  {}", a.id);
             println!("name:                {}", a.name);
-            println!("created:             {}", crate::clock::rfc3339(a.created_at));
+            println!(
+                "created:             {}",
+                crate::clock::rfc3339(a.created_at)
+            );
             println!("require-external-id: {}", a.require_external_id);
             println!("users:               {}", accounts::count_users(conn, &id)?);
             println!(
@@ -221,7 +236,10 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
                 tokens.iter().filter(|t| t.revoked_at.is_some()).count()
             );
         }
-        AccountCommand::Settings { id, require_external_id } => {
+        AccountCommand::Settings {
+            id,
+            require_external_id,
+        } => {
             let a = accounts::update_settings(conn, &id, require_external_id, clock.now_naive())?;
             println!("require-external-id: {}", a.require_external_id);
         }
@@ -231,15 +249,27 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
 
 fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Result<()> {
     match cmd {
-        TokenCommand::Issue { account, label, scope } => {
-            let (row, token) = accounts::issue_token(conn, &account, &label, scope, clock.now_naive())?;
-            println!("issued {} token {} ({:?}); it is shown once, store it now:", row.scope, row.id, row.label);
+        TokenCommand::Issue {
+            account,
+            label,
+            scope,
+        } => {
+            let (row, token) =
+                accounts::issue_token(conn, &account, &label, scope, clock.now_naive())?;
+            println!(
+                "issued {} token {} ({:?}); it is shown once, store it now:",
+                row.scope, row.id, row.label
+            );
             println!("{token}");
         }
         TokenCommand::List { account } => {
-            println!("{:<36}  {:<6}  {:<12}  {:<20}  {:<20}  LABEL", "ID", "SCOPE", "PREFIX", "LAST USED", "REVOKED");
+            println!(
+                "{:<36}  {:<6}  {:<12}  {:<20}  {:<20}  LABEL",
+                "ID", "SCOPE", "PREFIX", "LAST USED", "REVOKED"
+            );
             let when = |t: Option<chrono::NaiveDateTime>| {
-                t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into())
+                t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_else(|| "-".into())
             };
             for t in accounts::list_tokens(conn, &account)? {
                 println!(
@@ -285,15 +315,22 @@ fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         let app_state = state.clone();
         let mut server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
-                .wrap(tracing_actix_web::TracingLogger::<crate::http::telemetry::PrivacyRootSpan>::new())
+                .wrap(tracing_actix_web::TracingLogger::<
+                    crate::http::telemetry::PrivacyRootSpan,
+                >::new())
                 .configure(crate::http::configure(app_state.clone()))
         });
         if let Some(workers) = args.workers {
             server = server.workers(workers);
         }
-        let server = server.bind(args.bind).with_context(|| format!("cannot listen on {}", args.bind))?;
+        let server = server
+            .bind(args.bind)
+            .with_context(|| format!("cannot listen on {}", args.bind))?;
         let addr = server.addrs().first().copied().unwrap_or(args.bind);
-        let base = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let base = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
         let base = base.trim_end_matches('/');
         if let Some((account, token)) = bootstrapped {
             println!("No account existed, so one was created. Give your identity provider:");
@@ -304,6 +341,9 @@ fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         }
         println!("mobietrain-scim listening on http://{addr} (SCIM base URL {base}/scim/v2)");
         tracing::info!(%addr, backend = ?backend, "listening");
-        server.run().await.context("the server stopped with an error")
+        server
+            .run()
+            .await
+            .context("the server stopped with an error")
     })
 }

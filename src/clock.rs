@@ -50,5 +50,6 @@ impl Clock for ManualClock {
 
 /// Formats a stored timestamp as SCIM's RFC 3339 date-time (`2026-11-22T10:00:00.123456Z`).
 pub fn rfc3339(at: NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }

@@ -20,7 +20,11 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { public_url: None, max_body_bytes: 2 * 1024 * 1024, max_results: 1000 }
+        Self {
+            public_url: None,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_results: 1000,
+        }
     }
 }
 

@@ -91,8 +91,16 @@ pub fn resolve(
                     )?;
                     row
                 } else {
-                    let existing = find(conn, account_id, &r.ref_id)?.ok_or(ServiceError::NotFound("store"))?;
-                    update_if_changed(conn, actor, existing, r, Some(row.country_calling_code), now)?
+                    let existing = find(conn, account_id, &r.ref_id)?
+                        .ok_or(ServiceError::NotFound("store"))?;
+                    update_if_changed(
+                        conn,
+                        actor,
+                        existing,
+                        r,
+                        Some(row.country_calling_code),
+                        now,
+                    )?
                 }
             }
         };

@@ -1,6 +1,9 @@
 //! The connection type over both backends, derived by diesel. Its derive generates items without
 //! docs (the backend type and its helpers), hence the module-wide expectation.
-#![expect(missing_docs, reason = "diesel::MultiConnection generates undocumented public items")]
+#![expect(
+    missing_docs,
+    reason = "diesel::MultiConnection generates undocumented public items"
+)]
 
 use diesel::{PgConnection, SqliteConnection};
 

@@ -87,15 +87,27 @@ impl DatabaseTarget {
     /// Interprets `DATABASE_URL`.
     pub fn parse(url: &str) -> Result<Self, OpenError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self { backend: Backend::Postgres, address: url.to_owned() });
+            return Ok(Self {
+                backend: Backend::Postgres,
+                address: url.to_owned(),
+            });
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-            return Ok(Self { backend: Backend::Sqlite, address: path.to_owned() });
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            return Ok(Self {
+                backend: Backend::Sqlite,
+                address: path.to_owned(),
+            });
         }
         if let Some((scheme, _)) = url.split_once("://") {
             return Err(OpenError::UnsupportedScheme(scheme.to_owned()));
         }
-        Ok(Self { backend: Backend::Sqlite, address: url.to_owned() })
+        Ok(Self {
+            backend: Backend::Sqlite,
+            address: url.to_owned(),
+        })
     }
 }
 
@@ -109,7 +121,10 @@ pub struct ConnectionManager {
 impl ConnectionManager {
     /// A manager for `target`.
     pub fn new(target: DatabaseTarget, sqlite_sync: SqliteSync) -> Self {
-        Self { target, sqlite_sync }
+        Self {
+            target,
+            sqlite_sync,
+        }
     }
 
     /// Opens one prepared connection outside any pool (CLI, migrations).
@@ -224,7 +239,8 @@ pub fn migrate_locked<T>(
         Backend::Postgres => {
             conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
             let result = run_migrations(conn).and_then(|()| after(conn));
-            let unlock = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+            let unlock =
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
             let value = result?;
             unlock?;
             Ok(value)
@@ -239,7 +255,9 @@ pub fn migrate_locked<T>(
 /// Applies every pending migration of the connection's backend.
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {
     let applied = match conn {
-        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConn::Pg(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     }
     .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;

@@ -49,7 +49,10 @@ pub struct ApiToken {
 /// A user row: the single-valued attributes of every schema, and the lifecycle fields.
 #[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
-#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
 pub struct UserRow {
     pub id: String,
     pub account_id: String,
@@ -90,7 +93,10 @@ pub struct UserRow {
 /// One element of a user's `emails`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_emails, treat_none_as_default_value = false)]
-#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
 pub struct EmailRow {
     pub user_id: String,
     pub position: i32,
@@ -105,7 +111,10 @@ pub struct EmailRow {
 /// One element of a user's `phoneNumbers`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_phone_numbers, treat_none_as_default_value = false)]
-#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
 pub struct PhoneNumberRow {
     pub user_id: String,
     pub position: i32,
@@ -120,7 +129,10 @@ pub struct PhoneNumberRow {
 /// One element of a user's `addresses`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_addresses, treat_none_as_default_value = false)]
-#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
 pub struct AddressRow {
     pub user_id: String,
     pub position: i32,
@@ -137,7 +149,10 @@ pub struct AddressRow {
 /// One element of a user's `roles`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_roles, treat_none_as_default_value = false)]
-#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
 pub struct RoleRow {
     pub user_id: String,
     pub position: i32,
@@ -150,7 +165,10 @@ pub struct RoleRow {
 /// A store: an account-level entity keyed by its `refId`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = stores)]
-#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
 pub struct StoreRow {
     pub id: String,
     pub account_id: String,
@@ -164,7 +182,10 @@ pub struct StoreRow {
 /// A user's link to a store, in the order the client sent the stores.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_stores, treat_none_as_default_value = false)]
-#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
 pub struct UserStoreRow {
     pub user_id: String,
     pub position: i32,
@@ -175,7 +196,10 @@ pub struct UserStoreRow {
 /// A provisioning-log entry.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
-#[expect(missing_docs, reason = "each field is the column of the same name; see the migration")]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
 pub struct AuditEventRow {
     pub id: String,
     pub account_id: String,

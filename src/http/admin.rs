@@ -34,9 +34,13 @@ pub struct AuditParams {
 
 fn time(name: &str, raw: Option<&str>) -> Result<Option<NaiveDateTime>, InputError> {
     raw.map(|s| {
-        DateTime::parse_from_rfc3339(s).map(|t| t.naive_utc()).map_err(|_| {
-            InputError::invalid_value(format!("\"{name}\" must be an RFC 3339 time such as 2026-11-22T10:00:00Z"))
-        })
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.naive_utc())
+            .map_err(|_| {
+                InputError::invalid_value(format!(
+                    "\"{name}\" must be an RFC 3339 time such as 2026-11-22T10:00:00Z"
+                ))
+            })
     })
     .transpose()
 }
@@ -47,7 +51,11 @@ async fn list_audit(
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, ProblemError> {
     let p = params.into_inner();
-    let page = Page::from_params(p.start_index.as_deref(), p.count.as_deref(), state.settings.max_results)?;
+    let page = Page::from_params(
+        p.start_index.as_deref(),
+        p.count.as_deref(),
+        state.settings.max_results,
+    )?;
     let query = audit::Query {
         since: time("since", p.since.as_deref())?,
         until: time("until", p.until.as_deref())?,
@@ -58,7 +66,10 @@ async fn list_audit(
         limit: page.count as i64,
     };
     let account_id = caller.0.account.id.clone();
-    let (total, rows) = run_db(&state, move |conn| Ok(audit::list(conn, &account_id, &query)?)).await?;
+    let (total, rows) = run_db(&state, move |conn| {
+        Ok(audit::list(conn, &account_id, &query)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(json!({
         "totalResults": total,
         "startIndex": page.start_index,

@@ -16,7 +16,9 @@ const MAX_TOKEN_LEN: usize = 256;
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() && token.len() <= MAX_TOKEN_LEN)
+    (scheme.eq_ignore_ascii_case("bearer")
+        && !token.trim().is_empty()
+        && token.len() <= MAX_TOKEN_LEN)
         .then(|| token.trim().to_owned())
 }
 
@@ -26,10 +28,15 @@ async fn authenticate(req: &HttpRequest, scope: Scope) -> Result<Caller, Failure
         .expect("AppState is registered by http::configure")
         .clone();
     let Some(token) = bearer(req) else {
-        return Err(Failure::Unauthorized("send a token as \"Authorization: Bearer <token>\""));
+        return Err(Failure::Unauthorized(
+            "send a token as \"Authorization: Bearer <token>\"",
+        ));
     };
     let now = state.clock.now_naive();
-    let outcome = super::run_db(&state, move |conn| accounts::authenticate(conn, &token, scope, now)).await?;
+    let outcome = super::run_db(&state, move |conn| {
+        accounts::authenticate(conn, &token, scope, now)
+    })
+    .await?;
     outcome.map_err(|refusal| {
         Failure::Unauthorized(match refusal {
             Refusal::Missing => "send a token as \"Authorization: Bearer <token>\"",
@@ -54,7 +61,12 @@ impl FromRequest for ScimCaller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(&req, Scope::Scim).await.map(ScimCaller).map_err(ScimError) })
+        Box::pin(async move {
+            authenticate(&req, Scope::Scim)
+                .await
+                .map(ScimCaller)
+                .map_err(ScimError)
+        })
     }
 }
 
@@ -68,13 +80,21 @@ impl FromRequest for AdminCaller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(&req, Scope::Admin).await.map(AdminCaller).map_err(ProblemError) })
+        Box::pin(async move {
+            authenticate(&req, Scope::Admin)
+                .await
+                .map(AdminCaller)
+                .map_err(ProblemError)
+        })
     }
 }
 
 impl Caller {
     /// The actor this caller is in the provisioning log.
     pub fn actor(&self) -> crate::audit::Actor {
-        crate::audit::Actor { label: self.label.clone(), token_id: Some(self.token_id.clone()) }
+        crate::audit::Actor {
+            label: self.label.clone(),
+            token_id: Some(self.token_id.clone()),
+        }
     }
 }

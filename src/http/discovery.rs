@@ -17,11 +17,14 @@ use crate::state::AppState;
 
 /// Registers the discovery routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ServiceProviderConfig", web::get().to(service_provider_config))
-        .route("/ResourceTypes", web::get().to(resource_types))
-        .route("/ResourceTypes/{id}", web::get().to(resource_type))
-        .route("/Schemas", web::get().to(schemas))
-        .route("/Schemas/{id}", web::get().to(schema));
+    cfg.route(
+        "/ServiceProviderConfig",
+        web::get().to(service_provider_config),
+    )
+    .route("/ResourceTypes", web::get().to(resource_types))
+    .route("/ResourceTypes/{id}", web::get().to(resource_type))
+    .route("/Schemas", web::get().to(schemas))
+    .route("/Schemas/{id}", web::get().to(schema));
 }
 
 /// Query parameters discovery looks at.
@@ -50,7 +53,14 @@ fn located(mut document: Value, base: &str) -> Value {
 
 fn whole_list(documents: Vec<Value>) -> Value {
     let total = documents.len() as u64;
-    list_response(total, Page { start_index: 1, count: total }, documents)
+    list_response(
+        total,
+        Page {
+            start_index: 1,
+            count: total,
+        },
+        documents,
+    )
 }
 
 async fn service_provider_config(
@@ -90,8 +100,12 @@ async fn resource_types(
 ) -> Result<HttpResponse, ScimError> {
     refuse_filter(&params)?;
     let base = scim_base(&req, &state);
-    let documents =
-        state.registry.resource_types().iter().map(|rt| located(rt.document.clone(), &base)).collect();
+    let documents = state
+        .registry
+        .resource_types()
+        .iter()
+        .map(|rt| located(rt.document.clone(), &base))
+        .collect();
     Ok(scim_response(StatusCode::OK, &whole_list(documents)))
 }
 
@@ -102,8 +116,14 @@ async fn resource_type(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let base = scim_base(&req, &state);
-    let rt = state.registry.resource_type(&id).ok_or(ServiceError::NotFound("resource type"))?;
-    Ok(scim_response(StatusCode::OK, &located(rt.document.clone(), &base)))
+    let rt = state
+        .registry
+        .resource_type(&id)
+        .ok_or(ServiceError::NotFound("resource type"))?;
+    Ok(scim_response(
+        StatusCode::OK,
+        &located(rt.document.clone(), &base),
+    ))
 }
 
 async fn schemas(
@@ -114,7 +134,12 @@ async fn schemas(
 ) -> Result<HttpResponse, ScimError> {
     refuse_filter(&params)?;
     let base = scim_base(&req, &state);
-    let documents = state.registry.schemas().iter().map(|s| located(s.document.clone(), &base)).collect();
+    let documents = state
+        .registry
+        .schemas()
+        .iter()
+        .map(|s| located(s.document.clone(), &base))
+        .collect();
     Ok(scim_response(StatusCode::OK, &whole_list(documents)))
 }
 
@@ -125,6 +150,12 @@ async fn schema(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let base = scim_base(&req, &state);
-    let schema = state.registry.schema(&id).ok_or(ServiceError::NotFound("schema"))?;
-    Ok(scim_response(StatusCode::OK, &located(schema.document.clone(), &base)))
+    let schema = state
+        .registry
+        .schema(&id)
+        .ok_or(ServiceError::NotFound("schema"))?;
+    Ok(scim_response(
+        StatusCode::OK,
+        &located(schema.document.clone(), &base),
+    ))
 }

@@ -50,7 +50,9 @@ impl Failure {
                 ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
                 ServiceError::Input(_) => StatusCode::BAD_REQUEST,
                 ServiceError::Uniqueness(_) => StatusCode::CONFLICT,
-                ServiceError::Database(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                ServiceError::Database(_) | ServiceError::Internal(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
                 ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             },
             Failure::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -86,7 +88,9 @@ impl Failure {
             Failure::UnsupportedMediaType => {
                 "send the body as application/scim+json (or application/json)".to_owned()
             }
-            Failure::MethodNotAllowed => "this endpoint does not support that HTTP method".to_owned(),
+            Failure::MethodNotAllowed => {
+                "this endpoint does not support that HTTP method".to_owned()
+            }
             Failure::NoRoute => "there is no such endpoint".to_owned(),
             other => other.to_string(),
         }
@@ -97,7 +101,9 @@ impl Failure {
             Failure::Service(ServiceError::Database(e)) => {
                 tracing::error!(error = %e, "database error")
             }
-            Failure::Service(ServiceError::Internal(e)) => tracing::error!(error = %e, "internal error"),
+            Failure::Service(ServiceError::Internal(e)) => {
+                tracing::error!(error = %e, "internal error")
+            }
             Failure::Service(ServiceError::Unavailable(e)) => {
                 tracing::warn!(error = %e, "database unavailable")
             }
@@ -108,7 +114,8 @@ impl Failure {
     fn decorate(&self, builder: &mut actix_web::HttpResponseBuilder) {
         match self {
             Failure::Unauthorized(_) => {
-                builder.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+                builder
+                    .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
             Failure::Service(ServiceError::Unavailable(_)) => {
                 builder.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
@@ -153,7 +160,9 @@ impl ResponseError for ScimError {
         }
         let mut builder = HttpResponse::build(status);
         self.0.decorate(&mut builder);
-        builder.content_type(super::SCIM_JSON).body(body.to_string())
+        builder
+            .content_type(super::SCIM_JSON)
+            .body(body.to_string())
     }
 }
 
@@ -190,6 +199,8 @@ impl ResponseError for ProblemError {
         });
         let mut builder = HttpResponse::build(status);
         self.0.decorate(&mut builder);
-        builder.content_type("application/problem+json").body(body.to_string())
+        builder
+            .content_type("application/problem+json")
+            .body(body.to_string())
     }
 }

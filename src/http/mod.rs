@@ -34,21 +34,26 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .app_data(scim_query_config())
                     .configure(users::routes)
                     .configure(discovery::routes)
-                    .default_service(web::to(|| async { Err::<HttpResponse, _>(ScimError(Failure::NoRoute)) })),
+                    .default_service(web::to(|| async {
+                        Err::<HttpResponse, _>(ScimError(Failure::NoRoute))
+                    })),
             )
             .service(
                 web::scope("/admin/v1")
                     .app_data(problem_json_config(limit))
                     .app_data(problem_query_config())
                     .configure(admin::routes)
-                    .default_service(web::to(|| async { Err::<HttpResponse, _>(ProblemError(Failure::NoRoute)) })),
+                    .default_service(web::to(|| async {
+                        Err::<HttpResponse, _>(ProblemError(Failure::NoRoute))
+                    })),
             );
     }
 }
 
 fn is_json(mime: mime::Mime) -> bool {
     mime.type_() == mime::APPLICATION
-        && (mime.subtype() == mime::JSON || (mime.subtype() == "scim" && mime.suffix() == Some(mime::JSON)))
+        && (mime.subtype() == mime::JSON
+            || (mime.subtype() == "scim" && mime.suffix() == Some(mime::JSON)))
 }
 
 fn json_failure(err: &JsonPayloadError, limit: usize) -> Failure {
@@ -57,11 +62,14 @@ fn json_failure(err: &JsonPayloadError, limit: usize) -> Failure {
             Failure::PayloadTooLarge(limit)
         }
         JsonPayloadError::ContentType => Failure::UnsupportedMediaType,
-        JsonPayloadError::Deserialize(e) => crate::scim::error::InputError::invalid_syntax(format!(
-            "the body is not valid JSON: {e}"
+        JsonPayloadError::Deserialize(e) => crate::scim::error::InputError::invalid_syntax(
+            format!("the body is not valid JSON: {e}"),
+        )
+        .into(),
+        other => crate::scim::error::InputError::invalid_syntax(format!(
+            "the body cannot be read: {other}"
         ))
         .into(),
-        other => crate::scim::error::InputError::invalid_syntax(format!("the body cannot be read: {other}")).into(),
     }
 }
 
@@ -82,7 +90,8 @@ fn problem_json_config(limit: usize) -> web::JsonConfig {
 }
 
 fn query_failure(err: &QueryPayloadError) -> Failure {
-    crate::scim::error::InputError::invalid_value(format!("the query string cannot be read: {err}")).into()
+    crate::scim::error::InputError::invalid_value(format!("the query string cannot be read: {err}"))
+        .into()
 }
 
 fn scim_query_config() -> web::QueryConfig {
@@ -121,5 +130,7 @@ pub fn scim_base(req: &HttpRequest, state: &AppState) -> String {
 
 /// A SCIM JSON response.
 pub fn scim_response(status: actix_web::http::StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status).content_type(SCIM_JSON).body(body.to_string())
+    HttpResponse::build(status)
+        .content_type(SCIM_JSON)
+        .body(body.to_string())
 }

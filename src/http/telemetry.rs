@@ -2,9 +2,9 @@
 //! the status, and nothing else: no query string (filters carry user names and e-mail addresses), no
 //! headers (tokens), no bodies.
 
-use actix_web::{Error, HttpMessage};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
@@ -14,7 +14,9 @@ pub struct PrivacyRootSpan;
 
 impl RootSpanBuilder for PrivacyRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
         let request_id = request.extensions().get::<RequestId>().copied();
         tracing::info_span!(
             "request",

@@ -17,7 +17,8 @@ use crate::users::{self, UserRecord, WriteContext};
 
 /// Registers the `/Users` routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let not_allowed = || web::to(|| async { Err::<HttpResponse, _>(ScimError(Failure::MethodNotAllowed)) });
+    let not_allowed =
+        || web::to(|| async { Err::<HttpResponse, _>(ScimError(Failure::MethodNotAllowed)) });
     cfg.service(
         web::resource("/Users")
             .get(list)
@@ -65,7 +66,12 @@ async fn create(
     let st = state.clone();
     let rec = run_db(&state, move |conn| {
         let actor = caller.0.actor();
-        let ctx = WriteContext { account: &caller.0.account, actor: &actor, registry: &st.registry, now: st.clock.now_naive() };
+        let ctx = WriteContext {
+            account: &caller.0.account,
+            actor: &actor,
+            registry: &st.registry,
+            now: st.clock.now_naive(),
+        };
         users::create(conn, &ctx, &body)
     })
     .await?;
@@ -79,7 +85,10 @@ async fn read(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let base = scim_base(&req, &state);
-    let rec = run_db(&state, move |conn| users::get(conn, &caller.0.account.id, &id)).await?;
+    let rec = run_db(&state, move |conn| {
+        users::get(conn, &caller.0.account.id, &id)
+    })
+    .await?;
     Ok(single(StatusCode::OK, &rec, &base))
 }
 
@@ -94,7 +103,12 @@ async fn replace(
     let st = state.clone();
     let rec = run_db(&state, move |conn| {
         let actor = caller.0.actor();
-        let ctx = WriteContext { account: &caller.0.account, actor: &actor, registry: &st.registry, now: st.clock.now_naive() };
+        let ctx = WriteContext {
+            account: &caller.0.account,
+            actor: &actor,
+            registry: &st.registry,
+            now: st.clock.now_naive(),
+        };
         users::replace(conn, &ctx, &id, &body)
     })
     .await?;
@@ -109,7 +123,12 @@ async fn delete(
     let st = state.clone();
     run_db(&state, move |conn| {
         let actor = caller.0.actor();
-        let ctx = WriteContext { account: &caller.0.account, actor: &actor, registry: &st.registry, now: st.clock.now_naive() };
+        let ctx = WriteContext {
+            account: &caller.0.account,
+            actor: &actor,
+            registry: &st.registry,
+            now: st.clock.now_naive(),
+        };
         users::delete(conn, &ctx, &id)
     })
     .await?;
@@ -124,14 +143,26 @@ async fn list(
 ) -> Result<HttpResponse, ScimError> {
     let base = scim_base(&req, &state);
     let params = params.into_inner();
-    let page = Page::from_params(params.start_index.as_deref(), params.count.as_deref(), state.settings.max_results)?;
+    let page = Page::from_params(
+        params.start_index.as_deref(),
+        params.count.as_deref(),
+        state.settings.max_results,
+    )?;
     let lookup = params
         .filter
         .as_deref()
         .map(|f| parse_equality(f, urn::USER, users::FILTERABLE))
         .transpose()?;
-    let (total, records) =
-        run_db(&state, move |conn| users::list(conn, &caller.0.account.id, lookup.as_ref(), page)).await?;
-    let resources = records.iter().map(|r| users::to_resource(r, &base)).collect();
-    Ok(scim_response(StatusCode::OK, &list_response(total, page, resources)))
+    let (total, records) = run_db(&state, move |conn| {
+        users::list(conn, &caller.0.account.id, lookup.as_ref(), page)
+    })
+    .await?;
+    let resources = records
+        .iter()
+        .map(|r| users::to_resource(r, &base))
+        .collect();
+    Ok(scim_response(
+        StatusCode::OK,
+        &list_response(total, page, resources),
+    ))
 }

@@ -64,16 +64,25 @@ pub struct InputError {
 impl InputError {
     /// A value that breaks a rule of the schema or of MobieTrain's data model.
     pub fn invalid_value(detail: impl Into<String>) -> Self {
-        Self { scim_type: ScimType::InvalidValue, detail: detail.into() }
+        Self {
+            scim_type: ScimType::InvalidValue,
+            detail: detail.into(),
+        }
     }
 
     /// A body whose structure is wrong.
     pub fn invalid_syntax(detail: impl Into<String>) -> Self {
-        Self { scim_type: ScimType::InvalidSyntax, detail: detail.into() }
+        Self {
+            scim_type: ScimType::InvalidSyntax,
+            detail: detail.into(),
+        }
     }
 
     /// A filter that does not parse or cannot be answered.
     pub fn invalid_filter(detail: impl Into<String>) -> Self {
-        Self { scim_type: ScimType::InvalidFilter, detail: detail.into() }
+        Self {
+            scim_type: ScimType::InvalidFilter,
+            detail: detail.into(),
+        }
     }
 }

@@ -34,9 +34,9 @@ pub fn parse_equality(
             raw.len()
         )));
     }
-    let filter: Filter = raw
-        .parse()
-        .map_err(|e| InputError::invalid_filter(format!("the filter {raw:?} does not parse: {e}")))?;
+    let filter: Filter = raw.parse().map_err(|e| {
+        InputError::invalid_filter(format!("the filter {raw:?} does not parse: {e}"))
+    })?;
     let unsupported = || {
         InputError::invalid_filter(format!(
             "the filter {raw:?} is valid SCIM but not supported yet: this server answers \
@@ -48,7 +48,11 @@ pub fn parse_equality(
     else {
         return Err(unsupported());
     };
-    if path.sub_attr.is_some() || path.uri.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(core_urn))
+    if path.sub_attr.is_some()
+        || path
+            .uri
+            .as_deref()
+            .is_some_and(|u| !u.eq_ignore_ascii_case(core_urn))
     {
         return Err(unsupported());
     }
@@ -69,9 +73,20 @@ mod tests {
     #[test]
     fn equality_on_known_attributes_in_any_case() {
         let eq = parse_equality(r#"USERNAME Eq "Bob@x""#, urn::USER, ATTRS).unwrap();
-        assert_eq!(eq, Equality { attribute: "userName", value: "Bob@x".into() });
+        assert_eq!(
+            eq,
+            Equality {
+                attribute: "userName",
+                value: "Bob@x".into()
+            }
+        );
         let qualified = format!(r#"{}:externalId eq "e1""#, urn::USER);
-        assert_eq!(parse_equality(&qualified, urn::USER, ATTRS).unwrap().attribute, "externalId");
+        assert_eq!(
+            parse_equality(&qualified, urn::USER, ATTRS)
+                .unwrap()
+                .attribute,
+            "externalId"
+        );
     }
 
     #[test]
@@ -84,9 +99,18 @@ mod tests {
             r#"name.givenName eq "x""#,
         ] {
             let err = parse_equality(bad, urn::USER, ATTRS).unwrap_err();
-            assert_eq!(err.scim_type, crate::scim::error::ScimType::InvalidFilter, "{bad}");
+            assert_eq!(
+                err.scim_type,
+                crate::scim::error::ScimType::InvalidFilter,
+                "{bad}"
+            );
         }
         let long = format!(r#"userName eq "{}""#, "x".repeat(MAX_FILTER_LEN));
-        assert!(parse_equality(&long, urn::USER, ATTRS).unwrap_err().detail.contains("at most"));
+        assert!(
+            parse_equality(&long, urn::USER, ATTRS)
+                .unwrap_err()
+                .detail
+                .contains("at most")
+        );
     }
 }

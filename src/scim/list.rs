@@ -62,12 +62,26 @@ mod tests {
 
     #[test]
     fn rfc_rules_for_out_of_range_values() {
-        assert_eq!(Page::from_params(None, None, 100).unwrap(), Page { start_index: 1, count: 100 });
+        assert_eq!(
+            Page::from_params(None, None, 100).unwrap(),
+            Page {
+                start_index: 1,
+                count: 100
+            }
+        );
         assert_eq!(
             Page::from_params(Some("0"), Some("-5"), 100).unwrap(),
-            Page { start_index: 1, count: 0 }
+            Page {
+                start_index: 1,
+                count: 0
+            }
         );
-        assert_eq!(Page::from_params(Some("101"), Some("5000"), 100).unwrap().count, 100);
+        assert_eq!(
+            Page::from_params(Some("101"), Some("5000"), 100)
+                .unwrap()
+                .count,
+            100
+        );
         assert!(Page::from_params(Some("one"), None, 100).is_err());
     }
 }

@@ -23,13 +23,18 @@ pub fn canonicalize(
     input: &Value,
 ) -> Result<Map<String, Value>, InputError> {
     let Value::Object(fields) = input else {
-        return Err(InputError::invalid_syntax("the request body must be a JSON object"));
+        return Err(InputError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
     };
     let core = registry
         .schema(&resource_type.schema)
         .expect("a resource type's core schema is served");
-    let extensions: Vec<&SchemaDef> =
-        resource_type.extensions.iter().filter_map(|urn| registry.schema(urn)).collect();
+    let extensions: Vec<&SchemaDef> = resource_type
+        .extensions
+        .iter()
+        .filter_map(|urn| registry.schema(urn))
+        .collect();
 
     let mut out = Map::new();
     for (key, value) in fields {
@@ -63,7 +68,11 @@ pub fn canonicalize(
         }
         // A URN-qualified attribute name: "urn:…:User:department".
         if let Some((urn, name)) = key.rsplit_once(':') {
-            if let Some(attr) = core.id.eq_ignore_ascii_case(urn).then(|| core.attribute(name)).flatten()
+            if let Some(attr) = core
+                .id
+                .eq_ignore_ascii_case(urn)
+                .then(|| core.attribute(name))
+                .flatten()
             {
                 insert_attribute(&mut out, attr, value, &attr.name)?;
             } else if let Some(ext) = extensions.iter().find(|s| s.id.eq_ignore_ascii_case(urn)) {
@@ -96,7 +105,9 @@ fn external_id_def() -> AttributeDef {
 }
 
 fn extension_object<'a>(out: &'a mut Map<String, Value>, urn: &str) -> &'a mut Map<String, Value> {
-    let entry = out.entry(urn.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+    let entry = out
+        .entry(urn.to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
     match entry {
         Value::Object(m) => m,
         _ => unreachable!("extension entries are always objects"),
@@ -159,7 +170,11 @@ pub fn canonical_value(
     single_value(attr, value, path)
 }
 
-fn single_value(attr: &AttributeDef, value: &Value, path: &str) -> Result<Option<Value>, InputError> {
+fn single_value(
+    attr: &AttributeDef,
+    value: &Value,
+    path: &str,
+) -> Result<Option<Value>, InputError> {
     if value.is_null() {
         return Ok(None);
     }
@@ -168,7 +183,11 @@ fn single_value(attr: &AttributeDef, value: &Value, path: &str) -> Result<Option
             let Value::Object(fields) = value else {
                 return Err(InputError::invalid_value(format!(
                     "\"{path}\" must be a JSON object with the sub-attributes {}",
-                    attr.sub_attributes.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+                    attr.sub_attributes
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             };
             let mut out = Map::new();
@@ -188,12 +207,16 @@ fn single_value(attr: &AttributeDef, value: &Value, path: &str) -> Result<Option
             Value::Bool(b) => Ok(Some(Value::Bool(*b))),
             Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(Value::Bool(true))),
             Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(Value::Bool(false))),
-            _ => Err(InputError::invalid_value(format!("\"{path}\" must be true or false"))),
+            _ => Err(InputError::invalid_value(format!(
+                "\"{path}\" must be true or false"
+            ))),
         },
         AttrType::String | AttrType::Reference | AttrType::Binary => match value {
             Value::String(s) => Ok(Some(Value::String(s.clone()))),
             Value::Number(n) => Ok(Some(Value::String(n.to_string()))),
-            _ => Err(InputError::invalid_value(format!("\"{path}\" must be a string"))),
+            _ => Err(InputError::invalid_value(format!(
+                "\"{path}\" must be a string"
+            ))),
         },
         AttrType::DateTime => match value {
             Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {
@@ -205,11 +228,15 @@ fn single_value(attr: &AttributeDef, value: &Value, path: &str) -> Result<Option
         },
         AttrType::Integer => match value {
             Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Some(value.clone())),
-            _ => Err(InputError::invalid_value(format!("\"{path}\" must be an integer"))),
+            _ => Err(InputError::invalid_value(format!(
+                "\"{path}\" must be an integer"
+            ))),
         },
         AttrType::Decimal => match value {
             Value::Number(_) => Ok(Some(value.clone())),
-            _ => Err(InputError::invalid_value(format!("\"{path}\" must be a number"))),
+            _ => Err(InputError::invalid_value(format!(
+                "\"{path}\" must be a number"
+            ))),
         },
     }
 }
@@ -244,8 +271,10 @@ mod tests {
     #[test]
     fn extensions_nest_under_their_urn_whether_nested_or_qualified() {
         let qualified = format!("{}:department", urn::ENTERPRISE_USER);
-        let out = user(json!({ qualified: "Sales", urn::MOBIETRAIN_USER: {"companyid": "C1", "origin": "x"} }))
-            .unwrap();
+        let out = user(
+            json!({ qualified: "Sales", urn::MOBIETRAIN_USER: {"companyid": "C1", "origin": "x"} }),
+        )
+        .unwrap();
         assert_eq!(
             out,
             json!({ urn::ENTERPRISE_USER: {"department": "Sales"}, urn::MOBIETRAIN_USER: {"companyId": "C1"} })
@@ -259,7 +288,10 @@ mod tests {
             urn::ENTERPRISE_USER: {"manager": [{"value": "m1"}]}
         }))
         .unwrap();
-        assert_eq!(out, json!({ urn::ENTERPRISE_USER: {"manager": {"value": "m1"}} }));
+        assert_eq!(
+            out,
+            json!({ urn::ENTERPRISE_USER: {"manager": {"value": "m1"}} })
+        );
     }
 
     #[test]

@@ -85,7 +85,9 @@ pub struct AttributeDef {
 impl AttributeDef {
     /// The sub-attribute named `name`, compared case-insensitively (RFC 7643 §2.1).
     pub fn sub_attribute(&self, name: &str) -> Option<&AttributeDef> {
-        self.sub_attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+        self.sub_attributes
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -103,7 +105,9 @@ pub struct SchemaDef {
 impl SchemaDef {
     /// The top-level attribute named `name`, compared case-insensitively.
     pub fn attribute(&self, name: &str) -> Option<&AttributeDef> {
-        self.attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+        self.attributes
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -132,10 +136,19 @@ pub struct Registry {
 /// The schema files embedded in the binary, in the order `/Schemas` lists them.
 const SCHEMA_FILES: &[(&str, &str)] = &[
     ("user.json", include_str!("../../scim-schemas/user.json")),
-    ("enterprise-user.json", include_str!("../../scim-schemas/enterprise-user.json")),
-    ("mobietrain-user.json", include_str!("../../scim-schemas/mobietrain-user.json")),
+    (
+        "enterprise-user.json",
+        include_str!("../../scim-schemas/enterprise-user.json"),
+    ),
+    (
+        "mobietrain-user.json",
+        include_str!("../../scim-schemas/mobietrain-user.json"),
+    ),
     ("group.json", include_str!("../../scim-schemas/group.json")),
-    ("mobietrain-group.json", include_str!("../../scim-schemas/mobietrain-group.json")),
+    (
+        "mobietrain-group.json",
+        include_str!("../../scim-schemas/mobietrain-group.json"),
+    ),
 ];
 
 /// The resource types embedded in the binary.
@@ -172,7 +185,11 @@ impl Registry {
                     .unwrap_or_else(|e| panic!("scim-schemas/{file} is not JSON: {e}"));
                 let parsed: SchemaFile = serde_json::from_value(document.clone())
                     .unwrap_or_else(|e| panic!("scim-schemas/{file} is not a SCIM schema: {e}"));
-                SchemaDef { id: parsed.id, attributes: parsed.attributes, document }
+                SchemaDef {
+                    id: parsed.id,
+                    attributes: parsed.attributes,
+                    document,
+                }
             })
             .collect();
         let documents: Vec<Value> = serde_json::from_str(RESOURCE_TYPES)
@@ -186,7 +203,11 @@ impl Registry {
                     id: parsed.id,
                     endpoint: parsed.endpoint,
                     schema: parsed.schema,
-                    extensions: parsed.schema_extensions.into_iter().map(|e| e.schema).collect(),
+                    extensions: parsed
+                        .schema_extensions
+                        .into_iter()
+                        .map(|e| e.schema)
+                        .collect(),
                     document,
                 }
             })
@@ -195,10 +216,15 @@ impl Registry {
         let schemas = all
             .into_iter()
             .filter(|s| {
-                resource_types.iter().any(|rt| rt.schema == s.id || rt.extensions.contains(&s.id))
+                resource_types
+                    .iter()
+                    .any(|rt| rt.schema == s.id || rt.extensions.contains(&s.id))
             })
             .collect();
-        Self { schemas, resource_types }
+        Self {
+            schemas,
+            resource_types,
+        }
     }
 
     /// Every served schema.
@@ -231,10 +257,19 @@ mod tests {
         let registry = Registry::embedded();
         let user = registry.resource_type("User").expect("User resource type");
         for urn in std::iter::once(&user.schema).chain(&user.extensions) {
-            assert!(registry.schema(urn).is_some(), "{urn} is referenced but not served");
+            assert!(
+                registry.schema(urn).is_some(),
+                "{urn} is referenced but not served"
+            );
         }
         let core = registry.schema(crate::scim::urn::USER).unwrap();
         assert!(core.attribute("USERNAME").is_some(), "lookups ignore case");
-        assert!(core.attribute("name").unwrap().sub_attribute("givenname").unwrap().required);
+        assert!(
+            core.attribute("name")
+                .unwrap()
+                .sub_attribute("givenname")
+                .unwrap()
+                .required
+        );
     }
 }

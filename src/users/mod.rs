@@ -9,7 +9,9 @@ use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
 use crate::audit::{self, Actor, Event};
-use crate::db::models::{Account, AddressRow, EmailRow, PhoneNumberRow, RoleRow, UserRow, UserStoreRow};
+use crate::db::models::{
+    Account, AddressRow, EmailRow, PhoneNumberRow, RoleRow, UserRow, UserStoreRow,
+};
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::error::InputError;
@@ -20,7 +22,9 @@ use crate::scim::schema::Registry;
 use crate::scim::urn;
 use crate::stores::{self, StoreRef};
 use crate::text::fold_case;
-use model::{Address, EnterpriseUser, Manager, MobieTrainUser, Name, PluralValue, StoreValue, UserAttributes};
+use model::{
+    Address, EnterpriseUser, Manager, MobieTrainUser, Name, PluralValue, StoreValue, UserAttributes,
+};
 pub use storage::UserRecord;
 
 /// How a user came to exist (DESIGN 5).
@@ -47,7 +51,9 @@ pub const FILTERABLE: &[&str] = &["userName", "externalId", "id"];
 
 /// Reads a request body as User attributes (canonical names, flat store attributes folded in).
 pub fn parse_input(registry: &Registry, body: &Value) -> Result<UserAttributes, InputError> {
-    let resource_type = registry.resource_type("User").expect("the User resource type is served");
+    let resource_type = registry
+        .resource_type("User")
+        .expect("the User resource type is served");
     let canonical = canonicalize(registry, resource_type, body)?;
     let mut attrs: UserAttributes = serde_json::from_value(Value::Object(canonical))
         .map_err(|e| InputError::invalid_syntax(format!("the user cannot be read: {e}")))?;
@@ -58,7 +64,11 @@ pub fn parse_input(registry: &Registry, body: &Value) -> Result<UserAttributes, 
 }
 
 fn store_refs(attrs: &UserAttributes) -> Vec<StoreRef> {
-    let stores = attrs.mobietrain.as_ref().map(|m| m.stores.as_slice()).unwrap_or_default();
+    let stores = attrs
+        .mobietrain
+        .as_ref()
+        .map(|m| m.stores.as_slice())
+        .unwrap_or_default();
     stores
         .iter()
         .enumerate()
@@ -72,7 +82,11 @@ fn store_refs(attrs: &UserAttributes) -> Vec<StoreRef> {
 }
 
 /// Fills the attribute columns and child rows of `row` from `attrs`.
-fn build_record(attrs: &UserAttributes, mut row: UserRow, stores: Vec<crate::db::models::StoreRow>) -> UserRecord {
+fn build_record(
+    attrs: &UserAttributes,
+    mut row: UserRow,
+    stores: Vec<crate::db::models::StoreRow>,
+) -> UserRecord {
     let name = attrs.name.clone().unwrap_or_default();
     let ent = attrs.enterprise.clone().unwrap_or_default();
     let manager = ent.manager.clone().unwrap_or_default();
@@ -187,7 +201,14 @@ fn build_record(attrs: &UserAttributes, mut row: UserRow, stores: Vec<crate::db:
             (link, store)
         })
         .collect();
-    UserRecord { row, emails, phone_numbers, addresses, roles, stores }
+    UserRecord {
+        row,
+        emails,
+        phone_numbers,
+        addresses,
+        roles,
+        stores,
+    }
 }
 
 /// The attributes a stored user shows, lifecycle fields and flat store view included.
@@ -201,7 +222,10 @@ pub fn to_attributes(rec: &UserRecord) -> UserAttributes {
         honorific_prefix: r.honorific_prefix.clone(),
         honorific_suffix: r.honorific_suffix.clone(),
     };
-    let manager = Manager { value: r.manager_value.clone(), reference: r.manager_ref.clone() };
+    let manager = Manager {
+        value: r.manager_value.clone(),
+        reference: r.manager_ref.clone(),
+    };
     let enterprise = EnterpriseUser {
         employee_number: r.employee_number.clone(),
         cost_center: r.cost_center.clone(),
@@ -228,9 +252,15 @@ pub fn to_attributes(rec: &UserRecord) -> UserAttributes {
         ..Default::default()
     };
     mobietrain.show_flat_store();
-    let plural = |value: &str, display: &Option<String>, kind: &Option<String>, primary: Option<bool>| {
-        PluralValue { value: Some(value.to_owned()), display: display.clone(), kind: kind.clone(), primary }
-    };
+    let plural =
+        |value: &str, display: &Option<String>, kind: &Option<String>, primary: Option<bool>| {
+            PluralValue {
+                value: Some(value.to_owned()),
+                display: display.clone(),
+                kind: kind.clone(),
+                primary,
+            }
+        };
     UserAttributes {
         external_id: r.external_id.clone(),
         user_name: Some(r.user_name.clone()),
@@ -244,7 +274,11 @@ pub fn to_attributes(rec: &UserRecord) -> UserAttributes {
         locale: r.locale.clone(),
         timezone: r.timezone.clone(),
         active: Some(r.active),
-        emails: rec.emails.iter().map(|e| plural(&e.value, &e.display, &e.kind, e.is_primary)).collect(),
+        emails: rec
+            .emails
+            .iter()
+            .map(|e| plural(&e.value, &e.display, &e.kind, e.is_primary))
+            .collect(),
         phone_numbers: rec
             .phone_numbers
             .iter()
@@ -264,7 +298,11 @@ pub fn to_attributes(rec: &UserRecord) -> UserAttributes {
                 primary: a.is_primary,
             })
             .collect(),
-        roles: rec.roles.iter().map(|r| plural(&r.value, &r.display, &r.kind, r.is_primary)).collect(),
+        roles: rec
+            .roles
+            .iter()
+            .map(|r| plural(&r.value, &r.display, &r.kind, r.is_primary))
+            .collect(),
         enterprise: (enterprise != EnterpriseUser::default()).then_some(enterprise),
         mobietrain: Some(mobietrain),
     }
@@ -281,7 +319,8 @@ pub fn to_resource(rec: &UserRecord, base_url: &str) -> Value {
     let mut out = Map::new();
     out.insert("schemas".into(), json!(schemas));
     out.insert("id".into(), json!(rec.row.id));
-    if let Value::Object(fields) = serde_json::to_value(&attrs).expect("user attributes serialise") {
+    if let Value::Object(fields) = serde_json::to_value(&attrs).expect("user attributes serialise")
+    {
         out.extend(fields);
     }
     out.insert(
@@ -308,8 +347,12 @@ fn snapshot(rec: &UserRecord) -> Value {
 
 /// Turns a unique-index violation into the 409 that names the attribute.
 fn uniqueness(err: ServiceError, attrs: &UserAttributes) -> ServiceError {
-    let ServiceError::Database(db_err) = &err else { return err };
-    let Some(constraint) = db::unique_violation(db_err) else { return err };
+    let ServiceError::Database(db_err) = &err else {
+        return err;
+    };
+    let Some(constraint) = db::unique_violation(db_err) else {
+        return err;
+    };
     if constraint.contains("user_name") {
         ServiceError::Uniqueness(format!(
             "userName {:?} is already taken in this account (userName is compared case-insensitively)",
@@ -350,7 +393,11 @@ fn record_warnings(
 }
 
 /// Creates a user from a SCIM body (origin `scim`).
-pub fn create(conn: &mut DbConn, ctx: &WriteContext<'_>, body: &Value) -> Result<UserRecord, ServiceError> {
+pub fn create(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    body: &Value,
+) -> Result<UserRecord, ServiceError> {
     let attrs = parse_input(ctx.registry, body)?;
     let warnings = rules::check(&attrs, ctx.account)?;
     let row = UserRow {
@@ -366,7 +413,13 @@ pub fn create(conn: &mut DbConn, ctx: &WriteContext<'_>, body: &Value) -> Result
         ..Default::default()
     };
     db::write_transaction(conn, |conn| {
-        let stores = stores::resolve(conn, &ctx.account.id, ctx.actor, &store_refs(&attrs), ctx.now)?;
+        let stores = stores::resolve(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            &store_refs(&attrs),
+            ctx.now,
+        )?;
         let rec = build_record(&attrs, row, stores);
         storage::insert(conn, &rec)?;
         audit::record(
@@ -406,7 +459,13 @@ pub fn replace(
             updated_at: ctx.now,
             ..current.row.clone()
         };
-        let stores = stores::resolve(conn, &ctx.account.id, ctx.actor, &store_refs(&attrs), ctx.now)?;
+        let stores = stores::resolve(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            &store_refs(&attrs),
+            ctx.now,
+        )?;
         let rec = build_record(&attrs, row, stores);
         storage::replace(conn, &rec)?;
         audit::record(
@@ -440,7 +499,13 @@ pub fn delete(conn: &mut DbConn, ctx: &WriteContext<'_>, id: &str) -> Result<(),
             conn,
             &ctx.account.id,
             ctx.actor,
-            Event { action: "delete", resource_type: "User", resource_id: Some(id), code: "user.deleted", detail: None },
+            Event {
+                action: "delete",
+                resource_type: "User",
+                resource_id: Some(id),
+                code: "user.deleted",
+                detail: None,
+            },
             ctx.now,
         )?;
         Ok(())

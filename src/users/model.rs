@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 /// the server fills in on output.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[expect(missing_docs, reason = "each field is the SCIM attribute of the same name (RFC 7643 §4.1)")]
+#[expect(
+    missing_docs,
+    reason = "each field is the SCIM attribute of the same name (RFC 7643 §4.1)"
+)]
 pub struct UserAttributes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
@@ -59,7 +62,10 @@ pub struct UserAttributes {
 /// `name` (RFC 7643 §4.1.1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[expect(missing_docs, reason = "each field is the SCIM sub-attribute of the same name")]
+#[expect(
+    missing_docs,
+    reason = "each field is the SCIM sub-attribute of the same name"
+)]
 pub struct Name {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub formatted: Option<String>,
@@ -77,7 +83,10 @@ pub struct Name {
 
 /// An element of `emails`, `phoneNumbers` or `roles`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[expect(missing_docs, reason = "each field is the SCIM sub-attribute of the same name")]
+#[expect(
+    missing_docs,
+    reason = "each field is the SCIM sub-attribute of the same name"
+)]
 pub struct PluralValue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -92,7 +101,10 @@ pub struct PluralValue {
 /// An element of `addresses` (RFC 7643 §4.1.2).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[expect(missing_docs, reason = "each field is the SCIM sub-attribute of the same name")]
+#[expect(
+    missing_docs,
+    reason = "each field is the SCIM sub-attribute of the same name"
+)]
 pub struct Address {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub formatted: Option<String>,
@@ -115,7 +127,10 @@ pub struct Address {
 /// The enterprise extension (RFC 7643 §4.3).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[expect(missing_docs, reason = "each field is the SCIM attribute of the same name")]
+#[expect(
+    missing_docs,
+    reason = "each field is the SCIM attribute of the same name"
+)]
 pub struct EnterpriseUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_number: Option<String>,
@@ -133,7 +148,10 @@ pub struct EnterpriseUser {
 
 /// `manager` of the enterprise extension.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[expect(missing_docs, reason = "each field is the SCIM sub-attribute of the same name")]
+#[expect(
+    missing_docs,
+    reason = "each field is the SCIM sub-attribute of the same name"
+)]
 pub struct Manager {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -144,7 +162,10 @@ pub struct Manager {
 /// MobieTrain's User extension.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[expect(missing_docs, reason = "each field is the attribute of the same name in mobietrain-user.json")]
+#[expect(
+    missing_docs,
+    reason = "each field is the attribute of the same name in mobietrain-user.json"
+)]
 pub struct MobieTrainUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<String>,
@@ -167,7 +188,10 @@ pub struct MobieTrainUser {
 /// An element of the MobieTrain extension's `stores`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[expect(missing_docs, reason = "each field is the sub-attribute of the same name in mobietrain-user.json")]
+#[expect(
+    missing_docs,
+    reason = "each field is the sub-attribute of the same name in mobietrain-user.json"
+)]
 pub struct StoreValue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ref_id: Option<String>,
@@ -185,7 +209,12 @@ impl MobieTrainUser {
         if self.stores.is_empty() {
             return None;
         }
-        Some(self.stores.iter().position(|s| s.primary == Some(true)).unwrap_or(0))
+        Some(
+            self.stores
+                .iter()
+                .position(|s| s.primary == Some(true))
+                .unwrap_or(0),
+        )
     }
 
     /// Folds the flat `storeRefId`/`storeName`/`storeCountryCallingCode` into `stores`: they write
@@ -210,7 +239,11 @@ impl MobieTrainUser {
         let store = &mut self.stores[index];
         if let Some(ref_id) = ref_id {
             if store.ref_id.as_deref() != Some(ref_id.as_str()) {
-                *store = StoreValue { ref_id: Some(ref_id), primary: store.primary, ..Default::default() };
+                *store = StoreValue {
+                    ref_id: Some(ref_id),
+                    primary: store.primary,
+                    ..Default::default()
+                };
             }
         }
         if name.is_some() {
@@ -266,8 +299,15 @@ mod tests {
         assert_eq!(only_flat.stores.len(), 1);
         assert_eq!(only_flat.stores[0].ref_id.as_deref(), Some("S1"));
 
-        let mut switch = MobieTrainUser { stores: vec![store("A", None)], store_ref_id: Some("Z".into()), ..Default::default() };
+        let mut switch = MobieTrainUser {
+            stores: vec![store("A", None)],
+            store_ref_id: Some("Z".into()),
+            ..Default::default()
+        };
         switch.fold_flat_store();
-        assert_eq!(switch.stores[0].name, None, "another store's name is not carried over");
+        assert_eq!(
+            switch.stores[0].name, None,
+            "another store's name is not carried over"
+        );
     }
 }

@@ -43,7 +43,9 @@ pub fn calling_code(raw: &str) -> Option<String> {
         return None;
     }
     let code: u16 = digits.parse().ok()?;
-    phonenumber::metadata::DATABASE.by_code(&code).map(|_| code.to_string())
+    phonenumber::metadata::DATABASE
+        .by_code(&code)
+        .map(|_| code.to_string())
 }
 
 fn bounded(path: &str, value: Option<&str>, max: usize) -> Result<(), InputError> {
@@ -72,10 +74,16 @@ fn one_primary(path: &str, values: impl Iterator<Item = Option<bool>>) -> Result
 fn plural_texts(path: &str, values: &[PluralValue]) -> Result<(), InputError> {
     for (i, v) in values.iter().enumerate() {
         bounded(&format!("{path}[{i}].value"), v.value.as_deref(), MAX_TEXT)?;
-        bounded(&format!("{path}[{i}].display"), v.display.as_deref(), MAX_TEXT)?;
+        bounded(
+            &format!("{path}[{i}].display"),
+            v.display.as_deref(),
+            MAX_TEXT,
+        )?;
         bounded(&format!("{path}[{i}].type"), v.kind.as_deref(), MAX_TEXT)?;
         if !present(v.value.as_deref()) {
-            return Err(InputError::invalid_value(format!("\"{path}[{i}].value\" is required")));
+            return Err(InputError::invalid_value(format!(
+                "\"{path}[{i}].value\" is required"
+            )));
         }
     }
     one_primary(path, values.iter().map(|v| v.primary))
@@ -97,14 +105,19 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
 
     // userName: required by SCIM, unique per account (the database enforces that).
     if !present(user.user_name.as_deref()) {
-        return Err(InputError::invalid_value("\"userName\" is required and must not be blank"));
+        return Err(InputError::invalid_value(
+            "\"userName\" is required and must not be blank",
+        ));
     }
     bounded("userName", user.user_name.as_deref(), MAX_TEXT)?;
     bounded("externalId", user.external_id.as_deref(), MAX_TEXT)?;
 
     // First and last name present; free text of at most 255 characters.
     let name = user.name.clone().unwrap_or_default();
-    for (path, value) in [("name.givenName", &name.given_name), ("name.familyName", &name.family_name)] {
+    for (path, value) in [
+        ("name.givenName", &name.given_name),
+        ("name.familyName", &name.family_name),
+    ] {
         if !present(value.as_deref()) {
             return Err(InputError::invalid_value(format!(
                 "\"{path}\" is required: MobieTrain needs a user's first and last name"
@@ -140,7 +153,11 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
             ("manager.value", &manager.value, MAX_TEXT),
             ("manager.$ref", &manager.reference, MAX_URL),
         ] {
-            bounded(&format!("{}:{attr}", crate::scim::urn::ENTERPRISE_USER), value.as_deref(), max)?;
+            bounded(
+                &format!("{}:{attr}", crate::scim::urn::ENTERPRISE_USER),
+                value.as_deref(),
+                max,
+            )?;
         }
     }
     for (i, a) in user.addresses.iter().enumerate() {
@@ -201,7 +218,12 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
     plural_texts("roles", &user.roles)?;
     let mut manager = false;
     for (i, role) in user.roles.iter().enumerate() {
-        match role.value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        match role
+            .value
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("user") => {}
             Some("manager") => manager = true,
             _ => {
@@ -214,7 +236,11 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
 
     // Stores: each has a ref id and a real ITU calling code.
     let mt = user.mobietrain.clone().unwrap_or_default();
-    bounded(&format!("{}:companyId", crate::scim::urn::MOBIETRAIN_USER), mt.company_id.as_deref(), MAX_TEXT)?;
+    bounded(
+        &format!("{}:companyId", crate::scim::urn::MOBIETRAIN_USER),
+        mt.company_id.as_deref(),
+        MAX_TEXT,
+    )?;
     let stores_path = format!("{}:stores", crate::scim::urn::MOBIETRAIN_USER);
     for (i, store) in mt.stores.iter().enumerate() {
         let path = format!("{stores_path}[{i}]");
@@ -271,7 +297,10 @@ mod tests {
     fn phone_numbers_with_and_without_country_code() {
         assert_eq!(e164("+32 470 12 34 56").as_deref(), Some("+32470123456"));
         assert_eq!(e164("0470 12 34 56"), None);
-        assert_eq!(e164("tel:+32-470-12-34-56").as_deref(), Some("+32470123456"));
+        assert_eq!(
+            e164("tel:+32-470-12-34-56").as_deref(),
+            Some("+32470123456")
+        );
     }
 
     #[test]

@@ -5,8 +5,12 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::models::{AddressRow, EmailRow, PhoneNumberRow, RoleRow, StoreRow, UserRow, UserStoreRow};
-use crate::db::schema::{stores, user_addresses, user_emails, user_phone_numbers, user_roles, user_stores, users};
+use crate::db::models::{
+    AddressRow, EmailRow, PhoneNumberRow, RoleRow, StoreRow, UserRow, UserStoreRow,
+};
+use crate::db::schema::{
+    stores, user_addresses, user_emails, user_phone_numbers, user_roles, user_stores, users,
+};
 use crate::on_inner;
 use crate::scim::filter::Equality;
 use crate::scim::list::Page;
@@ -33,19 +37,29 @@ fn insert_children(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
     let links: Vec<&UserStoreRow> = rec.stores.iter().map(|(link, _)| link).collect();
     on_inner!(conn, |c| {
         if !rec.emails.is_empty() {
-            diesel::insert_into(user_emails::table).values(&rec.emails).execute(c)?;
+            diesel::insert_into(user_emails::table)
+                .values(&rec.emails)
+                .execute(c)?;
         }
         if !rec.phone_numbers.is_empty() {
-            diesel::insert_into(user_phone_numbers::table).values(&rec.phone_numbers).execute(c)?;
+            diesel::insert_into(user_phone_numbers::table)
+                .values(&rec.phone_numbers)
+                .execute(c)?;
         }
         if !rec.addresses.is_empty() {
-            diesel::insert_into(user_addresses::table).values(&rec.addresses).execute(c)?;
+            diesel::insert_into(user_addresses::table)
+                .values(&rec.addresses)
+                .execute(c)?;
         }
         if !rec.roles.is_empty() {
-            diesel::insert_into(user_roles::table).values(&rec.roles).execute(c)?;
+            diesel::insert_into(user_roles::table)
+                .values(&rec.roles)
+                .execute(c)?;
         }
         if !links.is_empty() {
-            diesel::insert_into(user_stores::table).values(links).execute(c)?;
+            diesel::insert_into(user_stores::table)
+                .values(links)
+                .execute(c)?;
         }
         QueryResult::Ok(())
     })
@@ -55,7 +69,8 @@ fn delete_children(conn: &mut DbConn, user_id: &str) -> QueryResult<()> {
     diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
     diesel::delete(user_phone_numbers::table.filter(user_phone_numbers::user_id.eq(user_id)))
         .execute(conn)?;
-    diesel::delete(user_addresses::table.filter(user_addresses::user_id.eq(user_id))).execute(conn)?;
+    diesel::delete(user_addresses::table.filter(user_addresses::user_id.eq(user_id)))
+        .execute(conn)?;
     diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
     diesel::delete(user_stores::table.filter(user_stores::user_id.eq(user_id))).execute(conn)?;
     Ok(())
@@ -63,7 +78,9 @@ fn delete_children(conn: &mut DbConn, user_id: &str) -> QueryResult<()> {
 
 /// Inserts a new user with its child rows.
 pub fn insert(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
-    diesel::insert_into(users::table).values(&rec.row).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(&rec.row)
+        .execute(conn)?;
     insert_children(conn, rec)
 }
 
@@ -86,8 +103,12 @@ pub fn replace(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
 /// Deletes a user (child rows go with it); returns how many rows were deleted (0 or 1).
 pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usize> {
     delete_children(conn, id)?;
-    diesel::delete(users::table.filter(users::account_id.eq(account_id)).filter(users::id.eq(id)))
-        .execute(conn)
+    diesel::delete(
+        users::table
+            .filter(users::account_id.eq(account_id))
+            .filter(users::id.eq(id)),
+    )
+    .execute(conn)
 }
 
 /// Loads the users with these ids in `account_id`, in the order of `ids` (missing ones skipped).
@@ -106,7 +127,15 @@ pub fn load(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<
     let found: Vec<&String> = rows.iter().map(|r| &r.id).collect();
     let mut by_id: HashMap<String, UserRecord> = rows
         .iter()
-        .map(|r| (r.id.clone(), UserRecord { row: r.clone(), ..Default::default() }))
+        .map(|r| {
+            (
+                r.id.clone(),
+                UserRecord {
+                    row: r.clone(),
+                    ..Default::default()
+                },
+            )
+        })
         .collect();
 
     for e in user_emails::table
@@ -172,14 +201,18 @@ pub fn find_page(
     page: Page,
 ) -> QueryResult<(i64, Vec<String>)> {
     let matching = || {
-        let q = users::table.filter(users::account_id.eq(account_id.to_owned())).into_boxed();
+        let q = users::table
+            .filter(users::account_id.eq(account_id.to_owned()))
+            .into_boxed();
         match lookup {
             None => q,
             Some(eq) => match eq.attribute {
                 "userName" => q.filter(users::user_name_ci.eq(fold_case(&eq.value))),
                 "externalId" => q.filter(users::external_id.eq(eq.value.clone())),
                 "id" => q.filter(users::id.eq(eq.value.clone())),
-                other => unreachable!("the filter front end only yields known attributes, not {other}"),
+                other => {
+                    unreachable!("the filter front end only yields known attributes, not {other}")
+                }
             },
         }
     };

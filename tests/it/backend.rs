@@ -1,0 +1,67 @@
+//! Which backend this run tests, said out loud, and proof that the migrated schema of that backend
+//! answers a query on every column diesel knows.
+
+use diesel::prelude::*;
+use mobietrain_scim::db::models::*;
+use mobietrain_scim::db::schema::*;
+
+use crate::harness::{TestApp, postgres_server};
+
+#[test]
+fn says_which_backend_runs() {
+    match postgres_server() {
+        Some(server) => println!("integration tests run on PostgreSQL at {server}"),
+        None => println!(
+            "integration tests run on SQLite; the PostgreSQL run was skipped \
+             (set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432 to run it)"
+        ),
+    }
+}
+
+#[test]
+fn migrated_schema_answers_every_tables_query() {
+    let app = TestApp::new();
+    let mut conn = app.conn();
+    let conn = &mut *conn;
+    accounts::table
+        .select(Account::as_select())
+        .load(conn)
+        .unwrap();
+    api_tokens::table
+        .select(ApiToken::as_select())
+        .load(conn)
+        .unwrap();
+    users::table
+        .select(UserRow::as_select())
+        .load(conn)
+        .unwrap();
+    user_emails::table
+        .select(EmailRow::as_select())
+        .load(conn)
+        .unwrap();
+    user_phone_numbers::table
+        .select(PhoneNumberRow::as_select())
+        .load(conn)
+        .unwrap();
+    user_addresses::table
+        .select(AddressRow::as_select())
+        .load(conn)
+        .unwrap();
+    user_roles::table
+        .select(RoleRow::as_select())
+        .load(conn)
+        .unwrap();
+    stores::table
+        .select(StoreRow::as_select())
+        .load(conn)
+        .unwrap();
+    user_stores::table
+        .select(UserStoreRow::as_select())
+        .load(conn)
+        .unwrap();
+    audit_events::table
+        .select(AuditEventRow::as_select())
+        .load(conn)
+        .unwrap();
+    assert_eq!(app.db.is_postgres(), postgres_server().is_some());
+}

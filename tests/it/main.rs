@@ -1,0 +1,7 @@
+//! The integration tests: one binary, driving the real HTTP app against a real database per test.
+//! SQLite by default; PostgreSQL when `TEST_DATABASE_URL` points at a server.
+
+mod harness;
+
+mod backend;
+mod users_crud;
