@@ -4,4 +4,8 @@
 mod harness;
 
 mod backend;
+mod auth;
+mod discovery;
+mod rules;
+mod tenancy;
 mod users_crud;
