@@ -13,17 +13,33 @@ async fn service_provider_config_resource_types_and_schemas() {
     assert_eq!(spc.status, 200);
     assert_eq!(spc.body["filter"]["supported"], true);
     assert_eq!(spc.body["filter"]["maxResults"], 1000);
-    assert_eq!(spc.body["patch"]["supported"], false, "PATCH is not served yet, and discovery says so");
-    assert_eq!(spc.body["authenticationSchemes"][0]["type"], "oauthbearertoken");
+    assert_eq!(
+        spc.body["patch"]["supported"], false,
+        "PATCH is not served yet, and discovery says so"
+    );
+    assert_eq!(
+        spc.body["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
 
     let types = app.get("/scim/v2/ResourceTypes", &acct.scim).await;
     assert_eq!(types.body["totalResults"], 1);
     let user_type = &types.body["Resources"][0];
     assert_eq!(user_type["endpoint"], "/Users");
-    assert!(user_type["meta"]["location"].as_str().unwrap().ends_with("/scim/v2/ResourceTypes/User"));
+    assert!(
+        user_type["meta"]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with("/scim/v2/ResourceTypes/User")
+    );
 
     let schemas = app.get("/scim/v2/Schemas", &acct.scim).await;
-    let ids: Vec<&str> = schemas.body["Resources"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = schemas.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
     assert_eq!(
         ids,
         [
@@ -35,28 +51,60 @@ async fn service_provider_config_resource_types_and_schemas() {
     );
     // The seed's required attributes are marked required.
     let core = &schemas.body["Resources"][0]["attributes"];
-    let name = core.as_array().unwrap().iter().find(|a| a["name"] == "name").unwrap();
+    let name = core
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "name")
+        .unwrap();
     for sub in ["givenName", "familyName"] {
-        let attr = name["subAttributes"].as_array().unwrap().iter().find(|a| a["name"] == sub).unwrap();
+        let attr = name["subAttributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == sub)
+            .unwrap();
         assert_eq!(attr["required"], true, "{sub}");
     }
-    let one = app.get("/scim/v2/Schemas/urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User", &acct.scim).await;
+    let one = app
+        .get(
+            "/scim/v2/Schemas/urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User",
+            &acct.scim,
+        )
+        .await;
     assert_eq!(one.status, 200);
-    app.get("/scim/v2/Schemas/urn:nope", &acct.scim).await.assert_scim_error(404, None);
-    app.get("/scim/v2/ResourceTypes/Widget", &acct.scim).await.assert_scim_error(404, None);
-    app.get("/scim/v2/Schemas?filter=id%20eq%20%22x%22", &acct.scim).await.assert_scim_error(403, None);
+    app.get("/scim/v2/Schemas/urn:nope", &acct.scim)
+        .await
+        .assert_scim_error(404, None);
+    app.get("/scim/v2/ResourceTypes/Widget", &acct.scim)
+        .await
+        .assert_scim_error(404, None);
+    app.get("/scim/v2/Schemas?filter=id%20eq%20%22x%22", &acct.scim)
+        .await
+        .assert_scim_error(403, None);
 }
 
 #[actix_web::test]
 async fn unknown_routes_and_methods_get_scim_errors() {
     let app = TestApp::new();
     let acct = app.account("acme");
-    app.get("/scim/v2/Widgets", &acct.scim).await.assert_scim_error(404, None);
-    app.call(Method::PATCH, "/scim/v2/Users", &acct.scim, None).await.assert_scim_error(405, None);
-    let health = app.send(actix_web::test::TestRequest::get().uri("/healthz")).await;
+    app.get("/scim/v2/Widgets", &acct.scim)
+        .await
+        .assert_scim_error(404, None);
+    app.call(Method::PATCH, "/scim/v2/Users", &acct.scim, None)
+        .await
+        .assert_scim_error(405, None);
+    let health = app
+        .send(actix_web::test::TestRequest::get().uri("/healthz"))
+        .await;
     assert_eq!(health.status, 200);
-    let ready = app.send(actix_web::test::TestRequest::get().uri("/readyz")).await;
+    let ready = app
+        .send(actix_web::test::TestRequest::get().uri("/readyz"))
+        .await;
     assert_eq!(ready.status, 200);
     assert_eq!(ready.body["database"], "ok");
-    assert_eq!(app.get("/admin/v1/nothing", &acct.admin).await.body["status"], Value::from(404));
+    assert_eq!(
+        app.get("/admin/v1/nothing", &acct.admin).await.body["status"],
+        Value::from(404)
+    );
 }

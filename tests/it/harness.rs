@@ -288,8 +288,12 @@ impl TestApp {
 
     /// An app with these HTTP settings and pool size.
     pub fn with(settings: HttpSettings, pool_size: u32) -> Self {
+        Self::on(TestDb::new(), settings, pool_size)
+    }
+
+    /// An app on an existing test database.
+    pub fn on(db: TestDb, settings: HttpSettings, pool_size: u32) -> Self {
         init_logs();
-        let db = TestDb::new();
         let target = DatabaseTarget::parse(&db.url).unwrap();
         let pool = db::build_pool(
             ConnectionManager::new(target, SqliteSync::Normal),

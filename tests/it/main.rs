@@ -3,9 +3,13 @@
 
 mod harness;
 
-mod backend;
+mod audit;
 mod auth;
+mod backend;
+mod cli;
+mod concurrency;
 mod discovery;
 mod rules;
+mod secrets;
 mod tenancy;
 mod users_crud;

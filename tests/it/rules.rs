@@ -10,7 +10,9 @@ use crate::harness::{TestApp, user};
 const MT: &str = "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User";
 
 fn with(mut body: Value, pointer: &str, value: Value) -> Value {
-    *body.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer} exists in the base body")) = value;
+    *body
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer} exists in the base body")) = value;
     body
 }
 
@@ -20,10 +22,19 @@ fn without(mut body: Value, key: &str) -> Value {
 }
 
 fn tables_written(app: &TestApp) -> i64 {
-    ["users", "user_emails", "user_phone_numbers", "user_addresses", "user_roles", "stores", "user_stores", "audit_events"]
-        .iter()
-        .map(|t| app.count(t))
-        .sum()
+    [
+        "users",
+        "user_emails",
+        "user_phone_numbers",
+        "user_addresses",
+        "user_roles",
+        "stores",
+        "user_stores",
+        "audit_events",
+    ]
+    .iter()
+    .map(|t| app.count(t))
+    .sum()
 }
 
 #[actix_web::test]
@@ -38,57 +49,152 @@ async fn each_hard_rule_is_a_400_naming_attribute_and_rule_and_writes_nothing() 
         b
     };
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("first name missing", with(base.clone(), "/name", json!({"familyName": "Lee"})), "name.givenName"),
-        ("last name missing", with(base.clone(), "/name", json!({"givenName": "Ann"})), "name.familyName"),
-        ("blank first name", with(base.clone(), "/name/givenName", json!("  ")), "name.givenName"),
-        ("no name at all", without(base.clone(), "name"), "name.givenName"),
-        ("first name of 256 characters", with(base.clone(), "/name/givenName", json!(long)), "at most 255"),
-        ("last name of 256 characters", with(base.clone(), "/name/familyName", json!(long)), "name.familyName"),
-        ("job position of 256 characters", with(base.clone(), "", {
-            let mut b = base.clone();
-            b["title"] = json!(long);
-            b
-        }), "\"title\""),
-        ("no e-mail and no phone", without(base.clone(), "emails"), "at least an e-mail address"),
-        ("phone without country code as the only contact", {
-            let mut b = without(base.clone(), "emails");
-            b["phoneNumbers"] = json!([{"value": "0470 12 34 56", "type": "mobile"}]);
-            b
-        }, "country code"),
-        ("store without ref id", store(json!({"name": "Gent", "countryCallingCode": "32"})), "refId"),
-        ("store with a calling code that is no ITU code", store(json!({"refId": "S1", "countryCallingCode": "999"})), "countryCallingCode"),
-        ("store with letters as calling code", store(json!({"refId": "S1", "countryCallingCode": "BE"})), "countryCallingCode"),
-        ("new store without calling code", store(json!({"refId": "S1", "name": "Gent"})), "countryCallingCode"),
-        ("store name of 256 characters", store(json!({"refId": "S1", "name": long, "countryCallingCode": "32"})), "name"),
-        ("manager without store", {
-            let mut b = base.clone();
-            b["roles"] = json!([{"value": "manager"}]);
-            b
-        }, "manager"),
-        ("company id of 256 characters", {
-            let mut b = base.clone();
-            b[MT] = json!({"companyId": long});
-            b
-        }, "companyId"),
-        ("unknown role", {
-            let mut b = base.clone();
-            b["roles"] = json!([{"value": "owner"}]);
-            b
-        }, "roles[0].value"),
-        ("two primary e-mails", with(base.clone(), "/emails", json!([
-            {"value": "a@example.com", "primary": true}, {"value": "b@example.com", "primary": true}])), "primary"),
-        ("an e-mail that is not one", with(base.clone(), "/emails", json!([{"value": "ann at example"}])), "emails[0].value"),
-        ("userName missing", without(base.clone(), "userName"), "userName"),
-        ("boolean that is not one", with(base.clone(), "", {
-            let mut b = base.clone();
-            b["active"] = json!("yes");
-            b
-        }), "active"),
+        (
+            "first name missing",
+            with(base.clone(), "/name", json!({"familyName": "Lee"})),
+            "name.givenName",
+        ),
+        (
+            "last name missing",
+            with(base.clone(), "/name", json!({"givenName": "Ann"})),
+            "name.familyName",
+        ),
+        (
+            "blank first name",
+            with(base.clone(), "/name/givenName", json!("  ")),
+            "name.givenName",
+        ),
+        (
+            "no name at all",
+            without(base.clone(), "name"),
+            "name.givenName",
+        ),
+        (
+            "first name of 256 characters",
+            with(base.clone(), "/name/givenName", json!(long)),
+            "at most 255",
+        ),
+        (
+            "last name of 256 characters",
+            with(base.clone(), "/name/familyName", json!(long)),
+            "name.familyName",
+        ),
+        (
+            "job position of 256 characters",
+            with(base.clone(), "", {
+                let mut b = base.clone();
+                b["title"] = json!(long);
+                b
+            }),
+            "\"title\"",
+        ),
+        (
+            "no e-mail and no phone",
+            without(base.clone(), "emails"),
+            "at least an e-mail address",
+        ),
+        (
+            "phone without country code as the only contact",
+            {
+                let mut b = without(base.clone(), "emails");
+                b["phoneNumbers"] = json!([{"value": "0470 12 34 56", "type": "mobile"}]);
+                b
+            },
+            "country code",
+        ),
+        (
+            "store without ref id",
+            store(json!({"name": "Gent", "countryCallingCode": "32"})),
+            "refId",
+        ),
+        (
+            "store with a calling code that is no ITU code",
+            store(json!({"refId": "S1", "countryCallingCode": "999"})),
+            "countryCallingCode",
+        ),
+        (
+            "store with letters as calling code",
+            store(json!({"refId": "S1", "countryCallingCode": "BE"})),
+            "countryCallingCode",
+        ),
+        (
+            "new store without calling code",
+            store(json!({"refId": "S1", "name": "Gent"})),
+            "countryCallingCode",
+        ),
+        (
+            "store name of 256 characters",
+            store(json!({"refId": "S1", "name": long, "countryCallingCode": "32"})),
+            "name",
+        ),
+        (
+            "manager without store",
+            {
+                let mut b = base.clone();
+                b["roles"] = json!([{"value": "manager"}]);
+                b
+            },
+            "manager",
+        ),
+        (
+            "company id of 256 characters",
+            {
+                let mut b = base.clone();
+                b[MT] = json!({"companyId": long});
+                b
+            },
+            "companyId",
+        ),
+        (
+            "unknown role",
+            {
+                let mut b = base.clone();
+                b["roles"] = json!([{"value": "owner"}]);
+                b
+            },
+            "roles[0].value",
+        ),
+        (
+            "two primary e-mails",
+            with(
+                base.clone(),
+                "/emails",
+                json!([
+            {"value": "a@example.com", "primary": true}, {"value": "b@example.com", "primary": true}]),
+            ),
+            "primary",
+        ),
+        (
+            "an e-mail that is not one",
+            with(
+                base.clone(),
+                "/emails",
+                json!([{"value": "ann at example"}]),
+            ),
+            "emails[0].value",
+        ),
+        (
+            "userName missing",
+            without(base.clone(), "userName"),
+            "userName",
+        ),
+        (
+            "boolean that is not one",
+            with(base.clone(), "", {
+                let mut b = base.clone();
+                b["active"] = json!("yes");
+                b
+            }),
+            "active",
+        ),
     ];
     for (case, body, expected) in cases {
         let response = app.post("/scim/v2/Users", &acct.scim, &body).await;
         let detail = response.assert_scim_error(400, Some("invalidValue"));
-        assert!(detail.contains(expected), "{case}: detail {detail:?} does not name {expected:?}");
+        assert!(
+            detail.contains(expected),
+            "{case}: detail {detail:?} does not name {expected:?}"
+        );
         assert_eq!(tables_written(&app), 0, "{case}: something was written");
     }
 
@@ -97,7 +203,9 @@ async fn each_hard_rule_is_a_400_naming_attribute_and_rule_and_writes_nothing() 
     let path = format!("/scim/v2/Users/{}", created.body["id"].as_str().unwrap());
     let before = app.get(&path, &acct.scim).await.body;
     let events = app.count("audit_events");
-    let refused = app.put(&path, &acct.scim, &without(base.clone(), "emails")).await;
+    let refused = app
+        .put(&path, &acct.scim, &without(base.clone(), "emails"))
+        .await;
     refused.assert_scim_error(400, Some("invalidValue"));
     assert_eq!(app.get(&path, &acct.scim).await.body, before);
     assert_eq!(app.count("audit_events"), events);
@@ -115,20 +223,38 @@ async fn malformed_bodies_are_invalid_syntax_or_unsupported() {
             .insert_header(("Content-Type", content_type))
             .set_payload(payload)
     };
-    let r = app.send(raw("{\"userName\": ", "application/scim+json")).await;
-    assert!(r.assert_scim_error(400, Some("invalidSyntax")).contains("not valid JSON"));
-    let r = app.send(raw("[1, 2]", "application/json; charset=utf-8")).await;
+    let r = app
+        .send(raw("{\"userName\": ", "application/scim+json"))
+        .await;
+    assert!(
+        r.assert_scim_error(400, Some("invalidSyntax"))
+            .contains("not valid JSON")
+    );
+    let r = app
+        .send(raw("[1, 2]", "application/json; charset=utf-8"))
+        .await;
     r.assert_scim_error(400, Some("invalidSyntax"));
     let r = app.send(raw("{}", "text/plain")).await;
     r.assert_scim_error(415, None);
-    let r = app.send(raw("{\"schemas\": \"x\", \"name\": \"Ann\"}", "application/scim+json")).await;
-    assert!(r.assert_scim_error(400, Some("invalidValue")).contains("\"name\""));
+    let r = app
+        .send(raw(
+            "{\"schemas\": \"x\", \"name\": \"Ann\"}",
+            "application/scim+json",
+        ))
+        .await;
+    assert!(
+        r.assert_scim_error(400, Some("invalidValue"))
+            .contains("\"name\"")
+    );
     assert_eq!(app.count("users"), 0);
 }
 
 #[actix_web::test]
 async fn bodies_over_the_limit_are_413() {
-    let settings = mobietrain_scim::state::HttpSettings { max_body_bytes: 1024, ..Default::default() };
+    let settings = mobietrain_scim::state::HttpSettings {
+        max_body_bytes: 1024,
+        ..Default::default()
+    };
     let app = TestApp::with(settings, 2);
     let acct = app.account("acme");
     let mut big = user("ann@example.com");
@@ -139,7 +265,9 @@ async fn bodies_over_the_limit_are_413() {
 }
 
 async fn warnings_of(app: &TestApp, admin: &str, user_id: &str) -> Vec<String> {
-    let log = app.get(&format!("/admin/v1/audit?resourceId={user_id}"), admin).await;
+    let log = app
+        .get(&format!("/admin/v1/audit?resourceId={user_id}"), admin)
+        .await;
     assert_eq!(log.status, 200, "{}", log.body);
     log.body["events"]
         .as_array()
@@ -155,9 +283,15 @@ async fn soft_rules_let_the_write_through_and_warn_in_the_provisioning_log() {
     let app = TestApp::new();
     let acct = app.account("acme");
 
-    let clean = app.post("/scim/v2/Users", &acct.scim, &user("clean@example.com")).await;
+    let clean = app
+        .post("/scim/v2/Users", &acct.scim, &user("clean@example.com"))
+        .await;
     assert_eq!(clean.status, 201);
-    assert!(warnings_of(&app, &acct.admin, clean.body["id"].as_str().unwrap()).await.is_empty());
+    assert!(
+        warnings_of(&app, &acct.admin, clean.body["id"].as_str().unwrap())
+            .await
+            .is_empty()
+    );
 
     let mut no_external = without(user("noext@example.com"), "externalId");
     no_external["phoneNumbers"] = json!([{"value": "0470 12 34 56"}]);
@@ -165,25 +299,53 @@ async fn soft_rules_let_the_write_through_and_warn_in_the_provisioning_log() {
     assert_eq!(r.status, 201, "{}", r.body);
     let mut got = warnings_of(&app, &acct.admin, r.body["id"].as_str().unwrap()).await;
     got.sort();
-    assert_eq!(got, ["user.external_id_missing", "user.phone_without_country_code"]);
+    assert_eq!(
+        got,
+        [
+            "user.external_id_missing",
+            "user.phone_without_country_code"
+        ]
+    );
 
     let mut phone_only = without(user("phone@example.com"), "emails");
     phone_only["phoneNumbers"] = json!([{"value": "+32 470 12 34 56", "type": "mobile"}]);
     let r = app.post("/scim/v2/Users", &acct.scim, &phone_only).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(warnings_of(&app, &acct.admin, r.body["id"].as_str().unwrap()).await, ["user.email_missing"]);
+    assert_eq!(
+        warnings_of(&app, &acct.admin, r.body["id"].as_str().unwrap()).await,
+        ["user.email_missing"]
+    );
 }
 
 #[actix_web::test]
 async fn an_account_can_require_external_id() {
     let app = TestApp::new();
     let acct = app.account("acme");
-    mobietrain_scim::accounts::update_settings(&mut app.conn(), &acct.id, Some(true), chrono::Utc::now().naive_utc())
-        .unwrap();
-    let r = app.post("/scim/v2/Users", &acct.scim, &without(user("a@example.com"), "externalId")).await;
-    assert!(r.assert_scim_error(400, Some("invalidValue")).contains("externalId"));
+    mobietrain_scim::accounts::update_settings(
+        &mut app.conn(),
+        &acct.id,
+        Some(true),
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap();
+    let r = app
+        .post(
+            "/scim/v2/Users",
+            &acct.scim,
+            &without(user("a@example.com"), "externalId"),
+        )
+        .await;
+    assert!(
+        r.assert_scim_error(400, Some("invalidValue"))
+            .contains("externalId")
+    );
     assert_eq!(tables_written(&app), 0);
-    assert_eq!(app.post("/scim/v2/Users", &acct.scim, &user("a@example.com")).await.status, 201);
+    assert_eq!(
+        app.post("/scim/v2/Users", &acct.scim, &user("a@example.com"))
+            .await
+            .status,
+        201
+    );
 }
 
 #[actix_web::test]
@@ -200,16 +362,33 @@ async fn stores_are_shared_by_ref_id_and_updates_are_logged() {
     second[MT] = json!({"stores": [{"refId": "S1"}]});
     let b = app.post("/scim/v2/Users", &acct.scim, &second).await;
     assert_eq!(b.status, 201, "{}", b.body);
-    assert_eq!(b.body[MT]["stores"], json!([{"refId": "S1", "name": "Gent", "countryCallingCode": "32"}]));
+    assert_eq!(
+        b.body[MT]["stores"],
+        json!([{"refId": "S1", "name": "Gent", "countryCallingCode": "32"}])
+    );
 
     // A third brings another name: the store changes for everybody, and the log says so.
     let mut third = user("c@example.com");
-    third[MT] = json!({"stores": [{"refId": "S1", "name": "Gent Zuid", "countryCallingCode": "+32"}]});
-    assert_eq!(app.post("/scim/v2/Users", &acct.scim, &third).await.status, 201);
-    let a_again = app.get(&format!("/scim/v2/Users/{}", a.body["id"].as_str().unwrap()), &acct.scim).await;
+    third[MT] =
+        json!({"stores": [{"refId": "S1", "name": "Gent Zuid", "countryCallingCode": "+32"}]});
+    assert_eq!(
+        app.post("/scim/v2/Users", &acct.scim, &third).await.status,
+        201
+    );
+    let a_again = app
+        .get(
+            &format!("/scim/v2/Users/{}", a.body["id"].as_str().unwrap()),
+            &acct.scim,
+        )
+        .await;
     assert_eq!(a_again.body[MT]["storeName"], "Gent Zuid");
     assert_eq!(app.count("stores"), 1);
-    let log = app.get("/admin/v1/audit?code=store.updated", &acct.admin).await;
+    let log = app
+        .get("/admin/v1/audit?code=store.updated", &acct.admin)
+        .await;
     assert_eq!(log.body["totalResults"], 1);
-    assert_eq!(log.body["events"][0]["detail"]["name"], json!({"from": "Gent", "to": "Gent Zuid"}));
+    assert_eq!(
+        log.body["events"][0]["detail"]["name"],
+        json!({"from": "Gent", "to": "Gent Zuid"})
+    );
 }

@@ -1,0 +1,225 @@
+//! The command line, run as the real binary against the test database.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use mobietrain_scim::state::HttpSettings;
+
+use crate::harness::{TestApp, TestDb, user};
+
+fn cli(db: &TestDb, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn last_line(s: &str) -> String {
+    s.lines().last().unwrap_or_default().trim().to_owned()
+}
+
+#[actix_web::test]
+async fn accounts_tokens_scopes_settings_and_revocation() {
+    let db = TestDb::new();
+    let (ok, out, _) = cli(&db, &["account", "create", "--name", "Acme Retail"]);
+    assert!(ok);
+    let account = last_line(&out);
+    assert!(
+        uuid::Uuid::parse_str(&account).is_ok(),
+        "the last line is the id: {out}"
+    );
+    let (_, list, _) = cli(&db, &["account", "list"]);
+    assert!(list.contains(&account) && list.contains("Acme Retail"));
+
+    let (ok, out, _) = cli(
+        &db,
+        &["token", "issue", "--account", &account, "--label", "entra"],
+    );
+    assert!(ok);
+    let scim = last_line(&out);
+    assert!(scim.starts_with("mts_") && scim.len() > 60);
+    let (_, out, _) = cli(
+        &db,
+        &[
+            "token",
+            "issue",
+            "--account",
+            &account,
+            "--label",
+            "cms",
+            "--scope",
+            "admin",
+        ],
+    );
+    let admin = last_line(&out);
+    let (_, tokens, _) = cli(&db, &["token", "list", "--account", &account]);
+    assert!(
+        tokens.contains("entra") && tokens.contains(&scim[..12]),
+        "{tokens}"
+    );
+    assert!(
+        !tokens.contains(&scim) && !tokens.contains(&admin),
+        "a token is shown once"
+    );
+
+    let (ok, _, err) = cli(
+        &db,
+        &[
+            "token",
+            "issue",
+            "--account",
+            "no-such-account",
+            "--label",
+            "x",
+        ],
+    );
+    assert!(!ok && err.contains("account"), "{err}");
+    let (ok, out, _) = cli(
+        &db,
+        &[
+            "account",
+            "settings",
+            &account,
+            "--require-external-id",
+            "true",
+        ],
+    );
+    assert!(ok && out.contains("require-external-id: true"));
+    let (_, show, _) = cli(&db, &["account", "show", &account]);
+    assert!(
+        show.contains("users:               0") && show.contains("2 live"),
+        "{show}"
+    );
+
+    let app = TestApp::on(db, HttpSettings::default(), 2);
+    assert_eq!(app.get("/scim/v2/Users", &scim).await.status, 200);
+    assert_eq!(
+        app.get("/scim/v2/Users", &admin).await.status,
+        401,
+        "scopes do not mix"
+    );
+    assert_eq!(app.get("/admin/v1/audit", &admin).await.status, 200);
+    let mut no_external = user("a@example.com");
+    no_external.as_object_mut().unwrap().remove("externalId");
+    assert_eq!(
+        app.post("/scim/v2/Users", &scim, &no_external).await.status,
+        400,
+        "the setting holds"
+    );
+
+    let token_id = tokens
+        .lines()
+        .find(|l| l.contains("entra"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let (ok, _, _) = cli(&app.db, &["token", "revoke", &token_id]);
+    assert!(ok);
+    assert_eq!(app.get("/scim/v2/Users", &scim).await.status, 401);
+}
+
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(db: &TestDb) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("DATABASE_URL", &db.url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server { child, lines }
+    }
+
+    /// Everything printed up to and including the "listening" line.
+    fn until_listening(&self) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the server prints where it listens");
+            let done = line.contains("listening on");
+            seen.push(line);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn field(lines: &[String], label: &str) -> Option<String> {
+    lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_owned()))
+}
+
+#[test]
+fn first_start_creates_one_account_even_when_two_instances_start_together() {
+    let db = TestDb::new();
+    let (a, b) = (Server::start(&db), Server::start(&db));
+    let (out_a, out_b) = (a.until_listening(), b.until_listening());
+    let printed: Vec<&Vec<String>> = [&out_a, &out_b]
+        .into_iter()
+        .filter(|o| field(o, "SCIM token:").is_some())
+        .collect();
+    assert_eq!(
+        printed.len(),
+        1,
+        "exactly one instance bootstraps: {out_a:?} {out_b:?}"
+    );
+    let token = field(printed[0], "SCIM token:").unwrap();
+    let base = field(printed[0], "SCIM base URL:").unwrap();
+
+    // The printed URL and token work over real HTTP.
+    let agent = crate::concurrency::client();
+    let (status, body) = crate::concurrency::post(
+        &agent,
+        &format!("{base}/Users"),
+        &token,
+        &user("a@example.com"),
+    );
+    assert_eq!(status, 201, "{body}");
+    drop((a, b));
+
+    let again = Server::start(&db);
+    assert!(
+        field(&again.until_listening(), "SCIM token:").is_none(),
+        "only the first start prints a token"
+    );
+    drop(again);
+    let (_, list, _) = cli(&db, &["account", "list"]);
+    assert_eq!(list.lines().count(), 2, "a header and one account: {list}");
+}
