@@ -206,8 +206,7 @@ where
     E: From<DieselError>,
 {
     let nested = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_err(DieselError::from)?
+        .transaction_depth()?
         .is_some();
     if nested {
         return conn.transaction(f);

@@ -48,10 +48,10 @@ fn single(status: StatusCode, rec: &UserRecord, base: &str) -> HttpResponse {
     if let Ok(tag) = HeaderValue::from_str(&users::etag(rec.row.version)) {
         response.headers_mut().insert(header::ETAG, tag);
     }
-    if status == StatusCode::CREATED {
-        if let Ok(location) = HeaderValue::from_str(&format!("{base}/Users/{}", rec.row.id)) {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&format!("{base}/Users/{}", rec.row.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
     }
     response
 }

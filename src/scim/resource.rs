@@ -75,11 +75,11 @@ pub fn canonicalize(
                 .flatten()
             {
                 insert_attribute(&mut out, attr, value, &attr.name)?;
-            } else if let Some(ext) = extensions.iter().find(|s| s.id.eq_ignore_ascii_case(urn)) {
-                if let Some(attr) = ext.attribute(name) {
-                    let path = format!("{}:{}", ext.id, attr.name);
-                    insert_attribute(extension_object(&mut out, &ext.id), attr, value, &path)?;
-                }
+            } else if let Some(ext) = extensions.iter().find(|s| s.id.eq_ignore_ascii_case(urn))
+                && let Some(attr) = ext.attribute(name)
+            {
+                let path = format!("{}:{}", ext.id, attr.name);
+                insert_attribute(extension_object(&mut out, &ext.id), attr, value, &path)?;
             }
         }
         // Anything else (id, meta, schemas, attributes no schema names) is ignored.

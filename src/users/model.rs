@@ -237,14 +237,14 @@ impl MobieTrainUser {
             }
         };
         let store = &mut self.stores[index];
-        if let Some(ref_id) = ref_id {
-            if store.ref_id.as_deref() != Some(ref_id.as_str()) {
-                *store = StoreValue {
-                    ref_id: Some(ref_id),
-                    primary: store.primary,
-                    ..Default::default()
-                };
-            }
+        if let Some(ref_id) = ref_id
+            && store.ref_id.as_deref() != Some(ref_id.as_str())
+        {
+            *store = StoreValue {
+                ref_id: Some(ref_id),
+                primary: store.primary,
+                ..Default::default()
+            };
         }
         if name.is_some() {
             store.name = name;

@@ -252,13 +252,13 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
         }
         bounded(&format!("{path}.refId"), store.ref_id.as_deref(), MAX_TEXT)?;
         bounded(&format!("{path}.name"), store.name.as_deref(), MAX_TEXT)?;
-        if let Some(code) = &store.country_calling_code {
-            if calling_code(code).is_none() {
-                return Err(InputError::invalid_value(format!(
-                    "\"{path}.countryCallingCode\" must be the ITU calling code of the store's country, \
-                     digits only, such as \"32\" for Belgium; {code:?} is not one"
-                )));
-            }
+        if let Some(code) = &store.country_calling_code
+            && calling_code(code).is_none()
+        {
+            return Err(InputError::invalid_value(format!(
+                "\"{path}.countryCallingCode\" must be the ITU calling code of the store's country, \
+                 digits only, such as \"32\" for Belgium; {code:?} is not one"
+            )));
         }
         if mt.stores[..i].iter().any(|s| s.ref_id == store.ref_id) {
             return Err(InputError::invalid_value(format!(

@@ -7,15 +7,17 @@ use mobietrain_scim::db::schema::*;
 
 use crate::harness::{TestApp, postgres_server};
 
+/// Writes past the test harness's output capture, so the line shows in every run.
 #[test]
 fn says_which_backend_runs() {
-    match postgres_server() {
-        Some(server) => println!("integration tests run on PostgreSQL at {server}"),
-        None => println!(
-            "integration tests run on SQLite; the PostgreSQL run was skipped \
-             (set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432 to run it)"
-        ),
-    }
+    use std::io::Write;
+    let line = match postgres_server() {
+        Some(server) => format!("integration tests run on PostgreSQL at {server}"),
+        None => "integration tests run on SQLite; the PostgreSQL run was skipped \
+                 (set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432 to run it)"
+            .to_owned(),
+    };
+    let _ = writeln!(std::io::stderr().lock(), "\n{line}");
 }
 
 #[test]

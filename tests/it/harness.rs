@@ -52,11 +52,11 @@ enum Cleanup {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Cleanup::Postgres { server, name } = &self.cleanup {
-            if let Ok(mut admin) = open(&format!("{server}/postgres")) {
-                let _ = admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-            }
+        if let Cleanup::Postgres { server, name } = &self.cleanup
+            && let Ok(mut admin) = open(&format!("{server}/postgres"))
+        {
+            let _ =
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
         }
     }
 }
