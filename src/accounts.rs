@@ -206,8 +206,6 @@ pub fn revoke_token(
 /// Why a presented token opens nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// No `Authorization: Bearer` header.
-    Missing,
     /// Not a token of this server, or revoked.
     Unknown,
     /// A live token of the other scope.

@@ -20,6 +20,10 @@ pub enum ServiceError {
     /// Something that should not happen did; logged, answered with a generic 500.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A concurrent write to the same resource won; retried by the domain, a 503 if that keeps
+    /// happening.
+    #[error("the resource is being changed by another request")]
+    Contended,
     /// No connection could be had in time.
     #[error("database unavailable: {0}")]
     Unavailable(#[from] diesel::r2d2::PoolError),

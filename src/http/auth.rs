@@ -39,7 +39,6 @@ async fn authenticate(req: &HttpRequest, scope: Scope) -> Result<Caller, Failure
     .await?;
     outcome.map_err(|refusal| {
         Failure::Unauthorized(match refusal {
-            Refusal::Missing => "send a token as \"Authorization: Bearer <token>\"",
             Refusal::Unknown => "the token is not valid (unknown or revoked)",
             Refusal::WrongScope => match scope {
                 Scope::Scim => "this token is not a SCIM token (issue one with --scope scim)",

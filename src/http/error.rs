@@ -53,7 +53,9 @@ impl Failure {
                 ServiceError::Database(_) | ServiceError::Internal(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
-                ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                ServiceError::Unavailable(_) | ServiceError::Contended => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
             },
             Failure::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Failure::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -84,6 +86,9 @@ impl Failure {
             }
             Failure::Service(ServiceError::Unavailable(_)) => {
                 "the database is busy or unreachable; retry shortly".to_owned()
+            }
+            Failure::Service(ServiceError::Contended) => {
+                "the resource is being changed by other requests; retry shortly".to_owned()
             }
             Failure::UnsupportedMediaType => {
                 "send the body as application/scim+json (or application/json)".to_owned()
@@ -117,7 +122,7 @@ impl Failure {
                 builder
                     .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
-            Failure::Service(ServiceError::Unavailable(_)) => {
+            Failure::Service(ServiceError::Unavailable(_) | ServiceError::Contended) => {
                 builder.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             _ => {}

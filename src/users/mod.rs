@@ -451,7 +451,37 @@ pub fn replace(
 ) -> Result<UserRecord, ServiceError> {
     let attrs = parse_input(ctx.registry, body)?;
     let warnings = rules::check(&attrs, ctx.account)?;
+    with_retries(|| replace_once(conn, ctx, id, &attrs, &warnings))
+        .map_err(|e| uniqueness(e, &attrs))
+}
+
+/// How often a write that lost a race to a concurrent writer of the same user is tried again.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// Runs `attempt` until it does not lose a race ([`ServiceError::Contended`]), a few times at most.
+fn with_retries<T>(
+    mut attempt: impl FnMut() -> Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
+    let mut tries = 1;
+    loop {
+        match attempt() {
+            Err(ServiceError::Contended) if tries < WRITE_ATTEMPTS => tries += 1,
+            other => return other,
+        }
+    }
+}
+
+fn replace_once(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    id: &str,
+    attrs: &UserAttributes,
+    warnings: &[rules::Warning],
+) -> Result<UserRecord, ServiceError> {
     db::write_transaction(conn, |conn| {
+        if !storage::lock(conn, &ctx.account.id, id)? {
+            return Err(ServiceError::NotFound("user"));
+        }
         let current = get(conn, &ctx.account.id, id)?;
         let row = UserRow {
             active: attrs.active.unwrap_or(current.row.active),
@@ -463,11 +493,13 @@ pub fn replace(
             conn,
             &ctx.account.id,
             ctx.actor,
-            &store_refs(&attrs),
+            &store_refs(attrs),
             ctx.now,
         )?;
-        let rec = build_record(&attrs, row, stores);
-        storage::replace(conn, &rec)?;
+        let rec = build_record(attrs, row, stores);
+        if !storage::replace(conn, &rec, current.row.version)? {
+            return Err(ServiceError::Contended);
+        }
         audit::record(
             conn,
             &ctx.account.id,
@@ -481,10 +513,9 @@ pub fn replace(
             },
             ctx.now,
         )?;
-        record_warnings(conn, ctx, id, &warnings)?;
+        record_warnings(conn, ctx, id, warnings)?;
         Ok(rec)
     })
-    .map_err(|e| uniqueness(e, &attrs))
 }
 
 /// Deletes a user. The provisioning log keeps that it happened; the personal data in its earlier

@@ -76,6 +76,21 @@ fn delete_children(conn: &mut DbConn, user_id: &str) -> QueryResult<()> {
     Ok(())
 }
 
+/// Locks a user's row until the transaction ends, so concurrent writers of one user queue instead of
+/// racing. PostgreSQL takes a row lock; SQLite needs none (a write transaction holds the database's
+/// write lock from `BEGIN IMMEDIATE`). Returns whether the user exists in the account.
+pub fn lock(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> {
+    let query = users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::id.eq(id))
+        .select(users::id);
+    let found = match conn {
+        DbConn::Pg(c) => query.for_update().first::<String>(c).optional()?,
+        DbConn::Sqlite(c) => query.first::<String>(c).optional()?,
+    };
+    Ok(found.is_some())
+}
+
 /// Inserts a new user with its child rows.
 pub fn insert(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
     diesel::insert_into(users::table)
@@ -84,20 +99,24 @@ pub fn insert(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
     insert_children(conn, rec)
 }
 
-/// Replaces a user's row and child rows; the row must exist in its account.
-pub fn replace(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
+/// Replaces a user's row and child rows, provided the stored row is still at `expected_version`
+/// (compare-and-set: a concurrent writer that got there first makes this return `false`, and the
+/// caller retries on fresh state).
+pub fn replace(conn: &mut DbConn, rec: &UserRecord, expected_version: i64) -> QueryResult<bool> {
     let updated = diesel::update(
         users::table
             .filter(users::account_id.eq(&rec.row.account_id))
-            .filter(users::id.eq(&rec.row.id)),
+            .filter(users::id.eq(&rec.row.id))
+            .filter(users::version.eq(expected_version)),
     )
     .set(&rec.row)
     .execute(conn)?;
     if updated != 1 {
-        return Err(diesel::result::Error::NotFound);
+        return Ok(false);
     }
     delete_children(conn, &rec.row.id)?;
-    insert_children(conn, rec)
+    insert_children(conn, rec)?;
+    Ok(true)
 }
 
 /// Deletes a user (child rows go with it); returns how many rows were deleted (0 or 1).

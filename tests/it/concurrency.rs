@@ -136,3 +136,71 @@ async fn the_unique_index_refuses_a_duplicate_that_bypasses_the_domain() {
     );
     assert_eq!(app.count("users"), 1);
 }
+
+/// PUTs a body and returns the status and the parsed body.
+fn put(agent: &ureq::Agent, url: &str, token: &str, body: &Value) -> (u16, Value) {
+    let mut response = agent
+        .put(url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/scim+json")
+        .send(body.to_string())
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[test]
+fn eight_concurrent_replaces_of_one_user_each_land_as_their_own_version() {
+    let app = TestApp::with(HttpSettings::default(), 8);
+    let acct = app.account("acme");
+    let (base, server) = app.serve(4);
+    let (_, created) = post(
+        &client(),
+        &format!("{base}/scim/v2/Users"),
+        &acct.scim,
+        &user("ann@example.com"),
+    );
+    let url = format!("{base}/scim/v2/Users/{}", created["id"].as_str().unwrap());
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let (barrier, url, token) = (barrier.clone(), url.clone(), acct.scim.clone());
+            std::thread::spawn(move || {
+                let mut body = user("ann@example.com");
+                body["title"] = format!("title {i}").into();
+                let agent = client();
+                barrier.wait();
+                put(&agent, &url, &token, &body)
+            })
+        })
+        .collect();
+    let results: Vec<(u16, Value)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    actix_web::rt::System::new().block_on(server.stop(true));
+    assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
+    let mut versions: Vec<String> = results
+        .iter()
+        .map(|(_, b)| b["meta"]["version"].as_str().unwrap().to_owned())
+        .collect();
+    versions.sort();
+    versions.dedup();
+    assert_eq!(
+        versions.len(),
+        8,
+        "each write is its own version: {versions:?}"
+    );
+    let log = mobietrain_scim::audit::list(
+        &mut app.conn(),
+        &acct.id,
+        &mobietrain_scim::audit::Query {
+            code: Some("user.replaced".into()),
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        log.0, 8,
+        "every acknowledged write is in the provisioning log"
+    );
+}
