@@ -310,6 +310,7 @@ fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
             max_body_bytes: args.max_body_bytes,
             max_results: args.max_results,
         }),
+        dialects: Arc::default(),
     };
     actix_web::rt::System::new().block_on(async move {
         let app_state = state.clone();

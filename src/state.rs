@@ -39,4 +39,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// HTTP settings.
     pub settings: Arc<HttpSettings>,
+    /// How often each client dialect was rewritten.
+    pub dialects: Arc<crate::scim::dialect::DialectCounters>,
 }

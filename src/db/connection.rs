@@ -15,3 +15,16 @@ pub enum DbConn {
     /// A SQLite connection (bundled SQLite).
     Sqlite(SqliteConnection),
 }
+
+diesel::define_sql_function! {
+    /// Case-folds text exactly as [`crate::text::fold_case`] does (registered on SQLite connections;
+    /// SQLite's own `lower()` folds ASCII only).
+    fn mts_fold(value: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// Registers [`mts_fold`] on a SQLite connection.
+pub fn register_sqlite_functions(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    mts_fold_utils::register_impl(conn, |value: Option<String>| {
+        value.map(|v| crate::text::fold_case(&v))
+    })
+}

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod discovery;
 pub mod error;
 pub mod health;
+pub mod search;
 pub mod telemetry;
 pub mod users;
 
@@ -34,6 +35,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .app_data(scim_query_config())
                     .configure(users::routes)
                     .configure(discovery::routes)
+                    .configure(search::routes)
                     .default_service(web::to(|| async {
                         Err::<HttpResponse, _>(ScimError(Failure::NoRoute))
                     })),

@@ -3,15 +3,12 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::ScimCaller;
 use super::error::{Failure, ScimError};
+use super::search::ListParams;
 use super::{run_db, scim_base, scim_response};
-use crate::scim::filter::parse_equality;
-use crate::scim::list::{Page, list_response};
-use crate::scim::urn;
 use crate::state::AppState;
 use crate::users::{self, UserRecord, WriteContext};
 
@@ -26,21 +23,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .default_service(not_allowed()),
     )
     .service(
+        web::resource("/Users/.search")
+            .post(search)
+            .default_service(not_allowed()),
+    )
+    .service(
         web::resource("/Users/{id}")
             .get(read)
             .put(replace)
             .delete(delete)
             .default_service(not_allowed()),
     );
-}
-
-/// The query parameters of a list request (RFC 7644 §3.4.2).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListParams {
-    filter: Option<String>,
-    start_index: Option<String>,
-    count: Option<String>,
 }
 
 fn single(status: StatusCode, rec: &UserRecord, base: &str) -> HttpResponse {
@@ -141,28 +134,15 @@ async fn list(
     req: HttpRequest,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ScimError> {
-    let base = scim_base(&req, &state);
-    let params = params.into_inner();
-    let page = Page::from_params(
-        params.start_index.as_deref(),
-        params.count.as_deref(),
-        state.settings.max_results,
-    )?;
-    let lookup = params
-        .filter
-        .as_deref()
-        .map(|f| parse_equality(f, urn::USER, users::FILTERABLE))
-        .transpose()?;
-    let (total, records) = run_db(&state, move |conn| {
-        users::list(conn, &caller.0.account.id, lookup.as_ref(), page)
-    })
-    .await?;
-    let resources = records
-        .iter()
-        .map(|r| users::to_resource(r, &base))
-        .collect();
-    Ok(scim_response(
-        StatusCode::OK,
-        &list_response(total, page, resources),
-    ))
+    super::search::users(&state, caller, &req, params.into_inner()).await
+}
+
+async fn search(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ScimError> {
+    let params = ListParams::from_body(&body)?;
+    super::search::users(&state, caller, &req, params).await
 }

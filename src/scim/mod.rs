@@ -1,9 +1,11 @@
 //! The SCIM protocol, storage-agnostic and pure: the schema registry, input canonicalisation,
 //! filters, list and error types. Nothing here touches the database or actix.
 
+pub mod dialect;
 pub mod error;
 pub mod filter;
 pub mod list;
+pub mod path;
 pub mod resource;
 pub mod schema;
 pub mod urn;

@@ -1,6 +1,7 @@
 //! SCIM Users: create, read, replace, delete and list, with MobieTrain's rules, stores and the
 //! provisioning log. Every operation is scoped to one account and runs in one transaction.
 
+pub mod attributes;
 pub mod model;
 pub mod rules;
 pub mod storage;
@@ -14,8 +15,8 @@ use crate::db::models::{
 };
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
+use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
-use crate::scim::filter::Equality;
 use crate::scim::list::Page;
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
@@ -25,6 +26,7 @@ use crate::text::fold_case;
 use model::{
     Address, EnterpriseUser, Manager, MobieTrainUser, Name, PluralValue, StoreValue, UserAttributes,
 };
+use scim_v2::filter::Filter;
 pub use storage::UserRecord;
 
 /// How a user came to exist (DESIGN 5).
@@ -45,9 +47,6 @@ pub struct WriteContext<'a> {
     /// The time of the write.
     pub now: NaiveDateTime,
 }
-
-/// The attributes a user filter may compare today.
-pub const FILTERABLE: &[&str] = &["userName", "externalId", "id"];
 
 /// Reads a request body as User attributes (canonical names, flat store attributes folded in).
 pub fn parse_input(registry: &Registry, body: &Value) -> Result<UserAttributes, InputError> {
@@ -550,14 +549,33 @@ pub fn get(conn: &mut DbConn, account_id: &str, id: &str) -> Result<UserRecord, 
         .ok_or(ServiceError::NotFound("user"))
 }
 
-/// One page of an account's users matching `lookup`, and how many match in all.
+/// A list or search request, parsed.
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    /// The filter, if any.
+    pub filter: Option<Filter>,
+    /// The sort, if any.
+    pub sort: Option<storage::Sort>,
+    /// The page.
+    pub page: Page,
+}
+
+/// One page of an account's users matching the request, how many match in all, and the dialect
+/// rewrites the filter needed.
 pub fn list(
     conn: &mut DbConn,
+    registry: &Registry,
     account_id: &str,
-    lookup: Option<&Equality>,
-    page: Page,
-) -> Result<(u64, Vec<UserRecord>), ServiceError> {
-    let (total, ids) = storage::find_page(conn, account_id, lookup, page)?;
+    request: &ListRequest,
+) -> Result<(u64, Vec<UserRecord>, Vec<Rewrite>), ServiceError> {
+    let (total, ids, rewrites) = storage::find_page(
+        conn,
+        registry,
+        account_id,
+        request.filter.as_ref(),
+        request.sort.as_ref(),
+        request.page,
+    )?;
     let records = storage::load(conn, account_id, &ids)?;
-    Ok((total as u64, records))
+    Ok((total as u64, records, rewrites))
 }

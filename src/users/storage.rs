@@ -5,16 +5,22 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
+use crate::db::filter::{Compiler, sort_key};
 use crate::db::models::{
     AddressRow, EmailRow, PhoneNumberRow, RoleRow, StoreRow, UserRow, UserStoreRow,
 };
 use crate::db::schema::{
     stores, user_addresses, user_emails, user_phone_numbers, user_roles, user_stores, users,
 };
+use crate::db::sql::{BindValue, SqlBuilder};
+use crate::error::ServiceError;
 use crate::on_inner;
-use crate::scim::filter::Equality;
+use crate::scim::dialect::Rewrite;
 use crate::scim::list::Page;
-use crate::text::fold_case;
+use crate::scim::schema::Registry;
+use scim_v2::filter::Filter;
+
+use super::attributes::USER_ATTRIBUTES;
 
 /// A user as stored: its row and the rows of its multi-valued attributes, each in client order.
 #[derive(Debug, Clone, Default)]
@@ -211,39 +217,181 @@ pub fn load(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
-/// The ids of one page of an account's users matching `lookup` (all users when `None`), in a stable
-/// order (creation order: ids are UUIDv7), and how many match in all.
+/// A sort request: an attribute path and the direction.
+#[derive(Debug, Clone)]
+pub struct Sort {
+    /// The `sortBy` attribute path, as sent.
+    pub by: String,
+    /// `sortOrder=descending`.
+    pub descending: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// `SELECT <select> FROM users WHERE account AND (<filter>)`, and the rewrites compiling it took.
+fn matching(
+    backend: crate::db::Backend,
+    registry: &Registry,
+    account_id: &str,
+    filter: Option<&Filter>,
+    select: &str,
+) -> Result<(SqlBuilder, Vec<Rewrite>), ServiceError> {
+    let resource_type = registry
+        .resource_type("User")
+        .expect("the User resource type is served");
+    let mut sql = SqlBuilder::new(backend);
+    sql.push(select)
+        .push(" FROM users WHERE users.account_id = ")
+        .bind(BindValue::Text(account_id.to_owned()));
+    let mut compiler = Compiler {
+        registry,
+        resource_type,
+        table: &USER_ATTRIBUTES,
+        account_id,
+        rewrites: Vec::new(),
+    };
+    if let Some(filter) = filter {
+        sql.push(" AND ");
+        compiler.compile(filter, &mut sql)?;
+    }
+    Ok((sql, compiler.rewrites))
+}
+
+fn page_query(
+    backend: crate::db::Backend,
+    registry: &Registry,
+    account_id: &str,
+    filter: Option<&Filter>,
+    sort: Option<&Sort>,
+    page: Page,
+) -> Result<(SqlBuilder, Vec<Rewrite>), ServiceError> {
+    let resource_type = registry
+        .resource_type("User")
+        .expect("the User resource type is served");
+    let order = match sort {
+        Some(sort) => {
+            let key = sort_key(registry, resource_type, &USER_ATTRIBUTES, backend, &sort.by)?;
+            let direction = if sort.descending { "DESC" } else { "ASC" };
+            // Resources without the attribute sort last in either direction; the id keeps it stable.
+            format!(
+                " ORDER BY ({expr} IS NULL) ASC, {expr} {direction}, users.id ASC",
+                expr = key.expression
+            )
+        }
+        None => " ORDER BY users.id ASC".to_owned(),
+    };
+    let (mut sql, rewrites) = matching(
+        backend,
+        registry,
+        account_id,
+        filter,
+        "SELECT users.id AS id",
+    )?;
+    sql.push(&order)
+        .push(" LIMIT ")
+        .bind(BindValue::BigInt(page.count as i64))
+        .push(" OFFSET ")
+        .bind(BindValue::BigInt(page.offset() as i64));
+    Ok((sql, rewrites))
+}
+
+/// The ids of one page of an account's users matching `filter` (all users when `None`), sorted by
+/// `sort` or by id (creation order: ids are UUIDv7), and how many match in all; plus the dialect
+/// rewrites the filter needed.
 pub fn find_page(
     conn: &mut DbConn,
+    registry: &Registry,
     account_id: &str,
-    lookup: Option<&Equality>,
+    filter: Option<&Filter>,
+    sort: Option<&Sort>,
     page: Page,
-) -> QueryResult<(i64, Vec<String>)> {
-    let matching = || {
-        let q = users::table
-            .filter(users::account_id.eq(account_id.to_owned()))
-            .into_boxed();
-        match lookup {
-            None => q,
-            Some(eq) => match eq.attribute {
-                "userName" => q.filter(users::user_name_ci.eq(fold_case(&eq.value))),
-                "externalId" => q.filter(users::external_id.eq(eq.value.clone())),
-                "id" => q.filter(users::id.eq(eq.value.clone())),
-                other => {
-                    unreachable!("the filter front end only yields known attributes, not {other}")
-                }
-            },
-        }
-    };
-    let total: i64 = matching().count().get_result(conn)?;
+) -> Result<(i64, Vec<String>, Vec<Rewrite>), ServiceError> {
+    let backend = conn.backend();
+    let (count, rewrites) = matching(
+        backend,
+        registry,
+        account_id,
+        filter,
+        "SELECT COUNT(*) AS n",
+    )?;
+    let total = count.query().get_result::<CountRow>(conn)?.n;
     if page.count == 0 || page.offset() >= total as u64 {
-        return Ok((total, Vec::new()));
+        // Still compile the ordering, so a bad sortBy is refused whatever the page.
+        page_query(backend, registry, account_id, filter, sort, page)?;
+        return Ok((total, Vec::new(), rewrites));
     }
-    let ids = matching()
-        .select(users::id)
-        .order(users::id.asc())
-        .offset(page.offset() as i64)
-        .limit(page.count as i64)
-        .load(conn)?;
-    Ok((total, ids))
+    let (query, _) = page_query(backend, registry, account_id, filter, sort, page)?;
+    let ids = query
+        .query()
+        .load::<IdRow>(conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    Ok((total, ids, rewrites))
+}
+
+#[derive(diesel::QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// The database's plan for the page query of `filter`, one line per row (for tests and operators).
+pub fn explain(
+    conn: &mut DbConn,
+    registry: &Registry,
+    account_id: &str,
+    filter: &Filter,
+) -> Result<Vec<String>, ServiceError> {
+    let backend = conn.backend();
+    let (query, _) = page_query(
+        backend,
+        registry,
+        account_id,
+        Some(filter),
+        None,
+        Page {
+            start_index: 1,
+            count: 100,
+        },
+    )?;
+    let mut explained = SqlBuilder::new(backend);
+    explained.push(match backend {
+        crate::db::Backend::Sqlite => "EXPLAIN QUERY PLAN ",
+        crate::db::Backend::Postgres => "EXPLAIN ",
+    });
+    explained.push(query.text());
+    for b in query.binds() {
+        explained.bind_value_only(b.clone());
+    }
+    Ok(match backend {
+        crate::db::Backend::Sqlite => explained
+            .query()
+            .load::<SqlitePlanRow>(conn)?
+            .into_iter()
+            .map(|r| r.detail)
+            .collect(),
+        crate::db::Backend::Postgres => explained
+            .query()
+            .load::<PgPlanRow>(conn)?
+            .into_iter()
+            .map(|r| r.line)
+            .collect(),
+    })
 }

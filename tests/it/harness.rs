@@ -308,6 +308,7 @@ impl TestApp {
             registry: Arc::new(Registry::embedded()),
             clock: Arc::new(SystemClock),
             settings: Arc::new(settings),
+            dialects: Arc::default(),
         };
         TestApp { state, db }
     }

@@ -412,11 +412,17 @@ async fn lookups_by_user_name_and_external_id() {
         bad.assert_scim_error(400, Some("invalidFilter"))
             .contains("does not parse")
     );
-    let unsupported = app.get(&q(r#"title co "x""#), &acct.scim).await;
+    let unknown = app.get(&q(r#"favouriteColour eq "x""#), &acct.scim).await;
     assert!(
-        unsupported
+        unknown
             .assert_scim_error(400, Some("invalidFilter"))
-            .contains("userName")
+            .contains("favouriteColour")
+    );
+    let secret = app.get(&q(r#"password eq "x""#), &acct.scim).await;
+    assert!(
+        secret
+            .assert_scim_error(400, Some("invalidFilter"))
+            .contains("never stored")
     );
 }
 

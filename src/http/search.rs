@@ -1,0 +1,136 @@
+//! Listing and searching (RFC 7644 §3.4.2, §3.4.3): query parameters of `GET /Users` and the
+//! SearchRequest body of `POST /Users/.search` and `POST /.search` become one request type, answered
+//! the same way.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::auth::ScimCaller;
+use super::error::ScimError;
+use super::{run_db, scim_base, scim_response};
+use crate::scim::error::InputError;
+use crate::scim::filter;
+use crate::scim::list::{Page, list_response};
+use crate::scim::urn;
+use crate::state::AppState;
+use crate::users::{self, ListRequest, storage::Sort};
+
+/// Registers `POST /.search` (every resource type).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/.search", web::post().to(search_root));
+}
+
+/// The list parameters, from a query string or a SearchRequest body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListParams {
+    filter: Option<String>,
+    start_index: Option<Value>,
+    count: Option<Value>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    #[serde(default)]
+    schemas: Option<Value>,
+}
+
+fn as_text(v: &Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) if !other.is_null() => Some(other.to_string()),
+        _ => None,
+    }
+}
+
+impl ListParams {
+    /// Parses the parameters into a request; counts the dialect rewrites of the filter.
+    pub fn into_request(self, state: &AppState) -> Result<ListRequest, InputError> {
+        let page = Page::from_params(
+            as_text(&self.start_index).as_deref(),
+            as_text(&self.count).as_deref(),
+            state.settings.max_results,
+        )?;
+        let filter = match self.filter.as_deref() {
+            Some(raw) => {
+                let parsed = filter::parse(raw)?;
+                state.dialects.record(&parsed.rewrites);
+                Some(parsed.filter)
+            }
+            None => None,
+        };
+        let descending = match self
+            .sort_order
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("ascending") => false,
+            Some("descending") => true,
+            Some(other) => {
+                return Err(InputError::invalid_value(format!(
+                    "\"sortOrder\" is \"ascending\" or \"descending\", not {other:?}"
+                )));
+            }
+        };
+        let sort = self.sort_by.map(|by| Sort { by, descending });
+        Ok(ListRequest { filter, sort, page })
+    }
+
+    /// Reads a SearchRequest body (RFC 7644 §3.4.3).
+    pub fn from_body(body: &Value) -> Result<Self, InputError> {
+        let params: ListParams = serde_json::from_value(body.clone()).map_err(|e| {
+            InputError::invalid_syntax(format!("the SearchRequest cannot be read: {e}"))
+        })?;
+        if let Some(schemas) = &params.schemas {
+            let named = schemas
+                .as_array()
+                .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(urn::SEARCH_REQUEST)));
+            if !named {
+                return Err(InputError::invalid_syntax(format!(
+                    "a search body's \"schemas\" must be [\"{}\"]",
+                    urn::SEARCH_REQUEST
+                )));
+            }
+        }
+        Ok(params)
+    }
+}
+
+/// Answers a user list or search.
+pub async fn users(
+    state: &web::Data<AppState>,
+    caller: ScimCaller,
+    req: &HttpRequest,
+    params: ListParams,
+) -> Result<HttpResponse, ScimError> {
+    let base = scim_base(req, state);
+    let request = params.into_request(state)?;
+    let page = request.page;
+    let st = state.clone();
+    let (total, records, rewrites) = run_db(state, move |conn| {
+        users::list(conn, &st.registry, &caller.0.account.id, &request)
+    })
+    .await?;
+    state.dialects.record(&rewrites);
+    let resources = records
+        .iter()
+        .map(|r| users::to_resource(r, &base))
+        .collect();
+    Ok(scim_response(
+        StatusCode::OK,
+        &list_response(total, page, resources),
+    ))
+}
+
+/// `POST /.search`: every resource type the server serves (only Users so far).
+async fn search_root(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ScimError> {
+    let params = ListParams::from_body(&body)?;
+    users(&state, caller, &req, params).await
+}
