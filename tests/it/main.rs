@@ -9,6 +9,8 @@ mod backend;
 mod cli;
 mod concurrency;
 mod discovery;
+mod jobs;
+mod mailer;
 mod rules;
 mod secrets;
 mod tenancy;
