@@ -292,7 +292,11 @@ impl WorkerArgs {
             ..WorkerSettings::default()
         };
         tracing::info!(threads = self.worker_threads, "job workers started");
-        Ok(Some(Workers::start(services, Registry::standard(), settings)))
+        Ok(Some(Workers::start(
+            services,
+            Registry::standard(),
+            settings,
+        )))
     }
 }
 

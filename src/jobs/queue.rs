@@ -326,7 +326,10 @@ pub fn release(conn: &mut DbConn, job: &JobRow, now: NaiveDateTime) -> QueryResu
 type OwnedJob<'a> = diesel::dsl::Filter<
     jobs::table,
     diesel::dsl::And<
-        diesel::dsl::And<diesel::dsl::Eq<jobs::id, &'a str>, diesel::dsl::Eq<jobs::state, &'static str>>,
+        diesel::dsl::And<
+            diesel::dsl::Eq<jobs::id, &'a str>,
+            diesel::dsl::Eq<jobs::state, &'static str>,
+        >,
         diesel::dsl::Eq<jobs::claimed_by, &'a str>,
     >,
 >;
@@ -395,12 +398,11 @@ pub fn retry(
 }
 
 /// The job with this id among an account's jobs (`None`: among server-wide jobs).
-pub fn find(
-    conn: &mut DbConn,
-    account_id: Option<&str>,
-    id: &str,
-) -> QueryResult<Option<JobRow>> {
-    let query = jobs::table.find(id).select(JobRow::as_select()).into_boxed();
+pub fn find(conn: &mut DbConn, account_id: Option<&str>, id: &str) -> QueryResult<Option<JobRow>> {
+    let query = jobs::table
+        .find(id)
+        .select(JobRow::as_select())
+        .into_boxed();
     let query = match account_id {
         Some(a) => query.filter(jobs::account_id.eq(a)),
         None => query.filter(jobs::account_id.is_null()),

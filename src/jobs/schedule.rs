@@ -100,6 +100,10 @@ impl JobType for PurgeDoneJobs {
 pub fn purge_done_jobs(ctx: &JobContext<'_>, job: PurgeDoneJobs) -> anyhow::Result<()> {
     let before = ctx.services.clock.now_naive() - Duration::days(job.keep_days.max(1));
     let n = queue::purge_done(&mut *ctx.conn()?, before)?;
-    tracing::info!(jobs.purged = n, state = JobState::Done.as_str(), "purged old jobs");
+    tracing::info!(
+        jobs.purged = n,
+        state = JobState::Done.as_str(),
+        "purged old jobs"
+    );
     Ok(())
 }

@@ -190,7 +190,10 @@ impl Worker<'_> {
     }
 
     fn fault(&self, point: CrashPoint, job: &JobRow) -> bool {
-        self.settings.faults.as_ref().is_some_and(|hook| hook(point, job))
+        self.settings
+            .faults
+            .as_ref()
+            .is_some_and(|hook| hook(point, job))
     }
 
     fn execute(&self, job: &JobRow) -> anyhow::Result<Outcome> {
@@ -198,10 +201,10 @@ impl Worker<'_> {
             return Ok(Outcome::Died);
         }
         let result = if job.attempts > job.max_attempts {
-            Err(Permanent(
-                "the workers running it stopped before finishing too many times".into(),
+            Err(
+                Permanent("the workers running it stopped before finishing too many times".into())
+                    .into(),
             )
-            .into())
         } else {
             match self.registry.get(&job.name) {
                 None => Err(anyhow::anyhow!(
@@ -244,7 +247,13 @@ impl Worker<'_> {
                     failing.attempts = failing.attempts.max(failing.max_attempts);
                 }
                 // The text goes to the job row only: a mail server may quote an address in it.
-                match queue::fail(&mut conn, &failing, &format!("{e:#}"), &self.settings.backoff, now)? {
+                match queue::fail(
+                    &mut conn,
+                    &failing,
+                    &format!("{e:#}"),
+                    &self.settings.backoff,
+                    now,
+                )? {
                     Some(JobState::Failed) => tracing::error!(
                         job.id = %job.id, job.name = %job.name, job.attempt = job.attempts,
                         "job failed for good; see its last_error"
@@ -253,7 +262,9 @@ impl Worker<'_> {
                         job.id = %job.id, job.name = %job.name, job.attempt = job.attempts,
                         "job failed; it will be retried"
                     ),
-                    None => tracing::warn!(job.id = %job.id, job.name = %job.name, "job failed after its lease ran out"),
+                    None => {
+                        tracing::warn!(job.id = %job.id, job.name = %job.name, "job failed after its lease ran out")
+                    }
                 }
             }
         }

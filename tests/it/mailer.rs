@@ -159,10 +159,12 @@ async fn an_invitation_goes_through_a_real_smtp_server_localised_with_both_parts
         address: "no-reply@mobietrain.example".into(),
         name: "MobieTrain".into(),
     };
-    let mailer: Arc<dyn Mailer> = Arc::new(
-        SmtpMailer::new(&format!("smtp://127.0.0.1:{}", smtp.port), &sender).unwrap(),
+    let mailer: Arc<dyn Mailer> =
+        Arc::new(SmtpMailer::new(&format!("smtp://127.0.0.1:{}", smtp.port), &sender).unwrap());
+    assert!(
+        !format!("{mailer:?}").contains("smtp://"),
+        "Debug shows no URL"
     );
-    assert!(!format!("{mailer:?}").contains("smtp://"), "Debug shows no URL");
     let workers = Workers::start(
         Services {
             pool: app.state.pool.clone(),
@@ -198,9 +200,14 @@ async fn an_invitation_goes_through_a_real_smtp_server_localised_with_both_parts
     let files = smtp.received();
     assert_eq!(files.len(), 1);
     let m = parse(&files[0]);
-    assert_eq!(m["rcpt"], "['zoe@example.com']", "{m}");
+    assert_eq!(m["rcpt"], "zoe@example.com", "{m}");
     assert!(m["to"].as_str().unwrap().contains("zoe@example.com"));
-    assert!(m["from"].as_str().unwrap().contains("no-reply@mobietrain.example"));
+    assert!(
+        m["from"]
+            .as_str()
+            .unwrap()
+            .contains("no-reply@mobietrain.example")
+    );
     assert_eq!(
         m["subject"],
         "Boulangerie Dupont vous invite à rejoindre MobieTrain"
@@ -215,7 +222,8 @@ async fn an_invitation_goes_through_a_real_smtp_server_localised_with_both_parts
     assert!(text.contains("jusqu’au 1er mars 2027"), "{text}");
     assert!(text.contains("https://app.mobietrain.com/invitations/accept?i=7&n=x"));
     assert!(text.contains("L’équipe MobieTrain, au nom de Boulangerie Dupont"));
-    let html = m["html"].as_str().unwrap();
+    // minijinja escapes `/` as `&#x2f;` too; HTML decodes it in attributes.
+    let html = m["html"].as_str().unwrap().replace("&#x2f;", "/");
     assert!(html.contains("<html lang=\"fr\">"), "{html}");
     assert!(html.contains("Accepter l’invitation"));
     assert!(html.contains("href=\"https://app.mobietrain.com/invitations/accept?i=7&amp;n=x\""));
