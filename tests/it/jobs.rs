@@ -562,3 +562,79 @@ fn the_cli_lists_and_retries_server_wide_jobs() {
     assert_eq!(job(&app.state.pool, &server_wide).state, "queued");
     assert!(!cli(&["jobs", "list", "--state", "failed"]).contains(&server_wide));
 }
+
+#[test]
+fn shutdown_lets_a_worker_finish_the_job_it_holds() {
+    let app = TestApp::new();
+    let id = new_id(
+        enqueue(
+            &mut app.conn(),
+            &Record { n: 1 },
+            EnqueueOptions::default(),
+            SystemClock.now_naive(),
+        )
+        .unwrap(),
+    );
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
+    let started_tx = Mutex::new(started_tx);
+    let finish_rx = Mutex::new(finish_rx);
+    let mut registry = Registry::new();
+    registry.register::<Record>(move |_, _| {
+        started_tx.lock().unwrap().send(()).unwrap();
+        finish_rx.lock().unwrap().recv().unwrap();
+        Ok(())
+    });
+    let workers = Workers::start(
+        services(
+            &app.state.pool,
+            Arc::new(SystemClock),
+            Arc::new(MemoryMailer::new()),
+        ),
+        registry,
+        settings("w", 1, None),
+    );
+    started_rx.recv_timeout(WAIT).expect("the job starts");
+    let stopping = std::thread::spawn(move || workers.shutdown());
+    finish_tx.send(()).unwrap();
+    stopping.join().unwrap();
+    assert_eq!(job(&app.state.pool, &id).state, "done");
+}
+
+#[test]
+fn the_worker_command_runs_until_sigterm_and_stops_cleanly() {
+    let app = TestApp::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
+        .arg("worker")
+        .env("DATABASE_URL", &app.db.url)
+        .env("WORKER_THREADS", "1")
+        .env("JOB_POLL_MS", "20")
+        .env("RUST_LOG", "warn")
+        .env_remove("SMTP_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert!(line.contains("worker running"), "{line}");
+    // The periodic purge is enqueued by the running worker and done by it.
+    wait_for("the periodic purge to run", WAIT, || {
+        use mobietrain_scim::db::schema::jobs::dsl as j;
+        j::jobs
+            .filter(j::name.eq("jobs.purge_done"))
+            .filter(j::state.eq("done"))
+            .count()
+            .get_result::<i64>(&mut app.conn())
+            .unwrap()
+            == 1
+    });
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exits 0 after SIGTERM: {status}");
+}
