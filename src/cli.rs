@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `account …` and `token …`. Every option can also be set by
+//! The command line: `serve`, `worker`, `migrate`, `account …`, `token …` and `jobs …`. Every option can also be set by
 //! the environment variable named in its help (documented in `.env.sample`).
 
 use std::net::SocketAddr;
@@ -11,6 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::accounts::{self, Scope};
 use crate::clock::{Clock, SystemClock};
 use crate::db::{self, ConnectionManager, DatabaseTarget, DbConn, PoolSettings, SqliteSync};
+use crate::email::{DisabledMailer, Mailer, Sender, smtp::SmtpMailer, templates::Templates};
+use crate::jobs::worker::{WorkerSettings, Workers};
+use crate::jobs::{JobState, Registry, Services, queue};
 use crate::state::{AppState, HttpSettings};
 
 /// The provisioning server of MobieTrain: SCIM 2.0 for identity providers.
@@ -72,6 +75,54 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run only the background job workers (several instances may run at once on PostgreSQL).
+    Worker(WorkerArgs),
+    /// Server-wide background jobs (an account's own jobs are on the admin API).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+/// Options of the background workers and the mailer, for `serve` and `worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Worker threads that run background jobs (0: none in this process).
+    #[arg(long, env = "WORKER_THREADS", default_value_t = 2)]
+    pub worker_threads: usize,
+    /// Seconds a claimed job is held; a job whose worker died is run again after this.
+    #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 300)]
+    pub job_lease_secs: i64,
+    /// Milliseconds an idle worker waits before it looks for work again.
+    #[arg(long, env = "JOB_POLL_MS", default_value_t = 1000)]
+    pub job_poll_ms: u64,
+    /// The mail server: smtp://host:2525, smtp://user:pass@host:587?tls=required or
+    /// smtps://user:pass@host. Never logged. Without it, e-mail jobs fail and wait for a retry.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender's address.
+    #[arg(long, env = "MAIL_FROM", default_value = "no-reply@mobietrain.com")]
+    pub mail_from: String,
+    /// The sender's display name.
+    #[arg(long, env = "MAIL_FROM_NAME", default_value = "MobieTrain")]
+    pub mail_from_name: String,
+}
+
+/// `jobs …`: server-wide jobs (those of no account).
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List server-wide jobs in a state, newest first.
+    List {
+        /// Which state.
+        #[arg(long, value_enum, default_value_t = JobState::Failed)]
+        state: JobState,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Queue a failed server-wide job again with fresh attempts.
+    Retry {
+        /// The job id.
+        id: String,
+    },
 }
 
 /// Options of `serve`.
@@ -92,6 +143,9 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "HTTP_WORKERS")]
     pub workers: Option<usize>,
+    /// Background jobs and e-mail.
+    #[command(flatten)]
+    pub jobs: WorkerArgs,
 }
 
 /// `account …`.
@@ -198,7 +252,118 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(cmd) => account(&mut cli.database.open_migrated()?, cmd, &clock),
         Command::Token(cmd) => token(&mut cli.database.open_migrated()?, cmd, &clock),
+        Command::Worker(args) => worker(&cli.database, &args),
+        Command::Jobs(cmd) => jobs(&mut cli.database.open_migrated()?, cmd, &clock),
     }
+}
+
+impl WorkerArgs {
+    fn mailer(&self) -> anyhow::Result<Arc<dyn Mailer>> {
+        Ok(match &self.smtp_url {
+            Some(url) if !url.is_empty() => {
+                let sender = Sender {
+                    address: self.mail_from.clone(),
+                    name: self.mail_from_name.clone(),
+                };
+                Arc::new(SmtpMailer::new(url, &sender)?)
+            }
+            _ => {
+                tracing::warn!("SMTP_URL is not set: e-mail jobs will fail until it is");
+                Arc::new(DisabledMailer)
+            }
+        })
+    }
+
+    /// Starts the workers, unless there are to be none.
+    fn start(&self, pool: &db::Pool, clock: Arc<dyn Clock>) -> anyhow::Result<Option<Workers>> {
+        if self.worker_threads == 0 {
+            return Ok(None);
+        }
+        let services = Services {
+            pool: pool.clone(),
+            clock,
+            mailer: self.mailer()?,
+            templates: Arc::new(Templates::embedded()),
+        };
+        let settings = WorkerSettings {
+            threads: self.worker_threads,
+            lease: chrono::Duration::seconds(self.job_lease_secs.max(1)),
+            poll_interval: Duration::from_millis(self.job_poll_ms.max(10)),
+            ..WorkerSettings::default()
+        };
+        tracing::info!(threads = self.worker_threads, "job workers started");
+        Ok(Some(Workers::start(
+            services,
+            Registry::standard(),
+            settings,
+        )))
+    }
+}
+
+/// Runs the job workers until SIGINT or SIGTERM, then stops them gracefully.
+fn worker(database: &DatabaseArgs, args: &WorkerArgs) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    database.open_migrated()?;
+    let backend = DatabaseTarget::parse(&database.database_url)?.backend;
+    let pool = db::build_pool(database.manager()?, &database.pool_settings(backend))?;
+    let args = WorkerArgs {
+        worker_threads: args.worker_threads.max(1),
+        ..args.clone()
+    };
+    let workers = args.start(&pool, clock)?;
+    println!("mobietrain-scim worker running; stop it with Ctrl-C or SIGTERM");
+    actix_web::rt::System::new().block_on(async {
+        let mut term = actix_web::rt::signal::unix::signal(
+            actix_web::rt::signal::unix::SignalKind::terminate(),
+        )?;
+        first_of(actix_web::rt::signal::ctrl_c(), term.recv()).await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    if let Some(w) = workers {
+        w.shutdown();
+    }
+    Ok(())
+}
+
+/// Waits until the first of two futures is ready.
+async fn first_of<A: std::future::Future, B: std::future::Future>(a: A, b: B) {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+fn jobs(conn: &mut DbConn, cmd: JobsCommand, clock: &dyn Clock) -> anyhow::Result<()> {
+    match cmd {
+        JobsCommand::List { state, limit } => {
+            println!(
+                "{:<36}  {:<20}  {:<8}  {:<8}  {:<20}  LAST ERROR",
+                "ID", "NAME", "STATE", "ATTEMPTS", "UPDATED"
+            );
+            for j in queue::list(conn, None, state, limit)? {
+                println!(
+                    "{:<36}  {:<20}  {:<8}  {:<8}  {:<20}  {}",
+                    j.id,
+                    j.name,
+                    j.state,
+                    format!("{}/{}", j.attempts, j.max_attempts),
+                    j.updated_at.format("%Y-%m-%d %H:%M:%S"),
+                    j.last_error.as_deref().unwrap_or("-").replace('\n', " ")
+                );
+            }
+        }
+        JobsCommand::Retry { id } => {
+            let j = queue::retry(conn, None, &id, clock.now_naive())?;
+            println!("job {} ({}) queued again", j.id, j.name);
+        }
+    }
+    Ok(())
 }
 
 fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow::Result<()> {
@@ -291,7 +456,8 @@ fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Res
     Ok(())
 }
 
-/// Runs the HTTP server until it is stopped (SIGINT/SIGTERM).
+/// Runs the HTTP server and the job workers until stopped (SIGINT/SIGTERM); then the workers finish
+/// the jobs they hold.
 fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let manager = database.manager()?;
@@ -301,6 +467,7 @@ fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     drop(conn);
     let backend = DatabaseTarget::parse(&database.database_url)?.backend;
     let pool = db::build_pool(manager, &database.pool_settings(backend))?;
+    let workers = args.jobs.start(&pool, clock.clone())?;
     let state = AppState {
         pool,
         registry: Arc::new(crate::scim::schema::Registry::embedded()),
@@ -312,7 +479,7 @@ fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         }),
         dialects: Arc::default(),
     };
-    actix_web::rt::System::new().block_on(async move {
+    let served = actix_web::rt::System::new().block_on(async move {
         let app_state = state.clone();
         let mut server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
@@ -346,5 +513,10 @@ fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
             .run()
             .await
             .context("the server stopped with an error")
-    })
+    });
+    // The HTTP server has stopped (SIGINT/SIGTERM): let the workers finish the jobs they hold.
+    if let Some(w) = workers {
+        w.shutdown();
+    }
+    served
 }

@@ -3,15 +3,18 @@
 //!
 //! Layers, each depending only on those below: [`http`] (routes, auth, the error policy), [`scim`]
 //! (the protocol, pure), the domain modules ([`accounts`], [`users`], [`stores`], [`audit`]), and
-//! [`db`] (diesel over SQLite and PostgreSQL).
+//! [`db`] (diesel over SQLite and PostgreSQL). Side effects go through the job queue ([`jobs`]);
+//! e-mail through [`email`].
 
 pub mod accounts;
 pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod scim;
 pub mod state;
 pub mod stores;

@@ -212,3 +212,42 @@ pub struct AuditEventRow {
     pub code: String,
     pub detail: Option<String>,
 }
+
+/// A job of the queue (see [`crate::jobs`]).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = jobs, treat_none_as_default_value = false)]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
+pub struct JobRow {
+    pub id: String,
+    pub account_id: Option<String>,
+    pub name: String,
+    pub payload: String,
+    pub dedup_key: Option<String>,
+    pub priority: i32,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: NaiveDateTime,
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+/// When a periodic job runs next (see [`crate::jobs::schedule`]).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = job_schedules)]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
+pub struct JobScheduleRow {
+    pub name: String,
+    pub next_run_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}

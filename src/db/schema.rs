@@ -152,6 +152,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        account_id -> Nullable<Text>,
+        name -> Text,
+        payload -> Text,
+        dedup_key -> Nullable<Text>,
+        priority -> Integer,
+        state -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    job_schedules (name) {
+        name -> Text,
+        next_run_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> accounts (account_id));
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(user_emails -> users (user_id));
@@ -162,6 +191,7 @@ diesel::joinable!(stores -> accounts (account_id));
 diesel::joinable!(user_stores -> users (user_id));
 diesel::joinable!(user_stores -> stores (store_id));
 diesel::joinable!(audit_events -> accounts (account_id));
+diesel::joinable!(jobs -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -174,4 +204,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     stores,
     user_stores,
     audit_events,
+    jobs,
+    job_schedules,
 );

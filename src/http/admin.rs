@@ -1,5 +1,5 @@
 //! The admin API (`/admin/v1`, admin-scope tokens, `application/problem+json` errors): for now the
-//! provisioning log, `GET /admin/v1/audit`.
+//! provisioning log, `GET /admin/v1/audit`, and the account's background jobs (`admin_jobs`).
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime};
@@ -16,7 +16,8 @@ use crate::state::AppState;
 
 /// Registers the admin routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(list_audit));
+    cfg.route("/audit", web::get().to(list_audit))
+        .configure(super::admin_jobs::routes);
 }
 
 /// Query parameters of `GET /admin/v1/audit`.

@@ -76,7 +76,7 @@ async fn service_provider_config(
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": state.settings.max_results},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
         "etag": {"supported": false},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",

@@ -1,4 +1,5 @@
-//! Liveness (`/healthz`, touches no database) and readiness (`/readyz`, the database answers).
+//! Liveness (`/healthz`, touches no database) and readiness (`/readyz`, the database answers; the
+//! job queue's counts per state come along as detail).
 
 use actix_web::{HttpResponse, web};
 use diesel::RunQueryDsl;
@@ -16,11 +17,17 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let ping = run_db(&state, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)?;
-        Ok(())
+        Ok(crate::jobs::queue::count_by_state(conn)?)
     })
     .await;
     match ping {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})),
+        Ok(counts) => {
+            let jobs: serde_json::Map<String, serde_json::Value> = counts
+                .into_iter()
+                .map(|(state, n)| (state.as_str().to_owned(), json!(n)))
+                .collect();
+            HttpResponse::Ok().json(json!({"status": "ready", "database": "ok", "jobs": jobs}))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()

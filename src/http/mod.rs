@@ -2,6 +2,7 @@
 //! share. Handlers are thin: extract, call one domain function in `web::block`, map to the wire.
 
 pub mod admin;
+pub mod admin_jobs;
 pub mod auth;
 pub mod discovery;
 pub mod error;

@@ -65,5 +65,10 @@ fn migrated_schema_answers_every_tables_query() {
         .select(AuditEventRow::as_select())
         .load(conn)
         .unwrap();
+    jobs::table.select(JobRow::as_select()).load(conn).unwrap();
+    job_schedules::table
+        .select(JobScheduleRow::as_select())
+        .load(conn)
+        .unwrap();
     assert_eq!(app.db.is_postgres(), postgres_server().is_some());
 }

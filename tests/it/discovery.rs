@@ -17,6 +17,11 @@ async fn service_provider_config_resource_types_and_schemas() {
         spc.body["patch"]["supported"], false,
         "PATCH is not served yet, and discovery says so"
     );
+    assert_eq!(spc.body["sort"]["supported"], true);
+    assert_eq!(
+        spc.body["etag"]["supported"], false,
+        "If-Match is not honoured yet"
+    );
     assert_eq!(
         spc.body["authenticationSchemes"][0]["type"],
         "oauthbearertoken"

@@ -437,6 +437,32 @@ impl TestApp {
     }
 }
 
+/// A second pool on a test database, as a separate app instance would have: it shares only the
+/// database with the first.
+pub fn pool_on(db: &TestDb, size: u32) -> db::Pool {
+    db::build_pool(
+        ConnectionManager::new(DatabaseTarget::parse(&db.url).unwrap(), SqliteSync::Normal),
+        &PoolSettings {
+            max_size: size,
+            connection_timeout: Duration::from_secs(30),
+        },
+    )
+    .unwrap()
+}
+
+/// Polls `done` until it holds, failing the test after `within`.
+#[track_caller]
+pub fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A minimal valid user body.
 pub fn user(user_name: &str) -> Value {
     serde_json::json!({

@@ -1,0 +1,120 @@
+//! The generic `send_email` job: one templated message to one user of the job's account.
+//!
+//! The payload names the recipient by user id, not by address: the address, the given name and the
+//! language are read when the job runs, so the queue holds no contact data and a changed address is
+//! honoured. Following the queue's idempotence rules ([`crate::jobs`]): the job reloads the user and
+//! the account; a user that is gone or deactivated is skipped (done, nothing sent); the message's
+//! `Message-ID` comes from the logical send, so a repeated delivery after a crash is the same
+//! message; the job being marked done is the record that it was sent.
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::templates::Language;
+use super::{Email, message_id};
+use crate::db::schema::{accounts, user_emails, users};
+use crate::jobs::{CrashPoint, JobContext, JobType, Permanent};
+
+/// Send template `template` to user `user_id` of the job's account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendEmail {
+    /// The template's name (see [`super::templates::Templates::names`]).
+    pub template: String,
+    /// A BCP 47 tag; when absent or not written in, the user's `preferredLanguage`, then `locale`,
+    /// then English.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The recipient, a user of the job's account.
+    pub user_id: String,
+    /// The template's parameters (never a secret). `given_name` and `account_name` are filled in
+    /// from the database.
+    #[serde(default)]
+    pub params: serde_json::Value,
+    /// Names the logical send for its `Message-ID` (for instance `invitation:ID:send:2`); default:
+    /// the job's dedup key, else its id.
+    #[serde(default)]
+    pub message_key: Option<String>,
+}
+
+impl JobType for SendEmail {
+    const NAME: &'static str = "send_email";
+}
+
+/// The handler of [`SendEmail`].
+pub fn run(ctx: &JobContext<'_>, job: SendEmail) -> anyhow::Result<()> {
+    let Some(account_id) = ctx.job.account_id.as_deref() else {
+        return Err(Permanent("send_email needs an account".into()).into());
+    };
+    let mut conn = ctx.conn()?;
+    let user = users::table
+        .filter(users::id.eq(&job.user_id))
+        .filter(users::account_id.eq(account_id))
+        .select((
+            users::given_name,
+            users::preferred_language,
+            users::locale,
+            users::active,
+        ))
+        .first::<(Option<String>, Option<String>, Option<String>, bool)>(&mut conn)
+        .optional()?;
+    let Some((given_name, preferred_language, locale, active)) = user else {
+        tracing::info!(job.id = %ctx.job.id, "recipient no longer exists; nothing sent");
+        return Ok(());
+    };
+    if !active {
+        tracing::info!(job.id = %ctx.job.id, "recipient is deactivated; nothing sent");
+        return Ok(());
+    }
+    let address: Option<String> = user_emails::table
+        .filter(user_emails::user_id.eq(&job.user_id))
+        .select(user_emails::value)
+        .order((
+            user_emails::is_primary.eq(Some(true)).desc(),
+            user_emails::position.asc(),
+        ))
+        .first(&mut conn)
+        .optional()?;
+    let Some(address) = address else {
+        return Err(Permanent("the recipient has no e-mail address".into()).into());
+    };
+    let account_name: String = accounts::table
+        .find(account_id)
+        .select(accounts::name)
+        .first(&mut conn)?;
+    drop(conn);
+
+    let language = Language::choose([
+        job.language.as_deref(),
+        preferred_language.as_deref(),
+        locale.as_deref(),
+    ]);
+    let mut params = match job.params {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => serde_json::Map::new(),
+        _ => return Err(Permanent("params must be a JSON object".into()).into()),
+    };
+    params.insert("given_name".into(), given_name.clone().into());
+    params.insert("account_name".into(), account_name.into());
+    let rendered = ctx
+        .services
+        .templates
+        .render(&job.template, language, &serde_json::Value::Object(params))
+        .map_err(|e| Permanent(e.to_string()))?;
+    let key = job
+        .message_key
+        .as_deref()
+        .or(ctx.job.dedup_key.as_deref())
+        .unwrap_or(&ctx.job.id);
+    let email = Email {
+        to: address,
+        to_name: given_name,
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        message_id: message_id(key, &job.template, ctx.services.mailer.domain()),
+    };
+    ctx.services.mailer.send(&email)?;
+    ctx.crash_point(CrashPoint::AfterSideEffect)?;
+    tracing::info!(job.id = %ctx.job.id, email.template = %job.template, email.language = language.as_str(), "e-mail sent");
+    Ok(())
+}

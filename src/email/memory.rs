@@ -1,0 +1,37 @@
+//! The in-memory mailer: keeps what it was asked to send, for tests to assert on.
+
+use std::sync::Mutex;
+
+use super::{Email, MailError, Mailer};
+
+/// A mailer that stores messages instead of sending them.
+#[derive(Debug, Default)]
+pub struct MemoryMailer {
+    sent: Mutex<Vec<Email>>,
+}
+
+impl MemoryMailer {
+    /// An empty mailbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every message sent so far, in order.
+    pub fn sent(&self) -> Vec<Email> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Mailer for MemoryMailer {
+    fn send(&self, email: &Email) -> Result<(), MailError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(email.clone());
+        Ok(())
+    }
+
+    fn domain(&self) -> &str {
+        "mobietrain.test"
+    }
+}

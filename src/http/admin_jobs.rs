@@ -1,0 +1,93 @@
+//! The account's background jobs on the admin API: `GET /admin/v1/jobs?state=failed` lists them,
+//! `POST /admin/v1/jobs/{id}/retry` queues a failed one again. An account sees only its own jobs:
+//! another account's and server-wide jobs are a 404 (those are for the CLI, `jobs list|retry`).
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::AdminCaller;
+use super::error::ProblemError;
+use super::run_db;
+use crate::clock::rfc3339;
+use crate::db::models::JobRow;
+use crate::jobs::{JobState, queue};
+use crate::scim::error::InputError;
+use crate::state::AppState;
+
+/// Registers the job routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/jobs", web::get().to(list_jobs))
+        .route("/jobs/{id}/retry", web::post().to(retry_job));
+}
+
+/// Query parameters of `GET /admin/v1/jobs`.
+#[derive(Debug, Deserialize)]
+pub struct JobsParams {
+    state: Option<String>,
+    count: Option<String>,
+}
+
+/// A job as the admin API shows it (its payload stays inside).
+pub fn to_json(row: &JobRow) -> Value {
+    json!({
+        "id": row.id,
+        "name": row.name,
+        "state": row.state,
+        "attempts": row.attempts,
+        "maxAttempts": row.max_attempts,
+        "priority": row.priority,
+        "runAt": rfc3339(row.run_at),
+        "lastError": row.last_error,
+        "created": rfc3339(row.created_at),
+        "lastModified": rfc3339(row.updated_at),
+        "finished": row.finished_at.map(rfc3339),
+    })
+}
+
+async fn list_jobs(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    params: web::Query<JobsParams>,
+) -> Result<HttpResponse, ProblemError> {
+    let p = params.into_inner();
+    let job_state = match p.state.as_deref() {
+        None => JobState::Failed,
+        Some(s) => JobState::parse(s).ok_or_else(|| {
+            InputError::invalid_value("\"state\" must be queued, running, done or failed")
+        })?,
+    };
+    let max = state.settings.max_results as i64;
+    let count = match p.count.as_deref() {
+        None => 100.min(max),
+        Some(c) => c
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| InputError::invalid_value("\"count\" must be a whole number"))?
+            .min(max),
+    };
+    let account_id = caller.0.account.id.clone();
+    let rows = run_db(&state, move |conn| {
+        Ok(queue::list(conn, Some(&account_id), job_state, count)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "itemsPerPage": rows.len(),
+        "jobs": rows.iter().map(to_json).collect::<Vec<_>>(),
+    })))
+}
+
+async fn retry_job(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ProblemError> {
+    let account_id = caller.0.account.id.clone();
+    let now = state.clock.now_naive();
+    let row = run_db(&state, move |conn| {
+        queue::retry(conn, Some(&account_id), &id, now)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(to_json(&row)))
+}

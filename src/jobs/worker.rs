@@ -1,0 +1,273 @@
+//! The workers: std threads that claim jobs, run their handlers and record the outcome, until told
+//! to stop. `serve` runs them beside the HTTP server; `mobietrain-scim worker` runs only them.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use chrono::Duration;
+
+use super::queue::{self, Backoff};
+use super::schedule::{self, Schedule};
+use super::{CrashPoint, Crashed, FaultHook, JobContext, JobState, Permanent, Registry, Services};
+use crate::db::models::JobRow;
+
+/// How the workers of one instance behave.
+#[derive(Clone)]
+pub struct WorkerSettings {
+    /// Worker threads.
+    pub threads: usize,
+    /// How long a claim holds a job; a job whose worker died is claimed again after this. Longer
+    /// than any handler runs.
+    pub lease: Duration,
+    /// How long an idle worker waits before it looks for work again.
+    pub poll_interval: std::time::Duration,
+    /// The retry delays.
+    pub backoff: Backoff,
+    /// Periodic work this instance enqueues when due (checked by the first thread).
+    pub schedules: Vec<Schedule>,
+    /// A name for the instance, recorded in `claimed_by`.
+    pub instance: String,
+    /// Tests only: makes a worker die at a crash point.
+    pub faults: Option<FaultHook>,
+}
+
+impl std::fmt::Debug for WorkerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerSettings")
+            .field("threads", &self.threads)
+            .field("lease", &self.lease)
+            .field("poll_interval", &self.poll_interval)
+            .field("backoff", &self.backoff)
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            threads: 2,
+            lease: Duration::minutes(5),
+            poll_interval: std::time::Duration::from_secs(1),
+            backoff: Backoff::default(),
+            schedules: schedule::standard(),
+            instance: format!("worker-{}", std::process::id()),
+            faults: None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Stop {
+    stopping: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Stop {
+    fn is_set(&self) -> bool {
+        *self.stopping.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits up to `timeout`; `true` when told to stop.
+    fn wait(&self, timeout: std::time::Duration) -> bool {
+        let guard = self.stopping.lock().unwrap_or_else(|e| e.into_inner());
+        let (guard, _) = self
+            .wake
+            .wait_timeout_while(guard, timeout, |stopping| !*stopping)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard
+    }
+}
+
+/// Running workers; [`Workers::shutdown`] stops them gracefully.
+#[derive(Debug)]
+pub struct Workers {
+    stop: Arc<Stop>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `settings.threads` workers.
+    pub fn start(services: Services, registry: Registry, settings: WorkerSettings) -> Self {
+        let stop = Arc::new(Stop::default());
+        let shared = Arc::new((services, registry, settings));
+        let threads = (0..shared.2.threads.max(1))
+            .map(|i| {
+                let shared = shared.clone();
+                let stop = stop.clone();
+                std::thread::Builder::new()
+                    .name(format!("job-worker-{i}"))
+                    .spawn(move || {
+                        let (services, registry, settings) = &*shared;
+                        let worker = Worker {
+                            name: format!("{}-{i}", settings.instance),
+                            services,
+                            registry,
+                            settings,
+                            ticks_schedules: i == 0,
+                        };
+                        worker.run(&stop);
+                    })
+                    .expect("a worker thread starts")
+            })
+            .collect();
+        Self { stop, threads }
+    }
+
+    /// Asks every worker to stop, and waits: each finishes the job it is running and claims no
+    /// more.
+    pub fn shutdown(self) {
+        *self.stop.stopping.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.stop.wake.notify_all();
+        for t in self.threads {
+            if t.join().is_err() {
+                tracing::error!("a job worker thread panicked");
+            }
+        }
+        tracing::info!("job workers stopped");
+    }
+
+    /// Whether every worker thread has ended (tests: a worker "killed" at a crash point ends).
+    pub fn all_finished(&self) -> bool {
+        self.threads.iter().all(|t| t.is_finished())
+    }
+}
+
+struct Worker<'a> {
+    name: String,
+    services: &'a Services,
+    registry: &'a Registry,
+    settings: &'a WorkerSettings,
+    ticks_schedules: bool,
+}
+
+/// What became of one job.
+enum Outcome {
+    /// Carry on with the next job.
+    Continue,
+    /// The worker "died" at a crash point: stop without touching the job.
+    Died,
+}
+
+impl Worker<'_> {
+    fn run(&self, stop: &Stop) {
+        while !stop.is_set() {
+            match self.step() {
+                Ok(Some(Outcome::Continue)) => {}
+                Ok(Some(Outcome::Died)) => return,
+                Ok(None) => {
+                    if stop.wait(self.settings.poll_interval) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, worker = %self.name, "job worker cannot reach the database");
+                    if stop.wait(self.settings.poll_interval) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Claims and runs one job; `None` when there was none.
+    fn step(&self) -> anyhow::Result<Option<Outcome>> {
+        let mut conn = self.services.pool.get()?;
+        let now = self.services.clock.now_naive();
+        if self.ticks_schedules && !self.settings.schedules.is_empty() {
+            let n = schedule::tick(&mut conn, &self.settings.schedules, now)?;
+            if n > 0 {
+                tracing::debug!(jobs.enqueued = n, "periodic jobs enqueued");
+            }
+        }
+        let mut claimed = queue::claim(&mut conn, &self.name, 1, self.settings.lease, now)?;
+        drop(conn);
+        let Some(job) = claimed.pop() else {
+            return Ok(None);
+        };
+        Ok(Some(self.execute(&job)?))
+    }
+
+    fn fault(&self, point: CrashPoint, job: &JobRow) -> bool {
+        self.settings
+            .faults
+            .as_ref()
+            .is_some_and(|hook| hook(point, job))
+    }
+
+    fn execute(&self, job: &JobRow) -> anyhow::Result<Outcome> {
+        if self.fault(CrashPoint::AfterClaim, job) {
+            return Ok(Outcome::Died);
+        }
+        let result = if job.attempts > job.max_attempts {
+            Err(
+                Permanent("the workers running it stopped before finishing too many times".into())
+                    .into(),
+            )
+        } else {
+            match self.registry.get(&job.name) {
+                None => Err(anyhow::anyhow!(
+                    "no handler for job {:?} on this instance",
+                    job.name
+                )),
+                Some(handler) => {
+                    let ctx = JobContext {
+                        services: self.services,
+                        job,
+                        faults: self.settings.faults.as_ref(),
+                    };
+                    serde_json::from_str(&job.payload)
+                        .map_err(|e| Permanent(format!("the payload is not JSON: {e}")).into())
+                        .and_then(|payload| {
+                            std::panic::catch_unwind(AssertUnwindSafe(|| handler(&ctx, payload)))
+                                .unwrap_or_else(|_| Err(anyhow::anyhow!("the handler panicked")))
+                        })
+                }
+            }
+        };
+        let mut conn = self.services.pool.get()?;
+        let now = self.services.clock.now_naive();
+        match result {
+            Ok(()) => {
+                if self.fault(CrashPoint::BeforeComplete, job) {
+                    return Ok(Outcome::Died);
+                }
+                if queue::complete(&mut conn, job, now)? {
+                    tracing::info!(job.id = %job.id, job.name = %job.name, job.attempt = job.attempts, "job done");
+                } else {
+                    tracing::warn!(job.id = %job.id, job.name = %job.name, "job finished after its lease ran out");
+                }
+            }
+            Err(e) if e.is::<Crashed>() => return Ok(Outcome::Died),
+            Err(e) => {
+                let permanent = e.is::<Permanent>();
+                let mut failing = job.clone();
+                if permanent {
+                    failing.attempts = failing.attempts.max(failing.max_attempts);
+                }
+                // The text goes to the job row only: a mail server may quote an address in it.
+                match queue::fail(
+                    &mut conn,
+                    &failing,
+                    &format!("{e:#}"),
+                    &self.settings.backoff,
+                    now,
+                )? {
+                    Some(JobState::Failed) => tracing::error!(
+                        job.id = %job.id, job.name = %job.name, job.attempt = job.attempts,
+                        "job failed for good; see its last_error"
+                    ),
+                    Some(_) => tracing::warn!(
+                        job.id = %job.id, job.name = %job.name, job.attempt = job.attempts,
+                        "job failed; it will be retried"
+                    ),
+                    None => {
+                        tracing::warn!(job.id = %job.id, job.name = %job.name, "job failed after its lease ran out")
+                    }
+                }
+            }
+        }
+        Ok(Outcome::Continue)
+    }
+}
