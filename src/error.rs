@@ -24,6 +24,9 @@ pub enum ServiceError {
     /// happening.
     #[error("the resource is being changed by another request")]
     Contended,
+    /// The client's `If-Match` names another version (412).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// No connection could be had in time.
     #[error("database unavailable: {0}")]
     Unavailable(#[from] diesel::r2d2::PoolError),

@@ -50,6 +50,7 @@ impl Failure {
                 ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
                 ServiceError::Input(_) => StatusCode::BAD_REQUEST,
                 ServiceError::Uniqueness(_) => StatusCode::CONFLICT,
+                ServiceError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
                 ServiceError::Database(_) | ServiceError::Internal(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
@@ -80,7 +81,9 @@ impl Failure {
                 format!("the {what} does not exist (or not in the account this token opens)")
             }
             Failure::Service(ServiceError::Input(e)) => e.detail.clone(),
-            Failure::Service(ServiceError::Uniqueness(d)) => d.clone(),
+            Failure::Service(ServiceError::Uniqueness(d) | ServiceError::PreconditionFailed(d)) => {
+                d.clone()
+            }
             Failure::Service(ServiceError::Database(_) | ServiceError::Internal(_)) => {
                 "an internal error occurred; it has been logged".to_owned()
             }

@@ -31,8 +31,24 @@ pub struct ListParams {
     count: Option<Value>,
     sort_by: Option<String>,
     sort_order: Option<String>,
+    attributes: Option<Value>,
+    excluded_attributes: Option<Value>,
     #[serde(default)]
     schemas: Option<Value>,
+}
+
+/// A list of attribute paths: a comma-separated string (query) or an array of strings (body).
+fn path_list(v: &Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        other => as_text(other),
+    }
 }
 
 fn as_text(v: &Option<Value>) -> Option<String> {
@@ -106,6 +122,11 @@ pub async fn users(
     params: ListParams,
 ) -> Result<HttpResponse, ScimError> {
     let base = scim_base(req, state);
+    let projection = super::users::user_projection(
+        state,
+        path_list(&params.attributes).as_deref(),
+        path_list(&params.excluded_attributes).as_deref(),
+    )?;
     let request = params.into_request(state)?;
     let page = request.page;
     let st = state.clone();
@@ -116,7 +137,7 @@ pub async fn users(
     state.dialects.record(&rewrites);
     let resources = records
         .iter()
-        .map(|r| users::to_resource(r, &base))
+        .map(|r| super::users::representation(state, r, &base, &projection))
         .collect();
     Ok(scim_response(
         StatusCode::OK,

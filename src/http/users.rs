@@ -1,16 +1,20 @@
-//! `/Users`: create, read, replace, delete and list (RFC 7644 §3.3, §3.4, §3.5.1, §3.6).
+//! `/Users`: create, read, replace, patch, delete, list and search (RFC 7644 §3.3-§3.6), with
+//! `attributes`/`excludedAttributes` on every response and ETags (`If-Match`, `If-None-Match`).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::ScimCaller;
 use super::error::{Failure, ScimError};
 use super::search::ListParams;
 use super::{run_db, scim_base, scim_response};
+use crate::scim::error::InputError;
+use crate::scim::projection::Projection;
 use crate::state::AppState;
-use crate::users::{self, UserRecord, WriteContext};
+use crate::users::{self, Precondition, UserRecord, WriteContext};
 
 /// Registers the `/Users` routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -31,13 +35,59 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/Users/{id}")
             .get(read)
             .put(replace)
+            .patch(patch)
             .delete(delete)
             .default_service(not_allowed()),
     );
 }
 
-fn single(status: StatusCode, rec: &UserRecord, base: &str) -> HttpResponse {
-    let mut response = scim_response(status, &users::to_resource(rec, base));
+/// `attributes` and `excludedAttributes` as query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionParams {
+    attributes: Option<String>,
+    excluded_attributes: Option<String>,
+}
+
+/// Reads the projection of a User response.
+pub fn user_projection(
+    state: &AppState,
+    attributes: Option<&str>,
+    excluded: Option<&str>,
+) -> Result<Projection, InputError> {
+    let rt = state
+        .registry
+        .resource_type("User")
+        .expect("the User resource type is served");
+    Projection::parse(&state.registry, rt, attributes, excluded)
+}
+
+/// A user's representation, projected.
+pub fn representation(
+    state: &AppState,
+    rec: &UserRecord,
+    base: &str,
+    projection: &Projection,
+) -> Value {
+    let resource = users::to_resource(rec, base);
+    if projection.is_identity() {
+        return resource;
+    }
+    let rt = state
+        .registry
+        .resource_type("User")
+        .expect("the User resource type is served");
+    projection.apply(&state.registry, rt, resource)
+}
+
+fn single(
+    state: &AppState,
+    status: StatusCode,
+    rec: &UserRecord,
+    base: &str,
+    projection: &Projection,
+) -> HttpResponse {
+    let mut response = scim_response(status, &representation(state, rec, base, projection));
     if let Ok(tag) = HeaderValue::from_str(&users::etag(rec.row.version)) {
         response.headers_mut().insert(header::ETAG, tag);
     }
@@ -49,26 +99,53 @@ fn single(status: StatusCode, rec: &UserRecord, base: &str) -> HttpResponse {
     response
 }
 
+fn if_match(req: &HttpRequest) -> Precondition {
+    Precondition::if_match(
+        req.headers()
+            .get(header::IF_MATCH)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// The context of a write by `caller`, built where the write runs.
+macro_rules! write_ctx {
+    ($state:expr, $caller:expr, $actor:ident, $ctx:ident) => {
+        let $actor = $caller.0.actor();
+        let $ctx = WriteContext {
+            account: &$caller.0.account,
+            actor: &$actor,
+            registry: &$state.registry,
+            now: $state.clock.now_naive(),
+        };
+    };
+}
+
 async fn create(
     state: web::Data<AppState>,
     caller: ScimCaller,
     req: HttpRequest,
+    params: web::Query<ProjectionParams>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ScimError> {
+    let projection = user_projection(
+        &state,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
     let base = scim_base(&req, &state);
     let st = state.clone();
     let rec = run_db(&state, move |conn| {
-        let actor = caller.0.actor();
-        let ctx = WriteContext {
-            account: &caller.0.account,
-            actor: &actor,
-            registry: &st.registry,
-            now: st.clock.now_naive(),
-        };
+        write_ctx!(st, caller, actor, ctx);
         users::create(conn, &ctx, &body)
     })
     .await?;
-    Ok(single(StatusCode::CREATED, &rec, &base))
+    Ok(single(
+        &state,
+        StatusCode::CREATED,
+        &rec,
+        &base,
+        &projection,
+    ))
 }
 
 async fn read(
@@ -76,13 +153,35 @@ async fn read(
     caller: ScimCaller,
     req: HttpRequest,
     id: web::Path<String>,
+    params: web::Query<ProjectionParams>,
 ) -> Result<HttpResponse, ScimError> {
+    let projection = user_projection(
+        &state,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
     let base = scim_base(&req, &state);
     let rec = run_db(&state, move |conn| {
         users::get(conn, &caller.0.account.id, &id)
     })
     .await?;
-    Ok(single(StatusCode::OK, &rec, &base))
+    let tag = users::etag(rec.row.version);
+    // If-None-Match (weak comparison): the client's copy is current.
+    if let Some(header) = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        let current = users::opaque_tag(&tag);
+        if header.trim() == "*" || header.split(',').any(|t| users::opaque_tag(t) == current) {
+            let mut response = HttpResponse::NotModified().finish();
+            if let Ok(value) = HeaderValue::from_str(&tag) {
+                response.headers_mut().insert(header::ETAG, value);
+            }
+            return Ok(response);
+        }
+    }
+    Ok(single(&state, StatusCode::OK, &rec, &base, &projection))
 }
 
 async fn replace(
@@ -90,39 +189,61 @@ async fn replace(
     caller: ScimCaller,
     req: HttpRequest,
     id: web::Path<String>,
+    params: web::Query<ProjectionParams>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ScimError> {
+    let projection = user_projection(
+        &state,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
     let base = scim_base(&req, &state);
+    let precondition = if_match(&req);
     let st = state.clone();
     let rec = run_db(&state, move |conn| {
-        let actor = caller.0.actor();
-        let ctx = WriteContext {
-            account: &caller.0.account,
-            actor: &actor,
-            registry: &st.registry,
-            now: st.clock.now_naive(),
-        };
-        users::replace(conn, &ctx, &id, &body)
+        write_ctx!(st, caller, actor, ctx);
+        users::replace(conn, &ctx, &id, &body, &precondition)
     })
     .await?;
-    Ok(single(StatusCode::OK, &rec, &base))
+    Ok(single(&state, StatusCode::OK, &rec, &base, &projection))
+}
+
+async fn patch(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    params: web::Query<ProjectionParams>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ScimError> {
+    let projection = user_projection(
+        &state,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
+    let base = scim_base(&req, &state);
+    let precondition = if_match(&req);
+    let st = state.clone();
+    let (rec, rewrites) = run_db(&state, move |conn| {
+        write_ctx!(st, caller, actor, ctx);
+        users::patch(conn, &ctx, &id, &body, &precondition)
+    })
+    .await?;
+    state.dialects.record(&rewrites);
+    Ok(single(&state, StatusCode::OK, &rec, &base, &projection))
 }
 
 async fn delete(
     state: web::Data<AppState>,
     caller: ScimCaller,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
+    let precondition = if_match(&req);
     let st = state.clone();
     run_db(&state, move |conn| {
-        let actor = caller.0.actor();
-        let ctx = WriteContext {
-            account: &caller.0.account,
-            actor: &actor,
-            registry: &st.registry,
-            now: st.clock.now_naive(),
-        };
-        users::delete(conn, &ctx, &id)
+        write_ctx!(st, caller, actor, ctx);
+        users::delete(conn, &ctx, &id, &precondition)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

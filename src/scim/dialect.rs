@@ -15,15 +15,34 @@ pub enum Rewrite {
     /// `manager eq "id"` → `manager.value eq "id"`: a comparison on a complex attribute applies to
     /// its `value` sub-attribute.
     ComplexValue,
+    /// PATCH `"op": "Replace"` → `"replace"`.
+    CapitalisedOp,
+    /// A pathless PATCH value whose keys are paths (`"name.givenName"`, URN-qualified names, value
+    /// paths) → one operation per key.
+    PathlessKeyIsPath,
+    /// A string where a complex attribute belongs (`"manager": "id"`) → `{"value": "id"}`.
+    ComplexFromString,
+    /// An add or replace of `null` or `""` → a remove.
+    EmptyValueClears,
+    /// A remove with a `value` list (Entra's member removal) → remove only those elements.
+    RemoveWithValue,
+    /// Add or replace on a value path no element matches → the element is created.
+    CreateOnValuePath,
 }
 
 impl Rewrite {
     /// Every rewrite, in the order counters are kept.
-    pub const ALL: [Rewrite; 4] = [
+    pub const ALL: [Rewrite; 10] = [
         Rewrite::UnquotedFilterValue,
         Rewrite::ValuePathSubAttribute,
         Rewrite::StringBoolean,
         Rewrite::ComplexValue,
+        Rewrite::CapitalisedOp,
+        Rewrite::PathlessKeyIsPath,
+        Rewrite::ComplexFromString,
+        Rewrite::EmptyValueClears,
+        Rewrite::RemoveWithValue,
+        Rewrite::CreateOnValuePath,
     ];
 
     /// A stable name for logs and metrics.
@@ -33,6 +52,12 @@ impl Rewrite {
             Rewrite::ValuePathSubAttribute => "filter.value_path_sub_attribute",
             Rewrite::StringBoolean => "filter.string_boolean",
             Rewrite::ComplexValue => "filter.complex_value",
+            Rewrite::CapitalisedOp => "patch.capitalised_op",
+            Rewrite::PathlessKeyIsPath => "patch.pathless_key_is_path",
+            Rewrite::ComplexFromString => "patch.complex_from_string",
+            Rewrite::EmptyValueClears => "patch.empty_value_clears",
+            Rewrite::RemoveWithValue => "patch.remove_with_value",
+            Rewrite::CreateOnValuePath => "patch.create_on_value_path",
         }
     }
 }

@@ -14,6 +14,8 @@ pub const MOBIETRAIN_GROUP: &str = "urn:ietf:params:scim:schemas:extension:mobie
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// An error body (RFC 7644 §3.12).
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// A PATCH request (RFC 7644 §3.5.2).
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// A search request (RFC 7644 §3.4.3).
 pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 /// The service provider configuration schema.

@@ -18,6 +18,7 @@ use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
 use crate::scim::list::Page;
+use crate::scim::patch;
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
@@ -440,6 +441,54 @@ pub fn create(
     .map_err(|e| uniqueness(e, &attrs))
 }
 
+/// A client's `If-Match` condition (RFC 7232 §3.1, weak comparison as SCIM clients send weak tags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// No condition.
+    None,
+    /// `If-Match: *`: the resource must exist.
+    Any,
+    /// `If-Match: W/"3", "4"`: the resource must be at one of these versions.
+    Versions(Vec<String>),
+}
+
+impl Precondition {
+    /// Reads an `If-Match` header value.
+    pub fn if_match(header: Option<&str>) -> Self {
+        match header.map(str::trim) {
+            None | Some("") => Precondition::None,
+            Some("*") => Precondition::Any,
+            Some(list) => Precondition::Versions(list.split(',').map(opaque_tag).collect()),
+        }
+    }
+
+    /// Whether a resource at `version` satisfies the condition.
+    pub fn holds(&self, version: i64) -> bool {
+        match self {
+            Precondition::None | Precondition::Any => true,
+            Precondition::Versions(tags) => tags.iter().any(|t| *t == version.to_string()),
+        }
+    }
+
+    fn check(&self, version: i64) -> Result<(), ServiceError> {
+        if self.holds(version) {
+            Ok(())
+        } else {
+            Err(ServiceError::PreconditionFailed(format!(
+                "the resource has changed: its version is {}, not the one in If-Match; read it again",
+                etag(version)
+            )))
+        }
+    }
+}
+
+/// The opaque part of an entity tag (`W/"3"` → `3`), for weak comparison.
+pub fn opaque_tag(tag: &str) -> String {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    tag.trim_matches('"').to_owned()
+}
+
 /// Replaces a user with the body of a PUT: attributes not sent are cleared. `active`, when not
 /// sent, keeps its value, so a PUT never reactivates a user by omission. Never creates.
 pub fn replace(
@@ -447,11 +496,87 @@ pub fn replace(
     ctx: &WriteContext<'_>,
     id: &str,
     body: &Value,
+    precondition: &Precondition,
 ) -> Result<UserRecord, ServiceError> {
     let attrs = parse_input(ctx.registry, body)?;
     let warnings = rules::check(&attrs, ctx.account)?;
-    with_retries(|| replace_once(conn, ctx, id, &attrs, &warnings))
-        .map_err(|e| uniqueness(e, &attrs))
+    with_retries(|| {
+        db::write_transaction(conn, |conn| {
+            let current = locked(conn, ctx, id, precondition)?;
+            write_replacement(
+                conn,
+                ctx,
+                &current,
+                &attrs,
+                &warnings,
+                "replace",
+                "user.replaced",
+            )
+        })
+    })
+    .map_err(|e| uniqueness(e, &attrs))
+}
+
+/// Applies a PATCH request (RFC 7644 §3.5.2, with Entra's and Okta's dialects) atomically: the
+/// operations apply to the current state under a row lock, and the result is validated by the seed's
+/// rules and stored exactly as a PUT would be. Returns the user and the dialect rewrites applied.
+pub fn patch(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    id: &str,
+    body: &Value,
+    precondition: &Precondition,
+) -> Result<(UserRecord, Vec<Rewrite>), ServiceError> {
+    let resource_type = ctx
+        .registry
+        .resource_type("User")
+        .expect("the User resource type is served");
+    let mut parse_rewrites = Vec::new();
+    let operations = patch::normalize(ctx.registry, resource_type, body, &mut parse_rewrites)?;
+    let mut patched: Option<UserAttributes> = None;
+    let mut apply_rewrites = Vec::new();
+    let result = with_retries(|| {
+        db::write_transaction(conn, |conn| {
+            let current = locked(conn, ctx, id, precondition)?;
+            let mut doc = match serde_json::to_value(to_attributes(&current)) {
+                Ok(Value::Object(doc)) => doc,
+                _ => unreachable!("user attributes serialise to an object"),
+            };
+            doc.insert("id".into(), Value::String(current.row.id.clone()));
+            // The flat store attributes are a view of `stores`: only what the PATCH sets is folded in.
+            if let Some(Value::Object(mt)) = doc.get_mut(urn::MOBIETRAIN_USER) {
+                for flat in ["storeRefId", "storeName", "storeCountryCallingCode"] {
+                    mt.remove(flat);
+                }
+            }
+            apply_rewrites.clear();
+            let new_doc = patch::apply(
+                ctx.registry,
+                resource_type,
+                &doc,
+                &operations,
+                &mut apply_rewrites,
+            )?;
+            let attrs = parse_input(ctx.registry, &Value::Object(new_doc))?;
+            let warnings = rules::check(&attrs, ctx.account)?;
+            patched = Some(attrs.clone());
+            write_replacement(
+                conn,
+                ctx,
+                &current,
+                &attrs,
+                &warnings,
+                "update",
+                "user.patched",
+            )
+        })
+    });
+    let rec = result.map_err(|e| match &patched {
+        Some(attrs) => uniqueness(e, attrs),
+        None => e,
+    })?;
+    parse_rewrites.extend(apply_rewrites);
+    Ok((rec, parse_rewrites))
 }
 
 /// How often a write that lost a race to a concurrent writer of the same user is tried again.
@@ -470,57 +595,78 @@ fn with_retries<T>(
     }
 }
 
-fn replace_once(
+/// Locks and loads a user for a write, checking the client's precondition.
+fn locked(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     id: &str,
+    precondition: &Precondition,
+) -> Result<UserRecord, ServiceError> {
+    if !storage::lock(conn, &ctx.account.id, id)? {
+        return Err(ServiceError::NotFound("user"));
+    }
+    let current = get(conn, &ctx.account.id, id)?;
+    precondition.check(current.row.version)?;
+    Ok(current)
+}
+
+/// Stores `attrs` as the new state of `current` (stores resolved, version bumped, logged).
+fn write_replacement(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    current: &UserRecord,
     attrs: &UserAttributes,
     warnings: &[rules::Warning],
+    action: &str,
+    code: &str,
 ) -> Result<UserRecord, ServiceError> {
-    db::write_transaction(conn, |conn| {
-        if !storage::lock(conn, &ctx.account.id, id)? {
-            return Err(ServiceError::NotFound("user"));
-        }
-        let current = get(conn, &ctx.account.id, id)?;
-        let row = UserRow {
-            active: attrs.active.unwrap_or(current.row.active),
-            version: current.row.version + 1,
-            updated_at: ctx.now,
-            ..current.row.clone()
-        };
-        let stores = stores::resolve(
-            conn,
-            &ctx.account.id,
-            ctx.actor,
-            &store_refs(attrs),
-            ctx.now,
-        )?;
-        let rec = build_record(attrs, row, stores);
-        if !storage::replace(conn, &rec, current.row.version)? {
-            return Err(ServiceError::Contended);
-        }
-        audit::record(
-            conn,
-            &ctx.account.id,
-            ctx.actor,
-            Event {
-                action: "replace",
-                resource_type: "User",
-                resource_id: Some(id),
-                code: "user.replaced",
-                detail: audit::diff(Some(&snapshot(&current)), Some(&snapshot(&rec))),
-            },
-            ctx.now,
-        )?;
-        record_warnings(conn, ctx, id, warnings)?;
-        Ok(rec)
-    })
+    let row = UserRow {
+        active: attrs.active.unwrap_or(current.row.active),
+        version: current.row.version + 1,
+        updated_at: ctx.now,
+        ..current.row.clone()
+    };
+    let stores = stores::resolve(
+        conn,
+        &ctx.account.id,
+        ctx.actor,
+        &store_refs(attrs),
+        ctx.now,
+    )?;
+    let rec = build_record(attrs, row, stores);
+    if !storage::replace(conn, &rec, current.row.version)? {
+        return Err(ServiceError::Contended);
+    }
+    let id = rec.row.id.as_str();
+    audit::record(
+        conn,
+        &ctx.account.id,
+        ctx.actor,
+        Event {
+            action,
+            resource_type: "User",
+            resource_id: Some(id),
+            code,
+            detail: audit::diff(Some(&snapshot(current)), Some(&snapshot(&rec))),
+        },
+        ctx.now,
+    )?;
+    record_warnings(conn, ctx, id, warnings)?;
+    Ok(rec)
 }
 
 /// Deletes a user. The provisioning log keeps that it happened; the personal data in its earlier
 /// entries is redacted.
-pub fn delete(conn: &mut DbConn, ctx: &WriteContext<'_>, id: &str) -> Result<(), ServiceError> {
+pub fn delete(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    id: &str,
+    precondition: &Precondition,
+) -> Result<(), ServiceError> {
     db::write_transaction(conn, |conn| {
+        if *precondition != Precondition::None {
+            locked(conn, ctx, id, precondition)?;
+        }
         if storage::delete(conn, &ctx.account.id, id)? == 0 {
             return Err(ServiceError::NotFound("user"));
         }

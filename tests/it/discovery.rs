@@ -13,14 +13,12 @@ async fn service_provider_config_resource_types_and_schemas() {
     assert_eq!(spc.status, 200);
     assert_eq!(spc.body["filter"]["supported"], true);
     assert_eq!(spc.body["filter"]["maxResults"], 1000);
+    for feature in ["patch", "sort", "etag"] {
+        assert_eq!(spc.body[feature]["supported"], true, "{feature}");
+    }
     assert_eq!(
-        spc.body["patch"]["supported"], false,
-        "PATCH is not served yet, and discovery says so"
-    );
-    assert_eq!(spc.body["sort"]["supported"], true);
-    assert_eq!(
-        spc.body["etag"]["supported"], false,
-        "If-Match is not honoured yet"
+        spc.body["bulk"]["supported"], false,
+        "Bulk is not served yet, and discovery says so"
     );
     assert_eq!(
         spc.body["authenticationSchemes"][0]["type"],

@@ -310,9 +310,9 @@ async fn entra_dialects_are_rewritten_and_counted() {
         .collect();
     let grew: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
     assert_eq!(
-        grew,
+        grew[..4],
         [1, 1, 1, 1],
-        "each dialect counted once, in Rewrite::ALL order"
+        "each filter dialect counted once, in Rewrite::ALL order"
     );
 }
 

@@ -1,0 +1,900 @@
+//! The PATCH engine (RFC 7644 §3.5.2): pure and storage-agnostic. It applies a PatchOp request to a
+//! resource's JSON (core attributes at the top, extension attributes under their URN) and returns the
+//! new JSON, which the caller then validates and stores exactly as it would a PUT. All operations of a
+//! request apply to a copy, so a failing one leaves nothing changed.
+//!
+//! What Entra ID and Okta really send is recognised in one normalising step ([`normalize`]) that turns
+//! it into plain RFC operations and reports each rewrite: capitalised op names, pathless values whose
+//! keys are paths, `null`/`""` meaning "clear", a string where a complex attribute belongs, removal
+//! by a `value` list. Add or replace on a value path that matches no element creates the element from
+//! the filter's equalities (Entra's `emails[type eq "work"].value`). ReadOnly attributes are refused
+//! with `mutability`, except in a pathless value that merely echoes the current state (Okta).
+
+use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
+use serde_json::{Map, Value};
+
+use super::dialect::Rewrite;
+use super::error::{InputError, ScimType};
+use super::path::{self, Resolved};
+use super::resource::canonical_value;
+use super::schema::{AttrType, AttributeDef, Mutability, Registry, ResourceTypeDef};
+use super::urn;
+use crate::text::fold_case;
+
+/// The most operations one request may carry.
+pub const MAX_OPERATIONS: usize = 1000;
+
+/// A PATCH operation kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    /// `add`.
+    Add,
+    /// `replace`.
+    Replace,
+    /// `remove`.
+    Remove,
+}
+
+/// One operation after normalisation: a kind, a parsed path, a value.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// What to do.
+    pub kind: OpKind,
+    /// Where (always present after normalisation: pathless values are split per attribute).
+    pub path: PatchPath,
+    /// The value, if any.
+    pub value: Option<Value>,
+    /// Whether the operation came from a pathless value (readOnly echoes are then ignored).
+    pub from_pathless: bool,
+    /// The path as the client wrote it, for messages.
+    pub shown: String,
+}
+
+fn mutability(detail: String) -> InputError {
+    InputError {
+        scim_type: ScimType::Mutability,
+        detail,
+    }
+}
+
+fn invalid_path(detail: String) -> InputError {
+    InputError {
+        scim_type: ScimType::InvalidPath,
+        detail,
+    }
+}
+
+fn no_target(detail: String) -> InputError {
+    InputError {
+        scim_type: ScimType::NoTarget,
+        detail,
+    }
+}
+
+fn parse_path(text: &str) -> Result<PatchPath, InputError> {
+    text.trim()
+        .parse()
+        .map_err(|e| invalid_path(format!("the path {text:?} does not parse: {e}")))
+}
+
+/// Reads a PatchOp body into plain RFC operations, recording every dialect rewrite.
+pub fn normalize(
+    registry: &Registry,
+    resource_type: &ResourceTypeDef,
+    body: &Value,
+    rewrites: &mut Vec<Rewrite>,
+) -> Result<Vec<Operation>, InputError> {
+    let Value::Object(fields) = body else {
+        return Err(InputError::invalid_syntax(
+            "a PATCH body is a JSON object with \"Operations\"",
+        ));
+    };
+    if let Some(schemas) = fields.get("schemas") {
+        let names_patch = schemas
+            .as_array()
+            .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(urn::PATCH_OP)));
+        if !names_patch {
+            return Err(InputError::invalid_syntax(format!(
+                "a PATCH body's \"schemas\" must be [\"{}\"]",
+                urn::PATCH_OP
+            )));
+        }
+    }
+    let ops = fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Operations"))
+        .map(|(_, v)| v)
+        .ok_or_else(|| InputError::invalid_syntax("a PATCH body needs \"Operations\""))?;
+    let Value::Array(ops) = ops else {
+        return Err(InputError::invalid_syntax(
+            "\"Operations\" must be a JSON array",
+        ));
+    };
+    if ops.is_empty() {
+        return Err(InputError::invalid_value(
+            "\"Operations\" is empty: a PATCH needs at least one operation",
+        ));
+    }
+    if ops.len() > MAX_OPERATIONS {
+        return Err(InputError::invalid_value(format!(
+            "\"Operations\" has {} operations; at most {MAX_OPERATIONS} are accepted",
+            ops.len()
+        )));
+    }
+    let mut out = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let Value::Object(op) = op else {
+            return Err(InputError::invalid_syntax(format!(
+                "Operations[{i}] must be a JSON object"
+            )));
+        };
+        let get = |name: &str| {
+            op.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
+        let kind_text = get("op").and_then(Value::as_str).ok_or_else(|| {
+            InputError::invalid_syntax(format!(
+                "Operations[{i}] needs \"op\": add, replace or remove"
+            ))
+        })?;
+        let kind = match kind_text.to_ascii_lowercase().as_str() {
+            "add" => OpKind::Add,
+            "replace" => OpKind::Replace,
+            "remove" => OpKind::Remove,
+            other => {
+                return Err(InputError::invalid_syntax(format!(
+                    "Operations[{i}].op is {other:?}; it must be add, replace or remove"
+                )));
+            }
+        };
+        if kind_text.chars().any(|c| c.is_ascii_uppercase()) {
+            rewrites.push(Rewrite::CapitalisedOp);
+        }
+        let value = get("value").cloned();
+        match get("path")
+            .and_then(Value::as_str)
+            .filter(|p| !p.trim().is_empty())
+        {
+            Some(path) => out.push(Operation {
+                kind,
+                path: parse_path(path)?,
+                value,
+                from_pathless: false,
+                shown: path.to_owned(),
+            }),
+            None => {
+                if kind == OpKind::Remove {
+                    return Err(no_target(format!(
+                        "Operations[{i}] is a remove without a \"path\""
+                    )));
+                }
+                let Some(Value::Object(members)) = value else {
+                    return Err(InputError::invalid_syntax(format!(
+                        "Operations[{i}] has no \"path\", so its \"value\" must be an object of attributes"
+                    )));
+                };
+                for (key, v) in members {
+                    // Message framing that clients echo back, and attributes no schema names: ignored,
+                    // as in a PUT.
+                    if key.eq_ignore_ascii_case("schemas") || key.eq_ignore_ascii_case("meta") {
+                        continue;
+                    }
+                    let known = parse_path(&key).ok().is_some_and(|p| {
+                        let attr = match &p {
+                            PatchPath::Attr(a) => a,
+                            PatchPath::Value(vp) => &vp.attr,
+                        };
+                        path::resolve(
+                            registry,
+                            resource_type,
+                            attr.uri.as_deref(),
+                            &attr.name,
+                            None,
+                        )
+                        .is_ok()
+                    });
+                    let is_extension = resource_type
+                        .extensions
+                        .iter()
+                        .any(|u| u.eq_ignore_ascii_case(&key));
+                    if is_extension && v.is_object() {
+                        for (name, inner) in v.as_object().into_iter().flatten() {
+                            let shown = format!("{key}:{name}");
+                            out.push(Operation {
+                                kind,
+                                path: parse_path(&shown)?,
+                                value: Some(inner.clone()),
+                                from_pathless: true,
+                                shown,
+                            });
+                        }
+                        continue;
+                    }
+                    if !is_extension && !known {
+                        continue;
+                    }
+                    if key.contains(['.', '[', ':']) {
+                        rewrites.push(Rewrite::PathlessKeyIsPath);
+                    }
+                    out.push(Operation {
+                        kind,
+                        path: parse_path(&key)?,
+                        value: Some(v),
+                        from_pathless: true,
+                        shown: key,
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Where an attribute lives in the document: its container (`None` for core) and its name.
+#[derive(Debug, Clone)]
+struct Location {
+    container: Option<String>,
+    name: String,
+    def: AttributeDef,
+}
+
+fn locate(
+    registry: &Registry,
+    rt: &ResourceTypeDef,
+    attr: &scim_v2::filter::AttrPath,
+) -> Result<(Location, Option<AttributeDef>), InputError> {
+    let top: Resolved = path::resolve(registry, rt, attr.uri.as_deref(), &attr.name, None)
+        .map_err(|e| invalid_path(e.detail))?;
+    let (container, name) = match top.canonical.rsplit_once(':') {
+        Some((urn, name)) => (Some(urn.to_owned()), name.to_owned()),
+        None => (None, top.canonical.clone()),
+    };
+    let sub = match &attr.sub_attr {
+        Some(s) => Some(top.def.sub_attribute(s).cloned().ok_or_else(|| {
+            invalid_path(format!("\"{}\" has no sub-attribute {s:?}", top.canonical))
+        })?),
+        None => None,
+    };
+    Ok((
+        Location {
+            container,
+            name,
+            def: top.def,
+        },
+        sub,
+    ))
+}
+
+fn container_mut<'a>(
+    doc: &'a mut Map<String, Value>,
+    container: &Option<String>,
+) -> &'a mut Map<String, Value> {
+    match container {
+        None => doc,
+        Some(urn) => {
+            let entry = doc
+                .entry(urn.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            entry.as_object_mut().expect("made an object above")
+        }
+    }
+}
+
+fn current<'a>(doc: &'a Map<String, Value>, loc: &Location) -> Option<&'a Value> {
+    match &loc.container {
+        None => doc.get(&loc.name),
+        Some(urn) => doc.get(urn).and_then(|c| c.get(&loc.name)),
+    }
+}
+
+/// Whether an element of a multi-valued complex attribute satisfies a value filter.
+pub fn element_matches(
+    filter: &ValFilter,
+    element: &Value,
+    parent: &AttributeDef,
+) -> Result<bool, InputError> {
+    Ok(match filter {
+        ValFilter::Not(inner) => !element_matches(inner, element, parent)?,
+        ValFilter::And(ops) => {
+            for f in ops.as_slice() {
+                if !element_matches(f, element, parent)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        ValFilter::Or(ops) => {
+            for f in ops.as_slice() {
+                if element_matches(f, element, parent)? {
+                    return Ok(true);
+                }
+            }
+            false
+        }
+        ValFilter::Attr(AttrExp::Present(p)) => {
+            let have = sub_value(element, parent, &p.name)?;
+            matches!(have, Some(v) if !v.is_null() && v != &Value::String(String::new()))
+        }
+        ValFilter::Attr(AttrExp::Comparison(p, op, want)) => {
+            let def = parent.sub_attribute(&p.name).ok_or_else(|| {
+                invalid_path(format!(
+                    "\"{}\" has no sub-attribute {:?}",
+                    parent.name, p.name
+                ))
+            })?;
+            let have = sub_value(element, parent, &p.name)?;
+            compare(def, have, op, want)
+        }
+    })
+}
+
+fn sub_value<'v>(
+    element: &'v Value,
+    parent: &AttributeDef,
+    name: &str,
+) -> Result<Option<&'v Value>, InputError> {
+    let def = parent.sub_attribute(name).ok_or_else(|| {
+        invalid_path(format!("\"{}\" has no sub-attribute {name:?}", parent.name))
+    })?;
+    Ok(element.get(&def.name))
+}
+
+fn compare(def: &AttributeDef, have: Option<&Value>, op: &CompareOp, want: &CompValue) -> bool {
+    let eq = |have: Option<&Value>| -> bool {
+        match (have, want) {
+            (None | Some(Value::Null), CompValue::Null) => true,
+            (Some(Value::Bool(h)), CompValue::True) => *h,
+            (Some(Value::Bool(h)), CompValue::False) => !*h,
+            (Some(Value::Bool(h)), CompValue::Str(s)) => {
+                s.eq_ignore_ascii_case(if *h { "true" } else { "false" })
+            }
+            (Some(Value::String(h)), CompValue::Str(w)) => {
+                if def.case_exact {
+                    h == w
+                } else {
+                    fold_case(h) == fold_case(w)
+                }
+            }
+            _ => false,
+        }
+    };
+    match op {
+        CompareOp::Eq => eq(have),
+        CompareOp::Ne => !eq(have),
+        _ => {
+            let (Some(Value::String(h)), CompValue::Str(w)) = (have, want) else {
+                return false;
+            };
+            let (h, w) = if def.case_exact {
+                (h.clone(), w.clone())
+            } else {
+                (fold_case(h), fold_case(w))
+            };
+            match op {
+                CompareOp::Co => h.contains(&w),
+                CompareOp::Sw => h.starts_with(&w),
+                CompareOp::Ew => h.ends_with(&w),
+                CompareOp::Gt => h > w,
+                CompareOp::Ge => h >= w,
+                CompareOp::Lt => h < w,
+                CompareOp::Le => h <= w,
+                CompareOp::Eq | CompareOp::Ne => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+/// The element a value filter describes, from its `sub eq value` conjuncts (for add/replace on a value
+/// path that matches nothing).
+fn element_from_filter(
+    filter: &ValFilter,
+    parent: &AttributeDef,
+    out: &mut Map<String, Value>,
+) -> bool {
+    match filter {
+        ValFilter::And(ops) => ops
+            .as_slice()
+            .iter()
+            .all(|f| element_from_filter(f, parent, out)),
+        ValFilter::Attr(AttrExp::Comparison(p, CompareOp::Eq, value)) => {
+            let Some(def) = parent.sub_attribute(&p.name) else {
+                return false;
+            };
+            let v = match value {
+                CompValue::Str(s) if def.kind == AttrType::Boolean => {
+                    Value::Bool(s.eq_ignore_ascii_case("true"))
+                }
+                CompValue::Str(s) => Value::String(s.clone()),
+                CompValue::True => Value::Bool(true),
+                CompValue::False => Value::Bool(false),
+                CompValue::Number(n) => Value::Number(n.clone()),
+                CompValue::Null => return false,
+            };
+            out.insert(def.name.clone(), v);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The value of an add or replace, canonicalised for its target; `None` means "clear".
+fn target_value(
+    def: &AttributeDef,
+    value: Option<&Value>,
+    shown: &str,
+    rewrites: &mut Vec<Rewrite>,
+) -> Result<Option<Value>, InputError> {
+    let Some(value) = value else {
+        return Err(InputError::invalid_syntax(format!(
+            "the operation on {shown:?} needs a \"value\""
+        )));
+    };
+    let value = match value {
+        Value::String(s)
+            if def.kind == AttrType::Complex
+                && def.sub_attribute("value").is_some()
+                && !s.is_empty() =>
+        {
+            rewrites.push(Rewrite::ComplexFromString);
+            serde_json::json!({"value": s})
+        }
+        other => other.clone(),
+    };
+    if value.is_null() || value == Value::String(String::new()) {
+        rewrites.push(Rewrite::EmptyValueClears);
+        return Ok(None);
+    }
+    canonical_value(def, &value, shown)
+}
+
+/// Applies normalised operations to `doc` (a resource's JSON), returning the new document.
+pub fn apply(
+    registry: &Registry,
+    resource_type: &ResourceTypeDef,
+    doc: &Map<String, Value>,
+    operations: &[Operation],
+    rewrites: &mut Vec<Rewrite>,
+) -> Result<Map<String, Value>, InputError> {
+    let mut doc = doc.clone();
+    for op in operations {
+        apply_one(registry, resource_type, &mut doc, op, rewrites)?;
+    }
+    Ok(doc)
+}
+
+fn apply_one(
+    registry: &Registry,
+    rt: &ResourceTypeDef,
+    doc: &mut Map<String, Value>,
+    op: &Operation,
+    rewrites: &mut Vec<Rewrite>,
+) -> Result<(), InputError> {
+    let (attr, filter, sub_name) = match &op.path {
+        PatchPath::Attr(a) => (a.clone(), None, None),
+        PatchPath::Value(vp) => (
+            vp.attr.clone(),
+            Some(vp.filter.clone()),
+            vp.sub_attr.clone(),
+        ),
+    };
+    let (loc, sub) = locate(registry, rt, &attr)?;
+    let sub = match (&sub, &sub_name) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(name)) => Some(loc.def.sub_attribute(name).cloned().ok_or_else(|| {
+            invalid_path(format!("\"{}\" has no sub-attribute {name:?}", loc.name))
+        })?),
+        (None, None) => None,
+    };
+
+    // Mutability: readOnly is refused, unless a pathless value merely echoes the current state.
+    let target_def = sub.as_ref().unwrap_or(&loc.def);
+    let read_only =
+        loc.def.mutability == Mutability::ReadOnly || target_def.mutability == Mutability::ReadOnly;
+    if read_only {
+        let echoes = filter.is_none()
+            && sub.is_none()
+            && op.value.is_some()
+            && op.value.as_ref() == current(doc, &loc);
+        if op.from_pathless && echoes {
+            return Ok(());
+        }
+        return Err(mutability(format!(
+            "\"{}\" is read-only and cannot be changed",
+            op.shown
+        )));
+    }
+    if target_def.mutability == Mutability::WriteOnly && op.kind == OpKind::Remove {
+        return Ok(());
+    }
+
+    match (filter, sub) {
+        // `attr` or `urn:…:attr`.
+        (None, None) => {
+            let slot = container_mut(doc, &loc.container);
+            match op.kind {
+                OpKind::Remove => {
+                    if let (Some(Value::Array(items)), Some(Value::Array(values))) =
+                        (slot.get_mut(&loc.name), op.value.as_ref())
+                    {
+                        // Entra: remove only the listed elements, matched by `value`.
+                        rewrites.push(Rewrite::RemoveWithValue);
+                        let drop: Vec<&Value> =
+                            values.iter().filter_map(|v| v.get("value")).collect();
+                        items.retain(|e| !e.get("value").is_some_and(|v| drop.contains(&v)));
+                        if items.is_empty() {
+                            slot.remove(&loc.name);
+                        }
+                    } else {
+                        slot.remove(&loc.name);
+                    }
+                }
+                OpKind::Add | OpKind::Replace => {
+                    let Some(value) =
+                        target_value(&loc.def, op.value.as_ref(), &op.shown, rewrites)?
+                    else {
+                        if op.kind == OpKind::Replace || loc.def.kind != AttrType::Complex {
+                            slot.remove(&loc.name);
+                        }
+                        return Ok(());
+                    };
+                    match (&loc.def, slot.get_mut(&loc.name)) {
+                        (def, Some(Value::Array(items)))
+                            if def.multi_valued && op.kind == OpKind::Add =>
+                        {
+                            let new = value.as_array().cloned().unwrap_or_default();
+                            if new
+                                .iter()
+                                .any(|v| v.get("primary") == Some(&Value::Bool(true)))
+                            {
+                                items.iter_mut().for_each(|e| {
+                                    if let Some(m) = e.as_object_mut() {
+                                        m.remove("primary");
+                                    }
+                                });
+                            }
+                            for v in new {
+                                if !items.contains(&v) {
+                                    items.push(v);
+                                }
+                            }
+                        }
+                        (def, Some(Value::Object(existing)))
+                            if !def.multi_valued && def.kind == AttrType::Complex =>
+                        {
+                            // Complex: the sub-attributes given replace theirs; the others stay.
+                            if let Value::Object(new) = value {
+                                existing.extend(new);
+                            }
+                        }
+                        _ => {
+                            slot.insert(loc.name.clone(), value);
+                        }
+                    }
+                }
+            }
+        }
+        // `attr.sub` on a single-valued complex attribute (or every element of a multi-valued one).
+        (None, Some(sub)) => {
+            let slot = container_mut(doc, &loc.container);
+            if loc.def.multi_valued {
+                if op.kind != OpKind::Remove {
+                    return Err(invalid_path(format!(
+                        "\"{}\" is multi-valued: name the element with a filter, as in {}[type eq \"work\"].{}",
+                        loc.name, loc.name, sub.name
+                    )));
+                }
+                if let Some(Value::Array(items)) = slot.get_mut(&loc.name) {
+                    items.iter_mut().for_each(|e| {
+                        if let Some(m) = e.as_object_mut() {
+                            m.remove(&sub.name);
+                        }
+                    });
+                }
+                return Ok(());
+            }
+            let value = match op.kind {
+                OpKind::Remove => None,
+                _ => target_value(&sub, op.value.as_ref(), &op.shown, rewrites)?,
+            };
+            let entry = slot
+                .entry(loc.name.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(obj) = entry {
+                match value {
+                    Some(v) => {
+                        obj.insert(sub.name.clone(), v);
+                    }
+                    None => {
+                        obj.remove(&sub.name);
+                    }
+                }
+                if obj.is_empty() {
+                    slot.remove(&loc.name);
+                }
+            }
+        }
+        // `attr[filter]` or `attr[filter].sub`.
+        (Some(filter), sub) => {
+            if loc.def.kind != AttrType::Complex {
+                return Err(invalid_path(format!(
+                    "\"{}\" takes no [filter]: it is not complex",
+                    loc.name
+                )));
+            }
+            let value = match (op.kind, &sub) {
+                (OpKind::Remove, _) => None,
+                (_, Some(s)) => target_value(s, op.value.as_ref(), &op.shown, rewrites)?,
+                (_, None) => {
+                    let mut single = loc.def.clone();
+                    single.multi_valued = false;
+                    target_value(&single, op.value.as_ref(), &op.shown, rewrites)?
+                }
+            };
+            let slot = container_mut(doc, &loc.container);
+            let parent = loc.def.clone();
+            let mut items: Vec<Value> = match slot.remove(&loc.name) {
+                Some(Value::Array(items)) => items,
+                Some(single @ Value::Object(_)) => vec![single],
+                _ => Vec::new(),
+            };
+            let mut matched = false;
+            let mut kept = Vec::with_capacity(items.len());
+            for mut element in items.drain(..) {
+                if !element_matches(&filter, &element, &parent)? {
+                    kept.push(element);
+                    continue;
+                }
+                matched = true;
+                match (op.kind, &sub, &value) {
+                    (OpKind::Remove, None, _) => continue,
+                    (OpKind::Remove, Some(s), _) | (_, Some(s), None) => {
+                        if let Some(m) = element.as_object_mut() {
+                            m.remove(&s.name);
+                        }
+                    }
+                    (_, Some(s), Some(v)) => {
+                        if let Some(m) = element.as_object_mut() {
+                            m.insert(s.name.clone(), v.clone());
+                        }
+                    }
+                    (OpKind::Replace, None, Some(v)) => element = v.clone(),
+                    (_, None, Some(Value::Object(v))) => {
+                        if let Some(m) = element.as_object_mut() {
+                            m.extend(v.clone());
+                        }
+                    }
+                    (_, None, _) => continue,
+                }
+                kept.push(element);
+            }
+            if !matched && op.kind != OpKind::Remove {
+                // Entra adds and replaces values of elements that do not exist yet: create the element.
+                let mut element = Map::new();
+                if !element_from_filter(&filter, &parent, &mut element) {
+                    return Err(no_target(format!(
+                        "no element of \"{}\" matches {:?}",
+                        loc.name, op.shown
+                    )));
+                }
+                match (&sub, value) {
+                    (Some(s), Some(v)) => {
+                        element.insert(s.name.clone(), v);
+                    }
+                    (None, Some(Value::Object(v))) => element.extend(v),
+                    _ => {}
+                }
+                rewrites.push(Rewrite::CreateOnValuePath);
+                kept.push(Value::Object(element));
+            }
+            kept.retain(|e| !matches!(e, Value::Object(m) if m.is_empty()));
+            if !kept.is_empty() {
+                let stored = if parent.multi_valued {
+                    Value::Array(kept)
+                } else {
+                    kept.into_iter().next().expect("non-empty")
+                };
+                slot.insert(loc.name.clone(), stored);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn patch(doc: Value, body: Value) -> Result<(Value, Vec<Rewrite>), InputError> {
+        let registry = Registry::embedded();
+        let rt = registry.resource_type("User").unwrap().clone();
+        let mut rewrites = Vec::new();
+        let ops = normalize(&registry, &rt, &body, &mut rewrites)?;
+        let out = apply(
+            &registry,
+            &rt,
+            doc.as_object().unwrap(),
+            &ops,
+            &mut rewrites,
+        )?;
+        Ok((Value::Object(out), rewrites))
+    }
+
+    fn ops(list: Value) -> Value {
+        json!({"schemas": [urn::PATCH_OP], "Operations": list})
+    }
+
+    fn base() -> Value {
+        json!({"id": "u1", "userName": "ann", "name": {"givenName": "Ann", "familyName": "Lee"},
+               "emails": [{"value": "a@x", "type": "work", "primary": true}, {"value": "a@home", "type": "home"}],
+               "active": true})
+    }
+
+    #[test]
+    fn rfc_add_replace_remove() {
+        let (d, _) = patch(base(), ops(json!([{"op": "add", "path": "emails", "value": [{"value": "b@x", "type": "other"}]}]))).unwrap();
+        assert_eq!(d["emails"].as_array().unwrap().len(), 3, "add appends");
+        let (d, _) = patch(
+            base(),
+            ops(json!([{"op": "replace", "path": "emails", "value": [{"value": "b@x"}]}])),
+        )
+        .unwrap();
+        assert_eq!(d["emails"], json!([{"value": "b@x"}]), "replace replaces");
+        let (d, _) = patch(
+            base(),
+            ops(json!([{"op": "replace", "path": "name", "value": {"givenName": "Anne"}}])),
+        )
+        .unwrap();
+        assert_eq!(
+            d["name"],
+            json!({"givenName": "Anne", "familyName": "Lee"}),
+            "complex merges"
+        );
+        let (d, _) = patch(
+            base(),
+            ops(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])),
+        )
+        .unwrap();
+        assert_eq!(d["emails"].as_array().unwrap().len(), 1);
+        let (d, _) = patch(base(), ops(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "w@x"}]))).unwrap();
+        assert_eq!(d["emails"][0]["value"], "w@x");
+        let (d, _) = patch(
+            base(),
+            ops(json!([{"op": "remove", "path": "name.givenName"}])),
+        )
+        .unwrap();
+        assert_eq!(d["name"], json!({"familyName": "Lee"}));
+        let (d, _) = patch(base(), ops(json!([{"op": "add", "path": "emails", "value": [{"value": "p@x", "primary": true}]}]))).unwrap();
+        assert_eq!(
+            d["emails"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["primary"] == true)
+                .count(),
+            1,
+            "one primary"
+        );
+    }
+
+    #[test]
+    fn dialects_are_recognised_and_reported() {
+        let (d, r) = patch(
+            base(),
+            ops(json!([{"op": "Replace", "path": "active", "value": "False"}])),
+        )
+        .unwrap();
+        assert_eq!(d["active"], false);
+        assert!(r.contains(&Rewrite::CapitalisedOp));
+        let (d, r) = patch(base(), ops(json!([{"op": "add", "value": {"name.givenName": "Oswaldo", "emails[type eq \"other\"].value": "o@x"}}]))).unwrap();
+        assert_eq!(d["name"]["givenName"], "Oswaldo");
+        assert!(
+            d["emails"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e == &json!({"type": "other", "value": "o@x"}))
+        );
+        assert!(r.contains(&Rewrite::PathlessKeyIsPath) && r.contains(&Rewrite::CreateOnValuePath));
+        let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let (d, r) = patch(
+            base(),
+            ops(json!([{"op": "replace", "path": format!("{ent}:manager"), "value": "m1"}])),
+        )
+        .unwrap();
+        assert_eq!(d[ent]["manager"], json!({"value": "m1"}));
+        assert!(r.contains(&Rewrite::ComplexFromString));
+        let (d, _) = patch(
+            d,
+            ops(json!([{"op": "remove", "path": format!("{ent}:manager[value eq \"m1\"]")}])),
+        )
+        .unwrap();
+        assert!(d[ent].get("manager").is_none());
+        let (d, r) = patch(
+            base(),
+            ops(json!([{"op": "replace", "path": "name.givenName", "value": ""}])),
+        )
+        .unwrap();
+        assert!(d["name"].get("givenName").is_none() && r.contains(&Rewrite::EmptyValueClears));
+        let (d, _) = patch(
+            base(),
+            ops(json!([{"op": "replace", "value": {"active": false}}])),
+        )
+        .unwrap();
+        assert_eq!(d["active"], false, "Okta's deactivation");
+        let (d, r) = patch(
+            base(),
+            ops(json!([{"op": "Remove", "path": "emails", "value": [{"value": "a@home"}]}])),
+        )
+        .unwrap();
+        assert_eq!(d["emails"].as_array().unwrap().len(), 1);
+        assert!(r.contains(&Rewrite::RemoveWithValue));
+    }
+
+    #[test]
+    fn read_only_and_malformed_requests_are_refused() {
+        let err = patch(
+            base(),
+            ops(json!([{"op": "replace", "path": "id", "value": "u2"}])),
+        )
+        .unwrap_err();
+        assert_eq!(err.scim_type, ScimType::Mutability);
+        let (d, _) = patch(
+            base(),
+            ops(json!([{"op": "replace", "value": {"id": "u1", "userName": "ann2"}}])),
+        )
+        .unwrap();
+        assert_eq!(d["userName"], "ann2", "an echoed id is ignored");
+        let err = patch(
+            base(),
+            ops(json!([{"op": "replace", "value": {"id": "other"}}])),
+        )
+        .unwrap_err();
+        assert_eq!(err.scim_type, ScimType::Mutability);
+        assert_eq!(
+            patch(base(), ops(json!([]))).unwrap_err().scim_type,
+            ScimType::InvalidValue
+        );
+        assert_eq!(
+            patch(base(), ops(json!([{"op": "remove"}])))
+                .unwrap_err()
+                .scim_type,
+            ScimType::NoTarget
+        );
+        assert_eq!(
+            patch(base(), ops(json!([{"op": "move", "path": "title"}])))
+                .unwrap_err()
+                .scim_type,
+            ScimType::InvalidSyntax
+        );
+        assert_eq!(
+            patch(
+                base(),
+                ops(json!([{"op": "add", "path": "emails[", "value": 1}]))
+            )
+            .unwrap_err()
+            .scim_type,
+            ScimType::InvalidPath
+        );
+        assert_eq!(
+            patch(
+                base(),
+                ops(json!([{"op": "add", "path": "nope", "value": 1}]))
+            )
+            .unwrap_err()
+            .scim_type,
+            ScimType::InvalidPath
+        );
+        let err = patch(
+            base(),
+            ops(
+                json!([{"op": "replace", "path": "emails[type eq \"work\" or type eq \"home\"].value", "value": "x"}]),
+            ),
+        );
+        assert!(err.is_ok(), "several matches are all replaced");
+    }
+}

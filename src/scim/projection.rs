@@ -1,0 +1,276 @@
+//! Attribute projection (RFC 7644 §3.4.2.5, §3.9): `attributes` and `excludedAttributes` on every
+//! response, with the schema's `returned` characteristic honoured (`always` stays, `never` goes,
+//! `request` only when asked for). Paths are resolved like filter paths, so names are
+//! case-insensitive and may be URN-qualified or name sub-attributes (`name.givenName`).
+
+use serde_json::{Map, Value};
+
+use super::error::InputError;
+use super::path;
+use super::schema::{Registry, ResourceTypeDef, Returned};
+
+/// What a response shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    /// `attributes`: canonical paths; when set, only these (and `returned: always`) are shown.
+    include: Option<Vec<String>>,
+    /// `excludedAttributes`: canonical paths not shown (unless `returned: always`).
+    exclude: Vec<String>,
+}
+
+fn split(list: Option<&str>) -> Vec<String> {
+    list.map(|l| {
+        l.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+impl Projection {
+    /// Reads the two parameters (comma-separated lists) for `resource_type`. Unknown attributes are a
+    /// 400 `invalidValue` naming them.
+    pub fn parse(
+        registry: &Registry,
+        resource_type: &ResourceTypeDef,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Self, InputError> {
+        let resolve = |p: &str| -> Result<String, InputError> {
+            // A bare extension URN names the whole extension.
+            if let Some(urn) = resource_type
+                .extensions
+                .iter()
+                .find(|u| u.eq_ignore_ascii_case(p))
+            {
+                return Ok(urn.clone());
+            }
+            path::parse(registry, resource_type, p).map(|r| r.canonical)
+        };
+        let include = match attributes {
+            Some(list) if !split(Some(list)).is_empty() => Some(
+                split(Some(list))
+                    .iter()
+                    .map(|p| resolve(p))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            _ => None,
+        };
+        let exclude = split(excluded)
+            .iter()
+            .map(|p| resolve(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { include, exclude })
+    }
+
+    /// Whether nothing is projected away (beyond what `returned` always removes).
+    pub fn is_identity(&self) -> bool {
+        self.include.is_none() && self.exclude.is_empty()
+    }
+
+    /// Whether the top-level attribute `canonical` would be shown, so a costly one (group
+    /// `members`) need not be loaded at all when it would not.
+    pub fn wants(&self, canonical: &str) -> bool {
+        if self.exclude.iter().any(|e| e == canonical) {
+            return false;
+        }
+        match &self.include {
+            None => true,
+            Some(list) => list
+                .iter()
+                .any(|i| i == canonical || i.starts_with(&format!("{canonical}."))),
+        }
+    }
+
+    /// Projects one resource.
+    pub fn apply(
+        &self,
+        registry: &Registry,
+        resource_type: &ResourceTypeDef,
+        resource: Value,
+    ) -> Value {
+        let Value::Object(fields) = resource else {
+            return resource;
+        };
+        let mut out = Map::new();
+        for (key, value) in fields {
+            if key == "schemas" || key == "id" {
+                out.insert(key, value);
+                continue;
+            }
+            let extension = resource_type.extensions.iter().find(|u| **u == key);
+            match (extension, value) {
+                (Some(urn), Value::Object(members)) => {
+                    let mut kept = Map::new();
+                    for (name, v) in members {
+                        if let Some(v) = self.project_attribute(
+                            registry,
+                            resource_type,
+                            &format!("{urn}:{name}"),
+                            Some(urn),
+                            &name,
+                            v,
+                        ) {
+                            kept.insert(name, v);
+                        }
+                    }
+                    if !kept.is_empty() {
+                        out.insert(key, Value::Object(kept));
+                    }
+                }
+                (_, value) => {
+                    if let Some(v) = self.project_attribute(
+                        registry,
+                        resource_type,
+                        &key.clone(),
+                        None,
+                        &key,
+                        value,
+                    ) {
+                        out.insert(key, v);
+                    }
+                }
+            }
+        }
+        Value::Object(out)
+    }
+
+    fn project_attribute(
+        &self,
+        registry: &Registry,
+        resource_type: &ResourceTypeDef,
+        canonical: &str,
+        urn: Option<&str>,
+        name: &str,
+        value: Value,
+    ) -> Option<Value> {
+        let returned = path::resolve(registry, resource_type, urn, name, None)
+            .map(|r| r.def.returned)
+            .unwrap_or(Returned::Default);
+        match returned {
+            Returned::Never => return None,
+            Returned::Always => return Some(value),
+            _ => {}
+        }
+        let whole_extension = urn.is_some_and(|u| {
+            self.include
+                .as_ref()
+                .is_some_and(|l| l.iter().any(|i| i == u))
+        });
+        if self.exclude.iter().any(|e| e == canonical) {
+            return None;
+        }
+        let asked = match &self.include {
+            None => returned != Returned::Request,
+            Some(list) => {
+                whole_extension
+                    || list
+                        .iter()
+                        .any(|i| i == canonical || i.starts_with(&format!("{canonical}.")))
+            }
+        };
+        if !asked {
+            return None;
+        }
+        // Sub-attribute selection and exclusion inside a complex value.
+        let wanted_subs: Option<Vec<&str>> = self.include.as_ref().and_then(|list| {
+            if whole_extension || list.iter().any(|i| i == canonical) {
+                return None;
+            }
+            Some(
+                list.iter()
+                    .filter_map(|i| i.strip_prefix(&format!("{canonical}.")))
+                    .collect(),
+            )
+        });
+        let excluded_subs: Vec<&str> = self
+            .exclude
+            .iter()
+            .filter_map(|e| e.strip_prefix(&format!("{canonical}.")))
+            .collect();
+        if wanted_subs.is_none() && excluded_subs.is_empty() {
+            return Some(value);
+        }
+        let trim = |element: Value| -> Value {
+            let Value::Object(m) = element else {
+                return element;
+            };
+            Value::Object(
+                m.into_iter()
+                    .filter(|(k, _)| {
+                        wanted_subs
+                            .as_ref()
+                            .is_none_or(|w| w.iter().any(|s| s.eq_ignore_ascii_case(k)))
+                            && !excluded_subs.iter().any(|s| s.eq_ignore_ascii_case(k))
+                    })
+                    .collect(),
+            )
+        };
+        Some(match value {
+            Value::Array(items) => Value::Array(items.into_iter().map(trim).collect()),
+            other => trim(other),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn project(attributes: Option<&str>, excluded: Option<&str>) -> Value {
+        let registry = Registry::embedded();
+        let rt = registry.resource_type("User").unwrap().clone();
+        let p = Projection::parse(&registry, &rt, attributes, excluded).unwrap();
+        let mt = "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User";
+        p.apply(&registry, &rt, json!({
+            "schemas": ["s"], "id": "u1", "userName": "ann", "name": {"givenName": "Ann", "familyName": "Lee"},
+            "emails": [{"value": "a@x", "type": "work"}], "meta": {"resourceType": "User"},
+            mt: {"companyId": "C1", "origin": "scim"}
+        }))
+    }
+
+    #[test]
+    fn attributes_keep_only_what_is_asked_and_what_is_always_returned() {
+        assert_eq!(
+            project(Some("USERNAME,name.givenName"), None),
+            json!({"schemas": ["s"], "id": "u1", "userName": "ann", "name": {"givenName": "Ann"}})
+        );
+        assert_eq!(
+            project(Some("emails.value"), None),
+            json!({"schemas": ["s"], "id": "u1", "emails": [{"value": "a@x"}]})
+        );
+        let mt = "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User";
+        assert_eq!(
+            project(Some(mt), None)[mt],
+            json!({"companyId": "C1", "origin": "scim"})
+        );
+        assert_eq!(
+            project(Some(&format!("{mt}:companyId")), None)[mt],
+            json!({"companyId": "C1"})
+        );
+    }
+
+    #[test]
+    fn excluded_attributes_drop_what_is_named() {
+        let out = project(None, Some("emails,name.familyName,meta"));
+        assert!(out.get("emails").is_none() && out.get("meta").is_none());
+        assert_eq!(out["name"], json!({"givenName": "Ann"}));
+        assert_eq!(
+            project(None, Some("id"))["id"],
+            "u1",
+            "id is returned always"
+        );
+    }
+
+    #[test]
+    fn unknown_attributes_are_refused() {
+        let registry = Registry::embedded();
+        let rt = registry.resource_type("User").unwrap().clone();
+        assert!(Projection::parse(&registry, &rt, Some("nope"), None).is_err());
+        let p = Projection::parse(&registry, &rt, None, Some("members")).err();
+        assert!(p.is_some());
+    }
+}
