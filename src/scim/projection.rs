@@ -102,6 +102,7 @@ impl Projection {
             }
             let extension = resource_type.extensions.iter().find(|u| **u == key);
             match (extension, value) {
+                (Some(urn), _) if self.exclude.iter().any(|e| e == urn) => {}
                 (Some(urn), Value::Object(members)) => {
                     let mut kept = Map::new();
                     for (name, v) in members {

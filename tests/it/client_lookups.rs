@@ -155,3 +155,71 @@ async fn okta_lookups_and_import() {
     seen.dedup();
     assert_eq!(seen.len(), 105, "pages neither overlap nor skip");
 }
+
+#[actix_web::test]
+async fn entra_user_sequence_e3_to_e10() {
+    let app = TestApp::new();
+    let acct = app.account("contoso");
+    let patch = |ops: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+    // E3: create.
+    let e3 = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef", "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
+        "active": true, "emails": [{"primary": true, "type": "work", "value": "Test_User_11bb11bb@testuser.com"}],
+        "meta": {"resourceType": "User"}, "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+        "roles": []
+    });
+    let created = app.post("/scim/v2/Users", &acct.scim, &e3).await;
+    assert_eq!(created.status, 201);
+    for key in ["id", "externalId", "userName", "name", "active", "emails"] {
+        assert!(created.body.get(key).is_some(), "{key} echoed");
+    }
+    assert!(
+        created.body["meta"]["created"].is_string()
+            && created.body["meta"]["lastModified"].is_string()
+    );
+    let id = created.body["id"].as_str().unwrap();
+    let path = format!("/scim/v2/Users/{id}");
+    // E4: read; E5: read unknown.
+    assert_eq!(app.get(&path, &acct.scim).await.body, created.body);
+    let e5 = app
+        .get("/scim/v2/Users/5171a35d82074e068ce2", &acct.scim)
+        .await;
+    e5.assert_scim_error(404, None);
+    // E6 is in `entra_lookups`. E7: multi-valued and name; E8: userName; E9: disable with "False".
+    let e7 = app.call(actix_web::http::Method::PATCH, &path, &acct.scim, Some(&patch(json!([
+        {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updatedEmail@microsoft.com"},
+        {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"}])))).await;
+    assert_eq!(e7.status, 200);
+    assert_eq!(e7.body["emails"][0]["value"], "updatedEmail@microsoft.com");
+    assert_eq!(e7.body["name"]["familyName"], "updatedFamilyName");
+    let e8 = app.call(actix_web::http::Method::PATCH, &path, &acct.scim, Some(&patch(json!([
+        {"op": "Replace", "path": "userName", "value": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"}])))).await;
+    assert_eq!(
+        e8.body["userName"],
+        "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
+    );
+    let e9 = app
+        .call(
+            actix_web::http::Method::PATCH,
+            &path,
+            &acct.scim,
+            Some(&patch(json!([
+        {"op": "Replace", "path": "active", "value": "False"}]))),
+        )
+        .await;
+    assert_eq!(
+        (e9.status.as_u16(), e9.body["active"].clone()),
+        (200, json!(false))
+    );
+    // A soft-deleted user stays readable and findable.
+    let found = app
+        .get("/scim/v2/Users?filter=active%20eq%20false", &acct.scim)
+        .await;
+    assert_eq!(found.body["totalResults"], 1);
+    // E10: delete.
+    assert_eq!(app.delete(&path, &acct.scim).await.status, 204);
+    app.get(&path, &acct.scim)
+        .await
+        .assert_scim_error(404, None);
+}

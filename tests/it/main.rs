@@ -14,6 +14,7 @@ mod filter_property;
 mod jobs;
 mod listing;
 mod mailer;
+mod patch;
 mod query_plans;
 mod rules;
 mod secrets;
