@@ -19,38 +19,59 @@ pub fn client() -> ureq::Agent {
     )
 }
 
-/// POSTs a body and returns the status and the parsed body.
-pub fn post(agent: &ureq::Agent, url: &str, token: &str, body: &Value) -> (u16, Value) {
-    let mut response = agent
-        .post(url)
-        .header("Authorization", &format!("Bearer {token}"))
+/// Sends a JSON body with `method` and returns the status and the parsed body.
+pub fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("Authorization", format!("Bearer {token}"))
         .header("Content-Type", "application/scim+json")
-        .send(body.to_string())
-        .expect("the server answers");
+        .body(body.to_string())
+        .expect("a valid request");
+    let mut response = agent.run(request).expect("the server answers");
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-fn race(app: &TestApp, token: &str, bodies: Vec<Value>) -> Vec<(u16, Value)> {
-    let (base, server) = app.serve(4);
-    let barrier = Arc::new(Barrier::new(bodies.len()));
-    let handles: Vec<_> = bodies
+/// POSTs a body and returns the status and the parsed body.
+pub fn post(agent: &ureq::Agent, url: &str, token: &str, body: &Value) -> (u16, Value) {
+    send(agent, "POST", url, token, body)
+}
+
+/// Runs `requests` from threads of their own, all released at once by a barrier; returns each
+/// request's status and body in order.
+pub fn at_once(requests: Vec<(&'static str, String, String, Value)>) -> Vec<(u16, Value)> {
+    let barrier = Arc::new(Barrier::new(requests.len()));
+    let handles: Vec<_> = requests
         .into_iter()
-        .map(|body| {
-            let (barrier, url, token) = (
-                barrier.clone(),
-                format!("{base}/scim/v2/Users"),
-                token.to_owned(),
-            );
+        .map(|(method, url, token, body)| {
+            let barrier = barrier.clone();
             std::thread::spawn(move || {
                 let agent = client();
                 barrier.wait();
-                post(&agent, &url, &token, &body)
+                send(&agent, method, &url, &token, &body)
             })
         })
         .collect();
-    let results = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+fn race(app: &TestApp, token: &str, bodies: Vec<Value>) -> Vec<(u16, Value)> {
+    let (base, server) = app.serve(4);
+    let url = format!("{base}/scim/v2/Users");
+    let results = at_once(
+        bodies
+            .into_iter()
+            .map(|b| ("POST", url.clone(), token.to_owned(), b))
+            .collect(),
+    );
     actix_web::rt::System::new().block_on(server.stop(true));
     results
 }
@@ -137,19 +158,6 @@ async fn the_unique_index_refuses_a_duplicate_that_bypasses_the_domain() {
     assert_eq!(app.count("users"), 1);
 }
 
-/// PUTs a body and returns the status and the parsed body.
-fn put(agent: &ureq::Agent, url: &str, token: &str, body: &Value) -> (u16, Value) {
-    let mut response = agent
-        .put(url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Content-Type", "application/scim+json")
-        .send(body.to_string())
-        .expect("the server answers");
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 #[test]
 fn eight_concurrent_replaces_of_one_user_each_land_as_their_own_version() {
     let app = TestApp::with(HttpSettings::default(), 8);
@@ -162,20 +170,14 @@ fn eight_concurrent_replaces_of_one_user_each_land_as_their_own_version() {
         &user("ann@example.com"),
     );
     let url = format!("{base}/scim/v2/Users/{}", created["id"].as_str().unwrap());
-    let barrier = Arc::new(Barrier::new(8));
-    let handles: Vec<_> = (0..8)
+    let requests = (0..8)
         .map(|i| {
-            let (barrier, url, token) = (barrier.clone(), url.clone(), acct.scim.clone());
-            std::thread::spawn(move || {
-                let mut body = user("ann@example.com");
-                body["title"] = format!("title {i}").into();
-                let agent = client();
-                barrier.wait();
-                put(&agent, &url, &token, &body)
-            })
+            let mut body = user("ann@example.com");
+            body["title"] = format!("title {i}").into();
+            ("PUT", url.clone(), acct.scim.clone(), body)
         })
         .collect();
-    let results: Vec<(u16, Value)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results: Vec<(u16, Value)> = at_once(requests);
     actix_web::rt::System::new().block_on(server.stop(true));
     assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
     let mut versions: Vec<String> = results

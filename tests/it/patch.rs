@@ -1,8 +1,6 @@
 //! PATCH through the real app (RFC 7644 §3.5.2, Entra's and Okta's dialects of `shared/CLIENTS.md`),
 //! atomicity, concurrency, ETags and projection. Every case reads the stored result back.
 
-use std::sync::{Arc, Barrier};
-
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use mobietrain_scim::state::HttpSettings;
@@ -642,21 +640,13 @@ fn concurrent_patches_of_one_user_lose_nothing() {
         &user("ann@example.com"),
     );
     let url = format!("{base}/scim/v2/Users/{}", created["id"].as_str().unwrap());
-    let barrier = Arc::new(Barrier::new(8));
-    let handles: Vec<_> = (0..8)
+    let requests = (0..8)
         .map(|i| {
-            let (barrier, url, token) = (barrier.clone(), url.clone(), acct.scim.clone());
-            std::thread::spawn(move || {
-                let body = ops(json!([{"op": "add", "path": "emails", "value": [{"value": format!("extra{i}@example.com"), "type": "other"}]}]));
-                let agent = crate::concurrency::client();
-                barrier.wait();
-                let mut r = agent.patch(&url).header("Authorization", &format!("Bearer {token}"))
-                    .header("Content-Type", "application/scim+json").send(body.to_string()).unwrap();
-                (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
-            })
+            let body = ops(json!([{"op": "add", "path": "emails", "value": [{"value": format!("extra{i}@example.com"), "type": "other"}]}]));
+            ("PATCH", url.clone(), acct.scim.clone(), body)
         })
         .collect();
-    let results: Vec<(u16, String)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results = crate::concurrency::at_once(requests);
     actix_web::rt::System::new().block_on(server.stop(true));
     assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
     assert_eq!(app.count("user_emails"), 9, "every added e-mail is there");
