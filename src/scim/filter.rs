@@ -222,6 +222,12 @@ mod tests {
             r#"active eq true"#,
             r#"addresses[primary EQ "True"]"#,
             r#"userName eq "a\"quoted\" name""#,
+            // From CLIENTS.md: Entra's matching, AlternateFilters and group lookups, Okta's.
+            r#"userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee""#,
+            r#"ID eq "00aa00aa-bb11" and manager eq "11bb11bb-cc22""#,
+            r#"displayName eq "displayName""#,
+            r#"userName eq "test.user@okta.local""#,
+            r#"emails[type eq "work"]"#,
         ] {
             let parsed = parse(f).unwrap_or_else(|e| panic!("{f}: {e}"));
             assert!(parsed.rewrites.is_empty(), "{f} was rewritten");

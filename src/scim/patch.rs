@@ -510,6 +510,17 @@ fn apply_one(
     if target_def.mutability == Mutability::WriteOnly && op.kind == OpKind::Remove {
         return Ok(());
     }
+    // Immutable: may be set while absent, never changed or removed once it has a value.
+    if target_def.mutability == Mutability::Immutable && filter.is_none() && sub.is_none() {
+        let existing = current(doc, &loc).filter(|v| !v.is_null());
+        let unchanged = op.kind != OpKind::Remove && existing == op.value.as_ref();
+        if existing.is_some() && !unchanged {
+            return Err(mutability(format!(
+                "\"{}\" is immutable: it cannot change once set",
+                op.shown
+            )));
+        }
+    }
 
     match (filter, sub) {
         // `attr` or `urn:…:attr`.
@@ -833,6 +844,60 @@ mod tests {
         .unwrap();
         assert_eq!(d["emails"].as_array().unwrap().len(), 1);
         assert!(r.contains(&Rewrite::RemoveWithValue));
+    }
+
+    #[test]
+    fn immutable_attributes_are_set_once() {
+        let registry = Registry::embedded();
+        let mut rt = registry.resource_type("User").unwrap().clone();
+        // No User attribute is immutable: check the rule on a copy of the schema that makes one so.
+        let mut schema = registry.schema(&rt.schema).unwrap().clone();
+        schema
+            .attributes
+            .iter_mut()
+            .find(|a| a.name == "nickName")
+            .unwrap()
+            .mutability = Mutability::Immutable;
+        let registry = registry.with_schema(schema);
+        rt.extensions.clear();
+        let run = |doc: Value, list: Value| {
+            let mut rewrites = Vec::new();
+            let ops = normalize(&registry, &rt, &ops(list), &mut rewrites)?;
+            apply(
+                &registry,
+                &rt,
+                doc.as_object().unwrap(),
+                &ops,
+                &mut rewrites,
+            )
+            .map(Value::Object)
+        };
+        assert!(
+            run(
+                base(),
+                json!([{"op": "add", "path": "nickName", "value": "Babs"}])
+            )
+            .is_ok(),
+            "set while absent"
+        );
+        let set = json!({"id": "u1", "nickName": "Babs"});
+        assert!(
+            run(
+                set.clone(),
+                json!([{"op": "replace", "path": "nickName", "value": "Babs"}])
+            )
+            .is_ok(),
+            "same value"
+        );
+        for change in [
+            json!([{"op": "replace", "path": "nickName", "value": "B"}]),
+            json!([{"op": "remove", "path": "nickName"}]),
+        ] {
+            assert_eq!(
+                run(set.clone(), change).unwrap_err().scim_type,
+                ScimType::Mutability
+            );
+        }
     }
 
     #[test]

@@ -227,6 +227,16 @@ impl Registry {
         }
     }
 
+    /// A copy of the registry with `schema` replacing the served schema of the same id (for tests
+    /// of rules that no served attribute exercises).
+    pub fn with_schema(&self, schema: SchemaDef) -> Self {
+        let mut copy = self.clone();
+        if let Some(slot) = copy.schemas.iter_mut().find(|s| s.id == schema.id) {
+            *slot = schema;
+        }
+        copy
+    }
+
     /// Every served schema.
     pub fn schemas(&self) -> &[SchemaDef] {
         &self.schemas
