@@ -1,6 +1,6 @@
-//! Listing and searching (RFC 7644 §3.4.2, §3.4.3): query parameters of `GET /Users` and the
-//! SearchRequest body of `POST /Users/.search` and `POST /.search` become one request type, answered
-//! the same way.
+//! Listing and searching (RFC 7644 §3.4.2, §3.4.3): query parameters of `GET /Users` and
+//! `GET /Groups` and the SearchRequest bodies of `POST /Users/.search`, `POST /Groups/.search` and
+//! `POST /.search` become one request type, answered the same way.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,6 +15,8 @@ use crate::scim::filter;
 use crate::scim::list::{Page, list_response};
 use crate::scim::urn;
 use crate::state::AppState;
+use crate::error::ServiceError;
+use crate::groups;
 use crate::users::{self, ListRequest, storage::Sort};
 
 /// Registers `POST /.search` (every resource type).
@@ -33,6 +35,22 @@ pub struct ListParams {
     sort_order: Option<String>,
     #[serde(default)]
     schemas: Option<Value>,
+    attributes: Option<Value>,
+    excluded_attributes: Option<Value>,
+}
+
+/// A comma-separated list as sent in a query string, or a JSON array of names as sent in a body.
+fn as_list(v: &Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        other => as_text(other),
+    }
 }
 
 fn as_text(v: &Option<Value>) -> Option<String> {
@@ -45,6 +63,14 @@ fn as_text(v: &Option<Value>) -> Option<String> {
 }
 
 impl ListParams {
+    /// Whether the groups listed need their members (see [`groups::wants_members`]).
+    pub fn wants_group_members(&self) -> bool {
+        groups::wants_members(
+            as_list(&self.attributes).as_deref(),
+            as_list(&self.excluded_attributes).as_deref(),
+        )
+    }
+
     /// Parses the parameters into a request; counts the dialect rewrites of the filter.
     pub fn into_request(self, state: &AppState) -> Result<ListRequest, InputError> {
         let page = Page::from_params(
@@ -124,7 +150,35 @@ pub async fn users(
     ))
 }
 
-/// `POST /.search`: every resource type the server serves (only Users so far).
+/// Answers a group list or search.
+pub async fn groups(
+    state: &web::Data<AppState>,
+    caller: ScimCaller,
+    req: &HttpRequest,
+    params: ListParams,
+) -> Result<HttpResponse, ScimError> {
+    let base = scim_base(req, state);
+    let include = params.wants_group_members();
+    let request = params.into_request(state)?;
+    let page = request.page;
+    let st = state.clone();
+    let (total, records, rewrites) = run_db(state, move |conn| {
+        groups::list(conn, &st.registry, &caller.0.account.id, &request, include)
+    })
+    .await?;
+    state.dialects.record(&rewrites);
+    let resources = records
+        .iter()
+        .map(|r| groups::to_resource(r, &base))
+        .collect();
+    Ok(scim_response(
+        StatusCode::OK,
+        &list_response(total, page, resources),
+    ))
+}
+
+/// `POST /.search`: Users and Groups (RFC 7644 §3.4.3). `totalResults` is the sum; pages run over
+/// the concatenation of the matching users, then the matching groups, each in its own order.
 async fn search_root(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -132,5 +186,52 @@ async fn search_root(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ScimError> {
     let params = ListParams::from_body(&body)?;
-    users(&state, caller, &req, params).await
+    let base = scim_base(&req, &state);
+    let include = params.wants_group_members();
+    let request = params.into_request(&state)?;
+    let page = request.page;
+    let st = state.clone();
+    let (user_total, user_records, group_total, group_records, rewrites) =
+        run_db(&state, move |conn| {
+            let account = &caller.0.account.id;
+            // A filter naming attributes of one resource type only matches no resource of the
+            // other: an input error on one side is that side's empty result, unless both fail.
+            let mut user_error = None;
+            let (user_total, user_records, mut rewrites) =
+                match users::list(conn, &st.registry, account, &request) {
+                    Ok(found) => found,
+                    Err(ServiceError::Input(e)) => {
+                        user_error = Some(e);
+                        Default::default()
+                    }
+                    Err(other) => return Err(other),
+                };
+            let group_request = ListRequest {
+                page: Page {
+                    start_index: page.offset().saturating_sub(user_total) + 1,
+                    count: page.count.saturating_sub(user_records.len() as u64),
+                },
+                ..request.clone()
+            };
+            let (group_total, group_records, group_rewrites) =
+                match (groups::list(conn, &st.registry, account, &group_request, include), user_error) {
+                    (Ok(found), _) => found,
+                    (Err(ServiceError::Input(_)), None) => Default::default(),
+                    (Err(ServiceError::Input(_)), Some(e)) => return Err(ServiceError::Input(e)),
+                    (Err(other), _) => return Err(other),
+                };
+            rewrites.extend(group_rewrites);
+            Ok((user_total, user_records, group_total, group_records, rewrites))
+        })
+        .await?;
+    state.dialects.record(&rewrites);
+    let resources = user_records
+        .iter()
+        .map(|r| users::to_resource(r, &base))
+        .chain(group_records.iter().map(|r| groups::to_resource(r, &base)))
+        .collect();
+    Ok(scim_response(
+        StatusCode::OK,
+        &list_response(user_total + group_total, page, resources),
+    ))
 }
