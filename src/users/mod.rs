@@ -207,6 +207,7 @@ fn build_record(
         addresses,
         roles,
         stores,
+        groups: Vec::new(),
     }
 }
 
@@ -322,6 +323,17 @@ pub fn to_resource(rec: &UserRecord, base_url: &str) -> Value {
     {
         out.extend(fields);
     }
+    if !rec.groups.is_empty() {
+        let groups: Vec<Value> = rec
+            .groups
+            .iter()
+            .map(|g| {
+                json!({"value": g.group_id, "display": g.display, "type": "direct",
+                       "$ref": format!("{base_url}/Groups/{}", g.group_id)})
+            })
+            .collect();
+        out.insert("groups".into(), Value::Array(groups));
+    }
     out.insert(
         "meta".into(),
         json!({
@@ -419,8 +431,9 @@ pub fn create(
             &store_refs(&attrs),
             ctx.now,
         )?;
-        let rec = build_record(&attrs, row, stores);
+        let mut rec = build_record(&attrs, row, stores);
         storage::insert(conn, &rec)?;
+        crate::group_rules::apply_on_create(conn, ctx, &mut rec)?;
         audit::record(
             conn,
             &ctx.account.id,
@@ -495,10 +508,11 @@ fn replace_once(
             &store_refs(attrs),
             ctx.now,
         )?;
-        let rec = build_record(attrs, row, stores);
+        let mut rec = build_record(attrs, row, stores);
         if !storage::replace(conn, &rec, current.row.version)? {
             return Err(ServiceError::Contended);
         }
+        crate::group_rules::apply(conn, ctx, &mut rec)?;
         audit::record(
             conn,
             &ctx.account.id,
