@@ -298,32 +298,35 @@ pub fn apply(
     Ok(placed)
 }
 
-/// [`apply`] for a user just created over SCIM, warning (`user.no_group`) in the provisioning log
-/// when no rule placed them: groups arrive after users over SCIM, so this is a warning, not a 400.
-pub fn apply_on_create(
+/// After [`apply`] on a user just created over SCIM: warns (`user.no_group`) in the provisioning
+/// log when no rule `placed` them. Groups arrive after users over SCIM, so this is a warning, not a
+/// 400; such users are found with `filter=not (groups pr)`.
+pub fn warn_if_unplaced(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
-    rec: &mut UserRecord,
+    rec: &UserRecord,
+    placed: bool,
 ) -> Result<(), ServiceError> {
-    if !apply(conn, ctx, rec)? {
-        audit::record(
-            conn,
-            &ctx.account.id,
-            ctx.actor,
-            Event {
-                action: "warn",
-                resource_type: "User",
-                resource_id: Some(&rec.row.id),
-                code: "user.no_group",
-                detail: Some(json!({
-                    "attribute": "groups",
-                    "detail": "the user is in no user group yet; add them to a group (or set up a \
-                               group rule) so they see content"
-                })),
-            },
-            ctx.now,
-        )?;
+    if placed {
+        return Ok(());
     }
+    audit::record(
+        conn,
+        &ctx.account.id,
+        ctx.actor,
+        Event {
+            action: "warn",
+            resource_type: "User",
+            resource_id: Some(&rec.row.id),
+            code: "user.no_group",
+            detail: Some(json!({
+                "attribute": "groups",
+                "detail": "the user is in no user group yet; add them to a group (or set up a \
+                           group rule) so they see content"
+            })),
+        },
+        ctx.now,
+    )?;
     Ok(())
 }
 

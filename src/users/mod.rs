@@ -433,7 +433,7 @@ pub fn create(
         )?;
         let mut rec = build_record(&attrs, row, stores);
         storage::insert(conn, &rec)?;
-        crate::group_rules::apply_on_create(conn, ctx, &mut rec)?;
+        let placed = crate::group_rules::apply(conn, ctx, &mut rec)?;
         audit::record(
             conn,
             &ctx.account.id,
@@ -448,6 +448,7 @@ pub fn create(
             ctx.now,
         )?;
         record_warnings(conn, ctx, &rec.row.id, &warnings)?;
+        crate::group_rules::warn_if_unplaced(conn, ctx, &rec, placed)?;
         Ok(rec)
     })
     .map_err(|e| uniqueness(e, &attrs))

@@ -11,6 +11,8 @@ mod client_lookups;
 mod concurrency;
 mod discovery;
 mod filter_property;
+mod group_rules;
+mod groups;
 mod jobs;
 mod listing;
 mod mailer;
