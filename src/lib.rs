@@ -13,6 +13,8 @@ pub mod clock;
 pub mod db;
 pub mod email;
 pub mod error;
+pub mod group_rules;
+pub mod groups;
 pub mod http;
 pub mod jobs;
 pub mod scim;

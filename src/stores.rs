@@ -10,7 +10,7 @@ use crate::accounts::new_id;
 use crate::audit::{self, Actor, Event};
 use crate::db::DbConn;
 use crate::db::models::StoreRow;
-use crate::db::schema::stores;
+use crate::db::schema::{stores, user_stores};
 use crate::error::ServiceError;
 use crate::on_inner;
 use crate::users::rules::calling_code;
@@ -155,4 +155,54 @@ fn update_if_changed(
         now,
     )?;
     Ok(store)
+}
+
+/// A store with how many users it has.
+#[derive(Debug, Clone)]
+pub struct StoreSummary {
+    /// The store.
+    pub store: StoreRow,
+    /// Its distinct users.
+    pub user_count: i64,
+}
+
+/// A page of an account's stores ordered by ref id, each with its user count, and how many stores
+/// the account has.
+pub fn list(
+    conn: &mut DbConn,
+    account_id: &str,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(i64, Vec<StoreSummary>)> {
+    let total = stores::table
+        .filter(stores::account_id.eq(account_id))
+        .count()
+        .get_result(conn)?;
+    let rows: Vec<StoreRow> = stores::table
+        .filter(stores::account_id.eq(account_id))
+        .order((stores::ref_id, stores::id))
+        .offset(offset)
+        .limit(limit)
+        .select(StoreRow::as_select())
+        .load(conn)?;
+    let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
+    let counts: std::collections::HashMap<String, i64> = user_stores::table
+        .filter(user_stores::store_id.eq_any(&ids))
+        .group_by(user_stores::store_id)
+        .select((
+            user_stores::store_id,
+            diesel::dsl::count(user_stores::user_id).aggregate_distinct(),
+        ))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok((
+        total,
+        rows.into_iter()
+            .map(|store| StoreSummary {
+                user_count: counts.get(&store.id).copied().unwrap_or(0),
+                store,
+            })
+            .collect(),
+    ))
 }

@@ -251,3 +251,51 @@ pub struct JobScheduleRow {
     pub next_run_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+/// A group row: its single-valued attributes and version (members live in `group_members`).
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = groups, treat_none_as_null = true)]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
+pub struct GroupRow {
+    pub id: String,
+    pub account_id: String,
+    pub display_name: String,
+    pub display_name_ci: String,
+    pub external_id: Option<String>,
+    pub group_type: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One membership: a user in a group, made over SCIM (`rule_id` NULL) or by a group rule.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = group_members, treat_none_as_default_value = false)]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
+pub struct GroupMemberRow {
+    pub group_id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub rule_id: Option<String>,
+}
+
+/// A group rule: keeps users in the group of `group_type` named after their `attribute`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = group_rules)]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
+pub struct GroupRuleRow {
+    pub id: String,
+    pub account_id: String,
+    pub attribute: String,
+    pub group_type: String,
+    pub created_at: NaiveDateTime,
+}

@@ -181,6 +181,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        account_id -> Text,
+        display_name -> Text,
+        display_name_ci -> Text,
+        external_id -> Nullable<Text>,
+        group_type -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_rules (id) {
+        id -> Text,
+        account_id -> Text,
+        attribute -> Text,
+        group_type -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+        account_id -> Text,
+        rule_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_tokens -> accounts (account_id));
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(user_emails -> users (user_id));
@@ -192,6 +225,11 @@ diesel::joinable!(user_stores -> users (user_id));
 diesel::joinable!(user_stores -> stores (store_id));
 diesel::joinable!(audit_events -> accounts (account_id));
 diesel::joinable!(jobs -> accounts (account_id));
+diesel::joinable!(groups -> accounts (account_id));
+diesel::joinable!(group_rules -> accounts (account_id));
+diesel::joinable!(group_members -> groups (group_id));
+diesel::joinable!(group_members -> users (user_id));
+diesel::joinable!(group_members -> group_rules (rule_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -206,4 +244,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     jobs,
     job_schedules,
+    groups,
+    group_rules,
+    group_members,
 );

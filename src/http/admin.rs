@@ -1,5 +1,6 @@
 //! The admin API (`/admin/v1`, admin-scope tokens, `application/problem+json` errors): for now the
-//! provisioning log, `GET /admin/v1/audit`, and the account's background jobs (`admin_jobs`).
+//! provisioning log, `GET /admin/v1/audit`, the account's background jobs (`admin_jobs`), and its
+//! stores and group rules (`admin_catalog`).
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime};
@@ -17,7 +18,8 @@ use crate::state::AppState;
 /// Registers the admin routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit", web::get().to(list_audit))
-        .configure(super::admin_jobs::routes);
+        .configure(super::admin_jobs::routes)
+        .configure(super::admin_catalog::routes);
 }
 
 /// Query parameters of `GET /admin/v1/audit`.

@@ -2,10 +2,12 @@
 //! share. Handlers are thin: extract, call one domain function in `web::block`, map to the wire.
 
 pub mod admin;
+pub mod admin_catalog;
 pub mod admin_jobs;
 pub mod auth;
 pub mod discovery;
 pub mod error;
+pub mod groups;
 pub mod health;
 pub mod search;
 pub mod telemetry;
@@ -35,6 +37,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .app_data(scim_json_config(limit))
                     .app_data(scim_query_config())
                     .configure(users::routes)
+                    .configure(groups::routes)
                     .configure(discovery::routes)
                     .configure(search::routes)
                     .default_service(web::to(|| async {

@@ -1,6 +1,6 @@
-//! Listing and searching (RFC 7644 §3.4.2, §3.4.3): query parameters of `GET /Users` and the
-//! SearchRequest body of `POST /Users/.search` and `POST /.search` become one request type, answered
-//! the same way.
+//! Listing and searching (RFC 7644 §3.4.2, §3.4.3): query parameters of `GET /Users` and
+//! `GET /Groups` and the SearchRequest bodies of `POST /Users/.search`, `POST /Groups/.search` and
+//! `POST /.search` become one request type, answered the same way.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,9 +10,12 @@ use serde_json::Value;
 use super::auth::ScimCaller;
 use super::error::ScimError;
 use super::{run_db, scim_base, scim_response};
+use crate::error::ServiceError;
+use crate::groups;
 use crate::scim::error::InputError;
 use crate::scim::filter;
 use crate::scim::list::{Page, list_response};
+use crate::scim::projection::Projection;
 use crate::scim::urn;
 use crate::state::AppState;
 use crate::users::{self, ListRequest, storage::Sort};
@@ -145,7 +148,40 @@ pub async fn users(
     ))
 }
 
-/// `POST /.search`: every resource type the server serves (only Users so far).
+/// Answers a group list or search.
+pub async fn groups(
+    state: &web::Data<AppState>,
+    caller: ScimCaller,
+    req: &HttpRequest,
+    params: ListParams,
+) -> Result<HttpResponse, ScimError> {
+    let base = scim_base(req, state);
+    let projection = super::groups::group_projection(
+        state,
+        path_list(&params.attributes).as_deref(),
+        path_list(&params.excluded_attributes).as_deref(),
+    )?;
+    let include = projection.wants("members");
+    let request = params.into_request(state)?;
+    let page = request.page;
+    let st = state.clone();
+    let (total, records, rewrites) = run_db(state, move |conn| {
+        groups::list(conn, &st.registry, &caller.0.account.id, &request, include)
+    })
+    .await?;
+    state.dialects.record(&rewrites);
+    let resources = records
+        .iter()
+        .map(|r| super::groups::representation(state, r, &base, &projection))
+        .collect();
+    Ok(scim_response(
+        StatusCode::OK,
+        &list_response(total, page, resources),
+    ))
+}
+
+/// `POST /.search`: Users and Groups (RFC 7644 §3.4.3). `totalResults` is the sum; pages run over
+/// the concatenation of the matching users, then the matching groups, each in its own order.
 async fn search_root(
     state: web::Data<AppState>,
     caller: ScimCaller,
@@ -153,5 +189,83 @@ async fn search_root(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ScimError> {
     let params = ListParams::from_body(&body)?;
-    users(&state, caller, &req, params).await
+    let base = scim_base(&req, &state);
+    // Across resource types, a name one type does not have is no error for it (RFC 7644 §3.4.3).
+    let (attributes, excluded) = (
+        path_list(&params.attributes),
+        path_list(&params.excluded_attributes),
+    );
+    let user_rt = state.registry.resource_type("User").expect("served");
+    let group_rt = state.registry.resource_type("Group").expect("served");
+    let user_projection = Projection::parse_lenient(
+        &state.registry,
+        user_rt,
+        attributes.as_deref(),
+        excluded.as_deref(),
+    );
+    let group_projection = Projection::parse_lenient(
+        &state.registry,
+        group_rt,
+        attributes.as_deref(),
+        excluded.as_deref(),
+    );
+    let include = group_projection.wants("members");
+    let request = params.into_request(&state)?;
+    let page = request.page;
+    let st = state.clone();
+    let (user_total, user_records, group_total, group_records, rewrites) =
+        run_db(&state, move |conn| {
+            let account = &caller.0.account.id;
+            // A filter naming attributes of one resource type only matches no resource of the
+            // other: an input error on one side is that side's empty result, unless both fail.
+            let mut user_error = None;
+            let (user_total, user_records, mut rewrites) =
+                match users::list(conn, &st.registry, account, &request) {
+                    Ok(found) => found,
+                    Err(ServiceError::Input(e)) => {
+                        user_error = Some(e);
+                        Default::default()
+                    }
+                    Err(other) => return Err(other),
+                };
+            let group_request = ListRequest {
+                page: Page {
+                    start_index: page.offset().saturating_sub(user_total) + 1,
+                    count: page.count.saturating_sub(user_records.len() as u64),
+                },
+                ..request.clone()
+            };
+            let (group_total, group_records, group_rewrites) = match (
+                groups::list(conn, &st.registry, account, &group_request, include),
+                user_error,
+            ) {
+                (Ok(found), _) => found,
+                (Err(ServiceError::Input(_)), None) => Default::default(),
+                (Err(ServiceError::Input(_)), Some(e)) => return Err(ServiceError::Input(e)),
+                (Err(other), _) => return Err(other),
+            };
+            rewrites.extend(group_rewrites);
+            Ok((
+                user_total,
+                user_records,
+                group_total,
+                group_records,
+                rewrites,
+            ))
+        })
+        .await?;
+    state.dialects.record(&rewrites);
+    let resources = user_records
+        .iter()
+        .map(|r| super::users::representation(&state, r, &base, &user_projection))
+        .chain(
+            group_records
+                .iter()
+                .map(|r| super::groups::representation(&state, r, &base, &group_projection)),
+        )
+        .collect();
+    Ok(scim_response(
+        StatusCode::OK,
+        &list_response(user_total + group_total, page, resources),
+    ))
 }

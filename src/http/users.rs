@@ -49,6 +49,18 @@ pub struct ProjectionParams {
     excluded_attributes: Option<String>,
 }
 
+impl ProjectionParams {
+    /// `attributes`, when given and not empty.
+    pub fn attributes(&self) -> Option<&str> {
+        self.attributes.as_deref().filter(|a| !a.trim().is_empty())
+    }
+
+    /// `excludedAttributes`, when given.
+    pub fn excluded_attributes(&self) -> Option<&str> {
+        self.excluded_attributes.as_deref()
+    }
+}
+
 /// Reads the projection of a User response.
 pub fn user_projection(
     state: &AppState,

@@ -65,6 +65,41 @@ impl Projection {
         Ok(Self { include, exclude })
     }
 
+    /// Like [`Projection::parse`], but names the resource type does not have are skipped (root
+    /// search spans several types).
+    pub fn parse_lenient(
+        registry: &Registry,
+        resource_type: &ResourceTypeDef,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Self {
+        let known = |list: Option<&str>| -> Option<String> {
+            list.map(|l| {
+                split(Some(l))
+                    .into_iter()
+                    .filter(|p| Self::parse(registry, resource_type, Some(p), None).is_ok())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+        };
+        let include = attributes.map(|a| {
+            let kept = known(Some(a)).unwrap_or_default();
+            // Asked for attributes, none of this type: show only what is always returned.
+            if kept.is_empty() {
+                "id".to_owned()
+            } else {
+                kept
+            }
+        });
+        Self::parse(
+            registry,
+            resource_type,
+            include.as_deref(),
+            known(excluded).as_deref().filter(|e| !e.is_empty()),
+        )
+        .unwrap_or_default()
+    }
+
     /// Whether nothing is projected away (beyond what `returned` always removes).
     pub fn is_identity(&self) -> bool {
         self.include.is_none() && self.exclude.is_empty()

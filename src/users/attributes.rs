@@ -81,6 +81,12 @@ pub static USER_ATTRIBUTES: AttributeTable = AttributeTable {
             condition: None,
         },
         Child {
+            name: "groups",
+            select: "SELECT c.user_id FROM group_members c JOIN groups g ON g.id = c.group_id",
+            account_column: Some("c.account_id"),
+            condition: None,
+        },
+        Child {
             name: "primaryStore",
             select: "SELECT c.user_id FROM user_stores c JOIN stores s ON s.id = c.store_id",
             account_column: Some("s.account_id"),
@@ -223,6 +229,25 @@ pub static USER_ATTRIBUTES: AttributeTable = AttributeTable {
         ("roles.display", child("roles", "c.display", Kind::Text)),
         ("roles.type", child("roles", "c.kind", Kind::Text)),
         ("roles.primary", child("roles", "c.is_primary", Kind::Bool)),
+        ("groups", Store::Child("groups")),
+        ("groups.value", child("groups", "c.group_id", Kind::Text)),
+        (
+            "groups.display",
+            Store::ChildColumn {
+                child: "groups",
+                column: "g.display_name",
+                folded: Some("g.display_name_ci"),
+                kind: Kind::Text,
+            },
+        ),
+        (
+            "groups.$ref",
+            Store::Unfilterable("it is derived from the group's id; filter on groups.value"),
+        ),
+        (
+            "groups.type",
+            Store::Unfilterable("every membership is direct"),
+        ),
         (
             ext!(ENT, "employeeNumber"),
             col("users.employee_number", Kind::Text),

@@ -208,6 +208,7 @@ fn build_record(
         addresses,
         roles,
         stores,
+        groups: Vec::new(),
     }
 }
 
@@ -323,6 +324,17 @@ pub fn to_resource(rec: &UserRecord, base_url: &str) -> Value {
     {
         out.extend(fields);
     }
+    if !rec.groups.is_empty() {
+        let groups: Vec<Value> = rec
+            .groups
+            .iter()
+            .map(|g| {
+                json!({"value": g.group_id, "display": g.display, "type": "direct",
+                       "$ref": format!("{base_url}/Groups/{}", g.group_id)})
+            })
+            .collect();
+        out.insert("groups".into(), Value::Array(groups));
+    }
     out.insert(
         "meta".into(),
         json!({
@@ -420,8 +432,9 @@ pub fn create(
             &store_refs(&attrs),
             ctx.now,
         )?;
-        let rec = build_record(&attrs, row, stores);
+        let mut rec = build_record(&attrs, row, stores);
         storage::insert(conn, &rec)?;
+        let placed = crate::group_rules::apply(conn, ctx, &mut rec)?;
         audit::record(
             conn,
             &ctx.account.id,
@@ -436,6 +449,7 @@ pub fn create(
             ctx.now,
         )?;
         record_warnings(conn, ctx, &rec.row.id, &warnings)?;
+        crate::group_rules::warn_if_unplaced(conn, ctx, &rec, placed)?;
         Ok(rec)
     })
     .map_err(|e| uniqueness(e, &attrs))
@@ -633,10 +647,11 @@ fn write_replacement(
         &store_refs(attrs),
         ctx.now,
     )?;
-    let rec = build_record(attrs, row, stores);
+    let mut rec = build_record(attrs, row, stores);
     if !storage::replace(conn, &rec, current.row.version)? {
         return Err(ServiceError::Contended);
     }
+    crate::group_rules::apply(conn, ctx, &mut rec)?;
     let id = rec.row.id.as_str();
     audit::record(
         conn,

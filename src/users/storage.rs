@@ -10,7 +10,8 @@ use crate::db::models::{
     AddressRow, EmailRow, PhoneNumberRow, RoleRow, StoreRow, UserRow, UserStoreRow,
 };
 use crate::db::schema::{
-    stores, user_addresses, user_emails, user_phone_numbers, user_roles, user_stores, users,
+    group_members, groups, stores, user_addresses, user_emails, user_phone_numbers, user_roles,
+    user_stores, users,
 };
 use crate::db::sql::{BindValue, SqlBuilder};
 use crate::error::ServiceError;
@@ -37,6 +38,37 @@ pub struct UserRecord {
     pub roles: Vec<RoleRow>,
     /// The user's stores with their links.
     pub stores: Vec<(UserStoreRow, StoreRow)>,
+    /// The groups the user is a member of (read-only `groups`), ordered by group id.
+    pub groups: Vec<UserGroup>,
+}
+
+/// A group a user is a member of, as the user's read-only `groups` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGroup {
+    /// The group's id.
+    pub group_id: String,
+    /// The group's displayName.
+    pub display: String,
+}
+
+/// The groups of these users, by user id, in one query.
+pub fn load_groups(
+    conn: &mut DbConn,
+    user_ids: &[String],
+) -> QueryResult<HashMap<String, Vec<UserGroup>>> {
+    let mut out: HashMap<String, Vec<UserGroup>> = HashMap::new();
+    for (user_id, group_id, display) in group_members::table
+        .inner_join(groups::table)
+        .filter(group_members::user_id.eq_any(user_ids))
+        .order((group_members::user_id, group_members::group_id))
+        .select((group_members::user_id, groups::id, groups::display_name))
+        .load::<(String, String, String)>(conn)?
+    {
+        out.entry(user_id)
+            .or_default()
+            .push(UserGroup { group_id, display });
+    }
+    Ok(out)
 }
 
 fn insert_children(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
@@ -125,9 +157,11 @@ pub fn replace(conn: &mut DbConn, rec: &UserRecord, expected_version: i64) -> Qu
     Ok(true)
 }
 
-/// Deletes a user (child rows go with it); returns how many rows were deleted (0 or 1).
+/// Deletes a user (child rows and group memberships go with it); returns how many rows were
+/// deleted (0 or 1).
 pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usize> {
     delete_children(conn, id)?;
+    diesel::delete(group_members::table.filter(group_members::user_id.eq(id))).execute(conn)?;
     diesel::delete(
         users::table
             .filter(users::account_id.eq(account_id))
@@ -212,6 +246,12 @@ pub fn load(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<
     {
         if let Some(rec) = by_id.get_mut(&link.user_id) {
             rec.stores.push((link, store));
+        }
+    }
+    let found: Vec<String> = found.into_iter().cloned().collect();
+    for (user_id, groups) in load_groups(conn, &found)? {
+        if let Some(rec) = by_id.get_mut(&user_id) {
+            rec.groups = groups;
         }
     }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())

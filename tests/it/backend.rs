@@ -70,5 +70,17 @@ fn migrated_schema_answers_every_tables_query() {
         .select(JobScheduleRow::as_select())
         .load(conn)
         .unwrap();
+    groups::table
+        .select(GroupRow::as_select())
+        .load(conn)
+        .unwrap();
+    group_members::table
+        .select(GroupMemberRow::as_select())
+        .load(conn)
+        .unwrap();
+    group_rules::table
+        .select(GroupRuleRow::as_select())
+        .load(conn)
+        .unwrap();
     assert_eq!(app.db.is_postgres(), postgres_server().is_some());
 }

@@ -26,7 +26,7 @@ async fn service_provider_config_resource_types_and_schemas() {
     );
 
     let types = app.get("/scim/v2/ResourceTypes", &acct.scim).await;
-    assert_eq!(types.body["totalResults"], 1);
+    assert_eq!(types.body["totalResults"], 2);
     let user_type = &types.body["Resources"][0];
     assert_eq!(user_type["endpoint"], "/Users");
     assert!(
@@ -35,6 +35,15 @@ async fn service_provider_config_resource_types_and_schemas() {
             .unwrap()
             .ends_with("/scim/v2/ResourceTypes/User")
     );
+
+    let group_type = &types.body["Resources"][1];
+    assert_eq!(group_type["endpoint"], "/Groups");
+    assert_eq!(
+        group_type["schemaExtensions"][0]["schema"],
+        "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:Group"
+    );
+    let one_type = app.get("/scim/v2/ResourceTypes/Group", &acct.scim).await;
+    assert_eq!(one_type.status, 200);
 
     let schemas = app.get("/scim/v2/Schemas", &acct.scim).await;
     let ids: Vec<&str> = schemas.body["Resources"]
@@ -48,7 +57,9 @@ async fn service_provider_config_resource_types_and_schemas() {
         [
             "urn:ietf:params:scim:schemas:core:2.0:User",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-            "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User"
+            "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User",
+            "urn:ietf:params:scim:schemas:core:2.0:Group",
+            "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:Group"
         ],
         "exactly the schemas of the served resource types"
     );

@@ -1,0 +1,3 @@
+DROP TABLE group_members;
+DROP TABLE group_rules;
+DROP TABLE groups;

@@ -1,0 +1,342 @@
+//! Group rules: per account, a rule keeps each user's membership of a typed group in step with one
+//! of the user's single-valued text attributes (e.g. enterprise `department` → the group named
+//! after the value, with `groupType` "Department", created when first needed). Rules run on every
+//! user create and replace, in the same transaction. Memberships a rule made carry its id, so the
+//! rule takes them away when the attribute changes and leaves memberships made over SCIM alone.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::audit::{self, Actor, Event};
+use crate::db::filter::{Kind, Store};
+use crate::db::models::{GroupMemberRow, GroupRow, GroupRuleRow};
+use crate::db::schema::{group_members, group_rules};
+use crate::db::{self, DbConn};
+use crate::error::ServiceError;
+use crate::groups::{self, storage as group_storage};
+use crate::scim::error::InputError;
+use crate::scim::path;
+use crate::scim::schema::{AttrType, Registry};
+use crate::text::{char_len, fold_case};
+use crate::users::attributes::USER_ATTRIBUTES;
+use crate::users::{self, UserRecord, WriteContext};
+
+/// The account's rules, oldest first.
+pub fn list(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<GroupRuleRow>> {
+    group_rules::table
+        .filter(group_rules::account_id.eq(account_id))
+        .order(group_rules::id)
+        .select(GroupRuleRow::as_select())
+        .load(conn)
+}
+
+/// Resolves a rule's attribute against the Users schema: a stored, single-valued text attribute.
+/// Returns its canonical path.
+pub fn check_attribute(registry: &Registry, attribute: &str) -> Result<String, InputError> {
+    let user = registry
+        .resource_type("User")
+        .expect("the User resource type is served");
+    let resolved = path::parse(registry, user, attribute)
+        .map_err(|e| InputError::invalid_value(format!("\"attribute\": {}", e.detail)))?;
+    let single_text = matches!(
+        USER_ATTRIBUTES.store(&resolved.canonical),
+        Some(Store::Column {
+            kind: Kind::Text,
+            ..
+        })
+    ) && !resolved.def.multi_valued
+        && matches!(resolved.def.kind, AttrType::String | AttrType::Reference)
+        && resolved.canonical != "id";
+    if !single_text {
+        return Err(InputError::invalid_value(format!(
+            "\"attribute\": {:?} is not a single-valued text attribute of a user; name one such \
+             as urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            resolved.canonical
+        )));
+    }
+    Ok(resolved.canonical)
+}
+
+/// Creates a rule (409 when the account has the same rule already).
+pub fn create(
+    conn: &mut DbConn,
+    registry: &Registry,
+    account_id: &str,
+    actor: &Actor,
+    attribute: &str,
+    group_type: &str,
+    now: NaiveDateTime,
+) -> Result<GroupRuleRow, ServiceError> {
+    let attribute = check_attribute(registry, attribute)?;
+    if group_type.trim().is_empty() || char_len(group_type) > groups::MAX_TEXT_LEN {
+        return Err(ServiceError::invalid_value(format!(
+            "\"groupType\" is required, at most {} characters",
+            groups::MAX_TEXT_LEN
+        )));
+    }
+    let row = GroupRuleRow {
+        id: crate::accounts::new_id(),
+        account_id: account_id.to_owned(),
+        attribute,
+        group_type: group_type.to_owned(),
+        created_at: now,
+    };
+    db::write_transaction(conn, |conn| {
+        diesel::insert_into(group_rules::table)
+            .values(&row)
+            .execute(conn)?;
+        audit::record(
+            conn,
+            account_id,
+            actor,
+            Event {
+                action: "create",
+                resource_type: "GroupRule",
+                resource_id: Some(&row.id),
+                code: "group_rule.created",
+                detail: Some(json!({"attribute": row.attribute, "groupType": row.group_type})),
+            },
+            now,
+        )?;
+        Ok(())
+    })
+    .map_err(|e: ServiceError| match &e {
+        ServiceError::Database(d) if db::unique_violation(d).is_some() => {
+            ServiceError::Uniqueness(format!(
+                "the account already has a rule from {:?} to groupType {group_type:?}",
+                row.attribute
+            ))
+        }
+        _ => e,
+    })?;
+    Ok(row)
+}
+
+/// Deletes a rule; the memberships it made stay, as plain memberships.
+pub fn delete(
+    conn: &mut DbConn,
+    account_id: &str,
+    actor: &Actor,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    db::write_transaction(conn, |conn| {
+        let deleted = diesel::delete(
+            group_rules::table
+                .filter(group_rules::account_id.eq(account_id))
+                .filter(group_rules::id.eq(id)),
+        )
+        .execute(conn)?;
+        if deleted == 0 {
+            return Err(ServiceError::NotFound("group rule"));
+        }
+        // Explicit as well as ON DELETE SET NULL, which SQLite honours only with foreign keys on.
+        diesel::update(group_members::table.filter(group_members::rule_id.eq(id)))
+            .set(group_members::rule_id.eq(None::<String>))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            account_id,
+            actor,
+            Event {
+                action: "delete",
+                resource_type: "GroupRule",
+                resource_id: Some(id),
+                code: "group_rule.deleted",
+                detail: None,
+            },
+            now,
+        )?;
+        Ok(())
+    })
+}
+
+/// The value at a canonical attribute path of a user's representation, if it is text.
+fn value_at(user: &Value, canonical: &str) -> Option<String> {
+    let (object, path) = match canonical.rsplit_once(':') {
+        Some((urn, attr)) if canonical.starts_with("urn:") => (user.get(urn)?, attr),
+        _ => (user, canonical),
+    };
+    let mut at = object;
+    for part in path.split('.') {
+        at = at.get(part)?;
+    }
+    at.as_str()
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_owned)
+}
+
+/// The group a rule puts a user with `value` in: the account's group of that name, created (with
+/// the rule's groupType) when there is none.
+fn group_for(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    rule: &GroupRuleRow,
+    value: &str,
+) -> Result<Option<GroupRow>, ServiceError> {
+    if char_len(value) > groups::MAX_TEXT_LEN {
+        return Ok(None);
+    }
+    let name_ci = fold_case(value);
+    if let Some(found) = group_storage::by_name(conn, &ctx.account.id, &name_ci)? {
+        return Ok(Some(found));
+    }
+    let row = GroupRow {
+        id: crate::accounts::new_id(),
+        account_id: ctx.account.id.clone(),
+        display_name: value.to_owned(),
+        display_name_ci: name_ci.clone(),
+        external_id: None,
+        group_type: Some(rule.group_type.clone()),
+        version: 1,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    if group_storage::insert_if_absent(conn, &row)? {
+        audit::record(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            Event {
+                action: "create",
+                resource_type: "Group",
+                resource_id: Some(&row.id),
+                code: "group.created",
+                detail: Some(json!({"displayName": row.display_name,
+                                    "groupType": row.group_type, "ruleId": rule.id})),
+            },
+            ctx.now,
+        )?;
+        return Ok(Some(row));
+    }
+    Ok(group_storage::by_name(conn, &ctx.account.id, &name_ci)?)
+}
+
+fn log_membership(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    group_id: &str,
+    change: Value,
+) -> Result<(), ServiceError> {
+    group_storage::bump(conn, &ctx.account.id, group_id, ctx.now)?;
+    audit::record(
+        conn,
+        &ctx.account.id,
+        ctx.actor,
+        Event {
+            action: "update",
+            resource_type: "Group",
+            resource_id: Some(group_id),
+            code: "group.members_changed_by_rule",
+            detail: Some(change),
+        },
+        ctx.now,
+    )?;
+    Ok(())
+}
+
+/// Applies the account's rules to a user just written (inside the write's transaction), then
+/// refreshes `rec.groups`. Returns whether a rule placed the user in a group.
+pub fn apply(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    rec: &mut UserRecord,
+) -> Result<bool, ServiceError> {
+    let rules = list(conn, &ctx.account.id)?;
+    let mut placed = false;
+    if !rules.is_empty() {
+        let user =
+            serde_json::to_value(users::to_attributes(rec)).expect("user attributes serialise");
+        let user_id = rec.row.id.clone();
+        for rule in &rules {
+            let target = match value_at(&user, &rule.attribute) {
+                Some(value) => group_for(conn, ctx, rule, &value)?,
+                None => None,
+            };
+            let held: Vec<String> = group_members::table
+                .filter(group_members::user_id.eq(&user_id))
+                .filter(group_members::rule_id.eq(&rule.id))
+                .select(group_members::group_id)
+                .load(conn)?;
+            for group_id in held
+                .iter()
+                .filter(|g| target.as_ref().is_none_or(|t| t.id != **g))
+            {
+                group_storage::delete_members(conn, group_id, std::slice::from_ref(&user_id))?;
+                log_membership(
+                    conn,
+                    ctx,
+                    group_id,
+                    json!({"members": {"removed": [user_id], "ruleId": rule.id}}),
+                )?;
+            }
+            if let Some(group) = target {
+                placed = true;
+                let added = group_storage::insert_members(
+                    conn,
+                    &[GroupMemberRow {
+                        group_id: group.id.clone(),
+                        user_id: user_id.clone(),
+                        account_id: ctx.account.id.clone(),
+                        rule_id: Some(rule.id.clone()),
+                    }],
+                )?;
+                if added > 0 {
+                    log_membership(
+                        conn,
+                        ctx,
+                        &group.id,
+                        json!({"members": {"added": [user_id], "ruleId": rule.id}}),
+                    )?;
+                }
+            }
+        }
+    }
+    rec.groups = users::storage::load_groups(conn, std::slice::from_ref(&rec.row.id))?
+        .remove(&rec.row.id)
+        .unwrap_or_default();
+    Ok(placed)
+}
+
+/// After [`apply`] on a user just created over SCIM: warns (`user.no_group`) in the provisioning
+/// log when no rule `placed` them. Groups arrive after users over SCIM, so this is a warning, not a
+/// 400; such users are found with `filter=not (groups pr)`.
+pub fn warn_if_unplaced(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    rec: &UserRecord,
+    placed: bool,
+) -> Result<(), ServiceError> {
+    if placed {
+        return Ok(());
+    }
+    audit::record(
+        conn,
+        &ctx.account.id,
+        ctx.actor,
+        Event {
+            action: "warn",
+            resource_type: "User",
+            resource_id: Some(&rec.row.id),
+            code: "user.no_group",
+            detail: Some(json!({
+                "attribute": "groups",
+                "detail": "the user is in no user group yet; add them to a group (or set up a \
+                           group rule) so they see content"
+            })),
+        },
+        ctx.now,
+    )?;
+    Ok(())
+}
+
+/// A rule as the admin API shows it.
+pub fn to_json(row: &GroupRuleRow) -> Value {
+    json!({
+        "id": row.id,
+        "attribute": row.attribute,
+        "groupType": row.group_type,
+        "created": crate::clock::rfc3339(row.created_at),
+    })
+}

@@ -1,0 +1,169 @@
+//! PATCH on Groups: the shared PATCH engine ([`crate::scim::patch`]) for the group's own attributes,
+//! and membership operations translated into O(change) calls ([`super::add_members`],
+//! [`super::remove_members`], [`super::replace_members`]), never a load of the member list to edit
+//! it. Every shape of `CLIENTS.md` is handled: Entra's `Add`/`Remove` of `members` with a value list
+//! (remove only those), Okta's remove by filter (`members[value eq "…"]`) plus add, a replace of the
+//! whole list, and a rename sent with every membership change that carries the group's own `id`. All
+//! operations of a request apply in one transaction, in order.
+
+use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
+use serde_json::{Map, Value, json};
+
+use super::storage;
+use super::{AttributeChanges, parse_members};
+use crate::db::{self, DbConn};
+use crate::error::ServiceError;
+use crate::scim::dialect::Rewrite;
+use crate::scim::error::{InputError, ScimType};
+use crate::scim::patch::{self, OpKind, Operation};
+use crate::scim::urn;
+use crate::users::{Precondition, WriteContext};
+
+fn targets_members(op: &Operation) -> bool {
+    let attr = match &op.path {
+        PatchPath::Attr(a) => a,
+        PatchPath::Value(vp) => &vp.attr,
+    };
+    attr.name.eq_ignore_ascii_case("members")
+        && attr
+            .uri
+            .as_deref()
+            .is_none_or(|u| u.eq_ignore_ascii_case(urn::GROUP))
+        && attr.sub_attr.is_none()
+}
+
+/// The member ids a removal filter names: `value eq "id"`, possibly `or`-ed.
+fn ids_in_filter(filter: &ValFilter, out: &mut Vec<String>) -> bool {
+    match filter {
+        ValFilter::Or(ops) => ops.as_slice().iter().all(|f| ids_in_filter(f, out)),
+        ValFilter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(id)))
+            if path.name.eq_ignore_ascii_case("value") && path.sub_attr.is_none() =>
+        {
+            out.push(id.clone());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Applies a PatchOp body to group `id`. Returns the dialect rewrites applied.
+pub fn patch(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    id: &str,
+    body: &Value,
+    precondition: &Precondition,
+) -> Result<Vec<Rewrite>, ServiceError> {
+    let resource_type = ctx
+        .registry
+        .resource_type("Group")
+        .expect("the Group resource type is served");
+    let mut rewrites = Vec::new();
+    let operations = patch::normalize(ctx.registry, resource_type, body, &mut rewrites)?;
+    db::write_transaction(conn, |conn| {
+        if !storage::lock(conn, &ctx.account.id, id)? {
+            return Err(ServiceError::NotFound("group"));
+        }
+        let row =
+            storage::row(conn, &ctx.account.id, id)?.ok_or(ServiceError::NotFound("group"))?;
+        if !precondition.holds(row.version) {
+            return Err(ServiceError::PreconditionFailed(format!(
+                "the group has changed: its version is {}, not the one in If-Match; read it again",
+                crate::users::etag(row.version)
+            )));
+        }
+        let mut doc = Map::new();
+        doc.insert("id".into(), json!(row.id));
+        doc.insert("displayName".into(), json!(row.display_name));
+        if let Some(e) = &row.external_id {
+            doc.insert("externalId".into(), json!(e));
+        }
+        if let Some(t) = &row.group_type {
+            doc.insert(urn::MOBIETRAIN_GROUP.into(), json!({"groupType": t}));
+        }
+        let original = doc.clone();
+        for op in &operations {
+            if !targets_members(op) {
+                doc = patch::apply(
+                    ctx.registry,
+                    resource_type,
+                    &doc,
+                    std::slice::from_ref(op),
+                    &mut rewrites,
+                )?;
+                continue;
+            }
+            match (op.kind, &op.path, &op.value) {
+                (OpKind::Add, PatchPath::Attr(_), Some(value)) => {
+                    super::add_members(conn, ctx, id, &parse_members(value)?)?;
+                }
+                (OpKind::Replace, PatchPath::Attr(_), value) => {
+                    let ids = value
+                        .as_ref()
+                        .map(parse_members)
+                        .transpose()?
+                        .unwrap_or_default();
+                    super::replace_members(conn, ctx, id, &ids)?;
+                }
+                (OpKind::Remove, PatchPath::Attr(_), Some(value)) if !value.is_null() => {
+                    rewrites.push(Rewrite::RemoveWithValue);
+                    super::remove_members(conn, ctx, id, &parse_members(value)?)?;
+                }
+                (OpKind::Remove, PatchPath::Attr(_), _) => {
+                    super::replace_members(conn, ctx, id, &[])?;
+                }
+                (OpKind::Remove, PatchPath::Value(vp), _) if vp.sub_attr.is_none() => {
+                    let mut ids = Vec::new();
+                    if !ids_in_filter(&vp.filter, &mut ids) {
+                        return Err(InputError {
+                            scim_type: ScimType::InvalidPath,
+                            detail: format!(
+                                "remove members by id: {:?} should read members[value eq \"<user id>\"]",
+                                op.shown
+                            ),
+                        }
+                        .into());
+                    }
+                    super::remove_members(conn, ctx, id, &ids)?;
+                }
+                _ => {
+                    return Err(InputError {
+                        scim_type: ScimType::InvalidPath,
+                        detail: format!(
+                            "{:?} cannot be applied to members: add or replace a list of {{\"value\": id}}, \
+                             or remove members[value eq \"id\"]",
+                            op.shown
+                        ),
+                    }
+                    .into());
+                }
+            }
+        }
+        if doc != original {
+            let text = |d: &Map<String, Value>, k: &str| {
+                d.get(k).and_then(Value::as_str).map(str::to_owned)
+            };
+            let group_type = |d: &Map<String, Value>| {
+                d.get(urn::MOBIETRAIN_GROUP)
+                    .and_then(|e| e.get("groupType"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            let display_name = text(&doc, "displayName").ok_or_else(|| {
+                ServiceError::invalid_value(
+                    "\"displayName\" is required: a group cannot lose its name",
+                )
+            })?;
+            let changes = AttributeChanges {
+                display_name: (Some(display_name.clone()) != text(&original, "displayName"))
+                    .then_some(display_name),
+                external_id: (text(&doc, "externalId") != text(&original, "externalId"))
+                    .then(|| text(&doc, "externalId")),
+                group_type: (group_type(&doc) != group_type(&original)).then(|| group_type(&doc)),
+            };
+            super::set_attributes(conn, ctx, id, &changes)?;
+        }
+        Ok(())
+    })?;
+    Ok(rewrites)
+}

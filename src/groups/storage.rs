@@ -1,0 +1,396 @@
+//! Reading and writing groups and their memberships, always scoped to one account. Membership
+//! changes touch only the rows they change (batched, `ON CONFLICT DO NOTHING`), never the whole
+//! member list.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::filter::{Compiler, sort_key};
+use crate::db::models::{GroupMemberRow, GroupRow};
+use crate::db::schema::{group_members, groups, users};
+use crate::db::sql::{BindValue, SqlBuilder};
+use crate::error::ServiceError;
+use crate::on_inner;
+use crate::scim::dialect::Rewrite;
+use crate::scim::list::Page;
+use crate::scim::schema::Registry;
+use crate::users::storage::Sort;
+use scim_v2::filter::Filter;
+
+use super::attributes::GROUP_ATTRIBUTES;
+
+/// How many ids one statement carries at most (well under both backends' bind limits).
+pub const BATCH: usize = 1000;
+
+/// A member as a group shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The user's id.
+    pub user_id: String,
+    /// The user's displayName, else userName.
+    pub display: String,
+}
+
+/// A group as stored: its row and, when asked for, its members (ordered by user id).
+#[derive(Debug, Clone, Default)]
+pub struct GroupRecord {
+    /// The `groups` row.
+    pub row: GroupRow,
+    /// The members, or `None` when they were not loaded (`excludedAttributes=members`).
+    pub members: Option<Vec<Member>>,
+}
+
+/// Locks a group's row until the transaction ends, so concurrent writers of one group queue
+/// instead of racing (the pattern of `users::storage::lock`). Returns whether the group exists.
+pub fn lock(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> {
+    let query = groups::table
+        .filter(groups::account_id.eq(account_id))
+        .filter(groups::id.eq(id))
+        .select(groups::id);
+    let found = match conn {
+        DbConn::Pg(c) => query.for_update().first::<String>(c).optional()?,
+        DbConn::Sqlite(c) => query.first::<String>(c).optional()?,
+    };
+    Ok(found.is_some())
+}
+
+/// The row of group `id` in `account_id`.
+pub fn row(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<GroupRow>> {
+    groups::table
+        .filter(groups::account_id.eq(account_id))
+        .filter(groups::id.eq(id))
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The group of `account_id` whose case-folded displayName is `display_name_ci`.
+pub fn by_name(
+    conn: &mut DbConn,
+    account_id: &str,
+    display_name_ci: &str,
+) -> QueryResult<Option<GroupRow>> {
+    groups::table
+        .filter(groups::account_id.eq(account_id))
+        .filter(groups::display_name_ci.eq(display_name_ci))
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a new group row.
+pub fn insert(conn: &mut DbConn, row: &GroupRow) -> QueryResult<()> {
+    diesel::insert_into(groups::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a group row unless its displayName is taken; returns whether it was inserted.
+pub fn insert_if_absent(conn: &mut DbConn, row: &GroupRow) -> QueryResult<bool> {
+    let n = on_inner!(conn, |c| diesel::insert_into(groups::table)
+        .values(row)
+        .on_conflict((groups::account_id, groups::display_name_ci))
+        .do_nothing()
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Writes a group's attribute columns, version and update time.
+pub fn update(conn: &mut DbConn, row: &GroupRow) -> QueryResult<()> {
+    diesel::update(
+        groups::table
+            .filter(groups::account_id.eq(&row.account_id))
+            .filter(groups::id.eq(&row.id)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Bumps a group's version and update time (after a membership change).
+pub fn bump(conn: &mut DbConn, account_id: &str, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        groups::table
+            .filter(groups::account_id.eq(account_id))
+            .filter(groups::id.eq(id)),
+    )
+    .set((
+        groups::version.eq(groups::version + 1),
+        groups::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes a group and its memberships (never its users); returns 0 or 1.
+pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        group_members::table
+            .filter(group_members::account_id.eq(account_id))
+            .filter(group_members::group_id.eq(id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        groups::table
+            .filter(groups::account_id.eq(account_id))
+            .filter(groups::id.eq(id)),
+    )
+    .execute(conn)
+}
+
+/// Which of `ids` are users of `account_id`, in batched queries.
+pub fn existing_users(
+    conn: &mut DbConn,
+    account_id: &str,
+    ids: &[String],
+) -> QueryResult<HashSet<String>> {
+    let mut found = HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        found.extend(
+            users::table
+                .filter(users::account_id.eq(account_id))
+                .filter(users::id.eq_any(chunk))
+                .select(users::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Which of `ids` are groups of `account_id`, in batched queries.
+pub fn existing_groups(
+    conn: &mut DbConn,
+    account_id: &str,
+    ids: &[String],
+) -> QueryResult<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in ids.chunks(BATCH) {
+        found.extend(
+            groups::table
+                .filter(groups::account_id.eq(account_id))
+                .filter(groups::id.eq_any(chunk))
+                .select(groups::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Inserts memberships in batches, skipping those that exist; returns how many were new.
+pub fn insert_members(conn: &mut DbConn, rows: &[GroupMemberRow]) -> QueryResult<usize> {
+    let mut inserted = 0;
+    for chunk in rows.chunks(BATCH) {
+        inserted += on_inner!(conn, |c| diesel::insert_into(group_members::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(inserted)
+}
+
+/// Deletes the memberships of these users in a group, in batches; returns how many existed.
+pub fn delete_members(
+    conn: &mut DbConn,
+    group_id: &str,
+    user_ids: &[String],
+) -> QueryResult<usize> {
+    let mut deleted = 0;
+    for chunk in user_ids.chunks(BATCH) {
+        deleted += diesel::delete(
+            group_members::table
+                .filter(group_members::group_id.eq(group_id))
+                .filter(group_members::user_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    Ok(deleted)
+}
+
+/// The ids of a group's members (for a full replace, which is O(group size) by nature).
+pub fn member_ids(conn: &mut DbConn, group_id: &str) -> QueryResult<Vec<String>> {
+    group_members::table
+        .filter(group_members::group_id.eq(group_id))
+        .select(group_members::user_id)
+        .load(conn)
+}
+
+/// The members of these groups, by group id, each list ordered by user id.
+pub fn load_members(
+    conn: &mut DbConn,
+    group_ids: &[&String],
+) -> QueryResult<HashMap<String, Vec<Member>>> {
+    let mut out: HashMap<String, Vec<Member>> = HashMap::new();
+    for chunk in group_ids.chunks(BATCH) {
+        let rows: Vec<(String, String, Option<String>, String)> = group_members::table
+            .inner_join(users::table)
+            .filter(group_members::group_id.eq_any(chunk))
+            .order((group_members::group_id, group_members::user_id))
+            .select((
+                group_members::group_id,
+                group_members::user_id,
+                users::display_name,
+                users::user_name,
+            ))
+            .load(conn)?;
+        for (group_id, user_id, display_name, user_name) in rows {
+            out.entry(group_id).or_default().push(Member {
+                user_id,
+                display: display_name.unwrap_or(user_name),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Loads the groups with these ids in `account_id`, in the order of `ids` (missing ones skipped);
+/// members only when `include_members`, so that `excludedAttributes=members` reads no member row.
+pub fn load(
+    conn: &mut DbConn,
+    account_id: &str,
+    ids: &[String],
+    include_members: bool,
+) -> QueryResult<Vec<GroupRecord>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<GroupRow> = groups::table
+        .filter(groups::account_id.eq(account_id))
+        .filter(groups::id.eq_any(ids))
+        .select(GroupRow::as_select())
+        .load(conn)?;
+    let mut members = if include_members && !rows.is_empty() {
+        let found: Vec<&String> = rows.iter().map(|r| &r.id).collect();
+        Some(load_members(conn, &found)?)
+    } else {
+        None
+    };
+    let mut by_id: HashMap<String, GroupRecord> = rows
+        .into_iter()
+        .map(|row| {
+            let m = members
+                .as_mut()
+                .map(|all| all.remove(&row.id).unwrap_or_default());
+            (row.id.clone(), GroupRecord { row, members: m })
+        })
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+#[derive(diesel::QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+fn matching(
+    backend: crate::db::Backend,
+    registry: &Registry,
+    account_id: &str,
+    filter: Option<&Filter>,
+    select: &str,
+) -> Result<(SqlBuilder, Vec<Rewrite>), ServiceError> {
+    let resource_type = registry
+        .resource_type("Group")
+        .expect("the Group resource type is served");
+    let mut sql = SqlBuilder::new(backend);
+    sql.push(select)
+        .push(" FROM groups WHERE groups.account_id = ")
+        .bind(BindValue::Text(account_id.to_owned()));
+    let mut compiler = Compiler {
+        registry,
+        resource_type,
+        table: &GROUP_ATTRIBUTES,
+        account_id,
+        rewrites: Vec::new(),
+    };
+    if let Some(filter) = filter {
+        sql.push(" AND ");
+        compiler.compile(filter, &mut sql)?;
+    }
+    Ok((sql, compiler.rewrites))
+}
+
+fn page_query(
+    backend: crate::db::Backend,
+    registry: &Registry,
+    account_id: &str,
+    filter: Option<&Filter>,
+    sort: Option<&Sort>,
+    page: Page,
+) -> Result<SqlBuilder, ServiceError> {
+    let resource_type = registry
+        .resource_type("Group")
+        .expect("the Group resource type is served");
+    let order = match sort {
+        Some(sort) => {
+            let key = sort_key(
+                registry,
+                resource_type,
+                &GROUP_ATTRIBUTES,
+                backend,
+                &sort.by,
+            )?;
+            let direction = if sort.descending { "DESC" } else { "ASC" };
+            format!(
+                " ORDER BY ({expr} IS NULL) ASC, {expr} {direction}, groups.id ASC",
+                expr = key.expression
+            )
+        }
+        None => " ORDER BY groups.id ASC".to_owned(),
+    };
+    let (mut sql, _) = matching(
+        backend,
+        registry,
+        account_id,
+        filter,
+        "SELECT groups.id AS id",
+    )?;
+    sql.push(&order)
+        .push(" LIMIT ")
+        .bind(BindValue::BigInt(page.count as i64))
+        .push(" OFFSET ")
+        .bind(BindValue::BigInt(page.offset() as i64));
+    Ok(sql)
+}
+
+/// The ids of one page of an account's groups matching `filter`, sorted by `sort` or by id, how
+/// many match in all, and the dialect rewrites the filter needed.
+pub fn find_page(
+    conn: &mut DbConn,
+    registry: &Registry,
+    account_id: &str,
+    filter: Option<&Filter>,
+    sort: Option<&Sort>,
+    page: Page,
+) -> Result<(i64, Vec<String>, Vec<Rewrite>), ServiceError> {
+    let backend = conn.backend();
+    let (count, rewrites) = matching(
+        backend,
+        registry,
+        account_id,
+        filter,
+        "SELECT COUNT(*) AS n",
+    )?;
+    let total = count.query().get_result::<CountRow>(conn)?.n;
+    let query = page_query(backend, registry, account_id, filter, sort, page)?;
+    if page.count == 0 || page.offset() >= total as u64 {
+        return Ok((total, Vec::new(), rewrites));
+    }
+    let ids = query
+        .query()
+        .load::<IdRow>(conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    Ok((total, ids, rewrites))
+}
