@@ -246,7 +246,8 @@ pub fn apply(
     let rules = list(conn, &ctx.account.id)?;
     let mut placed = false;
     if !rules.is_empty() {
-        let user = serde_json::to_value(users::to_attributes(rec)).expect("user attributes serialise");
+        let user =
+            serde_json::to_value(users::to_attributes(rec)).expect("user attributes serialise");
         let user_id = rec.row.id.clone();
         for rule in &rules {
             let target = match value_at(&user, &rule.attribute) {

@@ -255,10 +255,7 @@ fn snapshot(row: &GroupRow) -> Value {
         out.insert("externalId".into(), json!(e));
     }
     if let Some(t) = &row.group_type {
-        out.insert(
-            urn::MOBIETRAIN_GROUP.into(),
-            json!({ "groupType": t }),
-        );
+        out.insert(urn::MOBIETRAIN_GROUP.into(), json!({ "groupType": t }));
     }
     Value::Object(out)
 }
@@ -298,7 +295,11 @@ fn uniqueness(err: ServiceError, display_name: &str, external_id: Option<&str>) 
 /// id unknown here: unknown and other accounts' ids are not told apart). Batched queries.
 fn check_members(conn: &mut DbConn, account_id: &str, ids: &[String]) -> Result<(), ServiceError> {
     let found = storage::existing_users(conn, account_id, ids)?;
-    let missing: Vec<String> = ids.iter().filter(|id| !found.contains(*id)).cloned().collect();
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|id| !found.contains(*id))
+        .cloned()
+        .collect();
     let Some(first) = missing.first() else {
         return Ok(());
     };
@@ -654,8 +655,9 @@ mod tests {
 
     #[test]
     fn members_parse_in_order_without_repeats_and_only_users() {
-        let ids = parse_members(&json!([{"value": "a"}, {"Value": "b", "type": "User"}, {"value": "a"}]))
-            .unwrap();
+        let ids =
+            parse_members(&json!([{"value": "a"}, {"Value": "b", "type": "User"}, {"value": "a"}]))
+                .unwrap();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(parse_members(&json!({"value": "x"})).unwrap(), ["x"]);
         assert!(parse_members(&json!([{"value": "g", "type": "Group"}])).is_err());

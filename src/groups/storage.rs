@@ -193,7 +193,11 @@ pub fn insert_members(conn: &mut DbConn, rows: &[GroupMemberRow]) -> QueryResult
 }
 
 /// Deletes the memberships of these users in a group, in batches; returns how many existed.
-pub fn delete_members(conn: &mut DbConn, group_id: &str, user_ids: &[String]) -> QueryResult<usize> {
+pub fn delete_members(
+    conn: &mut DbConn,
+    group_id: &str,
+    user_ids: &[String],
+) -> QueryResult<usize> {
     let mut deleted = 0;
     for chunk in user_ids.chunks(BATCH) {
         deleted += diesel::delete(
@@ -329,7 +333,13 @@ fn page_query(
         .expect("the Group resource type is served");
     let order = match sort {
         Some(sort) => {
-            let key = sort_key(registry, resource_type, &GROUP_ATTRIBUTES, backend, &sort.by)?;
+            let key = sort_key(
+                registry,
+                resource_type,
+                &GROUP_ATTRIBUTES,
+                backend,
+                &sort.by,
+            )?;
             let direction = if sort.descending { "DESC" } else { "ASC" };
             format!(
                 " ORDER BY ({expr} IS NULL) ASC, {expr} {direction}, groups.id ASC",

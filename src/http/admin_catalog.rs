@@ -101,7 +101,10 @@ async fn list_rules(
     caller: AdminCaller,
 ) -> Result<HttpResponse, ProblemError> {
     let account_id = caller.0.account.id.clone();
-    let rows = run_db(&state, move |conn| Ok(group_rules::list(conn, &account_id)?)).await?;
+    let rows = run_db(&state, move |conn| {
+        Ok(group_rules::list(conn, &account_id)?)
+    })
+    .await?;
     let rules: Vec<Value> = rows.iter().map(group_rules::to_json).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "totalResults": rules.len(),

@@ -10,13 +10,13 @@ use serde_json::Value;
 use super::auth::ScimCaller;
 use super::error::ScimError;
 use super::{run_db, scim_base, scim_response};
+use crate::error::ServiceError;
+use crate::groups;
 use crate::scim::error::InputError;
 use crate::scim::filter;
 use crate::scim::list::{Page, list_response};
 use crate::scim::urn;
 use crate::state::AppState;
-use crate::error::ServiceError;
-use crate::groups;
 use crate::users::{self, ListRequest, storage::Sort};
 
 /// Registers `POST /.search` (every resource type).
@@ -213,15 +213,23 @@ async fn search_root(
                 },
                 ..request.clone()
             };
-            let (group_total, group_records, group_rewrites) =
-                match (groups::list(conn, &st.registry, account, &group_request, include), user_error) {
-                    (Ok(found), _) => found,
-                    (Err(ServiceError::Input(_)), None) => Default::default(),
-                    (Err(ServiceError::Input(_)), Some(e)) => return Err(ServiceError::Input(e)),
-                    (Err(other), _) => return Err(other),
-                };
+            let (group_total, group_records, group_rewrites) = match (
+                groups::list(conn, &st.registry, account, &group_request, include),
+                user_error,
+            ) {
+                (Ok(found), _) => found,
+                (Err(ServiceError::Input(_)), None) => Default::default(),
+                (Err(ServiceError::Input(_)), Some(e)) => return Err(ServiceError::Input(e)),
+                (Err(other), _) => return Err(other),
+            };
             rewrites.extend(group_rewrites);
-            Ok((user_total, user_records, group_total, group_records, rewrites))
+            Ok((
+                user_total,
+                user_records,
+                group_total,
+                group_records,
+                rewrites,
+            ))
         })
         .await?;
     state.dialects.record(&rewrites);

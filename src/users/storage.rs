@@ -10,7 +10,8 @@ use crate::db::models::{
     AddressRow, EmailRow, PhoneNumberRow, RoleRow, StoreRow, UserRow, UserStoreRow,
 };
 use crate::db::schema::{
-    group_members, groups, stores, user_addresses, user_emails, user_phone_numbers, user_roles, user_stores, users,
+    group_members, groups, stores, user_addresses, user_emails, user_phone_numbers, user_roles,
+    user_stores, users,
 };
 use crate::db::sql::{BindValue, SqlBuilder};
 use crate::error::ServiceError;

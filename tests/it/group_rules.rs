@@ -158,7 +158,11 @@ async fn a_department_change_moves_the_user_and_leaves_scim_memberships_alone() 
             &acct.scim,
         )
         .await;
-    assert_eq!(sales_now.body["members"], json!([]), "the rule took it away");
+    assert_eq!(
+        sales_now.body["members"],
+        json!([]),
+        "the rule took it away"
+    );
 
     // A membership the rule would make but SCIM made first stays when the attribute changes.
     let marketing_id = replaced.body["groups"]

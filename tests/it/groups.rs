@@ -24,7 +24,9 @@ use crate::users_crud::urlencode;
 
 /// Creates a user over SCIM and returns its id.
 pub async fn new_user(app: &TestApp, acct: &TestAccount, user_name: &str) -> String {
-    let created = app.post("/scim/v2/Users", &acct.scim, &user(user_name)).await;
+    let created = app
+        .post("/scim/v2/Users", &acct.scim, &user(user_name))
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
     created.body["id"].as_str().unwrap().to_owned()
 }
@@ -92,7 +94,11 @@ fn record_statements(conn: &mut DbConn) -> Arc<Mutex<Vec<String>>> {
     conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
         if let InstrumentationEvent::StartQuery { query, .. } = event {
             let text = query.to_string();
-            let sql = text.split(" -- binds").next().unwrap_or_default().to_owned();
+            let sql = text
+                .split(" -- binds")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             sink.lock().unwrap().push(sql);
         }
     });
@@ -162,7 +168,7 @@ async fn group_crud_with_members_etags_and_the_users_view() {
         .await;
     assert_eq!(replaced.status, 200, "{}", replaced.body);
     assert_eq!(replaced.body["displayName"], "Sales EMEA");
-    assert_eq!(member_ids(&replaced.body), [bob.clone()]);
+    assert_eq!(member_ids(&replaced.body), [bob.as_str()]);
     assert_eq!(
         replaced.body["urn:ietf:params:scim:schemas:extension:mobietrain:2.0:Group"]["groupType"],
         "Department"
@@ -209,7 +215,11 @@ async fn group_crud_with_members_etags_and_the_users_view() {
 
     // Deleting a group keeps its users; deleting a user removes their memberships.
     let other = app
-        .post("/scim/v2/Groups", &acct.scim, &group("Other", &[&bob, &ann]))
+        .post(
+            "/scim/v2/Groups",
+            &acct.scim,
+            &group("Other", &[&bob, &ann]),
+        )
         .await;
     let other_id = other.body["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -233,7 +243,7 @@ async fn group_crud_with_members_etags_and_the_users_view() {
     let other = app
         .get(&format!("/scim/v2/Groups/{other_id}"), &acct.scim)
         .await;
-    assert_eq!(member_ids(&other.body), [ann.clone()]);
+    assert_eq!(member_ids(&other.body), [ann.as_str()]);
 }
 
 #[actix_web::test]
@@ -269,7 +279,7 @@ async fn listing_filtering_sorting_searching_and_the_root_search() {
         )
         .await;
     assert_eq!(found.body["totalResults"], 1, "case-insensitive");
-    assert_eq!(member_ids(&found.body["Resources"][0]), [ann.clone()]);
+    assert_eq!(member_ids(&found.body["Resources"][0]), [ann.as_str()]);
     let by_member = app
         .post(
             "/scim/v2/Groups/.search",
@@ -352,7 +362,11 @@ async fn validation_uniqueness_and_the_missing_external_id_warning() {
         .await;
     assert_eq!(created.status, 201);
     let detail = app
-        .post("/scim/v2/Groups", &acct.scim, &json!({"displayName": "ÉMILE"}))
+        .post(
+            "/scim/v2/Groups",
+            &acct.scim,
+            &json!({"displayName": "ÉMILE"}),
+        )
         .await
         .assert_scim_error(409, Some("uniqueness"))
         .to_owned();
@@ -389,7 +403,11 @@ async fn validation_uniqueness_and_the_missing_external_id_warning() {
 
     // A group without externalId is created, with a warning in the provisioning log.
     let plain = app
-        .post("/scim/v2/Groups", &acct.scim, &json!({"displayName": "No id"}))
+        .post(
+            "/scim/v2/Groups",
+            &acct.scim,
+            &json!({"displayName": "No id"}),
+        )
         .await;
     assert_eq!(plain.status, 201);
     let log = app
@@ -490,7 +508,10 @@ async fn entra_group_sequence_e11_to_e13_and_e17() {
         .await;
     assert_eq!(e11.status, 201, "{}", e11.body);
     assert_eq!(e11.body["members"], json!([]));
-    assert_eq!(e11.body["externalId"], "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159");
+    assert_eq!(
+        e11.body["externalId"],
+        "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"
+    );
     let id = e11.body["id"].as_str().unwrap();
     // E12
     let e12 = app
@@ -516,7 +537,9 @@ async fn entra_group_sequence_e11_to_e13_and_e17() {
     assert_eq!(e13.body["totalResults"], 1);
     assert!(e13.body["Resources"][0].get("members").is_none());
     // E17
-    let e17 = app.delete(&format!("/scim/v2/Groups/{id}"), &acct.scim).await;
+    let e17 = app
+        .delete(&format!("/scim/v2/Groups/{id}"), &acct.scim)
+        .await;
     assert_eq!(e17.status, 204);
     assert_eq!(app.count("groups"), 0);
 }
@@ -684,7 +707,11 @@ async fn reads_without_members_touch_no_member_row() {
         .await;
     stop_recording(&mut app.conn());
     assert_eq!(
-        (one.status.as_u16(), list.status.as_u16(), projected.status.as_u16()),
+        (
+            one.status.as_u16(),
+            list.status.as_u16(),
+            projected.status.as_u16()
+        ),
         (200, 200, 200)
     );
     assert_eq!(list.body["totalResults"], 1);
@@ -789,7 +816,11 @@ fn sixteen_concurrent_creates_of_one_display_name_give_one_201_and_fifteen_409s(
             std::thread::spawn(move || {
                 let agent = client();
                 // Different case and externalIds: only the folded displayName collides.
-                let name = if i % 2 == 0 { "Night Shift" } else { "NIGHT SHIFT" };
+                let name = if i % 2 == 0 {
+                    "Night Shift"
+                } else {
+                    "NIGHT SHIFT"
+                };
                 let body = json!({"displayName": name, "externalId": format!("ext-{i}")});
                 barrier.wait();
                 post(&agent, &url, &token, &body)
