@@ -1,10 +1,10 @@
 //! mobietrain-scim: the provisioning server of MobieTrain. A SCIM 2.0 server (RFC 7643/7644) that
-//! keeps each MobieTrain account's users and stores in step with its identity provider.
+//! keeps each MobieTrain account's users, groups and stores in step with its identity provider.
 //!
 //! Layers, each depending only on those below: [`http`] (routes, auth, the error policy), [`scim`]
-//! (the protocol, pure), the domain modules ([`accounts`], [`users`], [`stores`], [`audit`]), and
-//! [`db`] (diesel over SQLite and PostgreSQL). Side effects go through the job queue ([`jobs`]);
-//! e-mail through [`email`].
+//! (the protocol, pure), the domain modules ([`accounts`], [`users`], [`groups`], [`group_rules`],
+//! [`stores`], [`audit`]), and [`db`] (diesel over SQLite and PostgreSQL). Side effects go through
+//! the job queue ([`jobs`]); e-mail through [`email`].
 
 pub mod accounts;
 pub mod audit;

@@ -396,21 +396,35 @@ pub fn replace(
     precondition: &Precondition,
 ) -> Result<GroupRecord, ServiceError> {
     let input = parse_input(ctx.registry, body)?;
+    let changes = AttributeChanges {
+        display_name: Some(input.display_name.clone()),
+        external_id: Some(input.external_id.clone()),
+        group_type: Some(input.group_type.clone()),
+    };
     db::write_transaction(conn, |conn| {
-        check_precondition(conn, ctx, id, precondition)?;
-        set_attributes(
+        let before = check_precondition(conn, ctx, id, precondition)?;
+        let after = changed_row(&before, &changes);
+        check_members(conn, &ctx.account.id, &input.members)?;
+        let synced = sync_members(conn, ctx, id, &input.members)?;
+        let attributes = audit::diff(Some(&snapshot(&before)), Some(&snapshot(&after)));
+        if attributes.is_none() && synced.added + synced.removed == 0 {
+            return Ok(());
+        }
+        let mut detail = attributes.unwrap_or_else(|| json!({}));
+        if let (Value::Object(d), Value::Object(m)) = (&mut detail, synced.detail()) {
+            d.extend(m);
+        }
+        storage::update(
             conn,
-            ctx,
-            id,
-            &AttributeChanges {
-                display_name: Some(input.display_name.clone()),
-                external_id: Some(input.external_id.clone()),
-                group_type: Some(input.group_type.clone()),
+            &GroupRow {
+                version: before.version + 1,
+                updated_at: ctx.now,
+                ..after
             },
         )?;
-        replace_members(conn, ctx, id, &input.members)?;
-        Ok::<_, ServiceError>(())
-    })?;
+        record(conn, ctx, "replace", id, "group.replaced", Some(detail))
+    })
+    .map_err(|e| uniqueness(e, &input.display_name, input.external_id.as_deref()))?;
     get(conn, &ctx.account.id, id, true)
 }
 
@@ -559,6 +573,66 @@ pub fn remove_members(
     })
 }
 
+/// What making a member list whole did.
+struct Synced {
+    added_ids: Vec<String>,
+    added: usize,
+    removed_ids: Vec<String>,
+    removed: usize,
+}
+
+impl Synced {
+    fn detail(&self) -> Value {
+        members_detail(&self.added_ids, self.added, &self.removed_ids, self.removed)
+    }
+}
+
+/// Makes `user_ids` (already checked) the group's member list: O(group size), by nature of a
+/// replace. Writes membership rows only; the caller bumps and logs.
+fn sync_members(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    group_id: &str,
+    user_ids: &[String],
+) -> Result<Synced, ServiceError> {
+    let current: HashSet<String> = storage::member_ids(conn, group_id)?.into_iter().collect();
+    let wanted: HashSet<&String> = user_ids.iter().collect();
+    let removed_ids: Vec<String> = current
+        .iter()
+        .filter(|id| !wanted.contains(id))
+        .cloned()
+        .collect();
+    let added_ids: Vec<String> = user_ids
+        .iter()
+        .filter(|id| !current.contains(*id))
+        .cloned()
+        .collect();
+    let removed = storage::delete_members(conn, group_id, &removed_ids)?;
+    let added = storage::insert_members(conn, &member_rows(ctx, group_id, &added_ids))?;
+    Ok(Synced {
+        added_ids,
+        added,
+        removed_ids,
+        removed,
+    })
+}
+
+/// `before` with `changes` applied (version and times untouched).
+fn changed_row(before: &GroupRow, changes: &AttributeChanges) -> GroupRow {
+    let mut after = before.clone();
+    if let Some(name) = &changes.display_name {
+        after.display_name_ci = fold_case(name);
+        after.display_name = name.clone();
+    }
+    if let Some(external_id) = &changes.external_id {
+        after.external_id = external_id.clone();
+    }
+    if let Some(group_type) = &changes.group_type {
+        after.group_type = group_type.clone();
+    }
+    after
+}
+
 /// Makes `user_ids` the group's whole member list (PUT, PATCH replace of `members`): members not
 /// listed are removed, new ones added (validated as in [`add_members`]); memberships that stay are
 /// not touched (a rule-made one stays rule-made).
@@ -571,21 +645,14 @@ pub fn replace_members(
     db::write_transaction(conn, |conn| {
         let group = locked_row(conn, ctx, group_id)?;
         check_members(conn, &ctx.account.id, user_ids)?;
-        let current: HashSet<String> = storage::member_ids(conn, group_id)?.into_iter().collect();
-        let wanted: HashSet<&String> = user_ids.iter().collect();
-        let to_remove: Vec<String> = current
-            .iter()
-            .filter(|id| !wanted.contains(id))
-            .cloned()
-            .collect();
-        let to_add: Vec<String> = user_ids
-            .iter()
-            .filter(|id| !current.contains(*id))
-            .cloned()
-            .collect();
-        let removed = storage::delete_members(conn, group_id, &to_remove)?;
-        let added = storage::insert_members(conn, &member_rows(ctx, group_id, &to_add))?;
-        finish_membership_change(conn, ctx, group, (&to_add, added), (&to_remove, removed))
+        let synced = sync_members(conn, ctx, group_id, user_ids)?;
+        finish_membership_change(
+            conn,
+            ctx,
+            group,
+            (&synced.added_ids, synced.added),
+            (&synced.removed_ids, synced.removed),
+        )
     })
 }
 
@@ -607,17 +674,7 @@ pub fn set_attributes(
     let mut attempted = (String::new(), None);
     db::write_transaction(conn, |conn| {
         let before = locked_row(conn, ctx, group_id)?;
-        let mut after = before.clone();
-        if let Some(name) = &changes.display_name {
-            after.display_name_ci = fold_case(name);
-            after.display_name = name.clone();
-        }
-        if let Some(external_id) = &changes.external_id {
-            after.external_id = external_id.clone();
-        }
-        if let Some(group_type) = &changes.group_type {
-            after.group_type = group_type.clone();
-        }
+        let mut after = changed_row(&before, changes);
         attempted = (after.display_name.clone(), after.external_id.clone());
         let Some(detail) = audit::diff(Some(&snapshot(&before)), Some(&snapshot(&after))) else {
             return Ok(Change {
