@@ -682,6 +682,8 @@ pub fn delete(
         if *precondition != Precondition::None {
             locked(conn, ctx, id, precondition)?;
         }
+        // The user's groups lose a member: their versions move on, so cached copies go stale.
+        storage::touch_groups_of(conn, &ctx.account.id, id, ctx.now)?;
         if storage::delete(conn, &ctx.account.id, id)? == 0 {
             return Err(ServiceError::NotFound("user"));
         }

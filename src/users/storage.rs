@@ -157,6 +157,29 @@ pub fn replace(conn: &mut DbConn, rec: &UserRecord, expected_version: i64) -> Qu
     Ok(true)
 }
 
+/// Moves on the version of every group `user_id` is a member of (before the user goes).
+pub fn touch_groups_of(
+    conn: &mut DbConn,
+    account_id: &str,
+    user_id: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    use crate::db::schema::{group_members, groups};
+    let member_of = group_members::table
+        .filter(group_members::user_id.eq(user_id))
+        .select(group_members::group_id);
+    diesel::update(
+        groups::table
+            .filter(groups::account_id.eq(account_id))
+            .filter(groups::id.eq_any(member_of)),
+    )
+    .set((
+        groups::version.eq(groups::version + 1),
+        groups::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
 /// Deletes a user (child rows and group memberships go with it); returns how many rows were
 /// deleted (0 or 1).
 pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usize> {

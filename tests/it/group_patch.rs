@@ -278,3 +278,33 @@ async fn refused_group_patches_change_nothing() {
         before
     );
 }
+
+#[actix_web::test]
+async fn deleting_a_member_moves_the_groups_etag_on() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    let (gid, u) = setup(&app, &acct).await;
+    patch(
+        &app,
+        &acct,
+        &gid,
+        &ops(
+            json!([{"op": "add", "path": "members", "value": [{"value": u[0]}, {"value": u[1]}]}]),
+        ),
+    )
+    .await;
+    let before = app.get(&format!("/scim/v2/Groups/{gid}"), &acct.scim).await;
+    assert_eq!(
+        app.delete(&format!("/scim/v2/Users/{}", u[0]), &acct.scim)
+            .await
+            .status,
+        204
+    );
+    let after = app.get(&format!("/scim/v2/Groups/{gid}"), &acct.scim).await;
+    assert_ne!(
+        after.header("etag"),
+        before.header("etag"),
+        "a cached copy must not stay current"
+    );
+    assert_eq!(members(&app, &acct, &gid).await, vec![u[1].clone()]);
+}
