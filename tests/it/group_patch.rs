@@ -308,3 +308,30 @@ async fn deleting_a_member_moves_the_groups_etag_on() {
     );
     assert_eq!(members(&app, &acct, &gid).await, vec![u[1].clone()]);
 }
+
+#[actix_web::test]
+async fn one_patch_adds_ten_thousand_members_and_one_removes_them() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    let (gid, _) = setup(&app, &acct).await;
+    let ids = crate::groups::bulk_users(&mut app.conn(), &acct.id, 10_000);
+    let value: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    let add = ops(json!([{"op": "Add", "path": "members", "value": value}]));
+    assert!(
+        add.to_string().len() < 2 * 1024 * 1024,
+        "within the default body limit"
+    );
+    let r = patch(&app, &acct, &gid, &add).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(app.count("group_members"), 10_000);
+    let lean = app
+        .get(
+            &format!("/scim/v2/Groups/{gid}?excludedAttributes=members"),
+            &acct.scim,
+        )
+        .await;
+    assert!(lean.body.get("members").is_none());
+    let remove = ops(json!([{"op": "Remove", "path": "members", "value": value}]));
+    assert_eq!(patch(&app, &acct, &gid, &remove).await.status, 204);
+    assert_eq!(app.count("group_members"), 0);
+}

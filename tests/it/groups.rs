@@ -52,7 +52,7 @@ fn member_ids(body: &Value) -> Vec<String> {
 }
 
 /// Inserts `n` minimal users straight into the database (fast set-up for large groups).
-fn bulk_users(conn: &mut DbConn, account_id: &str, n: usize) -> Vec<String> {
+pub fn bulk_users(conn: &mut DbConn, account_id: &str, n: usize) -> Vec<String> {
     let now = Utc::now().naive_utc();
     let rows: Vec<UserRow> = (0..n)
         .map(|i| UserRow {
