@@ -71,7 +71,6 @@ async fn service_provider_config(
     let base = scim_base(&req, &state);
     let body = json!({
         "schemas": [urn::SERVICE_PROVIDER_CONFIG],
-        "documentationUri": "https://help.mobietrain.com",
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": state.settings.max_results},
