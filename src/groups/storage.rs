@@ -8,16 +8,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::filter::{Compiler, sort_key};
+use crate::db::listing::Listing;
+use crate::db::listing::Sort;
 use crate::db::models::{GroupMemberRow, GroupRow};
 use crate::db::schema::{group_members, groups, users};
-use crate::db::sql::{BindValue, SqlBuilder};
 use crate::error::ServiceError;
 use crate::on_inner;
 use crate::scim::dialect::Rewrite;
 use crate::scim::list::Page;
 use crate::scim::schema::Registry;
-use crate::users::storage::Sort;
 use scim_v2::filter::Filter;
 
 use super::attributes::GROUP_ATTRIBUTES;
@@ -280,91 +279,8 @@ pub fn load(
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
-#[derive(diesel::QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-#[derive(diesel::QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-}
-
-fn matching(
-    backend: crate::db::Backend,
-    registry: &Registry,
-    account_id: &str,
-    filter: Option<&Filter>,
-    select: &str,
-) -> Result<(SqlBuilder, Vec<Rewrite>), ServiceError> {
-    let resource_type = registry
-        .resource_type("Group")
-        .expect("the Group resource type is served");
-    let mut sql = SqlBuilder::new(backend);
-    sql.push(select)
-        .push(" FROM groups WHERE groups.account_id = ")
-        .bind(BindValue::Text(account_id.to_owned()));
-    let mut compiler = Compiler {
-        registry,
-        resource_type,
-        table: &GROUP_ATTRIBUTES,
-        account_id,
-        rewrites: Vec::new(),
-    };
-    if let Some(filter) = filter {
-        sql.push(" AND ");
-        compiler.compile(filter, &mut sql)?;
-    }
-    Ok((sql, compiler.rewrites))
-}
-
-fn page_query(
-    backend: crate::db::Backend,
-    registry: &Registry,
-    account_id: &str,
-    filter: Option<&Filter>,
-    sort: Option<&Sort>,
-    page: Page,
-) -> Result<SqlBuilder, ServiceError> {
-    let resource_type = registry
-        .resource_type("Group")
-        .expect("the Group resource type is served");
-    let order = match sort {
-        Some(sort) => {
-            let key = sort_key(
-                registry,
-                resource_type,
-                &GROUP_ATTRIBUTES,
-                backend,
-                &sort.by,
-            )?;
-            let direction = if sort.descending { "DESC" } else { "ASC" };
-            format!(
-                " ORDER BY ({expr} IS NULL) ASC, {expr} {direction}, groups.id ASC",
-                expr = key.expression
-            )
-        }
-        None => " ORDER BY groups.id ASC".to_owned(),
-    };
-    let (mut sql, _) = matching(
-        backend,
-        registry,
-        account_id,
-        filter,
-        "SELECT groups.id AS id",
-    )?;
-    sql.push(&order)
-        .push(" LIMIT ")
-        .bind(BindValue::BigInt(page.count as i64))
-        .push(" OFFSET ")
-        .bind(BindValue::BigInt(page.offset() as i64));
-    Ok(sql)
-}
-
-/// The ids of one page of an account's groups matching `filter`, sorted by `sort` or by id, how
-/// many match in all, and the dialect rewrites the filter needed.
+/// The ids of one page of an account's groups, through the generic listing over the Groups
+/// attribute table (see [`Listing::find_page`]).
 pub fn find_page(
     conn: &mut DbConn,
     registry: &Registry,
@@ -373,24 +289,10 @@ pub fn find_page(
     sort: Option<&Sort>,
     page: Page,
 ) -> Result<(i64, Vec<String>, Vec<Rewrite>), ServiceError> {
-    let backend = conn.backend();
-    let (count, rewrites) = matching(
-        backend,
+    Listing {
         registry,
-        account_id,
-        filter,
-        "SELECT COUNT(*) AS n",
-    )?;
-    let total = count.query().get_result::<CountRow>(conn)?.n;
-    let query = page_query(backend, registry, account_id, filter, sort, page)?;
-    if page.count == 0 || page.offset() >= total as u64 {
-        return Ok((total, Vec::new(), rewrites));
+        resource_type: "Group",
+        table: &GROUP_ATTRIBUTES,
     }
-    let ids = query
-        .query()
-        .load::<IdRow>(conn)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    Ok((total, ids, rewrites))
+    .find_page(conn, account_id, filter, sort, page)
 }

@@ -17,7 +17,6 @@ use crate::groups::{self, GroupRecord};
 use crate::scim::error::InputError;
 use crate::scim::projection::Projection;
 use crate::state::AppState;
-use crate::users::{Precondition, WriteContext, etag};
 
 /// Registers the `/Groups` routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -75,13 +74,6 @@ pub fn representation(
     projection.apply(&state.registry, rt, resource)
 }
 
-fn with_etag(mut response: HttpResponse, version: i64) -> HttpResponse {
-    if let Ok(tag) = HeaderValue::from_str(&etag(version)) {
-        response.headers_mut().insert(header::ETAG, tag);
-    }
-    response
-}
-
 fn single(
     state: &AppState,
     status: StatusCode,
@@ -95,27 +87,7 @@ fn single(
     {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    with_etag(response, rec.row.version)
-}
-
-fn if_match(req: &HttpRequest) -> Precondition {
-    Precondition::if_match(
-        req.headers()
-            .get(header::IF_MATCH)
-            .and_then(|v| v.to_str().ok()),
-    )
-}
-
-macro_rules! write_ctx {
-    ($state:expr, $caller:expr, $actor:ident, $ctx:ident) => {
-        let $actor = $caller.0.actor();
-        let $ctx = WriteContext {
-            account: &$caller.0.account,
-            actor: &$actor,
-            registry: &$state.registry,
-            now: $state.clock.now_naive(),
-        };
-    };
+    super::with_etag(response, rec.row.version)
 }
 
 async fn create(
@@ -156,22 +128,8 @@ async fn read(
         groups::get(conn, &caller.0.account.id, &id, include)
     })
     .await?;
-    if let Some(header) = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        let current = rec.row.version.to_string();
-        if header.trim() == "*"
-            || header
-                .split(',')
-                .any(|t| crate::users::opaque_tag(t) == current)
-        {
-            return Ok(with_etag(
-                HttpResponse::NotModified().finish(),
-                rec.row.version,
-            ));
-        }
+    if let Some(response) = super::not_modified(&req, rec.row.version) {
+        return Ok(response);
     }
     Ok(single(&state, StatusCode::OK, &rec, &base, &projection))
 }
@@ -186,7 +144,7 @@ async fn replace(
 ) -> Result<HttpResponse, ScimError> {
     let projection = group_projection(&state, params.attributes(), params.excluded_attributes())?;
     let base = scim_base(&req, &state);
-    let precondition = if_match(&req);
+    let precondition = super::if_match(&req);
     let st = state.clone();
     let rec = run_db(&state, move |conn| {
         write_ctx!(st, caller, actor, ctx);
@@ -208,7 +166,7 @@ async fn patch(
     let asked = params.attributes().is_some();
     let include = asked && projection.wants("members");
     let base = scim_base(&req, &state);
-    let precondition = if_match(&req);
+    let precondition = super::if_match(&req);
     let st = state.clone();
     let (rec, rewrites) = run_db(&state, move |conn| {
         write_ctx!(st, caller, actor, ctx);
@@ -220,7 +178,7 @@ async fn patch(
     if asked {
         return Ok(single(&state, StatusCode::OK, &rec, &base, &projection));
     }
-    Ok(with_etag(
+    Ok(super::with_etag(
         HttpResponse::NoContent().finish(),
         rec.row.version,
     ))
@@ -232,7 +190,7 @@ async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let precondition = if_match(&req);
+    let precondition = super::if_match(&req);
     let st = state.clone();
     run_db(&state, move |conn| {
         write_ctx!(st, caller, actor, ctx);

@@ -1,6 +1,20 @@
 //! HTTP: the route table (`configure`), shared by `serve` and every test, plus the helpers handlers
 //! share. Handlers are thin: extract, call one domain function in `web::block`, map to the wire.
 
+/// The [`crate::users::WriteContext`] of a write by `caller`, built where the write runs (in the
+/// blocking closure, which owns the caller and a clone of the state).
+macro_rules! write_ctx {
+    ($state:expr, $caller:expr, $actor:ident, $ctx:ident) => {
+        let $actor = $caller.0.actor();
+        let $ctx = $crate::users::WriteContext {
+            account: &$caller.0.account,
+            actor: &$actor,
+            registry: &$state.registry,
+            now: $state.clock.now_naive(),
+        };
+    };
+}
+
 pub mod admin;
 pub mod admin_catalog;
 pub mod admin_jobs;
@@ -132,6 +146,40 @@ pub fn scim_base(req: &HttpRequest, state: &AppState) -> String {
             format!("{}://{}/scim/v2", info.scheme(), info.host())
         }
     }
+}
+
+/// The client's `If-Match` precondition.
+pub fn if_match(req: &HttpRequest) -> crate::users::Precondition {
+    crate::users::Precondition::if_match(
+        req.headers()
+            .get(actix_web::http::header::IF_MATCH)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// `response` with the `ETag` of a resource at `version`.
+pub fn with_etag(mut response: HttpResponse, version: i64) -> HttpResponse {
+    if let Ok(tag) = actix_web::http::header::HeaderValue::from_str(&crate::users::etag(version)) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ETAG, tag);
+    }
+    response
+}
+
+/// A 304 when the client's `If-None-Match` names the current version (weak comparison, or `*`).
+pub fn not_modified(req: &HttpRequest, version: i64) -> Option<HttpResponse> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::IF_NONE_MATCH)?
+        .to_str()
+        .ok()?;
+    let current = version.to_string();
+    (header.trim() == "*"
+        || header
+            .split(',')
+            .any(|t| crate::users::opaque_tag(t) == current))
+    .then(|| with_etag(HttpResponse::NotModified().finish(), version))
 }
 
 /// A SCIM JSON response.

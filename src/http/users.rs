@@ -14,7 +14,7 @@ use super::{run_db, scim_base, scim_response};
 use crate::scim::error::InputError;
 use crate::scim::projection::Projection;
 use crate::state::AppState;
-use crate::users::{self, Precondition, UserRecord, WriteContext};
+use crate::users::{self, UserRecord};
 
 /// Registers the `/Users` routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -100,36 +100,12 @@ fn single(
     projection: &Projection,
 ) -> HttpResponse {
     let mut response = scim_response(status, &representation(state, rec, base, projection));
-    if let Ok(tag) = HeaderValue::from_str(&users::etag(rec.row.version)) {
-        response.headers_mut().insert(header::ETAG, tag);
-    }
     if status == StatusCode::CREATED
         && let Ok(location) = HeaderValue::from_str(&format!("{base}/Users/{}", rec.row.id))
     {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    response
-}
-
-fn if_match(req: &HttpRequest) -> Precondition {
-    Precondition::if_match(
-        req.headers()
-            .get(header::IF_MATCH)
-            .and_then(|v| v.to_str().ok()),
-    )
-}
-
-/// The context of a write by `caller`, built where the write runs.
-macro_rules! write_ctx {
-    ($state:expr, $caller:expr, $actor:ident, $ctx:ident) => {
-        let $actor = $caller.0.actor();
-        let $ctx = WriteContext {
-            account: &$caller.0.account,
-            actor: &$actor,
-            registry: &$state.registry,
-            now: $state.clock.now_naive(),
-        };
-    };
+    super::with_etag(response, rec.row.version)
 }
 
 async fn create(
@@ -177,21 +153,8 @@ async fn read(
         users::get(conn, &caller.0.account.id, &id)
     })
     .await?;
-    let tag = users::etag(rec.row.version);
-    // If-None-Match (weak comparison): the client's copy is current.
-    if let Some(header) = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        let current = users::opaque_tag(&tag);
-        if header.trim() == "*" || header.split(',').any(|t| users::opaque_tag(t) == current) {
-            let mut response = HttpResponse::NotModified().finish();
-            if let Ok(value) = HeaderValue::from_str(&tag) {
-                response.headers_mut().insert(header::ETAG, value);
-            }
-            return Ok(response);
-        }
+    if let Some(response) = super::not_modified(&req, rec.row.version) {
+        return Ok(response);
     }
     Ok(single(&state, StatusCode::OK, &rec, &base, &projection))
 }
@@ -210,7 +173,7 @@ async fn replace(
         params.excluded_attributes.as_deref(),
     )?;
     let base = scim_base(&req, &state);
-    let precondition = if_match(&req);
+    let precondition = super::if_match(&req);
     let st = state.clone();
     let rec = run_db(&state, move |conn| {
         write_ctx!(st, caller, actor, ctx);
@@ -234,7 +197,7 @@ async fn patch(
         params.excluded_attributes.as_deref(),
     )?;
     let base = scim_base(&req, &state);
-    let precondition = if_match(&req);
+    let precondition = super::if_match(&req);
     let st = state.clone();
     let (rec, rewrites) = run_db(&state, move |conn| {
         write_ctx!(st, caller, actor, ctx);
@@ -251,7 +214,7 @@ async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let precondition = if_match(&req);
+    let precondition = super::if_match(&req);
     let st = state.clone();
     run_db(&state, move |conn| {
         write_ctx!(st, caller, actor, ctx);

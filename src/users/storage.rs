@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::filter::{Compiler, sort_key};
+use crate::db::listing::Listing;
 use crate::db::models::{
     AddressRow, EmailRow, PhoneNumberRow, RoleRow, StoreRow, UserRow, UserStoreRow,
 };
@@ -13,7 +13,6 @@ use crate::db::schema::{
     group_members, groups, stores, user_addresses, user_emails, user_phone_numbers, user_roles,
     user_stores, users,
 };
-use crate::db::sql::{BindValue, SqlBuilder};
 use crate::error::ServiceError;
 use crate::on_inner;
 use crate::scim::dialect::Rewrite;
@@ -280,97 +279,18 @@ pub fn load(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
-/// A sort request: an attribute path and the direction.
-#[derive(Debug, Clone)]
-pub struct Sort {
-    /// The `sortBy` attribute path, as sent.
-    pub by: String,
-    /// `sortOrder=descending`.
-    pub descending: bool,
-}
+pub use crate::db::listing::Sort;
 
-#[derive(diesel::QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-#[derive(diesel::QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-}
-
-/// `SELECT <select> FROM users WHERE account AND (<filter>)`, and the rewrites compiling it took.
-fn matching(
-    backend: crate::db::Backend,
-    registry: &Registry,
-    account_id: &str,
-    filter: Option<&Filter>,
-    select: &str,
-) -> Result<(SqlBuilder, Vec<Rewrite>), ServiceError> {
-    let resource_type = registry
-        .resource_type("User")
-        .expect("the User resource type is served");
-    let mut sql = SqlBuilder::new(backend);
-    sql.push(select)
-        .push(" FROM users WHERE users.account_id = ")
-        .bind(BindValue::Text(account_id.to_owned()));
-    let mut compiler = Compiler {
+/// Lists Users through the generic listing over their attribute table.
+fn listing(registry: &Registry) -> Listing<'_> {
+    Listing {
         registry,
-        resource_type,
+        resource_type: "User",
         table: &USER_ATTRIBUTES,
-        account_id,
-        rewrites: Vec::new(),
-    };
-    if let Some(filter) = filter {
-        sql.push(" AND ");
-        compiler.compile(filter, &mut sql)?;
     }
-    Ok((sql, compiler.rewrites))
 }
 
-fn page_query(
-    backend: crate::db::Backend,
-    registry: &Registry,
-    account_id: &str,
-    filter: Option<&Filter>,
-    sort: Option<&Sort>,
-    page: Page,
-) -> Result<(SqlBuilder, Vec<Rewrite>), ServiceError> {
-    let resource_type = registry
-        .resource_type("User")
-        .expect("the User resource type is served");
-    let order = match sort {
-        Some(sort) => {
-            let key = sort_key(registry, resource_type, &USER_ATTRIBUTES, backend, &sort.by)?;
-            let direction = if sort.descending { "DESC" } else { "ASC" };
-            // Resources without the attribute sort last in either direction; the id keeps it stable.
-            format!(
-                " ORDER BY ({expr} IS NULL) ASC, {expr} {direction}, users.id ASC",
-                expr = key.expression
-            )
-        }
-        None => " ORDER BY users.id ASC".to_owned(),
-    };
-    let (mut sql, rewrites) = matching(
-        backend,
-        registry,
-        account_id,
-        filter,
-        "SELECT users.id AS id",
-    )?;
-    sql.push(&order)
-        .push(" LIMIT ")
-        .bind(BindValue::BigInt(page.count as i64))
-        .push(" OFFSET ")
-        .bind(BindValue::BigInt(page.offset() as i64));
-    Ok((sql, rewrites))
-}
-
-/// The ids of one page of an account's users matching `filter` (all users when `None`), sorted by
-/// `sort` or by id (creation order: ids are UUIDv7), and how many match in all; plus the dialect
-/// rewrites the filter needed.
+/// The ids of one page of an account's users (see [`Listing::find_page`]).
 pub fn find_page(
     conn: &mut DbConn,
     registry: &Registry,
@@ -379,82 +299,15 @@ pub fn find_page(
     sort: Option<&Sort>,
     page: Page,
 ) -> Result<(i64, Vec<String>, Vec<Rewrite>), ServiceError> {
-    let backend = conn.backend();
-    let (count, rewrites) = matching(
-        backend,
-        registry,
-        account_id,
-        filter,
-        "SELECT COUNT(*) AS n",
-    )?;
-    let total = count.query().get_result::<CountRow>(conn)?.n;
-    if page.count == 0 || page.offset() >= total as u64 {
-        // Still compile the ordering, so a bad sortBy is refused whatever the page.
-        page_query(backend, registry, account_id, filter, sort, page)?;
-        return Ok((total, Vec::new(), rewrites));
-    }
-    let (query, _) = page_query(backend, registry, account_id, filter, sort, page)?;
-    let ids = query
-        .query()
-        .load::<IdRow>(conn)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    Ok((total, ids, rewrites))
+    listing(registry).find_page(conn, account_id, filter, sort, page)
 }
 
-#[derive(diesel::QueryableByName)]
-struct SqlitePlanRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    detail: String,
-}
-
-#[derive(diesel::QueryableByName)]
-struct PgPlanRow {
-    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-    line: String,
-}
-
-/// The database's plan for the page query of `filter`, one line per row (for tests and operators).
+/// The database's plan for listing users by `filter` (see [`Listing::explain`]).
 pub fn explain(
     conn: &mut DbConn,
     registry: &Registry,
     account_id: &str,
     filter: &Filter,
 ) -> Result<Vec<String>, ServiceError> {
-    let backend = conn.backend();
-    let (query, _) = page_query(
-        backend,
-        registry,
-        account_id,
-        Some(filter),
-        None,
-        Page {
-            start_index: 1,
-            count: 100,
-        },
-    )?;
-    let mut explained = SqlBuilder::new(backend);
-    explained.push(match backend {
-        crate::db::Backend::Sqlite => "EXPLAIN QUERY PLAN ",
-        crate::db::Backend::Postgres => "EXPLAIN ",
-    });
-    explained.push(query.text());
-    for b in query.binds() {
-        explained.bind_value_only(b.clone());
-    }
-    Ok(match backend {
-        crate::db::Backend::Sqlite => explained
-            .query()
-            .load::<SqlitePlanRow>(conn)?
-            .into_iter()
-            .map(|r| r.detail)
-            .collect(),
-        crate::db::Backend::Postgres => explained
-            .query()
-            .load::<PgPlanRow>(conn)?
-            .into_iter()
-            .map(|r| r.line)
-            .collect(),
-    })
+    listing(registry).explain(conn, account_id, filter)
 }

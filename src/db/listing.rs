@@ -1,0 +1,201 @@
+//! One page of a resource type's resources matching a filter, in a stable order, for any resource
+//! type with an [`AttributeTable`]: the count and the page come from the same compiled condition,
+//! scoped to the account. Users and Groups both list through here.
+
+use diesel::RunQueryDsl;
+use scim_v2::filter::Filter;
+
+use super::filter::{AttributeTable, Compiler, sort_key};
+use super::sql::{BindValue, SqlBuilder};
+use super::{Backend, DbConn};
+use crate::error::ServiceError;
+use crate::scim::dialect::Rewrite;
+use crate::scim::list::Page;
+use crate::scim::schema::Registry;
+
+/// A sort request: an attribute path and the direction.
+#[derive(Debug, Clone)]
+pub struct Sort {
+    /// The `sortBy` attribute path, as sent.
+    pub by: String,
+    /// `sortOrder=descending`.
+    pub descending: bool,
+}
+
+/// What is listed: a resource type and where its attributes live.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing<'a> {
+    /// The schemas, to resolve attribute paths.
+    pub registry: &'a Registry,
+    /// The resource type's name (`User`, `Group`).
+    pub resource_type: &'a str,
+    /// Its storage.
+    pub table: &'a AttributeTable,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+impl Listing<'_> {
+    /// `SELECT <select> FROM <table> WHERE account AND (<filter>)`, and the rewrites compiling it took.
+    fn matching(
+        &self,
+        backend: Backend,
+        account_id: &str,
+        filter: Option<&Filter>,
+        select: &str,
+    ) -> Result<(SqlBuilder, Vec<Rewrite>), ServiceError> {
+        let resource_type = self
+            .registry
+            .resource_type(self.resource_type)
+            .expect("the resource type is served");
+        let mut sql = SqlBuilder::new(backend);
+        sql.push(select)
+            .push(" FROM ")
+            .push(self.table.table)
+            .push(" WHERE ")
+            .push(self.table.account_column)
+            .push(" = ")
+            .bind(BindValue::Text(account_id.to_owned()));
+        let mut compiler = Compiler {
+            registry: self.registry,
+            resource_type,
+            table: self.table,
+            account_id,
+            rewrites: Vec::new(),
+        };
+        if let Some(filter) = filter {
+            sql.push(" AND ");
+            compiler.compile(filter, &mut sql)?;
+        }
+        Ok((sql, compiler.rewrites))
+    }
+
+    fn page_query(
+        &self,
+        backend: Backend,
+        account_id: &str,
+        filter: Option<&Filter>,
+        sort: Option<&Sort>,
+        page: Page,
+    ) -> Result<(SqlBuilder, Vec<Rewrite>), ServiceError> {
+        let resource_type = self
+            .registry
+            .resource_type(self.resource_type)
+            .expect("the resource type is served");
+        let id = self.table.id_column;
+        let order = match sort {
+            Some(sort) => {
+                let key = sort_key(self.registry, resource_type, self.table, backend, &sort.by)?;
+                let direction = if sort.descending { "DESC" } else { "ASC" };
+                // Resources without the attribute sort last in either direction; the id keeps it stable.
+                format!(
+                    " ORDER BY ({expr} IS NULL) ASC, {expr} {direction}, {id} ASC",
+                    expr = key.expression
+                )
+            }
+            None => format!(" ORDER BY {id} ASC"),
+        };
+        let (mut sql, rewrites) =
+            self.matching(backend, account_id, filter, &format!("SELECT {id} AS id"))?;
+        sql.push(&order)
+            .push(" LIMIT ")
+            .bind(BindValue::BigInt(page.count as i64))
+            .push(" OFFSET ")
+            .bind(BindValue::BigInt(page.offset() as i64));
+        Ok((sql, rewrites))
+    }
+
+    /// The ids of one page of an account's resources matching `filter` (all when `None`), sorted by
+    /// `sort` or by id (creation order: ids are UUIDv7), how many match in all, and the dialect
+    /// rewrites the filter needed.
+    pub fn find_page(
+        &self,
+        conn: &mut DbConn,
+        account_id: &str,
+        filter: Option<&Filter>,
+        sort: Option<&Sort>,
+        page: Page,
+    ) -> Result<(i64, Vec<String>, Vec<Rewrite>), ServiceError> {
+        let backend = conn.backend();
+        let (count, rewrites) =
+            self.matching(backend, account_id, filter, "SELECT COUNT(*) AS n")?;
+        let total = count.query().get_result::<CountRow>(conn)?.n;
+        // Compiled even for an empty page, so a bad sortBy is refused whatever the page.
+        let (query, _) = self.page_query(backend, account_id, filter, sort, page)?;
+        if page.count == 0 || page.offset() >= total as u64 {
+            return Ok((total, Vec::new(), rewrites));
+        }
+        let ids = query
+            .query()
+            .load::<IdRow>(conn)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        Ok((total, ids, rewrites))
+    }
+
+    /// The database's plan for the page query of `filter`, one line per row (for tests and operators).
+    pub fn explain(
+        &self,
+        conn: &mut DbConn,
+        account_id: &str,
+        filter: &Filter,
+    ) -> Result<Vec<String>, ServiceError> {
+        let backend = conn.backend();
+        let (query, _) = self.page_query(
+            backend,
+            account_id,
+            Some(filter),
+            None,
+            Page {
+                start_index: 1,
+                count: 100,
+            },
+        )?;
+        let mut explained = SqlBuilder::new(backend);
+        explained.push(match backend {
+            Backend::Sqlite => "EXPLAIN QUERY PLAN ",
+            Backend::Postgres => "EXPLAIN ",
+        });
+        explained.push(query.text());
+        for b in query.binds() {
+            explained.bind_value_only(b.clone());
+        }
+        Ok(match backend {
+            Backend::Sqlite => explained
+                .query()
+                .load::<SqlitePlanRow>(conn)?
+                .into_iter()
+                .map(|r| r.detail)
+                .collect(),
+            Backend::Postgres => explained
+                .query()
+                .load::<PgPlanRow>(conn)?
+                .into_iter()
+                .map(|r| r.line)
+                .collect(),
+        })
+    }
+}
