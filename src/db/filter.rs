@@ -107,6 +107,39 @@ impl AttributeTable {
             .map(|(_, s)| *s)
     }
 
+    /// Attribute paths (`attr`, `attr.sub`, `urn:…:attr`) that the resource type's schemas list but
+    /// this table does not place: every one must be stored, or unfilterable with a reason.
+    pub fn missing_paths(
+        &self,
+        registry: &Registry,
+        resource_type: &ResourceTypeDef,
+    ) -> Vec<String> {
+        let mut missing = Vec::new();
+        for urn in std::iter::once(&resource_type.schema).chain(&resource_type.extensions) {
+            let Some(schema) = registry.schema(urn) else {
+                continue;
+            };
+            let prefix = if *urn == resource_type.schema {
+                String::new()
+            } else {
+                format!("{urn}:")
+            };
+            for attr in &schema.attributes {
+                let path = format!("{prefix}{}", attr.name);
+                let subs = attr
+                    .sub_attributes
+                    .iter()
+                    .map(|s| format!("{path}.{}", s.name));
+                missing.extend(
+                    std::iter::once(path.clone())
+                        .chain(subs)
+                        .filter(|p| self.store(p).is_none()),
+                );
+            }
+        }
+        missing
+    }
+
     fn child(&self, name: &str) -> &Child {
         self.children
             .iter()
