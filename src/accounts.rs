@@ -6,7 +6,6 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::db::DbConn;
@@ -133,15 +132,11 @@ pub fn update_settings(
 
 /// Hex SHA-256 of a token, the form in which it is stored.
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::sha256_hex(token)
 }
 
 fn generate_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{TOKEN_PREFIX}{hex}")
+    crate::crypto::random_token(TOKEN_PREFIX)
 }
 
 /// Issues a token for an account; returns its row and the token itself, which is shown only now.

@@ -23,6 +23,9 @@ pub struct Cli {
     /// Database settings, shared by every command.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// The server key, shared by every command that seals or derives secrets.
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// Log format on stderr.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -60,6 +63,32 @@ pub struct DatabaseArgs {
     /// Seconds a request waits for a connection before it is answered 503.
     #[arg(long, env = "DB_POOL_TIMEOUT_SECS", default_value_t = 5, global = true)]
     pub db_pool_timeout_secs: u64,
+}
+
+/// Where the server key comes from.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// The server key: 64 hex characters (`openssl rand -hex 32`). Seals stored secrets and keys
+    /// invitation links; every instance sharing a database needs the same one. Never logged.
+    #[arg(long, env = "SERVER_KEY", hide_env_values = true, global = true)]
+    pub server_key: Option<String>,
+    /// The file holding the server key when SERVER_KEY is not set; created on first start of a
+    /// SQLite server.
+    #[arg(
+        long,
+        env = "SERVER_KEY_FILE",
+        default_value = "mobietrain-scim.key",
+        global = true
+    )]
+    pub server_key_file: std::path::PathBuf,
+}
+
+impl KeyArgs {
+    /// Loads the key; a missing key file is created only for SQLite (a single instance).
+    pub fn load(&self, database: &DatabaseArgs) -> anyhow::Result<crate::crypto::ServerKey> {
+        let sqlite = DatabaseTarget::parse(&database.database_url)?.backend == db::Backend::Sqlite;
+        crate::crypto::ServerKey::load(self.server_key.as_deref(), &self.server_key_file, sqlite)
+    }
 }
 
 /// The subcommands.
@@ -143,6 +172,16 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "HTTP_WORKERS")]
     pub workers: Option<usize>,
+    /// The app's sign-in page: a signed-in user is sent there with `?code=…`.
+    #[arg(
+        long,
+        env = "APP_URL",
+        default_value = "https://app.mobietrain.com/sign-in"
+    )]
+    pub app_url: String,
+    /// How long an app session lasts, in hours.
+    #[arg(long, env = "SESSION_LIFETIME_HOURS", default_value_t = 336)]
+    pub session_lifetime_hours: i64,
     /// Background jobs and e-mail.
     #[command(flatten)]
     pub jobs: WorkerArgs,
@@ -244,7 +283,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     let clock = SystemClock;
     match cli.command {
-        Command::Serve(args) => serve(&cli.database, args),
+        Command::Serve(args) => serve(&cli.database, &cli.key, args),
         Command::Migrate => {
             cli.database.open_migrated()?;
             println!("database is up to date");
@@ -458,8 +497,13 @@ fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Res
 
 /// Runs the HTTP server and the job workers until stopped (SIGINT/SIGTERM); then the workers finish
 /// the jobs they hold.
-fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
+fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let server_key = Arc::new(key.load(database)?);
+    if args.session_lifetime_hours < 1 {
+        anyhow::bail!("SESSION_LIFETIME_HOURS must be at least 1");
+    }
+    let app_url = url_without_query(&args.app_url)?;
     let manager = database.manager()?;
     let mut conn = manager.open().context("cannot open the database")?;
     let now = clock.now_naive();
@@ -478,6 +522,11 @@ fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
             max_results: args.max_results,
         }),
         dialects: Arc::default(),
+        server_key,
+        app: Arc::new(crate::state::AppSettings {
+            app_url,
+            session_lifetime: chrono::Duration::hours(args.session_lifetime_hours),
+        }),
     };
     let served = actix_web::rt::System::new().block_on(async move {
         let app_state = state.clone();
@@ -519,4 +568,17 @@ fn serve(database: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         w.shutdown();
     }
     served
+}
+
+/// Checks that `url` is an absolute http(s) URL without a query or fragment, so `?code=…` can be
+/// appended.
+fn url_without_query(url: &str) -> anyhow::Result<String> {
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.contains(['?', '#', ' ']);
+    if !ok {
+        anyhow::bail!(
+            "APP_URL must be an absolute http(s) URL without ?query or #fragment: {url:?}"
+        );
+    }
+    Ok(url.to_owned())
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::crypto::ServerKey;
 use crate::db::Pool;
 use crate::scim::schema::Registry;
 
@@ -28,6 +29,24 @@ impl Default for HttpSettings {
     }
 }
 
+/// Settings of the app sign-in (sessions).
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// Where a signed-in user is sent, with `?code=…` appended (the app's sign-in page).
+    pub app_url: String,
+    /// How long an app session lasts.
+    pub session_lifetime: chrono::Duration,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            app_url: "https://app.mobietrain.com/sign-in".to_owned(),
+            session_lifetime: chrono::Duration::days(14),
+        }
+    }
+}
+
 /// Application state, cloned into every worker.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -41,4 +60,8 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
     /// How often each client dialect was rewritten.
     pub dialects: Arc<crate::scim::dialect::DialectCounters>,
+    /// The server key: seals stored secrets, keys link digests. Never logged.
+    pub server_key: Arc<ServerKey>,
+    /// App sign-in settings.
+    pub app: Arc<AppSettings>,
 }

@@ -299,3 +299,89 @@ pub struct GroupRuleRow {
     pub group_type: String,
     pub created_at: NaiveDateTime,
 }
+
+/// A one-time code that hands a signed-in user to the app; only its SHA-256 is stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sign_in_codes)]
+pub struct SignInCodeRow {
+    /// Hex SHA-256 of the code.
+    pub code_hash: String,
+    /// The user's account.
+    pub account_id: String,
+    /// Who signs in.
+    pub user_id: String,
+    /// How they proved who they are: `crewplanner` or `invitation`.
+    pub via: String,
+    /// When it was issued.
+    pub created_at: NaiveDateTime,
+    /// After this it is refused.
+    pub expires_at: NaiveDateTime,
+}
+
+/// An app session; only the SHA-256 of its bearer token is stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    /// UUIDv7.
+    pub id: String,
+    /// The user's account.
+    pub account_id: String,
+    /// The signed-in user.
+    pub user_id: String,
+    /// Hex SHA-256 of the session token.
+    pub token_hash: String,
+    /// How the user signed in: `crewplanner` or `invitation`.
+    pub via: String,
+    /// When it began.
+    pub created_at: NaiveDateTime,
+    /// When it ends at the latest.
+    pub expires_at: NaiveDateTime,
+}
+
+/// What a user chose in the app's onboarding.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = app_profiles, treat_none_as_null = true)]
+pub struct AppProfileRow {
+    /// The user.
+    pub user_id: String,
+    /// The user's account.
+    pub account_id: String,
+    /// The app language chosen (`en`, `nl`, `fr`, `de`).
+    pub language: Option<String>,
+    /// When the terms and conditions were accepted.
+    pub terms_accepted_at: Option<NaiveDateTime>,
+    /// When it last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// An account's CrewPlanner integration.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = crewplanner_links, treat_none_as_null = true)]
+pub struct CrewPlannerLinkRow {
+    /// The account.
+    pub account_id: String,
+    /// The customer's CrewPlanner subdomain; the expected issuer is made from it.
+    pub slug: String,
+    /// Whether sign-in through CrewPlanner is on.
+    pub enabled: bool,
+    /// `platform`, `jwks`, `pem` or `hs256`.
+    pub key_kind: String,
+    /// The account's own public keys as given, or its HS256 secret encrypted with the server key.
+    pub key_material: Option<String>,
+    /// When it was created.
+    pub created_at: NaiveDateTime,
+    /// When it last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A CrewPlanner token id already used, kept until the token would have expired.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = used_jtis)]
+pub struct UsedJtiRow {
+    /// The account.
+    pub account_id: String,
+    /// The token's `jti`.
+    pub jti: String,
+    /// When the token expires (with leeway); the row may go after this.
+    pub expires_at: NaiveDateTime,
+}

@@ -214,6 +214,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sign_in_codes (code_hash) {
+        code_hash -> Text,
+        account_id -> Text,
+        user_id -> Text,
+        via -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        account_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        via -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    app_profiles (user_id) {
+        user_id -> Text,
+        account_id -> Text,
+        language -> Nullable<Text>,
+        terms_accepted_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    crewplanner_links (account_id) {
+        account_id -> Text,
+        slug -> Text,
+        enabled -> Bool,
+        key_kind -> Text,
+        key_material -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    used_jtis (account_id, jti) {
+        account_id -> Text,
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> accounts (account_id));
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(user_emails -> users (user_id));
@@ -230,6 +283,9 @@ diesel::joinable!(group_rules -> accounts (account_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(group_members -> group_rules (rule_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sign_in_codes -> users (user_id));
+diesel::joinable!(app_profiles -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -247,4 +303,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     groups,
     group_rules,
     group_members,
+    sign_in_codes,
+    sessions,
+    app_profiles,
+    crewplanner_links,
+    used_jtis,
 );

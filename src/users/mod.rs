@@ -34,6 +34,46 @@ pub use storage::UserRecord;
 pub mod origin {
     /// Provisioned over SCIM: managed by the identity provider.
     pub const SCIM: &str = "scim";
+    /// Invited by an admin (or on provisioning, when the account asks for it).
+    pub const INVITATION: &str = "invitation";
+    /// Created on a first visit through the CrewPlanner link.
+    pub const CREWPLANNER: &str = "crewplanner";
+}
+
+/// How a user may sign in to the app (DESIGN 5).
+pub mod sign_in {
+    /// Any way the account offers.
+    pub const ANY: &str = "any";
+    /// Only through the CrewPlanner link.
+    pub const CREWPLANNER: &str = "crewplanner";
+}
+
+/// Whether a user has registered in the app (DESIGN 5).
+pub mod registration {
+    /// Invited, not registered yet.
+    pub const INVITED: &str = "invited";
+    /// Registered.
+    pub const REGISTERED: &str = "registered";
+}
+
+/// Where a new user comes from and how they may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// One of [`origin`].
+    pub origin: &'static str,
+    /// One of [`sign_in`].
+    pub sign_in: &'static str,
+    /// One of [`registration`].
+    pub registration: &'static str,
+}
+
+impl Lifecycle {
+    /// A user provisioned over SCIM.
+    pub const SCIM: Lifecycle = Lifecycle {
+        origin: origin::SCIM,
+        sign_in: sign_in::ANY,
+        registration: registration::REGISTERED,
+    };
 }
 
 /// Everything a write needs besides the connection.
@@ -410,15 +450,26 @@ pub fn create(
     ctx: &WriteContext<'_>,
     body: &Value,
 ) -> Result<UserRecord, ServiceError> {
+    create_as(conn, ctx, body, Lifecycle::SCIM)
+}
+
+/// Creates a user from a SCIM-shaped body with the given lifecycle (invitations and CrewPlanner
+/// create users this way, under the same rules as SCIM). Joins the caller's transaction if any.
+pub fn create_as(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    body: &Value,
+    lifecycle: Lifecycle,
+) -> Result<UserRecord, ServiceError> {
     let attrs = parse_input(ctx.registry, body)?;
     let warnings = rules::check(&attrs, ctx.account)?;
     let row = UserRow {
         id: crate::accounts::new_id(),
         account_id: ctx.account.id.clone(),
         active: attrs.active.unwrap_or(true),
-        origin: origin::SCIM.to_owned(),
-        sign_in: "any".to_owned(),
-        registration: "registered".to_owned(),
+        origin: lifecycle.origin.to_owned(),
+        sign_in: lifecycle.sign_in.to_owned(),
+        registration: lifecycle.registration.to_owned(),
         version: 1,
         created_at: ctx.now,
         updated_at: ctx.now,
@@ -650,6 +701,10 @@ fn write_replacement(
     let mut rec = build_record(attrs, row, stores);
     if !storage::replace(conn, &rec, current.row.version)? {
         return Err(ServiceError::Contended);
+    }
+    if current.row.active && !rec.row.active {
+        // Deactivation ends the user's app sessions at once (DESIGN 4, soft delete).
+        crate::sessions::end_for_user(conn, &rec.row.id)?;
     }
     crate::group_rules::apply(conn, ctx, &mut rec)?;
     let id = rec.row.id.as_str();

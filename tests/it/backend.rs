@@ -83,4 +83,24 @@ fn migrated_schema_answers_every_tables_query() {
         .load(conn)
         .unwrap();
     assert_eq!(app.db.is_postgres(), postgres_server().is_some());
+    sign_in_codes::table
+        .select(SignInCodeRow::as_select())
+        .load(conn)
+        .unwrap();
+    sessions::table
+        .select(SessionRow::as_select())
+        .load(conn)
+        .unwrap();
+    app_profiles::table
+        .select(AppProfileRow::as_select())
+        .load(conn)
+        .unwrap();
+    crewplanner_links::table
+        .select(CrewPlannerLinkRow::as_select())
+        .load(conn)
+        .unwrap();
+    used_jtis::table
+        .select(UsedJtiRow::as_select())
+        .load(conn)
+        .unwrap();
 }

@@ -309,6 +309,8 @@ impl TestApp {
             clock: Arc::new(SystemClock),
             settings: Arc::new(settings),
             dialects: Arc::default(),
+            server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
+            app: Arc::default(),
         };
         TestApp { state, db }
     }
