@@ -64,4 +64,6 @@ pub struct AppState {
     pub server_key: Arc<ServerKey>,
     /// App sign-in settings.
     pub app: Arc<AppSettings>,
+    /// The CrewPlanner link: keys, expectations, refusal counts.
+    pub crewplanner: Arc<crate::crewplanner::CrewPlanner>,
 }

@@ -18,7 +18,9 @@ macro_rules! write_ctx {
 pub mod admin;
 pub mod admin_catalog;
 pub mod admin_jobs;
+pub mod app;
 pub mod auth;
+pub mod crewplanner;
 pub mod discovery;
 pub mod error;
 pub mod groups;
@@ -66,7 +68,17 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .default_service(web::to(|| async {
                         Err::<HttpResponse, _>(ProblemError(Failure::NoRoute))
                     })),
-            );
+            )
+            .service(
+                web::scope("/app/v1")
+                    .app_data(problem_json_config(limit))
+                    .app_data(problem_query_config())
+                    .configure(app::routes)
+                    .default_service(web::to(|| async {
+                        Err::<HttpResponse, _>(ProblemError(Failure::NoRoute))
+                    })),
+            )
+            .configure(crewplanner::routes);
     }
 }
 
