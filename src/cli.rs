@@ -96,7 +96,7 @@ impl KeyArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (migrates first; on a database with no account, creates one).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage accounts (tenants).
@@ -393,7 +393,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     let clock = SystemClock;
     match cli.command {
-        Command::Serve(args) => serve(&cli.database, &cli.key, args),
+        Command::Serve(args) => serve(&cli.database, &cli.key, *args),
         Command::Migrate => {
             cli.database.open_migrated()?;
             println!("database is up to date");
