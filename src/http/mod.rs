@@ -16,13 +16,17 @@ macro_rules! write_ctx {
 }
 
 pub mod admin;
+pub mod admin_account;
 pub mod admin_catalog;
+pub mod admin_invitations;
 pub mod admin_jobs;
+pub mod admin_users;
 pub mod auth;
 pub mod discovery;
 pub mod error;
 pub mod groups;
 pub mod health;
+pub mod invitation_accept;
 pub mod search;
 pub mod telemetry;
 pub mod users;
@@ -66,7 +70,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .default_service(web::to(|| async {
                         Err::<HttpResponse, _>(ProblemError(Failure::NoRoute))
                     })),
-            );
+            )
+            .configure(invitation_accept::routes(limit));
     }
 }
 

@@ -171,6 +171,8 @@ async fn an_invitation_goes_through_a_real_smtp_server_localised_with_both_parts
             clock: Arc::new(SystemClock),
             mailer,
             templates: Arc::new(Templates::embedded()),
+            server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
+            invitations: Arc::default(),
         },
         Registry::standard(),
         WorkerSettings {
