@@ -3,7 +3,8 @@
 //!
 //! - `invitations.email`: one send (`kind` `send`, the `n`th an admin caused) or reminder (`kind`
 //!   `reminder`, the `n`th configured day). Skips an invitation that is gone or expired, and a
-//!   reminder already marked sent; marks a reminder sent after delivering it. Its `Message-ID` is
+//!   reminder already marked sent or overtaken by the next one; marks a reminder sent after
+//!   delivering it. Its `Message-ID` is
 //!   that of the logical send (`invitation:<id>:send:<n>`, `invitation:<id>:reminder:<n>`).
 //! - `invitations.expire`: runs at the expiry and ends the invitation ([`super::expire`]).
 //! - `invitations.provision`: invites a user SCIM created, when the account asks for it
@@ -184,6 +185,17 @@ fn send_email(ctx: &JobContext<'_>, job: InvitationEmail) -> anyhow::Result<()> 
     }
     if job.kind == EmailKind::Reminder && row.last_reminder >= job.n {
         tracing::info!(job.id = %ctx.job.id, reminder = job.n, "reminder already sent");
+        return Ok(());
+    }
+    // A reminder whose successor is due already (the workers were down) is stale: the successor
+    // goes instead, so a backlog never becomes a burst.
+    let next_day = usize::try_from(job.n)
+        .ok()
+        .and_then(|n| services.invitations.reminder_days.get(n));
+    if job.kind == EmailKind::Reminder
+        && next_day.is_some_and(|day| now >= row.first_sent_at + Duration::days(*day))
+    {
+        tracing::info!(job.id = %ctx.job.id, reminder = job.n, "reminder overtaken by the next; skipped");
         return Ok(());
     }
     let template = match job.kind {
