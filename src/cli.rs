@@ -1,4 +1,5 @@
-//! The command line: `serve`, `worker`, `migrate`, `account …`, `token …` and `jobs …`. Every option can also be set by
+//! The command line: `serve`, `worker`, `migrate`, `account …`, `token …`, `jobs …` and
+//! `crewplanner …`. Every option can also be set by
 //! the environment variable named in its help (documented in `.env.sample`).
 
 use std::net::SocketAddr;
@@ -95,7 +96,7 @@ impl KeyArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (migrates first; on a database with no account, creates one).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage accounts (tenants).
@@ -109,6 +110,45 @@ pub enum Command {
     /// Server-wide background jobs (an account's own jobs are on the admin API).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// An account's CrewPlanner link (sign-in from CrewPlanner).
+    #[command(subcommand)]
+    Crewplanner(CrewPlannerCommand),
+}
+
+/// `crewplanner …`.
+#[derive(Debug, Subcommand)]
+pub enum CrewPlannerCommand {
+    /// Turn the CrewPlanner link on for an account (or change its slug or keys). Without a key
+    /// option the server-wide CrewPlanner keys are used.
+    Enable {
+        /// The account id (give it to the customer for CrewPlanner's integration page).
+        #[arg(long)]
+        account: String,
+        /// The customer's CrewPlanner subdomain (`acme` for https://acme.crewplanner.com).
+        #[arg(long)]
+        slug: String,
+        /// The account's own JWKS document.
+        #[arg(long, group = "own_key")]
+        jwks_file: Option<std::path::PathBuf>,
+        /// The account's own public key in PEM.
+        #[arg(long, group = "own_key")]
+        public_key_file: Option<std::path::PathBuf>,
+        /// The account's own HS256 secret (at least 32 bytes; stored encrypted, never shown).
+        #[arg(long, group = "own_key")]
+        hs256_secret_file: Option<std::path::PathBuf>,
+    },
+    /// Turn the CrewPlanner link off for an account.
+    Disable {
+        /// The account id.
+        #[arg(long)]
+        account: String,
+    },
+    /// Show an account's CrewPlanner link (never a secret).
+    Show {
+        /// The account id.
+        #[arg(long)]
+        account: String,
+    },
 }
 
 /// Options of the background workers and the mailer, for `serve` and `worker`.
@@ -228,6 +268,76 @@ pub struct ServeArgs {
     /// Background jobs and e-mail.
     #[command(flatten)]
     pub jobs: WorkerArgs,
+    /// The CrewPlanner link.
+    #[command(flatten)]
+    pub crewplanner: CrewPlannerArgs,
+}
+
+/// Server-wide CrewPlanner settings: the platform keys tokens are verified with.
+#[derive(Debug, Clone, Args)]
+pub struct CrewPlannerArgs {
+    /// CrewPlanner's JWKS document by URL (https; cached, re-fetched on key rotation).
+    #[arg(long, env = "CREWPLANNER_JWKS_URL")]
+    pub crewplanner_jwks_url: Option<String>,
+    /// CrewPlanner's JWKS document from a file.
+    #[arg(long, env = "CREWPLANNER_JWKS_FILE")]
+    pub crewplanner_jwks_file: Option<std::path::PathBuf>,
+    /// CrewPlanner's public key in PEM (RSA for RS256, P-256 for ES256).
+    #[arg(long, env = "CREWPLANNER_PUBLIC_KEY_FILE")]
+    pub crewplanner_public_key_file: Option<std::path::PathBuf>,
+    /// The `kid` of the PEM key (a token naming another kid is not verified with it).
+    #[arg(long, env = "CREWPLANNER_PUBLIC_KEY_ID")]
+    pub crewplanner_public_key_id: Option<String>,
+    /// The issuer of an account's tokens; `{slug}` stands for the account's CrewPlanner slug.
+    #[arg(long, env = "CREWPLANNER_ISSUER_TEMPLATE", default_value = crate::crewplanner::DEFAULT_ISSUER_TEMPLATE)]
+    pub crewplanner_issuer_template: String,
+}
+
+impl CrewPlannerArgs {
+    /// Reads the configured keys (files now; the JWKS URL on first use).
+    pub fn build(&self) -> anyhow::Result<crate::crewplanner::CrewPlanner> {
+        use crate::crewplanner::keys;
+        if !self.crewplanner_issuer_template.contains("{slug}") {
+            anyhow::bail!("CREWPLANNER_ISSUER_TEMPLATE must contain {{slug}}");
+        }
+        let mut platform = keys::PlatformKeys::default();
+        if let Some(file) = &self.crewplanner_jwks_file {
+            let doc = read_bounded(file)?;
+            platform
+                .fixed
+                .extend(keys::from_jwks(&doc).with_context(|| format!("{}", file.display()))?);
+        }
+        if let Some(file) = &self.crewplanner_public_key_file {
+            let pem = read_bounded(file)?;
+            platform.fixed.push(
+                keys::from_pem(&pem, self.crewplanner_public_key_id.as_deref())
+                    .with_context(|| format!("{}", file.display()))?,
+            );
+        }
+        if let Some(url) = self
+            .crewplanner_jwks_url
+            .as_deref()
+            .filter(|u| !u.is_empty())
+        {
+            platform.jwks = Some(keys::JwksSource::new(url, Duration::from_secs(30))?);
+        }
+        Ok(crate::crewplanner::CrewPlanner {
+            platform,
+            issuer_template: self.crewplanner_issuer_template.clone(),
+            ..Default::default()
+        })
+    }
+}
+
+/// Reads a key file, refusing anything larger than a key document can be.
+fn read_bounded(file: &std::path::Path) -> anyhow::Result<String> {
+    let len = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    if len > crate::crewplanner::keys::MAX_KEY_DOCUMENT_BYTES as u64 {
+        anyhow::bail!("{} is larger than a key file can be", file.display());
+    }
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
 /// `account …`.
@@ -335,7 +445,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     let clock = SystemClock;
     match cli.command {
-        Command::Serve(args) => serve(&cli.database, &cli.key, args),
+        Command::Serve(args) => serve(&cli.database, &cli.key, *args),
         Command::Migrate => {
             cli.database.open_migrated()?;
             println!("database is up to date");
@@ -345,6 +455,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => token(&mut cli.database.open_migrated()?, cmd, &clock),
         Command::Worker(args) => worker(&cli.database, &cli.key, &args),
         Command::Jobs(cmd) => jobs(&mut cli.database.open_migrated()?, cmd, &clock),
+        Command::Crewplanner(cmd) => {
+            let mut conn = cli.database.open_migrated()?;
+            let key = cli.key.load(&cli.database)?;
+            crewplanner(&mut conn, &key, cmd, &clock)
+        }
     }
 }
 
@@ -525,6 +640,64 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
     Ok(())
 }
 
+fn crewplanner(
+    conn: &mut DbConn,
+    key: &crate::crypto::ServerKey,
+    cmd: CrewPlannerCommand,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    use crate::crewplanner::link::{self, KeyChoice};
+    let show = |row: &crate::db::models::CrewPlannerLinkRow| {
+        println!("account:  {}", row.account_id);
+        println!("slug:     {}", row.slug);
+        println!("enabled:  {}", row.enabled);
+        println!(
+            "keys:     {}",
+            match row.key_kind.as_str() {
+                "platform" => "the server's CrewPlanner keys",
+                "jwks" => "the account's own JWKS document",
+                "pem" => "the account's own public key (PEM)",
+                "hs256" => "the account's own HS256 secret (stored encrypted)",
+                other => other,
+            }
+        );
+        println!("updated:  {}", crate::clock::rfc3339(row.updated_at));
+    };
+    match cmd {
+        CrewPlannerCommand::Enable {
+            account,
+            slug,
+            jwks_file,
+            public_key_file,
+            hs256_secret_file,
+        } => {
+            let choice = if let Some(f) = jwks_file {
+                KeyChoice::Jwks(read_bounded(&f)?)
+            } else if let Some(f) = public_key_file {
+                KeyChoice::Pem(read_bounded(&f)?)
+            } else if let Some(f) = hs256_secret_file {
+                let secret = read_bounded(&f)?;
+                KeyChoice::Hs256(secret.trim_end_matches(['\r', '\n']).as_bytes().to_vec())
+            } else {
+                KeyChoice::Platform
+            };
+            let row = link::enable(conn, key, &account, &slug, &choice, clock.now_naive())?;
+            println!("CrewPlanner link enabled");
+            show(&row);
+        }
+        CrewPlannerCommand::Disable { account } => {
+            let row = link::disable(conn, &account, clock.now_naive())?;
+            println!("CrewPlanner link disabled");
+            show(&row);
+        }
+        CrewPlannerCommand::Show { account } => match link::find(conn, &account)? {
+            Some(row) => show(&row),
+            None => println!("account {account} has no CrewPlanner link"),
+        },
+    }
+    Ok(())
+}
+
 fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Result<()> {
     match cmd {
         TokenCommand::Issue {
@@ -578,6 +751,7 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
         anyhow::bail!("SESSION_LIFETIME_HOURS must be at least 1");
     }
     let app_url = url_without_query(&args.app_url)?;
+    let crewplanner = Arc::new(args.crewplanner.build()?);
     let manager = database.manager()?;
     let mut conn = manager.open().context("cannot open the database")?;
     let now = clock.now_naive();
@@ -603,6 +777,7 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
             session_lifetime: chrono::Duration::hours(args.session_lifetime_hours),
         }),
         invitations,
+        crewplanner,
     };
     let served = actix_web::rt::System::new().block_on(async move {
         let app_state = state.clone();

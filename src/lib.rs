@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod cli;
 pub mod clock;
+pub mod crewplanner;
 pub mod crypto;
 pub mod db;
 pub mod email;

@@ -66,4 +66,6 @@ pub struct AppState {
     pub app: Arc<AppSettings>,
     /// Invitation reminders, expiry, resend cool-down and links.
     pub invitations: Arc<crate::invitations::InvitationSettings>,
+    /// The CrewPlanner link: keys, expectations, refusal counts.
+    pub crewplanner: Arc<crate::crewplanner::CrewPlanner>,
 }

@@ -13,7 +13,8 @@ use crate::state::AppState;
 /// The longest Authorization value read; anything longer is no token of ours.
 const MAX_TOKEN_LEN: usize = 256;
 
-fn bearer(req: &HttpRequest) -> Option<String> {
+/// The bearer token of a request, if it carries a plausible one.
+pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer")

@@ -21,7 +21,9 @@ pub mod admin_catalog;
 pub mod admin_invitations;
 pub mod admin_jobs;
 pub mod admin_users;
+pub mod app;
 pub mod auth;
+pub mod crewplanner;
 pub mod discovery;
 pub mod error;
 pub mod groups;
@@ -71,6 +73,16 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                         Err::<HttpResponse, _>(ProblemError(Failure::NoRoute))
                     })),
             )
+            .service(
+                web::scope("/app/v1")
+                    .app_data(problem_json_config(limit))
+                    .app_data(problem_query_config())
+                    .configure(app::routes)
+                    .default_service(web::to(|| async {
+                        Err::<HttpResponse, _>(ProblemError(Failure::NoRoute))
+                    })),
+            )
+            .configure(crewplanner::routes)
             .configure(invitation_accept::routes(limit));
     }
 }

@@ -9,10 +9,14 @@ use mobietrain_scim::state::HttpSettings;
 
 use crate::harness::{TestApp, TestDb, user};
 
+/// The server key the CLI and servers of these tests share (instances of one database must).
+const TEST_SERVER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 fn cli(db: &TestDb, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
         .args(args)
         .env("DATABASE_URL", &db.url)
+        .env("SERVER_KEY", TEST_SERVER_KEY)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
@@ -139,6 +143,7 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("DATABASE_URL", &db.url)
+            .env("SERVER_KEY", TEST_SERVER_KEY)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -222,4 +227,61 @@ fn first_start_creates_one_account_even_when_two_instances_start_together() {
     drop(again);
     let (_, list, _) = cli(&db, &["account", "list"]);
     assert_eq!(list.lines().count(), 2, "a header and one account: {list}");
+}
+
+#[test]
+fn crewplanner_enable_show_disable_never_print_or_store_the_secret() {
+    let db = TestDb::new();
+    let (ok, out, _) = cli(&db, &["account", "create", "--name", "Acme"]);
+    assert!(ok);
+    let account = last_line(&out);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "cp-secret-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e";
+    let file = dir.path().join("hs256.txt");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let (ok, out, err) = cli(
+        &db,
+        &[
+            "crewplanner",
+            "enable",
+            "--account",
+            &account,
+            "--slug",
+            "acme",
+            "--hs256-secret-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("enabled:  true") && out.contains("HS256 secret"));
+    let (ok, shown, _) = cli(&db, &["crewplanner", "show", "--account", &account]);
+    assert!(ok);
+    assert!(shown.contains("slug:     acme"));
+    for printed in [&out, &shown] {
+        assert!(!printed.contains(secret), "the secret is never printed");
+    }
+    let app = TestApp::on(db, mobietrain_scim::state::HttpSettings::default(), 1);
+    let stored: String = {
+        use diesel::prelude::*;
+        use mobietrain_scim::db::schema::crewplanner_links;
+        crewplanner_links::table
+            .select(crewplanner_links::key_material.assume_not_null())
+            .first(&mut *app.conn())
+            .unwrap()
+    };
+    assert!(!stored.contains(secret) && !stored.contains("7f3a9c1e"));
+    let (ok, _, err) = cli(
+        &app.db,
+        &[
+            "crewplanner",
+            "enable",
+            "--account",
+            &account,
+            "--slug",
+            "Not A Slug",
+        ],
+    );
+    assert!(!ok && err.contains("slug"), "{err}");
+    let (ok, out, _) = cli(&app.db, &["crewplanner", "disable", "--account", &account]);
+    assert!(ok && out.contains("enabled:  false"));
 }

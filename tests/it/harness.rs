@@ -312,6 +312,7 @@ impl TestApp {
             server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
             app: Arc::default(),
             invitations: Arc::default(),
+            crewplanner: Arc::default(),
         };
         TestApp { state, db }
     }

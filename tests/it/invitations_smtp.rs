@@ -115,11 +115,10 @@ async fn invite_mail_link_accept_and_open_the_app_then_the_old_link_fails() {
     let session = accepted["sessionToken"].as_str().unwrap().to_owned();
     assert!(accepted["expiresAt"].is_string());
 
-    // needs /app/v1/me (the CrewPlanner issue's session routes): uncomment when it lands.
-    // let (status, me) = get(&agent, &format!("{base}/app/v1/me"), &session);
-    // assert_eq!(status, 200, "{me}");
-    // assert_eq!(me["id"], user_id);
-    let _ = (get, &session);
+    // The session opens the app.
+    let (status, me) = get(&agent, &format!("{base}/app/v1/me"), &session);
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["id"], user_id);
 
     let (status, again) = post(
         &agent,

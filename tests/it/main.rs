@@ -11,6 +11,7 @@ mod backend;
 mod cli;
 mod client_lookups;
 mod concurrency;
+mod crewplanner;
 mod discovery;
 mod filter_property;
 mod group_patch;
