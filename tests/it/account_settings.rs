@@ -1,11 +1,10 @@
 //! Account settings on the admin API and the CLI: `requireExternalId`, `inviteOnProvision` (its
 //! agreement accepted once when turned on) and `defaultLanguage`.
 
-use std::process::Command;
-
 use actix_web::http::Method;
 use serde_json::{Value, json};
 
+use crate::cli::cli;
 use crate::harness::TestApp;
 use crate::invitations::{assert_problem, footprint};
 
@@ -75,27 +74,12 @@ async fn settings_are_read_and_changed_and_bad_changes_write_nothing() {
     );
 }
 
-fn cli(url: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
 #[actix_web::test]
 async fn the_cli_changes_the_same_settings_under_the_same_rules() {
     let app = TestApp::new();
     let account = app.account("Acme Retail");
-    let url = app.db.url.clone();
     let (ok, _, err) = cli(
-        &url,
+        &app.db,
         &[
             "account",
             "settings",
@@ -107,7 +91,7 @@ async fn the_cli_changes_the_same_settings_under_the_same_rules() {
     assert!(!ok, "the agreement is required");
     assert!(err.contains("agreementAccepted"), "{err}");
     let (ok, out, err) = cli(
-        &url,
+        &app.db,
         &[
             "account",
             "settings",
@@ -125,6 +109,6 @@ async fn the_cli_changes_the_same_settings_under_the_same_rules() {
     let r = app.get("/admin/v1/account", &account.admin).await;
     assert_eq!(r.body["inviteOnProvision"], true);
     assert_eq!(r.body["defaultLanguage"], "de");
-    let (_, shown, _) = cli(&url, &["account", "show", &account.id]);
+    let (_, shown, _) = cli(&app.db, &["account", "show", &account.id]);
     assert!(shown.contains("invite-on-provision: true"), "{shown}");
 }

@@ -21,8 +21,8 @@ use serde_json::json;
 use crate::harness::{TestApp, pool_on, wait_for};
 use crate::invitations::{account_with_group, app_with_clock, invite, row};
 
-fn start(pool: &db::Pool, app: &TestApp, mailer: Arc<MemoryMailer>, instance: &str) -> Workers {
-    let mailer: Arc<dyn Mailer> = mailer;
+/// Starts two workers of an instance on `pool` with the app's clock, key and settings.
+pub fn start(pool: &db::Pool, app: &TestApp, mailer: Arc<dyn Mailer>, instance: &str) -> Workers {
     Workers::start(
         Services {
             pool: pool.clone(),

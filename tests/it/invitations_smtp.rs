@@ -5,12 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mobietrain_scim::clock::SystemClock;
 use mobietrain_scim::email::smtp::SmtpMailer;
 use mobietrain_scim::email::{Mailer, Sender};
-use mobietrain_scim::jobs::queue::Backoff;
-use mobietrain_scim::jobs::worker::{WorkerSettings, Workers};
-use mobietrain_scim::jobs::{Registry, Services};
 use serde_json::{Value, json};
 
 use crate::concurrency::{client, post};
@@ -55,25 +51,7 @@ async fn invite_mail_link_accept_and_open_the_app_then_the_old_link_fails() {
     };
     let mailer: Arc<dyn Mailer> =
         Arc::new(SmtpMailer::new(&format!("smtp://127.0.0.1:{}", smtp.port), &sender).unwrap());
-    let workers = Workers::start(
-        Services {
-            pool: app.state.pool.clone(),
-            clock: Arc::new(SystemClock),
-            mailer,
-            templates: Arc::default(),
-            server_key: app.state.server_key.clone(),
-            invitations: app.state.invitations.clone(),
-        },
-        Registry::standard(),
-        WorkerSettings {
-            threads: 1,
-            poll_interval: Duration::from_millis(10),
-            backoff: Backoff::default(),
-            schedules: Vec::new(),
-            instance: "invite-e2e".into(),
-            ..WorkerSettings::default()
-        },
-    );
+    let workers = crate::invitations_jobs::start(&app.state.pool, &app, mailer, "e2e");
     wait_for("the invitation to arrive", Duration::from_secs(60), || {
         !smtp.received().is_empty()
     });
