@@ -9,6 +9,8 @@
 //! - `invitations.expire`: runs at the expiry and ends the invitation ([`super::expire`]).
 //! - `invitations.provision`: invites a user SCIM created, when the account asks for it
 //!   ([`super::invite_provisioned`]).
+//! - `invitations.purge_expired`: hourly, ends whatever expired and was not ended by its own expiry
+//!   job (one that failed for good, or was lost with a restored backup): a safety net.
 
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,7 @@ use crate::db::DbConn;
 use crate::db::models::InvitationRow;
 use crate::email::job::{Delivered, Delivery, deliver};
 use crate::error::ServiceError;
+use crate::jobs::schedule::Schedule;
 use crate::jobs::{EnqueueOptions, JobContext, JobType, Registry, enqueue};
 
 /// The e-mail template of the invitation itself.
@@ -84,11 +87,33 @@ impl JobType for ProvisionInvitation {
     const NAME: &'static str = "invitations.provision";
 }
 
+/// End every invitation that has expired (at most `limit` a run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeExpired {
+    /// The most invitations one run ends.
+    pub limit: i64,
+}
+
+impl JobType for PurgeExpired {
+    const NAME: &'static str = "invitations.purge_expired";
+}
+
 /// Registers the invitation handlers.
 pub fn register(registry: &mut Registry) {
     registry.register::<InvitationEmail>(send_email);
     registry.register::<ExpireInvitation>(expire);
     registry.register::<ProvisionInvitation>(provision);
+    registry.register::<PurgeExpired>(purge_expired);
+}
+
+/// The periodic invitation work: the hourly safety-net purge.
+pub fn schedules() -> Vec<Schedule> {
+    vec![Schedule {
+        name: PurgeExpired::NAME,
+        every: Duration::hours(1),
+        job: PurgeExpired::NAME,
+        payload: serde_json::json!({"limit": 500}),
+    }]
 }
 
 fn options(account_id: &str, key: String, run_at: NaiveDateTime) -> EnqueueOptions {
@@ -249,5 +274,21 @@ fn provision(ctx: &JobContext<'_>, job: ProvisionInvitation) -> anyhow::Result<(
     if let Some(row) = made {
         tracing::info!(job.id = %ctx.job.id, invitation.id = %row.id, "invitation made on provisioning");
     }
+    Ok(())
+}
+
+fn purge_expired(ctx: &JobContext<'_>, job: PurgeExpired) -> anyhow::Result<()> {
+    let now = ctx.services.clock.now_naive();
+    let mut conn = ctx.conn()?;
+    let due = storage::expired_ids(&mut conn, now, job.limit.clamp(1, 10_000))?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let registry = crate::scim::schema::Registry::embedded();
+    let mut ended = 0;
+    for id in &due {
+        ended += usize::from(super::expire(&mut conn, &registry, id, now)?);
+    }
+    tracing::info!(job.id = %ctx.job.id, invitations.expired = ended, "expired invitations purged");
     Ok(())
 }

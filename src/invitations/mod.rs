@@ -757,3 +757,77 @@ pub fn settings_json(account: &Account) -> Value {
         "inviteAgreementAcceptedAt": account.invite_agreement_accepted_at.map(rfc3339),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_turn_7_and_3_days_before_expiry_to_the_second() {
+        let expires = chrono::DateTime::parse_from_rfc3339("2027-01-21T10:00:00Z")
+            .unwrap()
+            .naive_utc();
+        let at = |d: i64, s: i64| expires - Duration::days(d) + Duration::seconds(s);
+        assert_eq!(marker(expires, at(7, -1)), Marker::Ok);
+        assert_eq!(marker(expires, at(7, 0)), Marker::Yellow);
+        assert_eq!(marker(expires, at(3, -1)), Marker::Yellow);
+        assert_eq!(marker(expires, at(3, 0)), Marker::Red);
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert_eq!(InvitationSettings::default().validate(), Ok(()));
+        for bad in [
+            InvitationSettings {
+                reminder_days: vec![7, 7],
+                ..Default::default()
+            },
+            InvitationSettings {
+                reminder_days: vec![60],
+                ..Default::default()
+            },
+            InvitationSettings {
+                invite_url: "https://app.example.com/i?x=1".into(),
+                ..Default::default()
+            },
+            InvitationSettings {
+                expiry: Duration::hours(1),
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn link_tokens_depend_on_key_id_and_nonce() {
+        let key = ServerKey::generate();
+        let row = InvitationRow {
+            id: "0190-a".into(),
+            account_id: "acc".into(),
+            user_id: "u".into(),
+            created_user: true,
+            source: source::ADMIN.into(),
+            nonce: "n1".into(),
+            language: "en".into(),
+            agreement_accepted_at: None,
+            sends: 1,
+            first_sent_at: NaiveDateTime::default(),
+            last_sent_at: NaiveDateTime::default(),
+            expires_at: NaiveDateTime::default(),
+            reminders_sent: 0,
+            last_reminder: 0,
+            created_at: NaiveDateTime::default(),
+            updated_at: NaiveDateTime::default(),
+        };
+        let token = link_token(&key, &row);
+        assert!(token.starts_with("0190-a.") && token.len() <= MAX_TOKEN_LEN);
+        assert_eq!(token, link_token(&key, &row), "a resend keeps the link");
+        let other_nonce = InvitationRow {
+            nonce: "n2".into(),
+            ..row.clone()
+        };
+        assert_ne!(token, link_token(&key, &other_nonce));
+        assert_ne!(token, link_token(&ServerKey::generate(), &row));
+    }
+}

@@ -45,6 +45,16 @@ pub fn exists_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<bool> {
         > 0)
 }
 
+/// Ids of invitations expired at `now`, oldest expiry first, at most `limit`.
+pub fn expired_ids(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
+    invitations::table
+        .filter(invitations::expires_at.le(now))
+        .order((invitations::expires_at.asc(), invitations::id.asc()))
+        .limit(limit)
+        .select(invitations::id)
+        .load(conn)
+}
+
 /// Stores a new invitation.
 pub fn insert(conn: &mut DbConn, row: &InvitationRow) -> QueryResult<()> {
     diesel::insert_into(invitations::table)

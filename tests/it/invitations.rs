@@ -684,3 +684,58 @@ async fn expired_crewplanner_only_and_deactivated_users_cannot_accept() {
     assert_problem(&r, 410, None);
     assert_eq!(footprint(&app), before);
 }
+
+#[test]
+fn of_concurrent_accepts_and_resends_exactly_one_wins() {
+    let app = TestApp::new();
+    let (account, group, inv) = actix_web::rt::System::new().block_on(async {
+        let (account, group) = account_with_group(&app, "Acme Retail").await;
+        let inv = invite(&app, &account, "ann@example.com", &group).await;
+        (account, group, inv)
+    });
+    let id = inv["id"].as_str().unwrap().to_owned();
+    let token = token_of(&app, &id);
+    let (base, server) = app.serve(4);
+
+    // Resends of an invitation whose cool-down is over (its last send moved back a day).
+    let day_ago = row(&app, &id).unwrap().last_sent_at - Duration::days(1);
+    diesel::update(invitations::table.find(&id))
+        .set(invitations::last_sent_at.eq(day_ago))
+        .execute(&mut app.conn())
+        .unwrap();
+    let resend = format!("{base}/admin/v1/invitations/{id}/resend");
+    let mut statuses: Vec<u16> = crate::concurrency::at_once(
+        (0..6)
+            .map(|_| ("POST", resend.clone(), account.admin.clone(), json!({})))
+            .collect(),
+    )
+    .into_iter()
+    .map(|(s, _)| s)
+    .collect();
+    statuses.sort();
+    assert_eq!(statuses, [202, 429, 429, 429, 429, 429]);
+    assert_eq!(row(&app, &id).unwrap().sends, 2);
+
+    let accept = format!("{base}/invitations/accept");
+    let results = crate::concurrency::at_once(
+        (0..6)
+            .map(|_| {
+                (
+                    "POST",
+                    accept.clone(),
+                    String::new(),
+                    json!({ "token": token }),
+                )
+            })
+            .collect(),
+    );
+    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    let refused = results
+        .iter()
+        .filter(|(s, _)| [404, 410].contains(s))
+        .count();
+    assert_eq!((ok, refused), (1, 5), "{results:?}");
+    assert_eq!(app.count("sessions"), 1);
+    let _ = group;
+    actix_web::rt::System::new().block_on(server.stop(true));
+}

@@ -306,3 +306,45 @@ async fn provisioning_invites_in_the_users_language_without_agreement_or_group()
     assert_eq!(r.status.as_u16(), 204);
     assert_eq!(app.count("users"), 3);
 }
+
+#[actix_web::test]
+async fn the_hourly_purge_ends_an_invitation_whose_expiry_job_was_lost() {
+    let (app, clock) = app_with_clock();
+    let (account, group) = account_with_group(&app, "Acme Retail").await;
+    invite(&app, &account, "ann@example.com", &group).await;
+    let sent = clock.now();
+    diesel::delete(jobs::table.filter(jobs::name.eq("invitations.expire")))
+        .execute(&mut app.conn())
+        .unwrap();
+    let mailer = Arc::new(MemoryMailer::new());
+    let workers = Workers::start(
+        Services {
+            pool: app.state.pool.clone(),
+            clock: app.state.clock.clone(),
+            mailer,
+            templates: Arc::default(),
+            server_key: app.state.server_key.clone(),
+            invitations: app.state.invitations.clone(),
+        },
+        Registry::standard(),
+        WorkerSettings {
+            threads: 1,
+            poll_interval: StdDuration::from_millis(5),
+            schedules: mobietrain_scim::invitations::jobs::schedules(),
+            instance: "sweeper".into(),
+            ..WorkerSettings::default()
+        },
+    );
+    settle(&app);
+    move_to(&clock, sent + Duration::days(60) + Duration::hours(1));
+    wait_for("the purge", StdDuration::from_secs(60), || {
+        app.count("invitations") == 0
+    });
+    settle(&app);
+    workers.shutdown();
+    assert_eq!(app.count("users"), 0);
+    let log = app
+        .get("/admin/v1/audit?code=invitation.expired", &account.admin)
+        .await;
+    assert_eq!(log.body["totalResults"], 1);
+}
