@@ -67,6 +67,9 @@ pub fn create_account(
         require_external_id: false,
         created_at: now,
         updated_at: now,
+        invite_on_provision: false,
+        default_language: "en".to_owned(),
+        invite_agreement_accepted_at: None,
     };
     diesel::insert_into(accounts::table)
         .values(&account)
@@ -128,6 +131,21 @@ pub fn update_settings(
         ))
         .execute(conn)?;
     Ok(account)
+}
+
+/// Stores an account's settings as they are on `account` (see
+/// [`crate::invitations::change_settings`], which checks them first).
+pub fn store_settings(conn: &mut DbConn, account: &Account) -> Result<(), ServiceError> {
+    diesel::update(accounts::table.find(&account.id))
+        .set((
+            accounts::require_external_id.eq(account.require_external_id),
+            accounts::invite_on_provision.eq(account.invite_on_provision),
+            accounts::default_language.eq(&account.default_language),
+            accounts::invite_agreement_accepted_at.eq(account.invite_agreement_accepted_at),
+            accounts::updated_at.eq(account.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Hex SHA-256 of a token, the form in which it is stored.

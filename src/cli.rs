@@ -173,6 +173,49 @@ pub struct WorkerArgs {
     /// The sender's display name.
     #[arg(long, env = "MAIL_FROM_NAME", default_value = "MobieTrain")]
     pub mail_from_name: String,
+    /// Invitation reminders, expiry, cool-down and links.
+    #[command(flatten)]
+    pub invitations: InvitationArgs,
+}
+
+/// Invitation settings (DESIGN 6), for `serve` and `worker`.
+#[derive(Debug, Clone, Args)]
+pub struct InvitationArgs {
+    /// The app page that accepts invitations; the e-mailed link is `{INVITE_URL}?token=…`.
+    #[arg(
+        long,
+        env = "INVITE_URL",
+        default_value = "https://app.mobietrain.com/invitation"
+    )]
+    pub invite_url: String,
+    /// Days after the first send on which reminders go out, comma-separated.
+    #[arg(
+        long,
+        env = "INVITATION_REMINDER_DAYS",
+        value_delimiter = ',',
+        default_value = "7,14,30,53,57"
+    )]
+    pub invitation_reminder_days: Vec<i64>,
+    /// Days after the first send an invitation expires (its user is then removed).
+    #[arg(long, env = "INVITATION_EXPIRY_DAYS", default_value_t = 60)]
+    pub invitation_expiry_days: i64,
+    /// Hours after an admin's last send before the invitation may be sent again.
+    #[arg(long, env = "INVITATION_RESEND_COOLDOWN_HOURS", default_value_t = 24)]
+    pub invitation_resend_cooldown_hours: i64,
+}
+
+impl InvitationArgs {
+    /// The settings, checked.
+    pub fn settings(&self) -> anyhow::Result<crate::invitations::InvitationSettings> {
+        let settings = crate::invitations::InvitationSettings {
+            reminder_days: self.invitation_reminder_days.clone(),
+            expiry: chrono::Duration::days(self.invitation_expiry_days),
+            resend_cooldown: chrono::Duration::hours(self.invitation_resend_cooldown_hours),
+            invite_url: self.invite_url.clone(),
+        };
+        settings.validate().map_err(anyhow::Error::msg)?;
+        Ok(settings)
+    }
 }
 
 /// `jobs …`: server-wide jobs (those of no account).
@@ -320,6 +363,15 @@ pub enum AccountCommand {
         /// Refuse users without externalId (400) instead of warning.
         #[arg(long)]
         require_external_id: Option<bool>,
+        /// Invite users SCIM creates with an e-mail (turning it on needs --agreement-accepted).
+        #[arg(long)]
+        invite_on_provision: Option<bool>,
+        /// The language of invitations when the user's own is not written in: en, nl, fr, de.
+        #[arg(long)]
+        default_language: Option<String>,
+        /// Accept the user agreement for invitations sent on provisioning.
+        #[arg(long)]
+        agreement_accepted: bool,
     },
 }
 
@@ -401,7 +453,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(cmd) => account(&mut cli.database.open_migrated()?, cmd, &clock),
         Command::Token(cmd) => token(&mut cli.database.open_migrated()?, cmd, &clock),
-        Command::Worker(args) => worker(&cli.database, &args),
+        Command::Worker(args) => worker(&cli.database, &cli.key, &args),
         Command::Jobs(cmd) => jobs(&mut cli.database.open_migrated()?, cmd, &clock),
         Command::Crewplanner(cmd) => {
             let mut conn = cli.database.open_migrated()?;
@@ -429,7 +481,12 @@ impl WorkerArgs {
     }
 
     /// Starts the workers, unless there are to be none.
-    fn start(&self, pool: &db::Pool, clock: Arc<dyn Clock>) -> anyhow::Result<Option<Workers>> {
+    fn start(
+        &self,
+        pool: &db::Pool,
+        clock: Arc<dyn Clock>,
+        server_key: Arc<crate::crypto::ServerKey>,
+    ) -> anyhow::Result<Option<Workers>> {
         if self.worker_threads == 0 {
             return Ok(None);
         }
@@ -438,6 +495,8 @@ impl WorkerArgs {
             clock,
             mailer: self.mailer()?,
             templates: Arc::new(Templates::embedded()),
+            server_key,
+            invitations: Arc::new(self.invitations.settings()?),
         };
         let settings = WorkerSettings {
             threads: self.worker_threads,
@@ -455,8 +514,9 @@ impl WorkerArgs {
 }
 
 /// Runs the job workers until SIGINT or SIGTERM, then stops them gracefully.
-fn worker(database: &DatabaseArgs, args: &WorkerArgs) -> anyhow::Result<()> {
+fn worker(database: &DatabaseArgs, key: &KeyArgs, args: &WorkerArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let server_key = Arc::new(key.load(database)?);
     database.open_migrated()?;
     let backend = DatabaseTarget::parse(&database.database_url)?.backend;
     let pool = db::build_pool(database.manager()?, &database.pool_settings(backend))?;
@@ -464,7 +524,7 @@ fn worker(database: &DatabaseArgs, args: &WorkerArgs) -> anyhow::Result<()> {
         worker_threads: args.worker_threads.max(1),
         ..args.clone()
     };
-    let workers = args.start(&pool, clock)?;
+    let workers = args.start(&pool, clock, server_key)?;
     println!("mobietrain-scim worker running; stop it with Ctrl-C or SIGTERM");
     actix_web::rt::System::new().block_on(async {
         let mut term = actix_web::rt::signal::unix::signal(
@@ -548,6 +608,8 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
                 crate::clock::rfc3339(a.created_at)
             );
             println!("require-external-id: {}", a.require_external_id);
+            println!("invite-on-provision: {}", a.invite_on_provision);
+            println!("default-language:    {}", a.default_language);
             println!("users:               {}", accounts::count_users(conn, &id)?);
             println!(
                 "tokens:              {} live, {} revoked",
@@ -558,9 +620,21 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
         AccountCommand::Settings {
             id,
             require_external_id,
+            invite_on_provision,
+            default_language,
+            agreement_accepted,
         } => {
-            let a = accounts::update_settings(conn, &id, require_external_id, clock.now_naive())?;
+            let change = crate::invitations::SettingsChange {
+                require_external_id,
+                invite_on_provision,
+                default_language,
+                agreement_accepted: agreement_accepted.then_some(true),
+            };
+            let a = crate::invitations::change_settings(conn, &id, &change, clock.now_naive())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("require-external-id: {}", a.require_external_id);
+            println!("invite-on-provision: {}", a.invite_on_provision);
+            println!("default-language:    {}", a.default_language);
         }
     }
     Ok(())
@@ -685,7 +759,8 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
     drop(conn);
     let backend = DatabaseTarget::parse(&database.database_url)?.backend;
     let pool = db::build_pool(manager, &database.pool_settings(backend))?;
-    let workers = args.jobs.start(&pool, clock.clone())?;
+    let invitations = Arc::new(args.jobs.invitations.settings()?);
+    let workers = args.jobs.start(&pool, clock.clone(), server_key.clone())?;
     let state = AppState {
         pool,
         registry: Arc::new(crate::scim::schema::Registry::embedded()),
@@ -701,6 +776,7 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
             app_url,
             session_lifetime: chrono::Duration::hours(args.session_lifetime_hours),
         }),
+        invitations,
         crewplanner,
     };
     let served = actix_web::rt::System::new().block_on(async move {

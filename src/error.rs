@@ -30,6 +30,54 @@ pub enum ServiceError {
     /// No connection could be had in time.
     #[error("database unavailable: {0}")]
     Unavailable(#[from] diesel::r2d2::PoolError),
+    /// Fields of the request break rules; each is named (400, all of them at once).
+    #[error("{}", FieldError::join(.0))]
+    InvalidFields(Vec<FieldError>),
+    /// A field's value is taken in the account (409, naming the field).
+    #[error("{}", .0.detail)]
+    FieldTaken(FieldError),
+    /// The resource existed and is gone for good: used, withdrawn or expired (410).
+    #[error("{0}")]
+    Gone(String),
+    /// The caller may not do this to this resource (403), saying why.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too soon to do this again (429); `retry_after_secs` says when it may be.
+    #[error("{detail}")]
+    TooSoon {
+        /// What is refused and why.
+        detail: String,
+        /// Whole seconds until it is allowed (at least 1).
+        retry_after_secs: i64,
+    },
+}
+
+/// One offending field of a request and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    /// The field as the request named it (`email`, `stores[0].refId`).
+    pub field: String,
+    /// What is wrong, and what to send instead.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// An error of `field`.
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The errors as one sentence per field.
+    pub fn join(errors: &[FieldError]) -> String {
+        errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.detail))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 impl From<diesel::result::Error> for ServiceError {
@@ -51,7 +99,8 @@ impl ServiceError {
     pub fn scim_type(&self) -> Option<ScimType> {
         match self {
             ServiceError::Input(e) => Some(e.scim_type),
-            ServiceError::Uniqueness(_) => Some(ScimType::Uniqueness),
+            ServiceError::InvalidFields(_) => Some(ScimType::InvalidValue),
+            ServiceError::Uniqueness(_) | ServiceError::FieldTaken(_) => Some(ScimType::Uniqueness),
             _ => None,
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Layers, each depending only on those below: [`http`] (routes, auth, the error policy), [`scim`]
 //! (the protocol, pure), the domain modules ([`accounts`], [`users`], [`groups`], [`group_rules`],
-//! [`stores`], [`audit`]), and [`db`] (diesel over SQLite and PostgreSQL). Side effects go through
+//! [`stores`], [`invitations`], [`audit`]), and [`db`] (diesel over SQLite and PostgreSQL). Side effects go through
 //! the job queue ([`jobs`]); e-mail through [`email`].
 
 pub mod accounts;
@@ -18,6 +18,7 @@ pub mod error;
 pub mod group_rules;
 pub mod groups;
 pub mod http;
+pub mod invitations;
 pub mod jobs;
 pub mod scim;
 pub mod sessions;

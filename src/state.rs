@@ -64,6 +64,8 @@ pub struct AppState {
     pub server_key: Arc<ServerKey>,
     /// App sign-in settings.
     pub app: Arc<AppSettings>,
+    /// Invitation reminders, expiry, resend cool-down and links.
+    pub invitations: Arc<crate::invitations::InvitationSettings>,
     /// The CrewPlanner link: keys, expectations, refusal counts.
     pub crewplanner: Arc<crate::crewplanner::CrewPlanner>,
 }

@@ -20,6 +20,12 @@ pub struct Account {
     pub created_at: NaiveDateTime,
     /// When it last changed.
     pub updated_at: NaiveDateTime,
+    /// Whether a user created over SCIM with an e-mail gets an invitation (DESIGN 6).
+    pub invite_on_provision: bool,
+    /// The language of invitations when the user's own is not written in (`en`, `nl`, `fr`, `de`).
+    pub default_language: String,
+    /// When the account's admin accepted the user agreement for invitations sent on provisioning.
+    pub invite_agreement_accepted_at: Option<NaiveDateTime>,
 }
 
 /// An API token: only its SHA-256 is stored.
@@ -384,4 +390,30 @@ pub struct UsedJtiRow {
     pub jti: String,
     /// When the token expires (with leeway); the row may go after this.
     pub expires_at: NaiveDateTime,
+}
+
+/// A pending invitation (see [`crate::invitations`]); the user's name and address stay on the user.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = invitations, treat_none_as_null = true)]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
+pub struct InvitationRow {
+    pub id: String,
+    pub account_id: String,
+    pub user_id: String,
+    pub created_user: bool,
+    pub source: String,
+    pub nonce: String,
+    pub language: String,
+    pub agreement_accepted_at: Option<NaiveDateTime>,
+    pub sends: i32,
+    pub first_sent_at: NaiveDateTime,
+    pub last_sent_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub reminders_sent: i32,
+    pub last_reminder: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }

@@ -8,6 +8,9 @@ diesel::table! {
         require_external_id -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        invite_on_provision -> Bool,
+        default_language -> Text,
+        invite_agreement_accepted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -267,6 +270,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        account_id -> Text,
+        user_id -> Text,
+        created_user -> Bool,
+        source -> Text,
+        nonce -> Text,
+        language -> Text,
+        agreement_accepted_at -> Nullable<Timestamp>,
+        sends -> Integer,
+        first_sent_at -> Timestamp,
+        last_sent_at -> Timestamp,
+        expires_at -> Timestamp,
+        reminders_sent -> Integer,
+        last_reminder -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> accounts (account_id));
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(user_emails -> users (user_id));
@@ -286,6 +310,8 @@ diesel::joinable!(group_members -> group_rules (rule_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_codes -> users (user_id));
 diesel::joinable!(app_profiles -> users (user_id));
+diesel::joinable!(invitations -> users (user_id));
+diesel::joinable!(invitations -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -308,4 +334,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_profiles,
     crewplanner_links,
     used_jtis,
+    invitations,
 );

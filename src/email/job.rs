@@ -45,10 +45,60 @@ pub fn run(ctx: &JobContext<'_>, job: SendEmail) -> anyhow::Result<()> {
     let Some(account_id) = ctx.job.account_id.as_deref() else {
         return Err(Permanent("send_email needs an account".into()).into());
     };
+    let key = job
+        .message_key
+        .as_deref()
+        .or(ctx.job.dedup_key.as_deref())
+        .unwrap_or(&ctx.job.id);
+    deliver(
+        ctx,
+        Delivery {
+            account_id,
+            template: &job.template,
+            language: job.language.as_deref(),
+            user_id: &job.user_id,
+            params: job.params.clone(),
+            message_key: key,
+        },
+    )?;
+    Ok(())
+}
+
+/// One templated message to one user of an account, as mail jobs send it.
+#[derive(Debug, Clone)]
+pub struct Delivery<'a> {
+    /// The recipient's account.
+    pub account_id: &'a str,
+    /// The template's name.
+    pub template: &'a str,
+    /// A BCP 47 tag; when absent or not written in, the user's `preferredLanguage`, then `locale`,
+    /// then English.
+    pub language: Option<&'a str>,
+    /// The recipient.
+    pub user_id: &'a str,
+    /// The template's parameters (a JSON object; `given_name` and `account_name` are added).
+    pub params: serde_json::Value,
+    /// Names the logical send for its `Message-ID`.
+    pub message_key: &'a str,
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivered {
+    /// The mailer accepted the message.
+    Sent,
+    /// The recipient is gone or deactivated: nothing to do.
+    Skipped,
+}
+
+/// Delivers one message following the queue's rules: the recipient is reloaded (skipped when gone
+/// or deactivated), the address, given name and language are read now, and the `Message-ID` is
+/// that of the logical send.
+pub fn deliver(ctx: &JobContext<'_>, d: Delivery<'_>) -> anyhow::Result<Delivered> {
     let mut conn = ctx.conn()?;
     let user = users::table
-        .filter(users::id.eq(&job.user_id))
-        .filter(users::account_id.eq(account_id))
+        .filter(users::id.eq(d.user_id))
+        .filter(users::account_id.eq(d.account_id))
         .select((
             users::given_name,
             users::preferred_language,
@@ -59,14 +109,14 @@ pub fn run(ctx: &JobContext<'_>, job: SendEmail) -> anyhow::Result<()> {
         .optional()?;
     let Some((given_name, preferred_language, locale, active)) = user else {
         tracing::info!(job.id = %ctx.job.id, "recipient no longer exists; nothing sent");
-        return Ok(());
+        return Ok(Delivered::Skipped);
     };
     if !active {
         tracing::info!(job.id = %ctx.job.id, "recipient is deactivated; nothing sent");
-        return Ok(());
+        return Ok(Delivered::Skipped);
     }
     let address: Option<String> = user_emails::table
-        .filter(user_emails::user_id.eq(&job.user_id))
+        .filter(user_emails::user_id.eq(d.user_id))
         .select(user_emails::value)
         .order((
             user_emails::is_primary.eq(Some(true)).desc(),
@@ -78,17 +128,13 @@ pub fn run(ctx: &JobContext<'_>, job: SendEmail) -> anyhow::Result<()> {
         return Err(Permanent("the recipient has no e-mail address".into()).into());
     };
     let account_name: String = accounts::table
-        .find(account_id)
+        .find(d.account_id)
         .select(accounts::name)
         .first(&mut conn)?;
     drop(conn);
 
-    let language = Language::choose([
-        job.language.as_deref(),
-        preferred_language.as_deref(),
-        locale.as_deref(),
-    ]);
-    let mut params = match job.params {
+    let language = Language::choose([d.language, preferred_language.as_deref(), locale.as_deref()]);
+    let mut params = match d.params {
         serde_json::Value::Object(map) => map,
         serde_json::Value::Null => serde_json::Map::new(),
         _ => return Err(Permanent("params must be a JSON object".into()).into()),
@@ -98,23 +144,18 @@ pub fn run(ctx: &JobContext<'_>, job: SendEmail) -> anyhow::Result<()> {
     let rendered = ctx
         .services
         .templates
-        .render(&job.template, language, &serde_json::Value::Object(params))
+        .render(d.template, language, &serde_json::Value::Object(params))
         .map_err(|e| Permanent(e.to_string()))?;
-    let key = job
-        .message_key
-        .as_deref()
-        .or(ctx.job.dedup_key.as_deref())
-        .unwrap_or(&ctx.job.id);
     let email = Email {
         to: address,
         to_name: given_name,
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
-        message_id: message_id(key, &job.template, ctx.services.mailer.domain()),
+        message_id: message_id(d.message_key, d.template, ctx.services.mailer.domain()),
     };
     ctx.services.mailer.send(&email)?;
     ctx.crash_point(CrashPoint::AfterSideEffect)?;
-    tracing::info!(job.id = %ctx.job.id, email.template = %job.template, email.language = language.as_str(), "e-mail sent");
-    Ok(())
+    tracing::info!(job.id = %ctx.job.id, email.template = %d.template, email.language = language.as_str(), "e-mail sent");
+    Ok(Delivered::Sent)
 }

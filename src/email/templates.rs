@@ -132,11 +132,19 @@ impl Language {
 }
 
 /// The templates that exist: (name, text layout, HTML layout).
-const TEMPLATES: &[(&str, &str, &str)] = &[(
-    "invitation",
-    include_str!("../../templates/email/invitation.txt"),
-    include_str!("../../templates/email/invitation.html"),
-)];
+/// A reminder of an invitation has the invitation's layouts and words of its own.
+const TEMPLATES: &[(&str, &str, &str)] = &[
+    (
+        "invitation",
+        include_str!("../../templates/email/invitation.txt"),
+        include_str!("../../templates/email/invitation.html"),
+    ),
+    (
+        "invitation_reminder",
+        include_str!("../../templates/email/invitation.txt"),
+        include_str!("../../templates/email/invitation.html"),
+    ),
+];
 
 /// A rendered message, before it is addressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,6 +374,40 @@ mod tests {
             // minijinja also escapes `/` (as `&#x2f;`), which HTML decodes in attributes.
             let html = r.html.replace("&#x2f;", "/");
             assert!(html.contains("href=\"https://app.example.com/accept?i=1&amp;n=2\""));
+        }
+    }
+
+    #[test]
+    fn the_reminder_renders_in_every_language_with_the_days_left() {
+        let t = Templates::embedded();
+        let mut p = params();
+        p["days_left"] = serde_json::json!(7);
+        for (l, subject, days) in [
+            (
+                Language::En,
+                "Reminder: Acme & Co invites you to MobieTrain",
+                "in 7 days",
+            ),
+            (
+                Language::Nl,
+                "Herinnering: Acme & Co nodigt je uit voor MobieTrain",
+                "over 7 dagen",
+            ),
+            (
+                Language::Fr,
+                "Rappel : Acme & Co vous invite à rejoindre MobieTrain",
+                "dans 7 jours",
+            ),
+            (
+                Language::De,
+                "Erinnerung: Acme & Co lädt Sie zu MobieTrain ein",
+                "in 7 Tagen",
+            ),
+        ] {
+            let r = t.render("invitation_reminder", l, &p).unwrap();
+            assert_eq!(r.subject, subject);
+            assert!(r.text.contains(days), "{}", r.text);
+            assert!(r.text.contains("https://app.example.com/accept?i=1&n=2"));
         }
     }
 

@@ -1,6 +1,7 @@
 //! The admin API (`/admin/v1`, admin-scope tokens, `application/problem+json` errors): for now the
-//! provisioning log, `GET /admin/v1/audit`, the account's background jobs (`admin_jobs`), and its
-//! stores and group rules (`admin_catalog`).
+//! provisioning log, `GET /admin/v1/audit`, the account's background jobs (`admin_jobs`), its
+//! stores and group rules (`admin_catalog`), invitations (`admin_invitations`), users
+//! (`admin_users`) and settings (`admin_account`).
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime};
@@ -19,7 +20,10 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit", web::get().to(list_audit))
         .configure(super::admin_jobs::routes)
-        .configure(super::admin_catalog::routes);
+        .configure(super::admin_catalog::routes)
+        .configure(super::admin_invitations::routes)
+        .configure(super::admin_users::routes)
+        .configure(super::admin_account::routes);
 }
 
 /// Query parameters of `GET /admin/v1/audit`.

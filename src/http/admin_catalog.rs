@@ -25,8 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PageParams {
-    start_index: Option<String>,
-    count: Option<String>,
+    /// 1-based index of the first result.
+    pub start_index: Option<String>,
+    /// How many results at most.
+    pub count: Option<String>,
 }
 
 /// A store as the admin API shows it.

@@ -1,5 +1,6 @@
 //! The one place errors become responses: SCIM error bodies (RFC 7644 §3.12, `application/scim+json`,
-//! string `status`) under `/scim/v2`, and `application/problem+json` (RFC 9457) on the admin API.
+//! string `status`) under `/scim/v2`, and `application/problem+json` (RFC 9457) on the admin API,
+//! with an `errors` list (`field`, `detail`) when the request's fields are at fault.
 //! Internal errors are logged here and answered with a generic detail; their text never leaves.
 
 use actix_web::http::StatusCode;
@@ -48,8 +49,11 @@ impl Failure {
         match self {
             Failure::Service(e) => match e {
                 ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-                ServiceError::Input(_) => StatusCode::BAD_REQUEST,
-                ServiceError::Uniqueness(_) => StatusCode::CONFLICT,
+                ServiceError::Input(_) | ServiceError::InvalidFields(_) => StatusCode::BAD_REQUEST,
+                ServiceError::Uniqueness(_) | ServiceError::FieldTaken(_) => StatusCode::CONFLICT,
+                ServiceError::Gone(_) => StatusCode::GONE,
+                ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+                ServiceError::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ServiceError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
                 ServiceError::Database(_) | ServiceError::Internal(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
@@ -67,6 +71,15 @@ impl Failure {
         }
     }
 
+    /// The offending fields, for the `errors` list of a problem body.
+    fn field_errors(&self) -> Option<Vec<crate::error::FieldError>> {
+        match self {
+            Failure::Service(ServiceError::InvalidFields(errors)) => Some(errors.clone()),
+            Failure::Service(ServiceError::FieldTaken(error)) => Some(vec![error.clone()]),
+            _ => None,
+        }
+    }
+
     fn scim_type(&self) -> Option<ScimType> {
         match self {
             Failure::Service(e) => e.scim_type(),
@@ -81,9 +94,16 @@ impl Failure {
                 format!("the {what} does not exist (or not in the account this token opens)")
             }
             Failure::Service(ServiceError::Input(e)) => e.detail.clone(),
-            Failure::Service(ServiceError::Uniqueness(d) | ServiceError::PreconditionFailed(d)) => {
-                d.clone()
-            }
+            Failure::Service(
+                ServiceError::Uniqueness(d)
+                | ServiceError::PreconditionFailed(d)
+                | ServiceError::Gone(d)
+                | ServiceError::Forbidden(d)
+                | ServiceError::TooSoon { detail: d, .. },
+            ) => d.clone(),
+            Failure::Service(
+                e @ (ServiceError::InvalidFields(_) | ServiceError::FieldTaken(_)),
+            ) => e.to_string(),
             Failure::Service(ServiceError::Database(_) | ServiceError::Internal(_)) => {
                 "an internal error occurred; it has been logged".to_owned()
             }
@@ -127,6 +147,12 @@ impl Failure {
             }
             Failure::Service(ServiceError::Unavailable(_) | ServiceError::Contended) => {
                 builder.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            Failure::Service(ServiceError::TooSoon {
+                retry_after_secs, ..
+            }) => {
+                builder
+                    .insert_header((header::RETRY_AFTER, (*retry_after_secs).max(1).to_string()));
             }
             _ => {}
         }
@@ -199,12 +225,15 @@ impl ResponseError for ProblemError {
     fn error_response(&self) -> HttpResponse {
         self.0.log();
         let status = self.0.status();
-        let body = json!({
+        let mut body = json!({
             "type": "about:blank",
             "title": status.canonical_reason().unwrap_or("Error"),
             "status": status.as_u16(),
             "detail": self.0.detail(),
         });
+        if let Some(errors) = self.0.field_errors() {
+            body["errors"] = json!(errors);
+        }
         let mut builder = HttpResponse::build(status);
         self.0.decorate(&mut builder);
         builder

@@ -16,8 +16,11 @@ macro_rules! write_ctx {
 }
 
 pub mod admin;
+pub mod admin_account;
 pub mod admin_catalog;
+pub mod admin_invitations;
 pub mod admin_jobs;
+pub mod admin_users;
 pub mod app;
 pub mod auth;
 pub mod crewplanner;
@@ -25,6 +28,7 @@ pub mod discovery;
 pub mod error;
 pub mod groups;
 pub mod health;
+pub mod invitation_accept;
 pub mod search;
 pub mod telemetry;
 pub mod users;
@@ -78,7 +82,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                         Err::<HttpResponse, _>(ProblemError(Failure::NoRoute))
                     })),
             )
-            .configure(crewplanner::routes);
+            .configure(crewplanner::routes)
+            .configure(invitation_accept::routes(limit));
     }
 }
 

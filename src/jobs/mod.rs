@@ -48,7 +48,8 @@ use crate::email::Mailer;
 use crate::email::templates::Templates;
 pub use queue::{EnqueueOptions, Enqueued, JobState, JobType, enqueue};
 
-/// What handlers use: the database, the time, the mailer and the e-mail templates.
+/// What handlers use: the database, the time, the mailer, the e-mail templates, the server key and
+/// the invitation settings.
 #[derive(Debug, Clone)]
 pub struct Services {
     /// Database connections.
@@ -59,6 +60,10 @@ pub struct Services {
     pub mailer: Arc<dyn Mailer>,
     /// The embedded e-mail templates.
     pub templates: Arc<Templates>,
+    /// The server key: invitation links are derived from it when their e-mail is sent.
+    pub server_key: Arc<crate::crypto::ServerKey>,
+    /// Invitation reminders, expiry and links.
+    pub invitations: Arc<crate::invitations::InvitationSettings>,
 }
 
 /// A place in a job's run where tests make a worker die, to prove a job survives it.
@@ -138,11 +143,13 @@ impl Registry {
         Self::default()
     }
 
-    /// Every handler the server ships: `send_email` and the purge of old done jobs.
+    /// Every handler the server ships: `send_email`, the purge of old done jobs, and the
+    /// invitations' e-mails, expiry and provisioning.
     pub fn standard() -> Self {
         let mut registry = Self::new();
         registry.register::<crate::email::job::SendEmail>(crate::email::job::run);
         registry.register::<schedule::PurgeDoneJobs>(schedule::purge_done_jobs);
+        crate::invitations::jobs::register(&mut registry);
         registry
     }
 

@@ -26,14 +26,16 @@ pub struct Schedule {
     pub payload: serde_json::Value,
 }
 
-/// The schedules the server ships.
+/// The schedules the server ships: the purge of old done jobs, and the invitations' own.
 pub fn standard() -> Vec<Schedule> {
-    vec![Schedule {
+    let mut schedules = vec![Schedule {
         name: "jobs.purge_done",
         every: Duration::hours(1),
         job: PurgeDoneJobs::NAME,
         payload: serde_json::json!({"keep_days": 7}),
-    }]
+    }];
+    schedules.extend(crate::invitations::jobs::schedules());
+    schedules
 }
 
 /// Enqueues the runs of `schedules` that are due; returns how many it enqueued.

@@ -444,13 +444,70 @@ fn record_warnings(
     Ok(())
 }
 
-/// Creates a user from a SCIM body (origin `scim`).
+/// Creates a user from a SCIM body (origin `scim`). When the account invites on provisioning and
+/// the user has an e-mail, the user is `invited` and their invitation is enqueued in the same
+/// transaction (a job makes it, with the invitation settings; DESIGN 6).
 pub fn create(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     body: &Value,
 ) -> Result<UserRecord, ServiceError> {
-    create_as(conn, ctx, body, Lifecycle::SCIM)
+    let invite = ctx.account.invite_on_provision
+        && parse_input(ctx.registry, body).is_ok_and(|a| !a.emails.is_empty());
+    if !invite {
+        return create_as(conn, ctx, body, Lifecycle::SCIM);
+    }
+    db::write_transaction(conn, |conn| {
+        let lifecycle = Lifecycle {
+            registration: registration::INVITED,
+            ..Lifecycle::SCIM
+        };
+        let rec = create_as(conn, ctx, body, lifecycle)?;
+        crate::invitations::jobs::enqueue_provision(conn, &ctx.account.id, &rec.row.id, ctx.now)?;
+        Ok(rec)
+    })
+}
+
+/// Marks a user `registered` (an accepted invitation): a new version, logged.
+pub fn mark_registered(
+    conn: &mut DbConn,
+    account_id: &str,
+    actor: &Actor,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let changed = diesel::update(
+        users::table
+            .filter(users::account_id.eq(account_id))
+            .filter(users::id.eq(id)),
+    )
+    .set((
+        users::registration.eq(registration::REGISTERED),
+        users::version.eq(users::version + 1),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(ServiceError::NotFound("user"));
+    }
+    audit::record(
+        conn,
+        account_id,
+        actor,
+        Event {
+            action: "update",
+            resource_type: "User",
+            resource_id: Some(id),
+            code: "user.registered",
+            detail: Some(
+                json!({"registration": [registration::INVITED, registration::REGISTERED]}),
+            ),
+        },
+        now,
+    )?;
+    Ok(())
 }
 
 /// Creates a user from a SCIM-shaped body with the given lifecycle (invitations and CrewPlanner
@@ -462,7 +519,20 @@ pub fn create_as(
     lifecycle: Lifecycle,
 ) -> Result<UserRecord, ServiceError> {
     let attrs = parse_input(ctx.registry, body)?;
-    let warnings = rules::check(&attrs, ctx.account)?;
+    let invited = lifecycle.origin == origin::INVITATION;
+    let warnings = if invited {
+        // An invitation has no externalId (DESIGN 5: n/a), and puts the user in its groups in the
+        // same transaction: neither the externalId rule nor the no-group warning applies.
+        let account = Account {
+            require_external_id: false,
+            ..ctx.account.clone()
+        };
+        let mut warnings = rules::check(&attrs, &account)?;
+        warnings.retain(|w| w.code != "user.external_id_missing");
+        warnings
+    } else {
+        rules::check(&attrs, ctx.account)?
+    };
     let row = UserRow {
         id: crate::accounts::new_id(),
         account_id: ctx.account.id.clone(),
@@ -500,7 +570,7 @@ pub fn create_as(
             ctx.now,
         )?;
         record_warnings(conn, ctx, &rec.row.id, &warnings)?;
-        crate::group_rules::warn_if_unplaced(conn, ctx, &rec, placed)?;
+        crate::group_rules::warn_if_unplaced(conn, ctx, &rec, placed || invited)?;
         Ok(rec)
     })
     .map_err(|e| uniqueness(e, &attrs))

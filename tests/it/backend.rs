@@ -103,4 +103,8 @@ fn migrated_schema_answers_every_tables_query() {
         .select(UsedJtiRow::as_select())
         .load(conn)
         .unwrap();
+    invitations::table
+        .select(InvitationRow::as_select())
+        .load(conn)
+        .unwrap();
 }

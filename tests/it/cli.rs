@@ -12,7 +12,8 @@ use crate::harness::{TestApp, TestDb, user};
 /// The server key the CLI and servers of these tests share (instances of one database must).
 const TEST_SERVER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-fn cli(db: &TestDb, args: &[&str]) -> (bool, String, String) {
+/// Runs the real binary on `db`; returns whether it succeeded, its stdout and its stderr.
+pub fn cli(db: &TestDb, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
         .args(args)
         .env("DATABASE_URL", &db.url)

@@ -311,6 +311,7 @@ impl TestApp {
             dialects: Arc::default(),
             server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
             app: Arc::default(),
+            invitations: Arc::default(),
             crewplanner: Arc::default(),
         };
         TestApp { state, db }

@@ -54,6 +54,8 @@ fn services(pool: &db::Pool, clock: Arc<dyn Clock>, mailer: Arc<dyn Mailer>) -> 
         clock,
         mailer,
         templates: Arc::new(Templates::embedded()),
+        server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
+        invitations: Arc::default(),
     }
 }
 

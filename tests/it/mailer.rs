@@ -24,9 +24,10 @@ const INSTALL: &str = "this test needs python3 with aiosmtpd: install it with \
                        `python3 -m pip install aiosmtpd` (.ci/run does)";
 
 /// An aiosmtpd server storing what it receives in a maildir; killed when dropped.
-struct SmtpServer {
+pub struct SmtpServer {
     child: Child,
-    port: u16,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
     maildir: tempfile::TempDir,
 }
 
@@ -38,7 +39,8 @@ impl Drop for SmtpServer {
 }
 
 impl SmtpServer {
-    fn start() -> Self {
+    /// Starts a server on a free port; fails the test, saying how to install it, without aiosmtpd.
+    pub fn start() -> Self {
         let probe = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .stdout(Stdio::null())
@@ -80,7 +82,8 @@ impl SmtpServer {
         server
     }
 
-    fn received(&self) -> Vec<std::path::PathBuf> {
+    /// The files of the messages received so far.
+    pub fn received(&self) -> Vec<std::path::PathBuf> {
         std::fs::read_dir(self.maildir.path().join("mail").join("new"))
             .map(|dir| dir.map(|e| e.unwrap().path()).collect())
             .unwrap_or_default()
@@ -88,7 +91,7 @@ impl SmtpServer {
 }
 
 /// The parts of a stored message, parsed by Python's e-mail package.
-fn parse(path: &Path) -> Value {
+pub fn parse(path: &Path) -> Value {
     const SCRIPT: &str = r#"
 import email, json, sys
 from email import policy
@@ -171,6 +174,8 @@ async fn an_invitation_goes_through_a_real_smtp_server_localised_with_both_parts
             clock: Arc::new(SystemClock),
             mailer,
             templates: Arc::new(Templates::embedded()),
+            server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
+            invitations: Arc::default(),
         },
         Registry::standard(),
         WorkerSettings {

@@ -3,6 +3,8 @@
 
 mod harness;
 
+mod account_settings;
+mod admin_users;
 mod audit;
 mod auth;
 mod backend;
@@ -15,6 +17,9 @@ mod filter_property;
 mod group_patch;
 mod group_rules;
 mod groups;
+mod invitations;
+mod invitations_jobs;
+mod invitations_smtp;
 mod jobs;
 mod listing;
 mod mailer;

@@ -1,0 +1,130 @@
+//! Invitations on the admin API (the CMS "Invite user" form and the invited-users tab):
+//! `POST /admin/v1/invitations`, `GET /admin/v1/invitations` (paged, soonest expiry first),
+//! `GET /admin/v1/invitations/{id}`, `POST /admin/v1/invitations/{id}/resend` (202, or 429 with
+//! `Retry-After` inside the cool-down) and `DELETE /admin/v1/invitations/{id}` (withdraw).
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::admin_catalog::PageParams;
+use super::auth::AdminCaller;
+use super::error::ProblemError;
+use super::run_db;
+use crate::invitations::{self, Invitation};
+use crate::scim::list::Page;
+use crate::state::AppState;
+
+/// Registers the invitation routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/invitations", web::post().to(create))
+        .route("/invitations", web::get().to(list))
+        .route("/invitations/{id}", web::get().to(get))
+        .route("/invitations/{id}", web::delete().to(withdraw))
+        .route("/invitations/{id}/resend", web::post().to(resend));
+}
+
+/// A page of invitations.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InvitationPage {
+    total_results: i64,
+    start_index: u64,
+    items_per_page: usize,
+    invitations: Vec<Invitation>,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ProblemError> {
+    let st = state.clone();
+    let invitation = run_db(&state, move |conn| {
+        write_ctx!(st, caller, actor, ctx);
+        invitations::create(conn, &ctx, &st.invitations, &body)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/admin/v1/invitations/{}", invitation.id),
+        ))
+        .json(invitation))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    params: web::Query<PageParams>,
+) -> Result<HttpResponse, ProblemError> {
+    let page = Page::from_params(
+        params.start_index.as_deref(),
+        params.count.as_deref(),
+        state.settings.max_results,
+    )?;
+    let st = state.clone();
+    let (total, rows) = run_db(&state, move |conn| {
+        invitations::list(
+            conn,
+            &st.invitations,
+            &caller.0.account.id,
+            (page.offset() as i64, page.count as i64),
+            st.clock.now_naive(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(InvitationPage {
+        total_results: total,
+        start_index: page.start_index,
+        items_per_page: rows.len(),
+        invitations: rows,
+    }))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ProblemError> {
+    let st = state.clone();
+    let invitation = run_db(&state, move |conn| {
+        invitations::get(
+            conn,
+            &st.invitations,
+            &caller.0.account.id,
+            &id,
+            st.clock.now_naive(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(invitation))
+}
+
+async fn resend(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ProblemError> {
+    let st = state.clone();
+    let invitation = run_db(&state, move |conn| {
+        write_ctx!(st, caller, actor, ctx);
+        invitations::resend(conn, &ctx, &st.invitations, &id)
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(invitation))
+}
+
+async fn withdraw(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ProblemError> {
+    let st = state.clone();
+    run_db(&state, move |conn| {
+        write_ctx!(st, caller, actor, ctx);
+        invitations::withdraw(conn, &ctx, &id)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

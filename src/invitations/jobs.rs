@@ -1,0 +1,294 @@
+//! The invitation jobs. Payloads hold ids and numbers only: the e-mail job derives the link from
+//! the server key when it runs, so the queue never holds a usable token or any contact data.
+//!
+//! - `invitations.email`: one send (`kind` `send`, the `n`th an admin caused) or reminder (`kind`
+//!   `reminder`, the `n`th configured day). Skips an invitation that is gone or expired, and a
+//!   reminder already marked sent or overtaken by the next one; marks a reminder sent after
+//!   delivering it. Its `Message-ID` is
+//!   that of the logical send (`invitation:<id>:send:<n>`, `invitation:<id>:reminder:<n>`).
+//! - `invitations.expire`: runs at the expiry and ends the invitation ([`super::expire`]).
+//! - `invitations.provision`: invites a user SCIM created, when the account asks for it
+//!   ([`super::invite_provisioned`]).
+//! - `invitations.purge_expired`: hourly, ends whatever expired and was not ended by its own expiry
+//!   job (one that failed for good, or was lost with a restored backup): a safety net.
+
+use chrono::{Duration, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::{InvitationSettings, storage};
+use crate::clock::rfc3339;
+use crate::db::DbConn;
+use crate::db::models::InvitationRow;
+use crate::email::job::{Delivered, Delivery, deliver};
+use crate::error::ServiceError;
+use crate::jobs::schedule::Schedule;
+use crate::jobs::{EnqueueOptions, JobContext, JobType, Registry, enqueue};
+
+/// The e-mail template of the invitation itself.
+pub const INVITATION_TEMPLATE: &str = "invitation";
+/// The e-mail template of a reminder.
+pub const REMINDER_TEMPLATE: &str = "invitation_reminder";
+
+/// Which e-mail of an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailKind {
+    /// The invitation, sent because an admin (or provisioning) caused it.
+    Send,
+    /// A reminder on a configured day.
+    Reminder,
+}
+
+/// Send e-mail `n` of `kind` of an invitation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationEmail {
+    /// The invitation.
+    pub invitation_id: String,
+    /// Send or reminder.
+    pub kind: EmailKind,
+    /// Which send or reminder (1-based).
+    pub n: i32,
+}
+
+impl JobType for InvitationEmail {
+    const NAME: &'static str = "invitations.email";
+}
+
+impl InvitationEmail {
+    /// The dedup key, also the `Message-ID` key, of this logical send.
+    pub fn key(&self) -> String {
+        let kind = match self.kind {
+            EmailKind::Send => "send",
+            EmailKind::Reminder => "reminder",
+        };
+        format!("invitation:{}:{kind}:{}", self.invitation_id, self.n)
+    }
+}
+
+/// End an invitation at its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpireInvitation {
+    /// The invitation.
+    pub invitation_id: String,
+}
+
+impl JobType for ExpireInvitation {
+    const NAME: &'static str = "invitations.expire";
+}
+
+/// Invite a user SCIM just created (`inviteOnProvision`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisionInvitation {
+    /// The user.
+    pub user_id: String,
+}
+
+impl JobType for ProvisionInvitation {
+    const NAME: &'static str = "invitations.provision";
+}
+
+/// End every invitation that has expired (at most `limit` a run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeExpired {
+    /// The most invitations one run ends.
+    pub limit: i64,
+}
+
+impl JobType for PurgeExpired {
+    const NAME: &'static str = "invitations.purge_expired";
+}
+
+/// Registers the invitation handlers.
+pub fn register(registry: &mut Registry) {
+    registry.register::<InvitationEmail>(send_email);
+    registry.register::<ExpireInvitation>(expire);
+    registry.register::<ProvisionInvitation>(provision);
+    registry.register::<PurgeExpired>(purge_expired);
+}
+
+/// The periodic invitation work: the hourly safety-net purge.
+pub fn schedules() -> Vec<Schedule> {
+    vec![Schedule {
+        name: PurgeExpired::NAME,
+        every: Duration::hours(1),
+        job: PurgeExpired::NAME,
+        payload: serde_json::json!({"limit": 500}),
+    }]
+}
+
+fn options(account_id: &str, key: String, run_at: NaiveDateTime) -> EnqueueOptions {
+    EnqueueOptions {
+        account_id: Some(account_id.to_owned()),
+        dedup_key: Some(key),
+        run_at: Some(run_at),
+        ..EnqueueOptions::default()
+    }
+}
+
+/// Enqueues the e-mail of the invitation's latest send (`sends`), now.
+pub fn enqueue_send(
+    conn: &mut DbConn,
+    row: &InvitationRow,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let job = InvitationEmail {
+        invitation_id: row.id.clone(),
+        kind: EmailKind::Send,
+        n: row.sends,
+    };
+    enqueue(conn, &job, options(&row.account_id, job.key(), now), now)?;
+    Ok(())
+}
+
+/// Schedules everything a new invitation needs: its first e-mail now, a reminder on each
+/// configured day before the expiry, and the expiry. In the caller's transaction.
+pub fn schedule(
+    conn: &mut DbConn,
+    settings: &InvitationSettings,
+    row: &InvitationRow,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    enqueue_send(conn, row, now)?;
+    for (i, day) in settings.reminder_days.iter().enumerate() {
+        let run_at = row.first_sent_at + Duration::days(*day);
+        if run_at >= row.expires_at {
+            continue;
+        }
+        let job = InvitationEmail {
+            invitation_id: row.id.clone(),
+            kind: EmailKind::Reminder,
+            n: i32::try_from(i + 1).expect("at most 20 reminders"),
+        };
+        enqueue(conn, &job, options(&row.account_id, job.key(), run_at), now)?;
+    }
+    let expire = ExpireInvitation {
+        invitation_id: row.id.clone(),
+    };
+    enqueue(
+        conn,
+        &expire,
+        options(
+            &row.account_id,
+            format!("invitation:{}:expire", row.id),
+            row.expires_at,
+        ),
+        now,
+    )?;
+    Ok(())
+}
+
+/// Enqueues the invitation of a user SCIM is creating, in the create's transaction.
+pub fn enqueue_provision(
+    conn: &mut DbConn,
+    account_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let job = ProvisionInvitation {
+        user_id: user_id.to_owned(),
+    };
+    enqueue(
+        conn,
+        &job,
+        options(account_id, format!("provision:{user_id}"), now),
+        now,
+    )?;
+    Ok(())
+}
+
+fn send_email(ctx: &JobContext<'_>, job: InvitationEmail) -> anyhow::Result<()> {
+    let services = ctx.services;
+    let now = services.clock.now_naive();
+    let row = storage::find_any(&mut *ctx.conn()?, &job.invitation_id)?;
+    let Some(row) = row else {
+        tracing::info!(job.id = %ctx.job.id, "invitation no longer exists; nothing sent");
+        return Ok(());
+    };
+    if row.expires_at <= now {
+        tracing::info!(job.id = %ctx.job.id, "invitation has expired; nothing sent");
+        return Ok(());
+    }
+    if job.kind == EmailKind::Reminder && row.last_reminder >= job.n {
+        tracing::info!(job.id = %ctx.job.id, reminder = job.n, "reminder already sent");
+        return Ok(());
+    }
+    // A reminder whose successor is due already (the workers were down) is stale: the successor
+    // goes instead, so a backlog never becomes a burst.
+    let next_day = usize::try_from(job.n)
+        .ok()
+        .and_then(|n| services.invitations.reminder_days.get(n));
+    if job.kind == EmailKind::Reminder
+        && next_day.is_some_and(|day| now >= row.first_sent_at + Duration::days(*day))
+    {
+        tracing::info!(job.id = %ctx.job.id, reminder = job.n, "reminder overtaken by the next; skipped");
+        return Ok(());
+    }
+    let template = match job.kind {
+        EmailKind::Send => INVITATION_TEMPLATE,
+        EmailKind::Reminder => REMINDER_TEMPLATE,
+    };
+    let params = serde_json::json!({
+        "accept_url": super::accept_url(&services.invitations, &services.server_key, &row),
+        "expires_at": rfc3339(row.expires_at),
+        "days_left": (row.expires_at - now).num_days().max(1),
+    });
+    let key = job.key();
+    let delivered = deliver(
+        ctx,
+        Delivery {
+            account_id: &row.account_id,
+            template,
+            language: Some(&row.language),
+            user_id: &row.user_id,
+            params,
+            message_key: &key,
+        },
+    )?;
+    if job.kind == EmailKind::Reminder && delivered == Delivered::Sent {
+        storage::record_reminder(&mut *ctx.conn()?, &row.id, job.n, now)?;
+    }
+    Ok(())
+}
+
+fn expire(ctx: &JobContext<'_>, job: ExpireInvitation) -> anyhow::Result<()> {
+    let now = ctx.services.clock.now_naive();
+    let registry = crate::scim::schema::Registry::embedded();
+    if super::expire(&mut *ctx.conn()?, &registry, &job.invitation_id, now)? {
+        tracing::info!(job.id = %ctx.job.id, invitation.id = %job.invitation_id, "invitation expired");
+    }
+    Ok(())
+}
+
+fn provision(ctx: &JobContext<'_>, job: ProvisionInvitation) -> anyhow::Result<()> {
+    let Some(account_id) = ctx.job.account_id.as_deref() else {
+        return Err(crate::jobs::Permanent("the job needs an account".into()).into());
+    };
+    let now = ctx.services.clock.now_naive();
+    let made = super::invite_provisioned(
+        &mut *ctx.conn()?,
+        &ctx.services.invitations,
+        account_id,
+        &job.user_id,
+        now,
+    )?;
+    if let Some(row) = made {
+        tracing::info!(job.id = %ctx.job.id, invitation.id = %row.id, "invitation made on provisioning");
+    }
+    Ok(())
+}
+
+fn purge_expired(ctx: &JobContext<'_>, job: PurgeExpired) -> anyhow::Result<()> {
+    let now = ctx.services.clock.now_naive();
+    let mut conn = ctx.conn()?;
+    let due = storage::expired_ids(&mut conn, now, job.limit.clamp(1, 10_000))?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let registry = crate::scim::schema::Registry::embedded();
+    let mut ended = 0;
+    for id in &due {
+        ended += usize::from(super::expire(&mut conn, &registry, id, now)?);
+    }
+    tracing::info!(job.id = %ctx.job.id, invitations.expired = ended, "expired invitations purged");
+    Ok(())
+}

@@ -1,0 +1,833 @@
+//! Invitations (DESIGN 6, seed `invite-users-by-email.txt`): the CMS "Invite user" form, and the
+//! invitations an account sends when SCIM provisions a user with an e-mail (`inviteOnProvision`).
+//!
+//! An invitation is a row only while it is pending: accepting, withdrawing and expiring delete it,
+//! and with it every link to it, leaving a provisioning-log event without personal data. The link
+//! token is `<id>.<mac>`, the MAC an HMAC under the server key of the id and a per-invitation nonce:
+//! no table and no job payload holds a usable token; the e-mail job derives the link when it runs.
+//!
+//! Time: expiry is fixed at the first send plus [`InvitationSettings::expiry`] (a resend does not
+//! extend it); the marker turns yellow 7 days and red 3 days before. Reminders on the configured
+//! days and the expiry are jobs scheduled (`run_at`) in the transaction that creates the invitation,
+//! each under its own dedup key, so two workers never send the same reminder; a reminder is also
+//! marked sent on the row, so a repeated job sends nothing new. A resend is refused (429) until
+//! [`InvitationSettings::resend_cooldown`] after the last send an admin caused.
+
+pub mod jobs;
+pub mod rules;
+pub mod storage;
+
+use chrono::{Duration, NaiveDateTime};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::audit::{self, Actor, Event};
+use crate::clock::rfc3339;
+use crate::crypto::ServerKey;
+use crate::db::models::{Account, InvitationRow};
+use crate::db::{self, DbConn};
+use crate::email::templates::Language;
+use crate::error::{FieldError, ServiceError};
+use crate::users::{self, Lifecycle, WriteContext, origin, registration, sign_in};
+
+/// When invitations are reminded, expire and may be sent again, and where their links point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationSettings {
+    /// Days after the first send on which a reminder goes out (ascending, before the expiry).
+    pub reminder_days: Vec<i64>,
+    /// How long after the first send an invitation expires.
+    pub expiry: Duration,
+    /// How long after the last send an admin caused a resend is refused.
+    pub resend_cooldown: Duration,
+    /// The page of the app that accepts invitations; the link is `{invite_url}?token=…`.
+    pub invite_url: String,
+}
+
+impl Default for InvitationSettings {
+    fn default() -> Self {
+        Self {
+            reminder_days: vec![7, 14, 30, 53, 57],
+            expiry: Duration::days(60),
+            resend_cooldown: Duration::hours(24),
+            invite_url: "https://app.mobietrain.com/invitation".to_owned(),
+        }
+    }
+}
+
+impl InvitationSettings {
+    /// Checks the settings: reminders ascending and before the expiry, at most 20 of them; a
+    /// positive expiry; an absolute http(s) link without query or fragment.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.expiry < Duration::days(1) {
+            return Err("the invitation expiry must be at least one day".into());
+        }
+        if self.reminder_days.len() > 20 {
+            return Err("at most 20 reminder days".into());
+        }
+        let mut previous = 0;
+        for &day in &self.reminder_days {
+            if day <= previous || Duration::days(day) >= self.expiry {
+                return Err(format!(
+                    "reminder days must ascend, from 1, and come before the expiry (day {})",
+                    self.expiry.num_days()
+                ));
+            }
+            previous = day;
+        }
+        if self.resend_cooldown < Duration::zero() {
+            return Err("the resend cool-down cannot be negative".into());
+        }
+        let url = &self.invite_url;
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(['?', '#', ' '])
+        {
+            return Err(format!(
+                "INVITE_URL must be an absolute http(s) URL without ?query or #fragment: {url:?}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where an invitation came from.
+pub mod source {
+    /// The CMS "Invite user" form (`POST /admin/v1/invitations`).
+    pub const ADMIN: &str = "admin";
+    /// SCIM provisioning, with the account's `inviteOnProvision`.
+    pub const PROVISIONING: &str = "provisioning";
+}
+
+/// The purpose the link's MAC is made under.
+const TOKEN_PURPOSE: &str = "invitation";
+/// The longest link token read (an id, a dot and a 43-character MAC, with room to spare).
+pub const MAX_TOKEN_LEN: usize = 160;
+
+/// The link token of an invitation: `<id>.<mac>`. Derived, never stored.
+pub fn link_token(key: &ServerKey, row: &InvitationRow) -> String {
+    let mac = key.mac(TOKEN_PURPOSE, &[row.id.as_bytes(), row.nonce.as_bytes()]);
+    format!("{}.{mac}", row.id)
+}
+
+/// The link the e-mail carries.
+pub fn accept_url(settings: &InvitationSettings, key: &ServerKey, row: &InvitationRow) -> String {
+    format!("{}?token={}", settings.invite_url, link_token(key, row))
+}
+
+/// The status the CMS shows beside an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Marker {
+    /// More than 7 days left.
+    Ok,
+    /// 7 days or less left.
+    Yellow,
+    /// 3 days or less left.
+    Red,
+}
+
+/// The marker of an invitation expiring at `expires_at`, seen at `now`.
+pub fn marker(expires_at: NaiveDateTime, now: NaiveDateTime) -> Marker {
+    if now >= expires_at - Duration::days(3) {
+        Marker::Red
+    } else if now >= expires_at - Duration::days(7) {
+        Marker::Yellow
+    } else {
+        Marker::Ok
+    }
+}
+
+/// An invitation as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    /// The invitation's id.
+    pub id: String,
+    /// The invited user.
+    pub user_id: String,
+    /// The user's first name.
+    pub given_name: Option<String>,
+    /// The user's last name.
+    pub family_name: Option<String>,
+    /// Where the invitation goes.
+    pub email: Option<String>,
+    /// The language it is written in.
+    pub language: String,
+    /// `ok`, `yellow` or `red`.
+    pub marker: Marker,
+    /// When it was first sent.
+    pub first_sent_at: String,
+    /// When an admin last caused a send.
+    pub last_sent_at: String,
+    /// When it expires.
+    pub expires_at: String,
+    /// Reminders sent so far.
+    pub reminders_sent: i32,
+    /// From when a resend is accepted.
+    pub resend_available_at: String,
+}
+
+fn views(
+    conn: &mut DbConn,
+    settings: &InvitationSettings,
+    rows: Vec<InvitationRow>,
+    now: NaiveDateTime,
+) -> Result<Vec<Invitation>, ServiceError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.user_id.clone()).collect();
+    let mut invitees = storage::invitees(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let who = invitees.remove(&r.user_id).unwrap_or_default();
+            Invitation {
+                marker: marker(r.expires_at, now),
+                first_sent_at: rfc3339(r.first_sent_at),
+                last_sent_at: rfc3339(r.last_sent_at),
+                expires_at: rfc3339(r.expires_at),
+                resend_available_at: rfc3339(r.last_sent_at + settings.resend_cooldown),
+                reminders_sent: r.reminders_sent,
+                language: r.language,
+                id: r.id,
+                user_id: r.user_id,
+                given_name: who.given_name,
+                family_name: who.family_name,
+                email: who.email,
+            }
+        })
+        .collect())
+}
+
+fn view(
+    conn: &mut DbConn,
+    settings: &InvitationSettings,
+    row: InvitationRow,
+    now: NaiveDateTime,
+) -> Result<Invitation, ServiceError> {
+    Ok(views(conn, settings, vec![row], now)?
+        .pop()
+        .expect("one row, one view"))
+}
+
+/// The actor of what the server does by itself (expiry).
+pub fn system_actor() -> Actor {
+    Actor {
+        label: "system".to_owned(),
+        token_id: None,
+    }
+}
+
+fn log(
+    conn: &mut DbConn,
+    account_id: &str,
+    actor: &Actor,
+    (action, code): (&str, &str),
+    id: &str,
+    detail: Option<Value>,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    audit::record(
+        conn,
+        account_id,
+        actor,
+        Event {
+            action,
+            resource_type: "Invitation",
+            resource_id: Some(id),
+            code,
+            detail,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// Stores a new invitation of `user_id` and schedules its jobs: the first e-mail now, the reminders
+/// on their days, the expiry. Runs in the caller's transaction.
+#[expect(clippy::too_many_arguments, reason = "one row's worth of plain values")]
+fn open(
+    conn: &mut DbConn,
+    settings: &InvitationSettings,
+    account_id: &str,
+    user_id: &str,
+    (source, created_user): (&str, bool),
+    language: Language,
+    agreement_accepted_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<InvitationRow, ServiceError> {
+    let row = InvitationRow {
+        id: crate::accounts::new_id(),
+        account_id: account_id.to_owned(),
+        user_id: user_id.to_owned(),
+        created_user,
+        source: source.to_owned(),
+        nonce: crate::crypto::random_token(""),
+        language: language.as_str().to_owned(),
+        agreement_accepted_at,
+        sends: 1,
+        first_sent_at: now,
+        last_sent_at: now,
+        expires_at: now + settings.expiry,
+        reminders_sent: 0,
+        last_reminder: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    storage::insert(conn, &row)?;
+    jobs::schedule(conn, settings, &row, now)?;
+    Ok(row)
+}
+
+/// Invites a person through the CMS form: checks every rule (DESIGN 5 and 6), then creates the
+/// user (`origin` invitation, `registration` invited) in the form's groups, the invitation and its
+/// jobs, in one transaction. Nothing is written when a rule is broken.
+pub fn create(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    settings: &InvitationSettings,
+    body: &Value,
+) -> Result<Invitation, ServiceError> {
+    let form = rules::parse(body).map_err(ServiceError::InvalidFields)?;
+    let checked = rules::check(&form, &ctx.account.default_language);
+    let user_body = checked.map(|c| (rules::user_body(&form, c), c.language));
+    db::write_transaction(conn, |conn| {
+        let mut errors = user_body.as_ref().err().cloned().unwrap_or_default();
+        let missing = missing_groups(conn, &ctx.account.id, &form.group_ids)?;
+        errors.extend(missing);
+        if !errors.is_empty() {
+            return Err(ServiceError::InvalidFields(errors));
+        }
+        let (user_body, language) = user_body.clone().expect("no errors, so a body");
+        let email = form.email.clone().unwrap_or_default();
+        if email_taken(conn, &ctx.account.id, &email)? {
+            return Err(taken(&email));
+        }
+        let lifecycle = Lifecycle {
+            origin: origin::INVITATION,
+            sign_in: sign_in::ANY,
+            registration: registration::INVITED,
+        };
+        let rec = users::create_as(conn, ctx, &user_body, lifecycle).map_err(|e| match e {
+            ServiceError::Input(input) => ServiceError::InvalidFields(vec![FieldError::new(
+                rules::field_of(&input.detail),
+                input.detail,
+            )]),
+            ServiceError::Uniqueness(_) => taken(&email),
+            other => other,
+        })?;
+        for group_id in &form.group_ids {
+            crate::groups::add_members(conn, ctx, group_id, std::slice::from_ref(&rec.row.id))?;
+        }
+        let row = open(
+            conn,
+            settings,
+            &ctx.account.id,
+            &rec.row.id,
+            (source::ADMIN, true),
+            language,
+            Some(ctx.now),
+            ctx.now,
+        )?;
+        log(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            ("create", "invitation.created"),
+            &row.id,
+            Some(json!({"userId": rec.row.id, "language": row.language, "source": row.source})),
+            ctx.now,
+        )?;
+        view(conn, settings, row, ctx.now)
+    })
+}
+
+fn taken(email: &str) -> ServiceError {
+    let shown: String = email.chars().take(64).collect();
+    ServiceError::FieldTaken(FieldError::new(
+        "email",
+        format!(
+            "{shown:?} is already the userName of a user of this account (an invited user's \
+             userName is their e-mail address)"
+        ),
+    ))
+}
+
+fn email_taken(conn: &mut DbConn, account_id: &str, email: &str) -> Result<bool, ServiceError> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    Ok(users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::user_name_ci.eq(crate::text::fold_case(email)))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+fn missing_groups(
+    conn: &mut DbConn,
+    account_id: &str,
+    ids: &[String],
+) -> Result<Vec<FieldError>, ServiceError> {
+    let found = crate::groups::storage::existing_groups(conn, account_id, ids)?;
+    Ok(ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !found.contains(*id))
+        .map(|(i, _)| FieldError::new(format!("groupIds[{i}]"), "is not a group of this account"))
+        .collect())
+}
+
+/// Invites a user SCIM just created, when the account asks for it (`inviteOnProvision`, run by a
+/// job after the create committed). The invitation is in the user's `preferredLanguage` (`nl-BE`
+/// is `nl`), else `locale`, else the account's default; it carries the agreement the account's
+/// admin accepted when turning the setting on, and no group rule applies. Skips users already
+/// invited, gone, deactivated or without an e-mail. Returns the invitation when one was made.
+pub fn invite_provisioned(
+    conn: &mut DbConn,
+    settings: &InvitationSettings,
+    account_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<InvitationRow>, ServiceError> {
+    db::write_transaction(conn, |conn| {
+        let account = crate::accounts::find_account(conn, account_id)?;
+        if !account.invite_on_provision {
+            return Ok(None);
+        }
+        let Some(rec) = users::get(conn, account_id, user_id)
+            .map(Some)
+            .or_else(|e| match e {
+                ServiceError::NotFound(_) => Ok(None),
+                other => Err(other),
+            })?
+        else {
+            return Ok(None);
+        };
+        if !rec.row.active
+            || rec.emails.is_empty()
+            || rec.row.registration != registration::INVITED
+            || storage::exists_for_user(conn, user_id)?
+        {
+            return Ok(None);
+        }
+        let language = Language::choose([
+            rec.row.preferred_language.as_deref(),
+            rec.row.locale.as_deref(),
+            Some(account.default_language.as_str()),
+        ]);
+        let row = open(
+            conn,
+            settings,
+            account_id,
+            user_id,
+            (source::PROVISIONING, false),
+            language,
+            account.invite_agreement_accepted_at,
+            now,
+        )?;
+        log(
+            conn,
+            account_id,
+            &system_actor(),
+            ("create", "invitation.created"),
+            &row.id,
+            Some(json!({"userId": user_id, "language": row.language, "source": row.source})),
+            now,
+        )?;
+        Ok(Some(row))
+    })
+}
+
+/// One pending invitation of the account.
+pub fn get(
+    conn: &mut DbConn,
+    settings: &InvitationSettings,
+    account_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Invitation, ServiceError> {
+    let row =
+        storage::find(conn, account_id, id, now)?.ok_or(ServiceError::NotFound("invitation"))?;
+    view(conn, settings, row, now)
+}
+
+/// A page of the account's pending invitations, soonest expiry first, and how many there are.
+pub fn list(
+    conn: &mut DbConn,
+    settings: &InvitationSettings,
+    account_id: &str,
+    (offset, limit): (i64, i64),
+    now: NaiveDateTime,
+) -> Result<(i64, Vec<Invitation>), ServiceError> {
+    let (total, rows) = storage::page(conn, account_id, offset, limit, now)?;
+    Ok((total, views(conn, settings, rows, now)?))
+}
+
+/// Sends an invitation again (same link, same expiry), unless an admin caused a send less than
+/// the cool-down ago: then [`ServiceError::TooSoon`] says when, and nothing is sent.
+pub fn resend(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    settings: &InvitationSettings,
+    id: &str,
+) -> Result<Invitation, ServiceError> {
+    db::write_transaction(conn, |conn| {
+        let row = storage::find(conn, &ctx.account.id, id, ctx.now)?
+            .ok_or(ServiceError::NotFound("invitation"))?;
+        if !storage::record_resend(conn, id, settings.resend_cooldown, ctx.now)? {
+            let wait = (row.last_sent_at + settings.resend_cooldown - ctx.now).num_milliseconds();
+            let secs = (wait + 999) / 1000;
+            return Err(ServiceError::TooSoon {
+                detail: format!(
+                    "the invitation was sent less than {} hours ago; it can be sent again at {}",
+                    settings.resend_cooldown.num_hours(),
+                    rfc3339(row.last_sent_at + settings.resend_cooldown)
+                ),
+                retry_after_secs: secs.max(1),
+            });
+        }
+        let row = storage::find(conn, &ctx.account.id, id, ctx.now)?
+            .ok_or(ServiceError::NotFound("invitation"))?;
+        jobs::enqueue_send(conn, &row, ctx.now)?;
+        log(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            ("update", "invitation.resent"),
+            id,
+            Some(json!({"send": row.sends})),
+            ctx.now,
+        )?;
+        view(conn, settings, row, ctx.now)
+    })
+}
+
+/// Ends an invitation: deletes it and its waiting jobs, and its user when the invitation created
+/// them and they are still only invited (never a user an identity provider manages).
+fn end(
+    conn: &mut DbConn,
+    account_id: &str,
+    actor: &Actor,
+    row: &InvitationRow,
+    (action, code): (&str, &str),
+    registry: &crate::scim::schema::Registry,
+    now: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    if !storage::delete(conn, &row.id)? {
+        return Ok(false);
+    }
+    storage::delete_waiting_jobs(conn, account_id, &row.id)?;
+    let mut user_deleted = false;
+    if row.created_user {
+        let rec = users::get(conn, account_id, &row.user_id);
+        if let Ok(rec) = rec
+            && rec.row.origin == origin::INVITATION
+            && rec.row.registration == registration::INVITED
+        {
+            let account = crate::accounts::find_account(conn, account_id)?;
+            let ctx = WriteContext {
+                account: &account,
+                actor,
+                registry,
+                now,
+            };
+            users::delete(conn, &ctx, &row.user_id, &users::Precondition::None)?;
+            user_deleted = true;
+        }
+    }
+    log(
+        conn,
+        account_id,
+        actor,
+        (action, code),
+        &row.id,
+        Some(json!({"userDeleted": user_deleted})),
+        now,
+    )?;
+    Ok(true)
+}
+
+/// Withdraws a pending invitation (and its user, when the invitation created them).
+pub fn withdraw(conn: &mut DbConn, ctx: &WriteContext<'_>, id: &str) -> Result<(), ServiceError> {
+    db::write_transaction(conn, |conn| {
+        let row = storage::find(conn, &ctx.account.id, id, ctx.now)?
+            .ok_or(ServiceError::NotFound("invitation"))?;
+        if !end(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            &row,
+            ("delete", "invitation.withdrawn"),
+            ctx.registry,
+            ctx.now,
+        )? {
+            return Err(ServiceError::NotFound("invitation"));
+        }
+        Ok(())
+    })
+}
+
+/// Expires invitation `id` when its time has come: deletes it, and its user when the invitation
+/// created them (GDPR); users an identity provider manages stay. `false` when there was nothing to
+/// do (gone already, or not yet due).
+pub fn expire(
+    conn: &mut DbConn,
+    registry: &crate::scim::schema::Registry,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, ServiceError> {
+    db::write_transaction(conn, |conn| {
+        let Some(row) = storage::find_any(conn, id)? else {
+            return Ok(false);
+        };
+        if row.expires_at > now {
+            return Ok(false);
+        }
+        end(
+            conn,
+            &row.account_id.clone(),
+            &system_actor(),
+            &row,
+            ("delete", "invitation.expired"),
+            registry,
+            now,
+        )
+    })
+}
+
+/// What accepting an invitation gives the app: the user and a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    /// The registered user.
+    pub user_id: String,
+    /// The app session's bearer token, shown now only.
+    pub session_token: String,
+    /// When the session ends.
+    pub expires_at: String,
+}
+
+const UNKNOWN_LINK: &str = "this invitation link is not valid: it was already used, withdrawn or \
+                            has expired, or it was not copied whole; ask for a new invitation";
+
+/// Accepts an invitation with the token of its link: registers the user, ends the invitation (and
+/// so every link to it) and begins an app session. Unknown, used and withdrawn links are
+/// [`ServiceError::NotFound`], expired ones [`ServiceError::Gone`]; neither changes anything.
+pub fn accept(
+    conn: &mut DbConn,
+    key: &ServerKey,
+    token: &str,
+    session_lifetime: Duration,
+    now: NaiveDateTime,
+) -> Result<Accepted, ServiceError> {
+    let unknown = || ServiceError::Gone(UNKNOWN_LINK.to_owned());
+    let Some((id, mac)) = token
+        .split_once('.')
+        .filter(|_| token.len() <= MAX_TOKEN_LEN)
+    else {
+        return Err(ServiceError::NotFound("invitation"));
+    };
+    db::write_transaction(conn, |conn| {
+        let Some(row) = storage::find_any(conn, id)? else {
+            return Err(ServiceError::NotFound("invitation"));
+        };
+        if !key.verify_mac(
+            TOKEN_PURPOSE,
+            &[row.id.as_bytes(), row.nonce.as_bytes()],
+            mac,
+        ) {
+            return Err(ServiceError::NotFound("invitation"));
+        }
+        if row.expires_at <= now {
+            return Err(ServiceError::Gone(
+                "this invitation has expired; ask for a new one".to_owned(),
+            ));
+        }
+        let user = users::get(conn, &row.account_id, &row.user_id)?;
+        if user.row.sign_in == sign_in::CREWPLANNER {
+            return Err(ServiceError::Forbidden(
+                "this user signs in through CrewPlanner only; open MobieTrain from CrewPlanner"
+                    .to_owned(),
+            ));
+        }
+        if !user.row.active {
+            return Err(ServiceError::Forbidden(
+                "this user is deactivated; ask your administrator".to_owned(),
+            ));
+        }
+        if !storage::delete(conn, &row.id)? {
+            return Err(unknown());
+        }
+        storage::delete_waiting_jobs(conn, &row.account_id, &row.id)?;
+        let invitee = Actor {
+            label: "invitee".to_owned(),
+            token_id: None,
+        };
+        users::mark_registered(conn, &row.account_id, &invitee, &row.user_id, now)?;
+        log(
+            conn,
+            &row.account_id,
+            &invitee,
+            ("delete", "invitation.accepted"),
+            &row.id,
+            Some(json!({"userId": row.user_id})),
+            now,
+        )?;
+        let session = crate::sessions::create(
+            conn,
+            &row.account_id,
+            &row.user_id,
+            crate::sessions::via::INVITATION,
+            session_lifetime,
+            now,
+        )?;
+        Ok(Accepted {
+            user_id: session.user_id,
+            session_token: session.token,
+            expires_at: rfc3339(session.expires_at),
+        })
+    })
+}
+
+/// The account settings an admin sees and changes (`/admin/v1/account`, `account settings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsChange {
+    /// Refuse SCIM users without externalId.
+    pub require_external_id: Option<bool>,
+    /// Invite users SCIM creates with an e-mail.
+    pub invite_on_provision: Option<bool>,
+    /// The language of invitations when the user's own is not written in.
+    pub default_language: Option<String>,
+    /// Whether the admin accepts the user agreement for invitations sent on provisioning (needed
+    /// once, when `invite_on_provision` is first turned on).
+    pub agreement_accepted: Option<bool>,
+}
+
+/// Applies a settings change; every broken rule is named, and nothing is written then.
+pub fn change_settings(
+    conn: &mut DbConn,
+    account_id: &str,
+    change: &SettingsChange,
+    now: NaiveDateTime,
+) -> Result<Account, ServiceError> {
+    db::write_transaction(conn, |conn| {
+        let mut account = crate::accounts::find_account(conn, account_id)?;
+        let mut errors = Vec::new();
+        if let Some(l) = &change.default_language {
+            match Language::ALL.into_iter().find(|x| x.as_str() == l) {
+                Some(language) => account.default_language = language.as_str().to_owned(),
+                None => errors.push(FieldError::new(
+                    "defaultLanguage",
+                    "must be a language invitations are written in: en, nl, fr or de",
+                )),
+            }
+        }
+        if let Some(v) = change.require_external_id {
+            account.require_external_id = v;
+        }
+        if let Some(on) = change.invite_on_provision {
+            if on && account.invite_agreement_accepted_at.is_none() {
+                if change.agreement_accepted == Some(true) {
+                    account.invite_agreement_accepted_at = Some(now);
+                } else {
+                    errors.push(FieldError::new(
+                        "agreementAccepted",
+                        "must be true to turn inviteOnProvision on: the user agreement is \
+                         accepted once, for every invitation sent on provisioning",
+                    ));
+                }
+            }
+            account.invite_on_provision = on;
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::InvalidFields(errors));
+        }
+        account.updated_at = now;
+        crate::accounts::store_settings(conn, &account)?;
+        Ok(account)
+    })
+}
+
+/// The account's settings as the admin API shows them.
+pub fn settings_json(account: &Account) -> Value {
+    json!({
+        "id": account.id,
+        "name": account.name,
+        "requireExternalId": account.require_external_id,
+        "inviteOnProvision": account.invite_on_provision,
+        "defaultLanguage": account.default_language,
+        "inviteAgreementAcceptedAt": account.invite_agreement_accepted_at.map(rfc3339),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_turn_7_and_3_days_before_expiry_to_the_second() {
+        let expires = chrono::DateTime::parse_from_rfc3339("2027-01-21T10:00:00Z")
+            .unwrap()
+            .naive_utc();
+        let at = |d: i64, s: i64| expires - Duration::days(d) + Duration::seconds(s);
+        assert_eq!(marker(expires, at(7, -1)), Marker::Ok);
+        assert_eq!(marker(expires, at(7, 0)), Marker::Yellow);
+        assert_eq!(marker(expires, at(3, -1)), Marker::Yellow);
+        assert_eq!(marker(expires, at(3, 0)), Marker::Red);
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert_eq!(InvitationSettings::default().validate(), Ok(()));
+        for bad in [
+            InvitationSettings {
+                reminder_days: vec![7, 7],
+                ..Default::default()
+            },
+            InvitationSettings {
+                reminder_days: vec![60],
+                ..Default::default()
+            },
+            InvitationSettings {
+                invite_url: "https://app.example.com/i?x=1".into(),
+                ..Default::default()
+            },
+            InvitationSettings {
+                expiry: Duration::hours(1),
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn link_tokens_depend_on_key_id_and_nonce() {
+        let key = ServerKey::generate();
+        let row = InvitationRow {
+            id: "0190-a".into(),
+            account_id: "acc".into(),
+            user_id: "u".into(),
+            created_user: true,
+            source: source::ADMIN.into(),
+            nonce: "n1".into(),
+            language: "en".into(),
+            agreement_accepted_at: None,
+            sends: 1,
+            first_sent_at: NaiveDateTime::default(),
+            last_sent_at: NaiveDateTime::default(),
+            expires_at: NaiveDateTime::default(),
+            reminders_sent: 0,
+            last_reminder: 0,
+            created_at: NaiveDateTime::default(),
+            updated_at: NaiveDateTime::default(),
+        };
+        let token = link_token(&key, &row);
+        assert!(token.starts_with("0190-a.") && token.len() <= MAX_TOKEN_LEN);
+        assert_eq!(token, link_token(&key, &row), "a resend keeps the link");
+        let other_nonce = InvitationRow {
+            nonce: "n2".into(),
+            ..row.clone()
+        };
+        assert_ne!(token, link_token(&key, &other_nonce));
+        assert_ne!(token, link_token(&ServerKey::generate(), &row));
+    }
+}

@@ -1,0 +1,510 @@
+//! The CMS "Invite user" form (seed `invite-users-by-email.txt`) and its rules (DESIGN 5 and 6):
+//! read field by field, so every offending field is named at once, and turned into the SCIM-shaped
+//! user body that [`crate::users::create_as`] checks again under the seed's user-data rules.
+
+use serde_json::{Map, Value, json};
+
+use crate::email::templates::Language;
+use crate::error::FieldError;
+use crate::scim::urn;
+use crate::text::char_len;
+use crate::users::rules::{MAX_TEXT, calling_code, e164};
+
+/// The most stores one invitation names.
+pub const MAX_STORES: usize = 50;
+/// The most groups one invitation names.
+pub const MAX_GROUPS: usize = 100;
+/// The longest group id accepted (ids are UUIDs).
+pub const MAX_ID_LEN: usize = 64;
+/// The longest e-mail address (RFC 5321).
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// A store named on the form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreInput {
+    /// The store's reference code.
+    pub ref_id: Option<String>,
+    /// The store's name.
+    pub name: Option<String>,
+    /// The ITU calling code of the store's country (`"32"`).
+    pub country_calling_code: Option<String>,
+}
+
+/// The form as read, before its rules are checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvitationForm {
+    /// First name.
+    pub given_name: Option<String>,
+    /// Last name.
+    pub family_name: Option<String>,
+    /// E-mail address: the invitation goes there, and it becomes the userName.
+    pub email: Option<String>,
+    /// Phone number, with its country code.
+    pub phone_number: Option<String>,
+    /// Job position (SCIM `title`).
+    pub job_position: Option<String>,
+    /// The seed's User/Company ID.
+    pub company_id: Option<String>,
+    /// Stores (a manager needs one).
+    pub stores: Vec<StoreInput>,
+    /// Groups of the account (at least one).
+    pub group_ids: Vec<String>,
+    /// `user` (default) or `manager`.
+    pub role: Option<String>,
+    /// The invitation's language (`en`, `nl`, `fr`, `de`); default: the account's.
+    pub language: Option<String>,
+    /// Whether the admin accepted the user agreement.
+    pub agreement_accepted: Option<bool>,
+}
+
+/// The fields the form knows.
+const FIELDS: &[&str] = &[
+    "givenName",
+    "familyName",
+    "email",
+    "phoneNumber",
+    "jobPosition",
+    "companyId",
+    "stores",
+    "groupIds",
+    "role",
+    "language",
+    "agreementAccepted",
+];
+
+fn text(obj: &Map<String, Value>, field: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    match obj.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(s.trim().to_owned()),
+        Some(_) => {
+            errors.push(FieldError::new(field, "must be a string"));
+            None
+        }
+    }
+}
+
+/// Reads the body of `POST /admin/v1/invitations`; wrong types and unknown fields are named.
+pub fn parse(body: &Value) -> Result<InvitationForm, Vec<FieldError>> {
+    let Value::Object(obj) = body else {
+        return Err(vec![FieldError::new("", "the body must be a JSON object")]);
+    };
+    let mut errors = Vec::new();
+    for key in obj.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            let known = FIELDS.join(", ");
+            errors.push(FieldError::new(
+                key.chars().take(64).collect::<String>(),
+                format!("is not a field of an invitation (the fields are {known})"),
+            ));
+        }
+    }
+    let mut form = InvitationForm {
+        given_name: text(obj, "givenName", &mut errors),
+        family_name: text(obj, "familyName", &mut errors),
+        email: text(obj, "email", &mut errors),
+        phone_number: text(obj, "phoneNumber", &mut errors),
+        job_position: text(obj, "jobPosition", &mut errors),
+        company_id: text(obj, "companyId", &mut errors),
+        role: text(obj, "role", &mut errors),
+        language: text(obj, "language", &mut errors),
+        ..InvitationForm::default()
+    };
+    match obj.get("agreementAccepted") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => form.agreement_accepted = Some(*b),
+        Some(_) => errors.push(FieldError::new(
+            "agreementAccepted",
+            "must be true or false",
+        )),
+    }
+    match obj.get("groupIds") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(ids)) if ids.len() > MAX_GROUPS => errors.push(FieldError::new(
+            "groupIds",
+            format!(
+                "names {} groups; at most {MAX_GROUPS} are allowed",
+                ids.len()
+            ),
+        )),
+        Some(Value::Array(ids)) => {
+            for (i, id) in ids.iter().enumerate() {
+                match id {
+                    Value::String(s) if !s.is_empty() && s.len() <= MAX_ID_LEN => {
+                        if !form.group_ids.contains(s) {
+                            form.group_ids.push(s.clone());
+                        }
+                    }
+                    _ => errors.push(FieldError::new(
+                        format!("groupIds[{i}]"),
+                        "must be the id of a group (a string)",
+                    )),
+                }
+            }
+        }
+        Some(_) => errors.push(FieldError::new("groupIds", "must be a list of group ids")),
+    }
+    match obj.get("stores") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(stores)) if stores.len() > MAX_STORES => errors.push(FieldError::new(
+            "stores",
+            format!(
+                "names {} stores; at most {MAX_STORES} are allowed",
+                stores.len()
+            ),
+        )),
+        Some(Value::Array(stores)) => {
+            for (i, store) in stores.iter().enumerate() {
+                let Value::Object(s) = store else {
+                    errors.push(FieldError::new(
+                        format!("stores[{i}]"),
+                        "must be an object with refId, name and countryCallingCode",
+                    ));
+                    continue;
+                };
+                let mut inner = Vec::new();
+                let input = StoreInput {
+                    ref_id: text(s, "refId", &mut inner),
+                    name: text(s, "name", &mut inner),
+                    country_calling_code: match s.get("countryCallingCode") {
+                        // A number is what people type: 32 means "32".
+                        Some(Value::Number(n)) => Some(n.to_string()),
+                        _ => text(s, "countryCallingCode", &mut inner),
+                    },
+                };
+                errors.extend(
+                    inner
+                        .into_iter()
+                        .map(|e| FieldError::new(format!("stores[{i}].{}", e.field), e.detail)),
+                );
+                form.stores.push(input);
+            }
+        }
+        Some(_) => errors.push(FieldError::new("stores", "must be a list of stores")),
+    }
+    if errors.is_empty() {
+        Ok(form)
+    } else {
+        Err(errors)
+    }
+}
+
+fn bounded(field: &str, value: Option<&str>, max: usize, errors: &mut Vec<FieldError>) {
+    if let Some(v) = value
+        && char_len(v) > max
+    {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "is {} characters long; at most {max} are allowed",
+                char_len(v)
+            ),
+        ));
+    }
+}
+
+fn looks_like_email(value: &str) -> bool {
+    match value.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !value.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// What the rules make of a form: the language, the role, and whether the user is a manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    /// The invitation's language.
+    pub language: Language,
+    /// Whether the user is a manager.
+    pub manager: bool,
+}
+
+/// Checks the rules that need no database: names, contact, stores, role, groups present, language,
+/// agreement. Returns every broken rule, each naming its field.
+pub fn check(form: &InvitationForm, default_language: &str) -> Result<Checked, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for (field, value) in [
+        ("givenName", &form.given_name),
+        ("familyName", &form.family_name),
+    ] {
+        match value {
+            None => errors.push(FieldError::new(
+                field,
+                "is required: MobieTrain needs a user's first and last name",
+            )),
+            Some(v) => bounded(field, Some(v), MAX_TEXT, &mut errors),
+        }
+    }
+    for (field, value) in [
+        ("jobPosition", &form.job_position),
+        ("companyId", &form.company_id),
+    ] {
+        bounded(field, value.as_deref(), MAX_TEXT, &mut errors);
+    }
+    match (&form.email, &form.phone_number) {
+        (None, Some(_)) => errors.push(FieldError::new(
+            "email",
+            "is required: invitations by text message are not available yet, so an invitation \
+             needs an e-mail address (the phone number alone cannot be used)",
+        )),
+        (None, None) => errors.push(FieldError::new(
+            "email",
+            "is required: the invitation is sent to this address",
+        )),
+        (Some(email), _) => {
+            if email.len() > MAX_EMAIL_LEN {
+                errors.push(FieldError::new(
+                    "email",
+                    format!("is longer than {MAX_EMAIL_LEN} characters"),
+                ));
+            } else if !looks_like_email(email) {
+                errors.push(FieldError::new(
+                    "email",
+                    "is not an e-mail address (expected local-part@domain)",
+                ));
+            }
+        }
+    }
+    if let Some(phone) = &form.phone_number {
+        if char_len(phone) > MAX_TEXT {
+            bounded("phoneNumber", Some(phone), MAX_TEXT, &mut errors);
+        } else if e164(phone).is_none() {
+            errors.push(FieldError::new(
+                "phoneNumber",
+                "must carry its country code, as in \"+32 470 12 34 56\"",
+            ));
+        }
+    }
+    for (i, store) in form.stores.iter().enumerate() {
+        match &store.ref_id {
+            None => errors.push(FieldError::new(
+                format!("stores[{i}].refId"),
+                "is required: a store is identified by its reference code",
+            )),
+            Some(r) => bounded(
+                &format!("stores[{i}].refId"),
+                Some(r),
+                MAX_TEXT,
+                &mut errors,
+            ),
+        }
+        bounded(
+            &format!("stores[{i}].name"),
+            store.name.as_deref(),
+            MAX_TEXT,
+            &mut errors,
+        );
+        match &store.country_calling_code {
+            Some(code) if calling_code(code).is_none() => errors.push(FieldError::new(
+                format!("stores[{i}].countryCallingCode"),
+                format!(
+                    "must be the ITU calling code of the store's country, digits only, such as \
+                     \"32\" for Belgium; {:?} is not one",
+                    code.chars().take(16).collect::<String>()
+                ),
+            )),
+            _ => {}
+        }
+        if form.stores[..i]
+            .iter()
+            .any(|s| s.ref_id.is_some() && s.ref_id == store.ref_id)
+        {
+            errors.push(FieldError::new(
+                format!("stores[{i}].refId"),
+                "names the same store as an earlier element",
+            ));
+        }
+    }
+    let manager = match form.role.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("user") => false,
+        Some("manager") => true,
+        Some(_) => {
+            errors.push(FieldError::new("role", "must be \"user\" or \"manager\""));
+            false
+        }
+    };
+    if manager && form.stores.is_empty() {
+        errors.push(FieldError::new(
+            "stores",
+            "a manager needs at least one store: without one they cannot get past the language \
+             choice when they first sign in to the app",
+        ));
+    }
+    if form.group_ids.is_empty() {
+        errors.push(FieldError::new(
+            "groupIds",
+            "at least one user group is required: without one the user sees no learning content",
+        ));
+    }
+    let language = match &form.language {
+        None => Language::from_tag(default_language).unwrap_or(Language::En),
+        Some(l) => match Language::ALL.into_iter().find(|x| x.as_str() == l) {
+            Some(language) => language,
+            None => {
+                errors.push(FieldError::new(
+                    "language",
+                    "must be a language invitations are written in: en, nl, fr or de",
+                ));
+                Language::En
+            }
+        },
+    };
+    if form.agreement_accepted != Some(true) {
+        errors.push(FieldError::new(
+            "agreementAccepted",
+            "must be true: the user agreement has to be accepted before inviting",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(Checked { language, manager })
+    } else {
+        Err(errors)
+    }
+}
+
+/// The SCIM-shaped body of the user an invitation creates: the e-mail is the userName.
+pub fn user_body(form: &InvitationForm, checked: Checked) -> Value {
+    let email = form.email.clone().unwrap_or_default();
+    let mut body = json!({
+        "schemas": [urn::USER, urn::MOBIETRAIN_USER],
+        "userName": email,
+        "name": {"givenName": form.given_name, "familyName": form.family_name},
+        "emails": [{"value": email, "type": "work", "primary": true}],
+        "preferredLanguage": checked.language.as_str(),
+        "roles": [{"value": if checked.manager { "manager" } else { "user" }}],
+    });
+    if let Some(phone) = &form.phone_number {
+        body["phoneNumbers"] = json!([{"value": phone, "type": "mobile"}]);
+    }
+    if let Some(title) = &form.job_position {
+        body["title"] = json!(title);
+    }
+    let mut mt = Map::new();
+    if let Some(company) = &form.company_id {
+        mt.insert("companyId".into(), json!(company));
+    }
+    if !form.stores.is_empty() {
+        let stores: Vec<Value> = form
+            .stores
+            .iter()
+            .map(|s| {
+                json!({"refId": s.ref_id, "name": s.name,
+                       "countryCallingCode": s.country_calling_code})
+            })
+            .collect();
+        mt.insert("stores".into(), Value::Array(stores));
+    }
+    body[urn::MOBIETRAIN_USER] = Value::Object(mt);
+    body
+}
+
+/// The form field a message of the user-data rules names (they quote SCIM paths), so a refusal by
+/// those rules still names the field the admin filled in.
+pub fn field_of(detail: &str) -> String {
+    let quoted = detail
+        .split('"')
+        .nth(1)
+        .unwrap_or_default()
+        .trim_start_matches(&format!("{}:", urn::MOBIETRAIN_USER))
+        .to_owned();
+    if quoted.starts_with("name.givenName") {
+        "givenName".to_owned()
+    } else if quoted.starts_with("name.familyName") {
+        "familyName".to_owned()
+    } else if quoted.starts_with("emails") || quoted == "userName" {
+        "email".to_owned()
+    } else if quoted.starts_with("phoneNumbers") {
+        "phoneNumber".to_owned()
+    } else if quoted == "title" {
+        "jobPosition".to_owned()
+    } else if quoted.starts_with("roles") {
+        "role".to_owned()
+    } else if quoted.starts_with("stores") || quoted == "companyId" {
+        quoted
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Value {
+        json!({"givenName": "Ann", "familyName": "Lee", "email": "ann@example.com",
+               "groupIds": ["g1"], "language": "nl", "agreementAccepted": true})
+    }
+
+    #[test]
+    fn a_valid_form_passes_and_becomes_a_user_body() {
+        let form = parse(&valid()).unwrap();
+        let checked = check(&form, "en").unwrap();
+        assert_eq!(checked.language, Language::Nl);
+        let body = user_body(&form, checked);
+        assert_eq!(body["userName"], "ann@example.com");
+        assert_eq!(body["preferredLanguage"], "nl");
+    }
+
+    #[test]
+    fn every_broken_rule_is_named() {
+        let form = parse(&json!({"phoneNumber": "0470 12 34 56", "role": "manager",
+                                  "language": "es", "stores": [{"name": "X"}]}))
+        .unwrap();
+        let errors = check(&form, "en").unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "givenName",
+            "familyName",
+            "email",
+            "phoneNumber",
+            "stores[0].refId",
+            "groupIds",
+            "language",
+            "agreementAccepted",
+        ] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+        assert!(errors[2].detail.contains("text message"), "{errors:?}");
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_fields_are_named() {
+        let errors = parse(
+            &json!({"givenName": 3, "agreementAccepted": "yes", "nope": 1,
+                                   "groupIds": [1], "stores": [{"refId": []}]}),
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "nope",
+                "givenName",
+                "agreementAccepted",
+                "groupIds[0]",
+                "stores[0].refId"
+            ]
+        );
+    }
+
+    #[test]
+    fn rule_messages_map_to_form_fields() {
+        assert_eq!(
+            field_of("\"name.givenName\" is 300 characters long"),
+            "givenName"
+        );
+        assert_eq!(
+            field_of(&format!(
+                "\"{}:stores[0].countryCallingCode\" is required",
+                urn::MOBIETRAIN_USER
+            )),
+            "stores[0].countryCallingCode"
+        );
+    }
+}

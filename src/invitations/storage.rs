@@ -1,0 +1,201 @@
+//! Reading and writing invitations, always scoped to one account (except the link's lookup by id,
+//! which the MAC then authenticates).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::models::InvitationRow;
+use crate::db::schema::{invitations, jobs, user_emails, users};
+use crate::jobs::JobState;
+
+/// The invitation `id` of `account_id`, if it is still pending at `now`.
+pub fn find(
+    conn: &mut DbConn,
+    account_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<InvitationRow>> {
+    invitations::table
+        .find(id)
+        .filter(invitations::account_id.eq(account_id))
+        .filter(invitations::expires_at.gt(now))
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The invitation `id` of any account, expired or not (the link's lookup, and the jobs').
+pub fn find_any(conn: &mut DbConn, id: &str) -> QueryResult<Option<InvitationRow>> {
+    invitations::table
+        .find(id)
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Whether `user_id` has an invitation.
+pub fn exists_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<bool> {
+    Ok(invitations::table
+        .filter(invitations::user_id.eq(user_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Ids of invitations expired at `now`, oldest expiry first, at most `limit`.
+pub fn expired_ids(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
+    invitations::table
+        .filter(invitations::expires_at.le(now))
+        .order((invitations::expires_at.asc(), invitations::id.asc()))
+        .limit(limit)
+        .select(invitations::id)
+        .load(conn)
+}
+
+/// Stores a new invitation.
+pub fn insert(conn: &mut DbConn, row: &InvitationRow) -> QueryResult<()> {
+    diesel::insert_into(invitations::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes an invitation; `false` when another request got there first.
+pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    Ok(diesel::delete(invitations::table.find(id)).execute(conn)? == 1)
+}
+
+/// Counts a send an admin caused, if the last one is at least `cooldown` old (a compare-and-set,
+/// so of two concurrent resends one wins). `false` when it is too soon.
+pub fn record_resend(
+    conn: &mut DbConn,
+    id: &str,
+    cooldown: chrono::Duration,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        invitations::table
+            .find(id)
+            .filter(invitations::last_sent_at.le(now - cooldown)),
+    )
+    .set((
+        invitations::sends.eq(invitations::sends + 1),
+        invitations::last_sent_at.eq(now),
+        invitations::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Marks reminder `n` sent, unless it (or a later one) already was; `false` then.
+pub fn record_reminder(
+    conn: &mut DbConn,
+    id: &str,
+    n: i32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        invitations::table
+            .find(id)
+            .filter(invitations::last_reminder.lt(n)),
+    )
+    .set((
+        invitations::reminders_sent.eq(invitations::reminders_sent + 1),
+        invitations::last_reminder.eq(n),
+        invitations::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Deletes the invitation's jobs that have not started (reminders, expiry, sends): with the
+/// invitation gone they would only find nothing to do.
+pub fn delete_waiting_jobs(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        jobs::table
+            .filter(jobs::account_id.eq(account_id))
+            .filter(jobs::state.eq(JobState::Queued.as_str()))
+            .filter(jobs::dedup_key.like(format!("invitation:{id}:%"))),
+    )
+    .execute(conn)
+}
+
+/// One page of an account's pending invitations, soonest expiry first, and how many there are.
+pub fn page(
+    conn: &mut DbConn,
+    account_id: &str,
+    offset: i64,
+    limit: i64,
+    now: NaiveDateTime,
+) -> QueryResult<(i64, Vec<InvitationRow>)> {
+    let pending = invitations::account_id
+        .eq(account_id.to_owned())
+        .and(invitations::expires_at.gt(now));
+    let total = invitations::table
+        .filter(pending.clone())
+        .count()
+        .get_result(conn)?;
+    let rows = if limit == 0 {
+        Vec::new()
+    } else {
+        invitations::table
+            .filter(pending)
+            .order((invitations::expires_at.asc(), invitations::id.asc()))
+            .offset(offset)
+            .limit(limit)
+            .select(InvitationRow::as_select())
+            .load(conn)?
+    };
+    Ok((total, rows))
+}
+
+/// What an invitation shows of its user: given name, family name, and the address it goes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invitee {
+    /// First name.
+    pub given_name: Option<String>,
+    /// Last name.
+    pub family_name: Option<String>,
+    /// The primary e-mail address (else the first).
+    pub email: Option<String>,
+}
+
+/// The invitees of these users, by user id, in two queries.
+pub fn invitees(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<HashMap<String, Invitee>> {
+    let mut out: HashMap<String, Invitee> = users::table
+        .filter(users::id.eq_any(user_ids))
+        .select((users::id, users::given_name, users::family_name))
+        .load::<(String, Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, given_name, family_name)| {
+            (
+                id,
+                Invitee {
+                    given_name,
+                    family_name,
+                    email: None,
+                },
+            )
+        })
+        .collect();
+    let emails: Vec<(String, String, Option<bool>)> = user_emails::table
+        .filter(user_emails::user_id.eq_any(user_ids))
+        .order((user_emails::user_id.asc(), user_emails::position.asc()))
+        .select((
+            user_emails::user_id,
+            user_emails::value,
+            user_emails::is_primary,
+        ))
+        .load(conn)?;
+    for (user_id, value, primary) in emails {
+        if let Some(invitee) = out.get_mut(&user_id)
+            && (invitee.email.is_none() || primary == Some(true))
+        {
+            invitee.email = Some(value);
+        }
+    }
+    Ok(out)
+}
