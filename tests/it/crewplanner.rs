@@ -178,7 +178,11 @@ async fn every_refusal_class_refuses_the_twin_of_a_token_that_works() {
     // Change a character inside the signature (the last one may carry only padding bits).
     let mut bad_signature = rs256(&claims(a, "emp-1"));
     let at = bad_signature.len() - 20;
-    let changed = if bad_signature.as_bytes()[at] == b'A' { "B" } else { "A" };
+    let changed = if bad_signature.as_bytes()[at] == b'A' {
+        "B"
+    } else {
+        "A"
+    };
     bad_signature.replace_range(at..at + 1, changed);
     let twins: Vec<(&str, String, Reason)> = vec![
         (
