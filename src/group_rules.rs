@@ -18,7 +18,7 @@ use crate::groups::{self, storage as group_storage};
 use crate::scim::error::InputError;
 use crate::scim::path;
 use crate::scim::schema::{AttrType, Registry};
-use crate::text::{char_len, fold_case};
+use crate::text::char_len;
 use crate::users::attributes::USER_ATTRIBUTES;
 use crate::users::{self, UserRecord, WriteContext};
 
@@ -178,39 +178,7 @@ fn group_for(
     if char_len(value) > groups::MAX_TEXT_LEN {
         return Ok(None);
     }
-    let name_ci = fold_case(value);
-    if let Some(found) = group_storage::by_name(conn, &ctx.account.id, &name_ci)? {
-        return Ok(Some(found));
-    }
-    let row = GroupRow {
-        id: crate::accounts::new_id(),
-        account_id: ctx.account.id.clone(),
-        display_name: value.to_owned(),
-        display_name_ci: name_ci.clone(),
-        external_id: None,
-        group_type: Some(rule.group_type.clone()),
-        version: 1,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-    };
-    if group_storage::insert_if_absent(conn, &row)? {
-        audit::record(
-            conn,
-            &ctx.account.id,
-            ctx.actor,
-            Event {
-                action: "create",
-                resource_type: "Group",
-                resource_id: Some(&row.id),
-                code: "group.created",
-                detail: Some(json!({"displayName": row.display_name,
-                                    "groupType": row.group_type, "ruleId": rule.id})),
-            },
-            ctx.now,
-        )?;
-        return Ok(Some(row));
-    }
-    Ok(group_storage::by_name(conn, &ctx.account.id, &name_ci)?)
+    groups::find_or_create_typed(conn, ctx, value, &rule.group_type, ("ruleId", &rule.id)).map(Some)
 }
 
 fn log_membership(

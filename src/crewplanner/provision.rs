@@ -12,10 +12,8 @@ use serde_json::{Map, Value, json};
 use super::LaunchError;
 use super::refusal::{Reason, Refusal};
 use super::token::Claims;
-use crate::audit::Event;
-use crate::db::models::GroupRow;
+use crate::db::DbConn;
 use crate::db::schema::users as user_rows;
-use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::groups::{self, storage as group_storage};
 use crate::scim::urn;
@@ -67,8 +65,11 @@ pub fn user_for(
     if current.row.origin != origin::CREWPLANNER {
         return Ok(current);
     }
-    let body = updated_body(&current, claims);
     let before = serde_json::to_value(users::to_attributes(&current)).unwrap_or_default();
+    let mut body = before.clone();
+    if let Some(doc) = body.as_object_mut() {
+        apply_claims(doc, claims);
+    }
     let rec = if body == before {
         current.clone()
     } else {
@@ -143,15 +144,6 @@ fn user_name_taken(conn: &mut DbConn, account_id: &str, name: &str) -> Result<bo
         .is_some())
 }
 
-/// The current user with the token's data laid over it.
-fn updated_body(current: &UserRecord, claims: &Claims) -> Value {
-    let mut body = serde_json::to_value(users::to_attributes(current)).unwrap_or_default();
-    if let Some(doc) = body.as_object_mut() {
-        apply_claims(doc, claims);
-    }
-    body
-}
-
 /// Lays the token's optional user data over a SCIM User body: what a claim carries replaces the
 /// attribute; what it lacks is left as it is.
 fn apply_claims(doc: &mut Map<String, Value>, claims: &Claims) {
@@ -212,50 +204,8 @@ fn join_department(
     {
         groups::remove_members(conn, ctx, &old.id, user)?;
     }
-    let group = department_group(conn, ctx, department)?;
+    let group =
+        groups::find_or_create_typed(conn, ctx, department, DEPARTMENT, ("via", "crewplanner"))?;
     groups::add_members(conn, ctx, &group.id, user)?;
     Ok(())
-}
-
-fn department_group(
-    conn: &mut DbConn,
-    ctx: &WriteContext<'_>,
-    name: &str,
-) -> Result<GroupRow, ServiceError> {
-    let name_ci = fold_case(name);
-    if let Some(found) = group_storage::by_name(conn, &ctx.account.id, &name_ci)? {
-        return Ok(found);
-    }
-    let row = GroupRow {
-        id: crate::accounts::new_id(),
-        account_id: ctx.account.id.clone(),
-        display_name: name.to_owned(),
-        display_name_ci: name_ci.clone(),
-        external_id: None,
-        group_type: Some(DEPARTMENT.to_owned()),
-        version: 1,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-    };
-    db::write_transaction(conn, |conn| {
-        if group_storage::insert_if_absent(conn, &row)? {
-            crate::audit::record(
-                conn,
-                &ctx.account.id,
-                ctx.actor,
-                Event {
-                    action: "create",
-                    resource_type: "Group",
-                    resource_id: Some(&row.id),
-                    code: "group.created",
-                    detail: Some(json!({"displayName": row.display_name,
-                                        "groupType": row.group_type, "via": "crewplanner"})),
-                },
-                ctx.now,
-            )?;
-            return Ok(row.clone());
-        }
-        group_storage::by_name(conn, &ctx.account.id, &name_ci)?
-            .ok_or(ServiceError::NotFound("group"))
-    })
 }

@@ -543,6 +543,52 @@ fn finish_membership_change(
     })
 }
 
+/// The account's group named `name` (compared case-insensitively), created with `group_type` when
+/// there is none; `made_by` (a key and value, e.g. `("ruleId", id)`) goes into the provisioning-log
+/// entry of a creation. Two writers creating the same group at once end with one group.
+pub fn find_or_create_typed(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    name: &str,
+    group_type: &str,
+    made_by: (&str, &str),
+) -> Result<GroupRow, ServiceError> {
+    let name_ci = fold_case(name);
+    if let Some(found) = storage::by_name(conn, &ctx.account.id, &name_ci)? {
+        return Ok(found);
+    }
+    let row = GroupRow {
+        id: crate::accounts::new_id(),
+        account_id: ctx.account.id.clone(),
+        display_name: name.to_owned(),
+        display_name_ci: name_ci.clone(),
+        external_id: None,
+        group_type: Some(group_type.to_owned()),
+        version: 1,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    if storage::insert_if_absent(conn, &row)? {
+        let mut detail = json!({"displayName": row.display_name, "groupType": row.group_type});
+        detail[made_by.0] = json!(made_by.1);
+        audit::record(
+            conn,
+            &ctx.account.id,
+            ctx.actor,
+            Event {
+                action: "create",
+                resource_type: "Group",
+                resource_id: Some(&row.id),
+                code: "group.created",
+                detail: Some(detail),
+            },
+            ctx.now,
+        )?;
+        return Ok(row);
+    }
+    storage::by_name(conn, &ctx.account.id, &name_ci)?.ok_or(ServiceError::NotFound("group"))
+}
+
 /// Adds users to a group: O(number added), whatever the group's size. Every id must be a user of
 /// the account (else 400 naming it, nothing written); existing members are a harmless no-op.
 pub fn add_members(
