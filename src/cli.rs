@@ -80,6 +80,8 @@ pub enum Command {
     /// Server-wide background jobs (an account's own jobs are on the admin API).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Benchmark the server on fresh databases of its own (see README, "Performance").
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Options of the background workers and the mailer, for `serve` and `worker`.
@@ -254,6 +256,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => token(&mut cli.database.open_migrated()?, cmd, &clock),
         Command::Worker(args) => worker(&cli.database, &args),
         Command::Jobs(cmd) => jobs(&mut cli.database.open_migrated()?, cmd, &clock),
+        Command::Bench(args) => crate::bench::run(&cli.database, args),
     }
 }
 

@@ -6,6 +6,7 @@ mod harness;
 mod audit;
 mod auth;
 mod backend;
+mod bench_smoke;
 mod cli;
 mod client_lookups;
 mod concurrency;
