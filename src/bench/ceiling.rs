@@ -88,10 +88,12 @@ pub fn writes(pool: &Pool, concurrency: usize, stop: Stop) -> Measurement {
 pub fn reads(pool: &Pool, ids: &[String], concurrency: usize, stop: Stop) -> Measurement {
     drive(pool, concurrency, stop, &|conn, i| {
         let id = &ids[(mix(i) % ids.len() as u64) as usize];
-        users::table
+        // No `.first()`: its bound LIMIT makes SQLite parse the statement again on every use.
+        let found: Vec<UserRow> = users::table
             .find(id)
             .select(UserRow::as_select())
-            .first(conn)?;
+            .load(conn)?;
+        anyhow::ensure!(found.len() == 1, "user {id} not found");
         Ok(())
     })
 }

@@ -112,7 +112,8 @@ impl Plan {
         if plan.small_users == 0 || plan.large_users < plan.small_users {
             bail!("--large-users must be at least --small-users, which must be at least 1");
         }
-        if plan.large_users < biggest + plan.w7_adds {
+        let w7 = args.workloads.iter().any(|w| w.eq_ignore_ascii_case("w7"));
+        if w7 && plan.large_users < biggest + plan.w7_adds {
             bail!(
                 "W7 needs --large-users of at least {} (its largest group plus the members it adds)",
                 biggest + plan.w7_adds
@@ -432,6 +433,10 @@ impl Run {
     ) -> anyhow::Result<()> {
         let target = Self::target(server, tenant);
         let sizes = self.plan.group_sizes.clone();
+        let biggest = sizes.iter().copied().max().unwrap_or(0);
+        if biggest as usize > ids.len() {
+            bail!("W7 and W8 need --large-users of at least {biggest}");
+        }
         let mut groups = Vec::new();
         for &size in &sizes {
             let started = Instant::now();
