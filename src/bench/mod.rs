@@ -154,6 +154,13 @@ fn git_revision() -> String {
     }
 }
 
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
@@ -540,6 +547,7 @@ pub fn run(database: &DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
             rows: Vec::new(),
             errors: 0,
             wall_seconds: 0.0,
+            load_average: [load_average(), String::new()],
         },
         args,
     };
@@ -555,6 +563,7 @@ pub fn run(database: &DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
     }
     run.report.errors = run.report.rows.iter().map(|r| r.measurement.errors).sum();
     run.report.wall_seconds = started.elapsed().as_secs_f64();
+    run.report.load_average[1] = load_average();
     println!();
     print!("{}", run.report.table());
     if let Some(path) = &run.args.json {

@@ -91,6 +91,8 @@ pub struct Report {
     pub errors: u64,
     /// The run's wall time, in seconds.
     pub wall_seconds: f64,
+    /// `/proc/loadavg` when the run started and ended: other work on the machine shows here.
+    pub load_average: [String; 2],
 }
 
 /// One seeding step.
@@ -134,6 +136,10 @@ impl Report {
                 .unwrap_or_else(|| "?".into()),
             self.wall_seconds,
             if self.smoke { "  (smoke)" } else { "" }
+        ));
+        out.push_str(&format!(
+            "load average at start {}, at end {}\n",
+            self.load_average[0], self.load_average[1]
         ));
         for s in &self.seeding {
             out.push_str(&format!(
