@@ -187,18 +187,25 @@ impl Listing<'_> {
         let limit = cached_limit(filter, sort, page);
         let (count, rewrites) =
             self.matching(backend, account_id, filter, "SELECT COUNT(*) AS n")?;
-        let total = match limit {
-            Some(_) => count.cached().get_result::<CountRow>(conn)?.n,
-            None => count.query().get_result::<CountRow>(conn)?.n,
-        };
         // Compiled even for an empty page, so a bad sortBy is refused whatever the page.
         let (query, _) = self.page_query(backend, account_id, filter, sort, page, limit)?;
-        if page.count == 0 || page.offset() >= total as u64 {
-            return Ok((total, Vec::new(), rewrites));
-        }
-        let rows = match limit {
-            Some(_) => query.cached().load::<IdRow>(conn)?,
-            None => query.query().load::<IdRow>(conn)?,
+        let rows = if page.count == 0 {
+            Vec::new()
+        } else {
+            match limit {
+                Some(_) => query.cached().load::<IdRow>(conn)?,
+                None => query.query().load::<IdRow>(conn)?,
+            }
+        };
+        // A first page that is not full holds every match: no count needed (a lookup's case).
+        let sql_limit = limit.unwrap_or(page.count);
+        let total = if page.count > 0 && page.offset() == 0 && (rows.len() as u64) < sql_limit {
+            rows.len() as i64
+        } else {
+            match limit {
+                Some(_) => count.cached().get_result::<CountRow>(conn)?.n,
+                None => count.query().get_result::<CountRow>(conn)?.n,
+            }
         };
         let ids = rows
             .into_iter()
