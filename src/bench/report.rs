@@ -22,28 +22,35 @@ pub struct Check {
 }
 
 impl Check {
-    /// `value / reference >= bound`.
-    pub fn at_least(reference: String, value: f64, reference_value: f64, bound: f64) -> Self {
+    fn new(
+        reference: String,
+        value: f64,
+        reference_value: f64,
+        bound: f64,
+        at_least: bool,
+    ) -> Self {
         let ratio = value / reference_value.max(1e-9);
         Self {
             reference,
             reference_value,
             ratio,
-            target: format!(">= {bound}"),
-            met: ratio >= bound,
+            target: format!("{} {bound}", if at_least { ">=" } else { "<=" }),
+            met: if at_least {
+                ratio >= bound
+            } else {
+                ratio <= bound
+            },
         }
+    }
+
+    /// `value / reference >= bound`.
+    pub fn at_least(reference: String, value: f64, reference_value: f64, bound: f64) -> Self {
+        Self::new(reference, value, reference_value, bound, true)
     }
 
     /// `value / reference <= bound`.
     pub fn at_most(reference: String, value: f64, reference_value: f64, bound: f64) -> Self {
-        let ratio = value / reference_value.max(1e-9);
-        Self {
-            reference,
-            reference_value,
-            ratio,
-            target: format!("<= {bound}"),
-            met: ratio <= bound,
-        }
+        Self::new(reference, value, reference_value, bound, false)
     }
 }
 
