@@ -110,6 +110,8 @@ pub enum Command {
     /// Server-wide background jobs (an account's own jobs are on the admin API).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Benchmark the server on fresh databases of its own (see README, "Performance").
+    Bench(crate::bench::BenchArgs),
     /// An account's CrewPlanner link (sign-in from CrewPlanner).
     #[command(subcommand)]
     Crewplanner(CrewPlannerCommand),
@@ -455,6 +457,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => token(&mut cli.database.open_migrated()?, cmd, &clock),
         Command::Worker(args) => worker(&cli.database, &cli.key, &args),
         Command::Jobs(cmd) => jobs(&mut cli.database.open_migrated()?, cmd, &clock),
+        Command::Bench(args) => crate::bench::run(&cli.database, args),
         Command::Crewplanner(cmd) => {
             let mut conn = cli.database.open_migrated()?;
             let key = cli.key.load(&cli.database)?;

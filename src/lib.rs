@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod crewplanner;

@@ -3,7 +3,7 @@
 //! scoped to the account. Users and Groups both list through here.
 
 use diesel::RunQueryDsl;
-use scim_v2::filter::Filter;
+use scim_v2::filter::{AttrExp, CompValue, CompareOp, Filter, ValFilter};
 
 use super::filter::{AttributeTable, Compiler, sort_key};
 use super::sql::{BindValue, SqlBuilder};
@@ -57,6 +57,46 @@ struct PgPlanRow {
     line: String,
 }
 
+/// The `LIMIT`s a cached page query may carry, written into its text: SQLite parses a statement
+/// again each time a bound `LIMIT` is bound, so a cached statement needs a literal one, and a few
+/// values keep the number of cached statements small. The page is cut to its `count` afterwards.
+const CACHED_LIMITS: [u64; 3] = [1, 100, 1000];
+
+/// `attr eq "text"`: the comparison of a lookup.
+fn is_text_eq(exp: &AttrExp) -> bool {
+    matches!(
+        exp,
+        AttrExp::Comparison(_, CompareOp::Eq, CompValue::Str(_))
+    )
+}
+
+/// Whether a list request is a lookup whose statements may be cached: one `eq` of a text value on
+/// an attribute, or a value path of at most two of them (`emails[type eq "work" and value eq "…"]`),
+/// in the default order, with a page size of [`CACHED_LIMITS`] or less. Its statements have one of
+/// a bounded set of shapes (an attribute table's rows times a few limits), which is what keeps the
+/// connection's unbounded statement cache small; any other filter is parsed anew each time.
+/// Returns the `LIMIT` to write.
+fn cached_limit(filter: Option<&Filter>, sort: Option<&Sort>, page: Page) -> Option<u64> {
+    let lookup = match filter? {
+        Filter::Attr(exp) => is_text_eq(exp),
+        Filter::ValuePath(vp) => match vp.filter.as_ref() {
+            ValFilter::Attr(exp) => is_text_eq(exp),
+            ValFilter::And(ops) => {
+                ops.len() <= 2
+                    && ops
+                        .iter()
+                        .all(|f| matches!(f, ValFilter::Attr(e) if is_text_eq(e)))
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if !lookup || sort.is_some() {
+        return None;
+    }
+    CACHED_LIMITS.into_iter().find(|&l| l >= page.count)
+}
+
 impl Listing<'_> {
     /// `SELECT <select> FROM <table> WHERE account AND (<filter>)`, and the rewrites compiling it took.
     fn matching(
@@ -99,6 +139,7 @@ impl Listing<'_> {
         filter: Option<&Filter>,
         sort: Option<&Sort>,
         page: Page,
+        literal_limit: Option<u64>,
     ) -> Result<(SqlBuilder, Vec<Rewrite>), ServiceError> {
         let resource_type = self
             .registry
@@ -119,10 +160,14 @@ impl Listing<'_> {
         };
         let (mut sql, rewrites) =
             self.matching(backend, account_id, filter, &format!("SELECT {id} AS id"))?;
-        sql.push(&order)
-            .push(" LIMIT ")
-            .bind(BindValue::BigInt(page.count as i64))
-            .push(" OFFSET ")
+        sql.push(&order);
+        match literal_limit {
+            Some(limit) => sql.push(&format!(" LIMIT {limit}")),
+            None => sql
+                .push(" LIMIT ")
+                .bind(BindValue::BigInt(page.count as i64)),
+        };
+        sql.push(" OFFSET ")
             .bind(BindValue::BigInt(page.offset() as i64));
         Ok((sql, rewrites))
     }
@@ -139,18 +184,32 @@ impl Listing<'_> {
         page: Page,
     ) -> Result<(i64, Vec<String>, Vec<Rewrite>), ServiceError> {
         let backend = conn.backend();
+        let limit = cached_limit(filter, sort, page);
         let (count, rewrites) =
             self.matching(backend, account_id, filter, "SELECT COUNT(*) AS n")?;
-        let total = count.query().get_result::<CountRow>(conn)?.n;
         // Compiled even for an empty page, so a bad sortBy is refused whatever the page.
-        let (query, _) = self.page_query(backend, account_id, filter, sort, page)?;
-        if page.count == 0 || page.offset() >= total as u64 {
-            return Ok((total, Vec::new(), rewrites));
-        }
-        let ids = query
-            .query()
-            .load::<IdRow>(conn)?
+        let (query, _) = self.page_query(backend, account_id, filter, sort, page, limit)?;
+        let rows = if page.count == 0 {
+            Vec::new()
+        } else {
+            match limit {
+                Some(_) => query.cached().load::<IdRow>(conn)?,
+                None => query.query().load::<IdRow>(conn)?,
+            }
+        };
+        // A first page that is not full holds every match: no count needed (a lookup's case).
+        let sql_limit = limit.unwrap_or(page.count);
+        let total = if page.count > 0 && page.offset() == 0 && (rows.len() as u64) < sql_limit {
+            rows.len() as i64
+        } else {
+            match limit {
+                Some(_) => count.cached().get_result::<CountRow>(conn)?.n,
+                None => count.query().get_result::<CountRow>(conn)?.n,
+            }
+        };
+        let ids = rows
             .into_iter()
+            .take(page.count as usize)
             .map(|r| r.id)
             .collect();
         Ok((total, ids, rewrites))
@@ -173,6 +232,7 @@ impl Listing<'_> {
                 start_index: 1,
                 count: 100,
             },
+            None,
         )?;
         let mut explained = SqlBuilder::new(backend);
         explained.push(match backend {

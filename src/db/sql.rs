@@ -3,8 +3,9 @@
 //! names from static attribute tables ever enter the text; every value is a bind.
 
 use chrono::NaiveDateTime;
-use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
+use diesel::query_builder::{AstPass, BoxedSqlQuery, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Text, Timestamp, Untyped};
+use diesel::{QueryResult, RunQueryDsl};
 
 use super::{Backend, MultiBackend};
 
@@ -27,6 +28,8 @@ pub struct SqlBuilder {
     backend: Backend,
     text: String,
     binds: Vec<BindValue>,
+    /// Where each placeholder written by [`SqlBuilder::bind`] sits in `text` (start, length).
+    placeholders: Vec<(usize, usize)>,
 }
 
 impl SqlBuilder {
@@ -36,6 +39,7 @@ impl SqlBuilder {
             backend,
             text: String::new(),
             binds: Vec::new(),
+            placeholders: Vec::new(),
         }
     }
 
@@ -53,6 +57,7 @@ impl SqlBuilder {
     /// Appends a placeholder bound to `value`.
     pub fn bind(&mut self, value: BindValue) -> &mut Self {
         self.binds.push(value);
+        let start = self.text.len();
         match self.backend {
             Backend::Postgres => {
                 let n = self.binds.len();
@@ -60,6 +65,7 @@ impl SqlBuilder {
             }
             Backend::Sqlite => self.text.push('?'),
         }
+        self.placeholders.push((start, self.text.len() - start));
         self
     }
 
@@ -80,6 +86,18 @@ impl SqlBuilder {
         &self.binds
     }
 
+    /// A diesel query of the text with its binds that the connection prepares once and keeps in its
+    /// statement cache, keyed by the text. That cache is unbounded, so only statements of a bounded
+    /// set of shapes may go through here (see `listing`); anything else uses [`SqlBuilder::query`].
+    pub fn cached(&self) -> CachedSql<'_> {
+        assert_eq!(
+            self.placeholders.len(),
+            self.binds.len(),
+            "every bind of a cached statement has its placeholder"
+        );
+        CachedSql(self)
+    }
+
     /// A diesel query of the text with its binds, ready to `load`.
     pub fn query(&self) -> BoxedSqlQuery<'static, MultiBackend, diesel::query_builder::SqlQuery> {
         let mut q = diesel::sql_query(self.text.clone()).into_boxed::<MultiBackend>();
@@ -94,3 +112,37 @@ impl SqlBuilder {
         q
     }
 }
+
+/// A [`SqlBuilder`]'s statement as a query diesel may cache (see [`SqlBuilder::cached`]): the text
+/// between placeholders is pushed as is and each placeholder becomes diesel's own bind.
+pub struct CachedSql<'a>(&'a SqlBuilder);
+
+impl QueryId for CachedSql<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for CachedSql<'_> {
+    type SqlType = Untyped;
+}
+
+impl QueryFragment<MultiBackend> for CachedSql<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        let b = self.0;
+        let mut at = 0;
+        for (&(start, len), value) in b.placeholders.iter().zip(&b.binds) {
+            out.push_sql(&b.text[at..start]);
+            match value {
+                BindValue::Text(v) => out.push_bind_param::<Text, _>(v)?,
+                BindValue::Bool(v) => out.push_bind_param::<Bool, _>(v)?,
+                BindValue::Timestamp(v) => out.push_bind_param::<Timestamp, _>(v)?,
+                BindValue::BigInt(v) => out.push_bind_param::<BigInt, _>(v)?,
+            }
+            at = start + len;
+        }
+        out.push_sql(&b.text[at..]);
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for CachedSql<'_> {}

@@ -8,11 +8,11 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::auth::ScimCaller;
+use super::auth::{ScimToken, run_scim};
 use super::error::{Failure, ScimError};
 use super::search::ListParams;
 use super::users::ProjectionParams;
-use super::{run_db, scim_base, scim_response};
+use super::{scim_base, scim_response};
 use crate::groups::{self, GroupRecord};
 use crate::scim::error::InputError;
 use crate::scim::projection::Projection;
@@ -92,7 +92,7 @@ fn single(
 
 async fn create(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     params: web::Query<ProjectionParams>,
     body: web::Json<Value>,
@@ -100,7 +100,7 @@ async fn create(
     let projection = group_projection(&state, params.attributes(), params.excluded_attributes())?;
     let base = scim_base(&req, &state);
     let st = state.clone();
-    let rec = run_db(&state, move |conn| {
+    let rec = run_scim(&state, token, move |conn, caller| {
         write_ctx!(st, caller, actor, ctx);
         groups::create(conn, &ctx, &body)
     })
@@ -116,7 +116,7 @@ async fn create(
 
 async fn read(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     id: web::Path<String>,
     params: web::Query<ProjectionParams>,
@@ -124,7 +124,7 @@ async fn read(
     let projection = group_projection(&state, params.attributes(), params.excluded_attributes())?;
     let base = scim_base(&req, &state);
     let include = projection.wants("members");
-    let rec = run_db(&state, move |conn| {
+    let rec = run_scim(&state, token, move |conn, caller| {
         groups::get(conn, &caller.0.account.id, &id, include)
     })
     .await?;
@@ -136,7 +136,7 @@ async fn read(
 
 async fn replace(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     id: web::Path<String>,
     params: web::Query<ProjectionParams>,
@@ -146,7 +146,7 @@ async fn replace(
     let base = scim_base(&req, &state);
     let precondition = super::if_match(&req);
     let st = state.clone();
-    let rec = run_db(&state, move |conn| {
+    let rec = run_scim(&state, token, move |conn, caller| {
         write_ctx!(st, caller, actor, ctx);
         groups::replace(conn, &ctx, &id, &body, &precondition)
     })
@@ -156,7 +156,7 @@ async fn replace(
 
 async fn patch(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     id: web::Path<String>,
     params: web::Query<ProjectionParams>,
@@ -168,7 +168,7 @@ async fn patch(
     let base = scim_base(&req, &state);
     let precondition = super::if_match(&req);
     let st = state.clone();
-    let (rec, rewrites) = run_db(&state, move |conn| {
+    let (rec, rewrites) = run_scim(&state, token, move |conn, caller| {
         write_ctx!(st, caller, actor, ctx);
         let rewrites = groups::patch::patch(conn, &ctx, &id, &body, &precondition)?;
         Ok((groups::get(conn, &ctx.account.id, &id, include)?, rewrites))
@@ -186,13 +186,13 @@ async fn patch(
 
 async fn delete(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let precondition = super::if_match(&req);
     let st = state.clone();
-    run_db(&state, move |conn| {
+    run_scim(&state, token, move |conn, caller| {
         write_ctx!(st, caller, actor, ctx);
         groups::delete(conn, &ctx, &id, &precondition)
     })
@@ -202,19 +202,19 @@ async fn delete(
 
 async fn list(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ScimError> {
-    super::search::groups(&state, caller, &req, params.into_inner()).await
+    super::search::groups(&state, token, &req, params.into_inner()).await
 }
 
 async fn search(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ScimError> {
     let params = ListParams::from_body(&body)?;
-    super::search::groups(&state, caller, &req, params).await
+    super::search::groups(&state, token, &req, params).await
 }

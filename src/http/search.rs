@@ -7,9 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::auth::ScimCaller;
+use super::auth::{ScimToken, run_scim};
 use super::error::ScimError;
-use super::{run_db, scim_base, scim_response};
+use super::{scim_base, scim_response};
 use crate::error::ServiceError;
 use crate::groups;
 use crate::scim::error::InputError;
@@ -120,7 +120,7 @@ impl ListParams {
 /// Answers a user list or search.
 pub async fn users(
     state: &web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: &HttpRequest,
     params: ListParams,
 ) -> Result<HttpResponse, ScimError> {
@@ -133,7 +133,7 @@ pub async fn users(
     let request = params.into_request(state)?;
     let page = request.page;
     let st = state.clone();
-    let (total, records, rewrites) = run_db(state, move |conn| {
+    let (total, records, rewrites) = run_scim(state, token, move |conn, caller| {
         users::list(conn, &st.registry, &caller.0.account.id, &request)
     })
     .await?;
@@ -151,7 +151,7 @@ pub async fn users(
 /// Answers a group list or search.
 pub async fn groups(
     state: &web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: &HttpRequest,
     params: ListParams,
 ) -> Result<HttpResponse, ScimError> {
@@ -165,7 +165,7 @@ pub async fn groups(
     let request = params.into_request(state)?;
     let page = request.page;
     let st = state.clone();
-    let (total, records, rewrites) = run_db(state, move |conn| {
+    let (total, records, rewrites) = run_scim(state, token, move |conn, caller| {
         groups::list(conn, &st.registry, &caller.0.account.id, &request, include)
     })
     .await?;
@@ -184,7 +184,7 @@ pub async fn groups(
 /// the concatenation of the matching users, then the matching groups, each in its own order.
 async fn search_root(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ScimError> {
@@ -214,7 +214,7 @@ async fn search_root(
     let page = request.page;
     let st = state.clone();
     let (user_total, user_records, group_total, group_records, rewrites) =
-        run_db(&state, move |conn| {
+        run_scim(&state, token, move |conn, caller| {
             let account = &caller.0.account.id;
             // A filter naming attributes of one resource type only matches no resource of the
             // other: an input error on one side is that side's empty result, unless both fail.

@@ -7,10 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::auth::ScimCaller;
+use super::auth::{ScimToken, run_scim};
 use super::error::{Failure, ScimError};
 use super::search::ListParams;
-use super::{run_db, scim_base, scim_response};
+use super::{scim_base, scim_response};
 use crate::scim::error::InputError;
 use crate::scim::projection::Projection;
 use crate::state::AppState;
@@ -110,7 +110,7 @@ fn single(
 
 async fn create(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     params: web::Query<ProjectionParams>,
     body: web::Json<Value>,
@@ -122,7 +122,7 @@ async fn create(
     )?;
     let base = scim_base(&req, &state);
     let st = state.clone();
-    let rec = run_db(&state, move |conn| {
+    let rec = run_scim(&state, token, move |conn, caller| {
         write_ctx!(st, caller, actor, ctx);
         users::create(conn, &ctx, &body)
     })
@@ -138,7 +138,7 @@ async fn create(
 
 async fn read(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     id: web::Path<String>,
     params: web::Query<ProjectionParams>,
@@ -149,7 +149,7 @@ async fn read(
         params.excluded_attributes.as_deref(),
     )?;
     let base = scim_base(&req, &state);
-    let rec = run_db(&state, move |conn| {
+    let rec = run_scim(&state, token, move |conn, caller| {
         users::get(conn, &caller.0.account.id, &id)
     })
     .await?;
@@ -161,7 +161,7 @@ async fn read(
 
 async fn replace(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     id: web::Path<String>,
     params: web::Query<ProjectionParams>,
@@ -175,7 +175,7 @@ async fn replace(
     let base = scim_base(&req, &state);
     let precondition = super::if_match(&req);
     let st = state.clone();
-    let rec = run_db(&state, move |conn| {
+    let rec = run_scim(&state, token, move |conn, caller| {
         write_ctx!(st, caller, actor, ctx);
         users::replace(conn, &ctx, &id, &body, &precondition)
     })
@@ -185,7 +185,7 @@ async fn replace(
 
 async fn patch(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     id: web::Path<String>,
     params: web::Query<ProjectionParams>,
@@ -199,7 +199,7 @@ async fn patch(
     let base = scim_base(&req, &state);
     let precondition = super::if_match(&req);
     let st = state.clone();
-    let (rec, rewrites) = run_db(&state, move |conn| {
+    let (rec, rewrites) = run_scim(&state, token, move |conn, caller| {
         write_ctx!(st, caller, actor, ctx);
         users::patch(conn, &ctx, &id, &body, &precondition)
     })
@@ -210,13 +210,13 @@ async fn patch(
 
 async fn delete(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let precondition = super::if_match(&req);
     let st = state.clone();
-    run_db(&state, move |conn| {
+    run_scim(&state, token, move |conn, caller| {
         write_ctx!(st, caller, actor, ctx);
         users::delete(conn, &ctx, &id, &precondition)
     })
@@ -226,19 +226,19 @@ async fn delete(
 
 async fn list(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ScimError> {
-    super::search::users(&state, caller, &req, params.into_inner()).await
+    super::search::users(&state, token, &req, params.into_inner()).await
 }
 
 async fn search(
     state: web::Data<AppState>,
-    caller: ScimCaller,
+    token: ScimToken,
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ScimError> {
     let params = ListParams::from_body(&body)?;
-    super::search::users(&state, caller, &req, params).await
+    super::search::users(&state, token, &req, params).await
 }

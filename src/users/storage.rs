@@ -192,10 +192,72 @@ pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usiz
     .execute(conn)
 }
 
+/// Loads one user: the queries of [`load`] with `=` instead of `IN (…)`, so that every statement
+/// is prepared once per connection and cached (diesel never caches an `IN` list). No `LIMIT`
+/// either (the id is the key): SQLite expires a statement whose bound `LIMIT` changes, or is
+/// merely bound again, and parses it anew on every use.
+fn load_one(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<UserRecord>> {
+    let Some(row) = users::table
+        .filter(users::id.eq(id))
+        .filter(users::account_id.eq(account_id))
+        .select(UserRow::as_select())
+        .load(conn)?
+        .pop()
+    else {
+        return Ok(None);
+    };
+    let emails = user_emails::table
+        .filter(user_emails::user_id.eq(id))
+        .order(user_emails::position)
+        .select(EmailRow::as_select())
+        .load(conn)?;
+    let phone_numbers = user_phone_numbers::table
+        .filter(user_phone_numbers::user_id.eq(id))
+        .order(user_phone_numbers::position)
+        .select(PhoneNumberRow::as_select())
+        .load(conn)?;
+    let addresses = user_addresses::table
+        .filter(user_addresses::user_id.eq(id))
+        .order(user_addresses::position)
+        .select(AddressRow::as_select())
+        .load(conn)?;
+    let roles = user_roles::table
+        .filter(user_roles::user_id.eq(id))
+        .order(user_roles::position)
+        .select(RoleRow::as_select())
+        .load(conn)?;
+    let stores = user_stores::table
+        .inner_join(stores::table)
+        .filter(user_stores::user_id.eq(id))
+        .order(user_stores::position)
+        .select((UserStoreRow::as_select(), StoreRow::as_select()))
+        .load::<(UserStoreRow, StoreRow)>(conn)?;
+    let groups = group_members::table
+        .inner_join(groups::table)
+        .filter(group_members::user_id.eq(id))
+        .order(group_members::group_id)
+        .select((groups::id, groups::display_name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(group_id, display)| UserGroup { group_id, display })
+        .collect();
+    Ok(Some(UserRecord {
+        row,
+        emails,
+        phone_numbers,
+        addresses,
+        roles,
+        stores,
+        groups,
+    }))
+}
+
 /// Loads the users with these ids in `account_id`, in the order of `ids` (missing ones skipped).
 pub fn load(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<Vec<UserRecord>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    match ids {
+        [] => return Ok(Vec::new()),
+        [id] => return Ok(load_one(conn, account_id, id)?.into_iter().collect()),
+        _ => {}
     }
     let rows: Vec<UserRow> = users::table
         .filter(users::account_id.eq(account_id))

@@ -8,6 +8,7 @@ mod admin_users;
 mod audit;
 mod auth;
 mod backend;
+mod bench_smoke;
 mod cli;
 mod client_lookups;
 mod concurrency;

@@ -1,0 +1,579 @@
+//! `mobietrain-scim bench`: the benchmark suite. It starts the server under test itself on fresh
+//! SQLite databases, seeds them through the database layer, drives HTTP load over keep-alive
+//! connections, measures the ceilings of this machine in the same run (HTTP on `/healthz`, database
+//! writes and reads through the server's own pool, each at the concurrency of the workload it
+//! judges), and prints one table (also written as JSON).
+//!
+//! Two databases: `sync.db` for Entra's initial sync (W1, which starts from an empty tenant) and
+//! the write ceiling; `scale.db` for everything that needs a large tenant (W3, W4 at two sizes, W7,
+//! W8, the read ceiling). The server has no rate limit yet, so there is none to switch off.
+
+mod ceiling;
+mod client;
+mod load;
+pub mod payload;
+mod report;
+pub mod seed;
+mod server;
+mod workloads;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use crate::cli::DatabaseArgs;
+use crate::db::{self, Backend, ConnectionManager, DatabaseTarget, PoolSettings, SqliteSync};
+use load::{Measurement, Stop, Target};
+use report::{Check, Report, Row, Seeding};
+use server::{Launch, Server};
+use workloads::Lookup;
+pub use workloads::encode;
+
+/// The workloads `--workloads` can select.
+const WORKLOADS: [&str; 5] = ["w1", "w3", "w4", "w7", "w8"];
+
+/// Options of `bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Tiny sizes and short runs: checks that every workload works (CI runs this on the debug build).
+    #[arg(long)]
+    pub smoke: bool,
+    /// Workloads to run, comma-separated (w1,w3,w4,w7,w8). Ceilings run when a workload needs them.
+    #[arg(long, value_delimiter = ',', default_value = "w1,w3,w4,w7,w8")]
+    pub workloads: Vec<String>,
+    /// Users created by W1 at each concurrency.
+    #[arg(long)]
+    pub sync_users: Option<u64>,
+    /// The small tenant of W3/W4.
+    #[arg(long)]
+    pub small_users: Option<u64>,
+    /// The large tenant of W3/W4/W7/W8.
+    #[arg(long)]
+    pub large_users: Option<u64>,
+    /// Seconds each timed run (ceilings, reads, lookups) lasts.
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Members added to each group by W7.
+    #[arg(long)]
+    pub w7_adds: Option<u64>,
+    /// Concurrencies of W1 and of the write ceilings.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    pub sync_concurrency: Vec<usize>,
+    /// Concurrency of the reads and lookups (W3, W4, W8) and of their ceilings.
+    #[arg(long, default_value_t = 16)]
+    pub read_concurrency: usize,
+    /// Where the databases and the server's log go (made if missing; old databases are replaced).
+    #[arg(long, default_value = "target/bench")]
+    pub dir: PathBuf,
+    /// The server binary (default: this executable).
+    #[arg(long)]
+    pub server_bin: Option<PathBuf>,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Sizes and durations of one run.
+#[derive(Debug, Clone)]
+struct Plan {
+    sync_users: u64,
+    small_users: u64,
+    large_users: u64,
+    group_sizes: Vec<u64>,
+    w7_adds: u64,
+    timed: Duration,
+}
+
+impl Plan {
+    fn of(args: &BenchArgs) -> anyhow::Result<Self> {
+        let (sync, small, large, groups, adds, secs) = if args.smoke {
+            (40, 200, 1_000, vec![0, 10, 50, 100], 10, 0.3)
+        } else {
+            (
+                100_000,
+                10_000,
+                1_000_000,
+                vec![0, 1_000, 10_000, 100_000],
+                1_000,
+                10.0,
+            )
+        };
+        let plan = Self {
+            sync_users: args.sync_users.unwrap_or(sync),
+            small_users: args.small_users.unwrap_or(small),
+            large_users: args.large_users.unwrap_or(large),
+            group_sizes: groups,
+            w7_adds: args.w7_adds.unwrap_or(adds),
+            timed: Duration::from_secs_f64(args.seconds.unwrap_or(secs)),
+        };
+        let biggest = plan.group_sizes.iter().copied().max().unwrap_or(0);
+        if plan.small_users == 0 || plan.large_users < plan.small_users {
+            bail!("--large-users must be at least --small-users, which must be at least 1");
+        }
+        let w7 = args.workloads.iter().any(|w| w.eq_ignore_ascii_case("w7"));
+        if w7 && plan.large_users < biggest + plan.w7_adds {
+            bail!(
+                "W7 needs --large-users of at least {} (its largest group plus the members it adds)",
+                biggest + plan.w7_adds
+            );
+        }
+        Ok(plan)
+    }
+}
+
+/// What the run keeps while it goes.
+struct Run {
+    args: BenchArgs,
+    plan: Plan,
+    sync: SqliteSync,
+    pool_size: u32,
+    binary: PathBuf,
+    report: Report,
+}
+
+fn git_revision() -> String {
+    let out = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match out(&["rev-parse", "--short", "HEAD"]) {
+        Some(rev)
+            if out(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty()) =>
+        {
+            format!("{rev}-dirty")
+        }
+        Some(rev) => rev,
+        None => "unknown".into(),
+    }
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+impl Run {
+    fn wants(&self, workload: &str) -> bool {
+        self.args
+            .workloads
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(workload))
+    }
+
+    fn pool(&self, url: &str) -> anyhow::Result<db::Pool> {
+        let manager = ConnectionManager::new(DatabaseTarget::parse(url)?, self.sync);
+        Ok(db::build_pool(
+            manager,
+            &PoolSettings {
+                max_size: self.pool_size,
+                connection_timeout: Duration::from_secs(30),
+            },
+        )?)
+    }
+
+    /// A fresh database with one tenant, and the server started on it.
+    fn fresh(&mut self, name: &str) -> anyhow::Result<(db::Pool, seed::Tenant, String)> {
+        std::fs::create_dir_all(&self.args.dir)
+            .with_context(|| format!("cannot create {}", self.args.dir.display()))?;
+        let url = server::fresh_sqlite(&self.args.dir, name)?;
+        let pool = self.pool(&url)?;
+        let mut conn = pool.get()?;
+        db::migrate_locked(&mut conn, |_| Ok(()))?;
+        let tenant = seed::tenant(&mut conn, &format!("bench {name}"), now())?;
+        Ok((pool, tenant, url))
+    }
+
+    fn start(&mut self, url: &str, name: &str) -> anyhow::Result<Server> {
+        let launch = Launch {
+            binary: self.binary.clone(),
+            database_url: url.to_owned(),
+            sqlite_synchronous: self.report.durability.clone(),
+            log: self.args.dir.join(format!("{name}.server.log")),
+        };
+        let server = Server::start(&launch)?;
+        println!("server pid {} on {} ({name})", server.pid(), server.addr);
+        Ok(server)
+    }
+
+    fn target(server: &Server, tenant: &seed::Tenant) -> Target {
+        Target {
+            addr: server.addr,
+            host: server.addr.to_string(),
+            token: tenant.token.clone(),
+        }
+    }
+
+    /// Measures one row with the server's peak RSS, prints it at once and keeps it.
+    fn row(
+        &mut self,
+        server: Option<&Server>,
+        id: &str,
+        name: String,
+        size: u64,
+        concurrency: usize,
+        measure: impl FnOnce() -> Measurement,
+    ) -> usize {
+        if let Some(s) = server {
+            s.reset_peak();
+        }
+        let measurement = measure();
+        let peak_rss_mb = server.and_then(Server::peak_rss_mb);
+        println!(
+            "  {id} {name} size {size} c{concurrency}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+            measurement.requests_per_s,
+            measurement.latency.p50_ms,
+            measurement.latency.p99_ms,
+            measurement.errors
+        );
+        self.report.rows.push(Row {
+            id: id.to_owned(),
+            name,
+            size,
+            concurrency,
+            measurement,
+            peak_rss_mb,
+            checks: Vec::new(),
+        });
+        self.report.rows.len() - 1
+    }
+
+    fn check(&mut self, row: usize, check: Check) {
+        self.report.rows[row].checks.push(check);
+    }
+
+    fn m(&self, row: usize) -> &Measurement {
+        &self.report.rows[row].measurement
+    }
+
+    fn seeded(&mut self, what: String, count: u64, started: Instant) {
+        let seconds = started.elapsed().as_secs_f64();
+        println!("  seeded {what}: {count} in {seconds:.1} s");
+        self.report.seeding.push(Seeding {
+            what,
+            count,
+            seconds,
+        });
+    }
+
+    /// `sync.db`: HTTP and write ceilings at each concurrency, then W1 at each.
+    fn sync_phase(&mut self) -> anyhow::Result<()> {
+        println!("phase 1: Entra initial sync on an empty tenant (sync.db)");
+        let (pool, tenant, url) = self.fresh("sync.db")?;
+        let server = self.start(&url, "sync")?;
+        std::thread::sleep(Duration::from_millis(500));
+        self.report.idle_rss_mb = server.rss_mb();
+        self.report.idle_rss_met = self.report.idle_rss_mb.map(|m| m < 30.0);
+        let target = Self::target(&server, &tenant);
+        ceiling::prepare(&pool)?;
+        let timed = Stop::For(self.plan.timed);
+        for c in self.args.sync_concurrency.clone() {
+            self.row(
+                Some(&server),
+                "ceiling",
+                "http GET /healthz".into(),
+                0,
+                c,
+                || workloads::healthz(&target, c, timed),
+            );
+            let write = self.row(
+                None,
+                "ceiling",
+                "db write (1-row insert tx)".into(),
+                0,
+                c,
+                || ceiling::writes(&pool, c, timed),
+            );
+            let tag = format!("w1c{c}");
+            let users = self.plan.sync_users;
+            let w1 = self.row(
+                Some(&server),
+                "W1",
+                "Entra sync: userName eq miss + POST".into(),
+                users,
+                c,
+                || workloads::entra_sync(&target, &tag, users, c),
+            );
+            let check = Check::at_least(
+                format!("db write c{c} ops/s"),
+                self.m(w1).steps_per_s,
+                self.m(write).steps_per_s,
+                0.5,
+            );
+            self.check(w1, check);
+        }
+        ceiling::clean_up(&pool)?;
+        server.stop()
+    }
+
+    /// `scale.db`: W3 and W4 at the small and the large size, the read ceiling, then W7 and W8.
+    fn scale_phase(&mut self) -> anyhow::Result<()> {
+        println!("phase 2: a large tenant (scale.db)");
+        let (pool, tenant, url) = self.fresh("scale.db")?;
+        let started = Instant::now();
+        let mut ids = seed::users(
+            &mut *pool.get()?,
+            &tenant,
+            "s",
+            0..self.plan.small_users,
+            now(),
+        )?;
+        self.seeded("users".into(), self.plan.small_users, started);
+        let server = self.start(&url, "scale")?;
+        if self.report.idle_rss_mb.is_none() {
+            std::thread::sleep(Duration::from_millis(500));
+            self.report.idle_rss_mb = server.rss_mb();
+            self.report.idle_rss_met = self.report.idle_rss_mb.map(|m| m < 30.0);
+        }
+        let target = Self::target(&server, &tenant);
+        let c = self.args.read_concurrency;
+        let timed = Stop::For(self.plan.timed);
+        let reads = self.wants("w3") || self.wants("w4");
+
+        let mut w3 = std::collections::HashMap::new();
+        let mut w4 = std::collections::HashMap::new();
+        for size in [self.plan.small_users, self.plan.large_users] {
+            if size > ids.len() as u64 {
+                let started = Instant::now();
+                let more = seed::users(
+                    &mut *pool.get()?,
+                    &tenant,
+                    "s",
+                    ids.len() as u64..size,
+                    now(),
+                )?;
+                let count = more.len() as u64;
+                ids.extend(more);
+                self.seeded("users".into(), count, started);
+            }
+            if !reads {
+                continue;
+            }
+            let http = self.row(
+                Some(&server),
+                "ceiling",
+                "http GET /healthz".into(),
+                size,
+                c,
+                || workloads::healthz(&target, c, timed),
+            );
+            let read = self.row(
+                None,
+                "ceiling",
+                "db read (user row by pk)".into(),
+                size,
+                c,
+                || ceiling::reads(&pool, &ids, c, timed),
+            );
+            let row = self.row(
+                Some(&server),
+                "W3",
+                "GET /Users/{id}".into(),
+                size,
+                c,
+                || workloads::read_by_id(&target, &ids, c, timed),
+            );
+            let (v, h, r) = (
+                self.m(row).requests_per_s,
+                self.m(http).requests_per_s,
+                self.m(read).steps_per_s,
+            );
+            self.check(row, Check::at_least(format!("http c{c} req/s"), v, h, 0.3));
+            self.check(
+                row,
+                Check::at_least(format!("db read c{c} ops/s"), v, r, 0.0),
+            );
+            w3.insert(size, row);
+            if !self.wants("w4") {
+                continue;
+            }
+            for kind in Lookup::ALL {
+                let row = self.row(Some(&server), "W4", kind.name().into(), size, c, || {
+                    workloads::find(&target, kind, "s", size, c, timed)
+                });
+                let p50 = self.m(row).latency.p50_ms;
+                let base = self.m(w3[&size]).latency.p50_ms;
+                self.check(row, Check::at_most("W3 p50 ms".into(), p50, base, 1.5));
+                if let Some(&small) = w4.get(&(kind.name(), self.plan.small_users))
+                    && size != self.plan.small_users
+                {
+                    let small_p50 = self.m(small).latency.p50_ms;
+                    self.check(
+                        row,
+                        Check::at_most(
+                            format!("same at {} p50 ms", self.plan.small_users),
+                            p50,
+                            small_p50,
+                            1.2,
+                        ),
+                    );
+                }
+                w4.insert((kind.name(), size), row);
+            }
+        }
+        if self.wants("w7") || self.wants("w8") {
+            self.group_workloads(&server, &pool, &tenant, &ids)?;
+        }
+        server.stop()
+    }
+
+    /// W7 (one member added to groups of each size) and W8 (reading the largest group without its
+    /// members, against an empty one).
+    fn group_workloads(
+        &mut self,
+        server: &Server,
+        pool: &db::Pool,
+        tenant: &seed::Tenant,
+        ids: &[String],
+    ) -> anyhow::Result<()> {
+        let target = Self::target(server, tenant);
+        let sizes = self.plan.group_sizes.clone();
+        let biggest = sizes.iter().copied().max().unwrap_or(0);
+        if biggest as usize > ids.len() {
+            bail!("W7 and W8 need --large-users of at least {biggest}");
+        }
+        let mut groups = Vec::new();
+        for &size in &sizes {
+            let started = Instant::now();
+            let id = seed::group(
+                &mut *pool.get()?,
+                tenant,
+                &format!("bench group {size}"),
+                &ids[..size as usize],
+                now(),
+            )?;
+            self.seeded(format!("group of {size} members"), size, started);
+            groups.push((size, id));
+        }
+        let adds = self.plan.w7_adds as usize;
+        if self.wants("w7") {
+            let mut empty = None;
+            for (size, group) in &groups {
+                let candidates = &ids[*size as usize..*size as usize + adds];
+                let row = self.row(
+                    Some(server),
+                    "W7",
+                    "PATCH add 1 member".into(),
+                    *size,
+                    1,
+                    || workloads::add_member(&target, group, candidates, 1),
+                );
+                match empty {
+                    None => empty = Some(row),
+                    Some(e) => {
+                        let (p50, base) = (self.m(row).latency.p50_ms, self.m(e).latency.p50_ms);
+                        self.check(row, Check::at_most("W7 p50 ms at 0".into(), p50, base, 1.5));
+                    }
+                }
+            }
+        }
+        if self.wants("w8") {
+            let c = self.args.read_concurrency;
+            let timed = Stop::For(self.plan.timed);
+            let (small, large) = (&groups[0], &groups[groups.len() - 1]);
+            let name = "GET group excludedAttributes=members";
+            let empty = self.row(Some(server), "W8", name.into(), small.0, c, || {
+                workloads::read_group(&target, &small.1, c, timed)
+            });
+            let row = self.row(Some(server), "W8", name.into(), large.0, c, || {
+                workloads::read_group(&target, &large.1, c, timed)
+            });
+            let (p50, base) = (self.m(row).latency.p50_ms, self.m(empty).latency.p50_ms);
+            self.check(
+                row,
+                Check::at_most("empty group p50 ms".into(), p50, base, 1.5),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Runs the benchmark; fails when any workload had an error or did nothing.
+pub fn run(database: &DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    for w in &args.workloads {
+        if !WORKLOADS.contains(&w.to_ascii_lowercase().as_str()) {
+            bail!(
+                "unknown workload {w:?}: choose among {}",
+                WORKLOADS.join(",")
+            );
+        }
+    }
+    if DatabaseTarget::parse(&database.database_url)?.backend == Backend::Postgres {
+        bail!(
+            "the benchmark runs on fresh SQLite databases of its own; PostgreSQL is not benchmarked yet"
+        );
+    }
+    let binary = match &args.server_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe().context("cannot find this executable")?,
+    };
+    if cfg!(debug_assertions) && !args.smoke && args.server_bin.is_none() {
+        eprintln!(
+            "warning: this is a debug build; run `cargo run --release -- bench` for real figures"
+        );
+    }
+    let plan = Plan::of(&args)?;
+    let durability = match database.sqlite_synchronous {
+        SqliteSync::Full => "full",
+        SqliteSync::Normal => "normal",
+    };
+    let mut run = Run {
+        plan,
+        sync: database.sqlite_synchronous,
+        pool_size: database.db_pool_size.unwrap_or(8),
+        binary,
+        report: Report {
+            nproc: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            git_revision: git_revision(),
+            backend: "sqlite".into(),
+            durability: durability.into(),
+            smoke: args.smoke,
+            idle_rss_mb: None,
+            idle_rss_met: None,
+            seeding: Vec::new(),
+            rows: Vec::new(),
+            errors: 0,
+            wall_seconds: 0.0,
+            load_average: [load_average(), String::new()],
+        },
+        args,
+    };
+    println!(
+        "mobietrain-scim bench: {:?}, durability {durability}",
+        run.plan
+    );
+    if run.wants("w1") {
+        run.sync_phase()?;
+    }
+    if ["w3", "w4", "w7", "w8"].iter().any(|w| run.wants(w)) {
+        run.scale_phase()?;
+    }
+    run.report.errors = run.report.rows.iter().map(|r| r.measurement.errors).sum();
+    run.report.wall_seconds = started.elapsed().as_secs_f64();
+    run.report.load_average[1] = load_average();
+    println!();
+    print!("{}", run.report.table());
+    if let Some(path) = &run.args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&run.report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("JSON written to {}", path.display());
+    }
+    let broken = run.report.broken_rows();
+    if !broken.is_empty() {
+        bail!("errors or zero throughput in: {}", broken.join(", "));
+    }
+    Ok(())
+}
