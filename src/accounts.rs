@@ -4,6 +4,8 @@
 //! request is authenticated by one indexed lookup. The stored and computed digests are compared in
 //! constant time. `last_used_at` is written at most once a minute per token, so reads stay reads.
 
+use crate::db::FetchOptional;
+use crate::on_inner;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use subtle::ConstantTimeEq;
@@ -99,8 +101,7 @@ pub fn find_account(conn: &mut DbConn, id: &str) -> Result<Account, ServiceError
     accounts::table
         .find(id)
         .select(Account::as_select())
-        .first(conn)
-        .optional()?
+        .fetch_optional(conn)?
         .ok_or(ServiceError::NotFound("account"))
 }
 
@@ -211,8 +212,7 @@ pub fn revoke_token(
     api_tokens::table
         .find(token_id)
         .select(ApiToken::as_select())
-        .first(conn)
-        .optional()?
+        .fetch_optional(conn)?
         .ok_or(ServiceError::NotFound("token"))
 }
 
@@ -244,12 +244,13 @@ pub fn authenticate(
     now: NaiveDateTime,
 ) -> Result<Result<Caller, Refusal>, ServiceError> {
     let hash = hash_token(token);
-    let found: Option<(ApiToken, Account)> = api_tokens::table
+    // On the backend's own connection: this runs on every request (see `db::FetchOptional`).
+    let found: Option<(ApiToken, Account)> = on_inner!(conn, |c| api_tokens::table
         .inner_join(accounts::table)
         .filter(api_tokens::token_hash.eq(&hash))
         .select((ApiToken::as_select(), Account::as_select()))
-        .first(conn)
-        .optional()?;
+        .load(c))?
+    .pop();
     let Some((row, account)) = found else {
         return Ok(Err(Refusal::Unknown));
     };

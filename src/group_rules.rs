@@ -204,8 +204,9 @@ fn log_membership(
     Ok(())
 }
 
-/// Applies the account's rules to a user just written (inside the write's transaction), then
-/// refreshes `rec.groups`. Returns whether a rule placed the user in a group.
+/// Applies the account's rules to a user just written (inside the write's transaction); `rec.groups`
+/// holds the user's groups before, and is read again only when a rule changed them. Returns whether
+/// a rule placed the user in a group.
 pub fn apply(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
@@ -213,6 +214,7 @@ pub fn apply(
 ) -> Result<bool, ServiceError> {
     let rules = list(conn, &ctx.account.id)?;
     let mut placed = false;
+    let mut changed = false;
     if !rules.is_empty() {
         let user =
             serde_json::to_value(users::to_attributes(rec)).expect("user attributes serialise");
@@ -231,6 +233,7 @@ pub fn apply(
                 .iter()
                 .filter(|g| target.as_ref().is_none_or(|t| t.id != **g))
             {
+                changed = true;
                 group_storage::delete_members(conn, group_id, std::slice::from_ref(&user_id))?;
                 log_membership(
                     conn,
@@ -251,6 +254,7 @@ pub fn apply(
                     }],
                 )?;
                 if added > 0 {
+                    changed = true;
                     log_membership(
                         conn,
                         ctx,
@@ -261,9 +265,11 @@ pub fn apply(
             }
         }
     }
-    rec.groups = users::storage::load_groups(conn, std::slice::from_ref(&rec.row.id))?
-        .remove(&rec.row.id)
-        .unwrap_or_default();
+    if changed {
+        rec.groups = users::storage::load_groups(conn, std::slice::from_ref(&rec.row.id))?
+            .remove(&rec.row.id)
+            .unwrap_or_default();
+    }
     Ok(placed)
 }
 

@@ -6,6 +6,7 @@
 //! bearer token. Codes and session tokens are 32 random bytes; only their SHA-256 is stored. A
 //! session ends when it expires, when its user is deactivated (SCIM `active=false`) or deleted.
 
+use crate::db::FetchOptional;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use subtle::ConstantTimeEq;
@@ -111,8 +112,7 @@ pub fn redeem_code(
         let row: Option<SignInCodeRow> = sign_in_codes::table
             .find(&hash)
             .select(SignInCodeRow::as_select())
-            .first(conn)
-            .optional()?;
+            .fetch_optional(conn)?;
         let Some(row) = row else {
             return Ok(Err(CodeRefusal::Invalid));
         };
@@ -127,8 +127,7 @@ pub fn redeem_code(
             .filter(users::id.eq(&row.user_id))
             .filter(users::account_id.eq(&row.account_id))
             .select(users::active)
-            .first(conn)
-            .optional()?;
+            .fetch_optional(conn)?;
         if active != Some(true) {
             return Ok(Err(CodeRefusal::UserInactive));
         }
@@ -188,8 +187,7 @@ pub fn authenticate(
         .filter(users::active.eq(true))
         .filter(users::account_id.eq(sessions::account_id))
         .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?;
+        .fetch_optional(conn)?;
     Ok(found
         .filter(|s| bool::from(s.token_hash.as_bytes().ct_eq(hash.as_bytes())))
         .filter(|s| s.expires_at > now)
@@ -231,8 +229,7 @@ pub fn onboarding(conn: &mut DbConn, user_id: &str) -> Result<Onboarding, Servic
     let row: Option<AppProfileRow> = app_profiles::table
         .find(user_id)
         .select(AppProfileRow::as_select())
-        .first(conn)
-        .optional()?;
+        .fetch_optional(conn)?;
     let language = row.as_ref().and_then(|r| r.language.clone());
     let terms_accepted = row.as_ref().is_some_and(|r| r.terms_accepted_at.is_some());
     let mut required = Vec::new();
@@ -268,8 +265,7 @@ pub fn complete_onboarding(
         let existing: Option<AppProfileRow> = app_profiles::table
             .find(user_id)
             .select(AppProfileRow::as_select())
-            .first(conn)
-            .optional()?;
+            .fetch_optional(conn)?;
         let row = AppProfileRow {
             user_id: user_id.to_owned(),
             account_id: account_id.to_owned(),

@@ -2,6 +2,7 @@
 //! a store it names for the first time is created, and one it names with another name or calling code
 //! is updated for every user, both recorded in the provisioning log.
 
+use crate::db::FetchOptional;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
@@ -33,8 +34,7 @@ fn find(conn: &mut DbConn, account_id: &str, ref_id: &str) -> QueryResult<Option
         .filter(stores::account_id.eq(account_id))
         .filter(stores::ref_id.eq(ref_id))
         .select(StoreRow::as_select())
-        .first(conn)
-        .optional()
+        .fetch_optional(conn)
 }
 
 /// Finds or creates each referenced store, updating those whose name or calling code differ.

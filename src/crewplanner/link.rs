@@ -1,6 +1,7 @@
 //! An account's CrewPlanner integration as stored: its slug, whether it is on, and its own keys if
 //! it overrides the server's (public keys in clear, an HS256 secret sealed with the server key).
 
+use crate::db::FetchOptional;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -142,8 +143,7 @@ pub fn find(
     Ok(crewplanner_links::table
         .find(account_id)
         .select(CrewPlannerLinkRow::as_select())
-        .first(conn)
-        .optional()?)
+        .fetch_optional(conn)?)
 }
 
 /// The account's own keys, or `None` when it uses the server's.

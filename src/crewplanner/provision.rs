@@ -6,6 +6,7 @@
 //! user in the group of that name with `groupType` Department, created when needed. Every write goes
 //! through the same user rules, group code and provisioning log as SCIM.
 
+use crate::db::FetchOptional;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -42,8 +43,7 @@ pub fn user_for(
         .filter(user_rows::account_id.eq(&ctx.account.id))
         .filter(user_rows::external_id.eq(&claims.sub))
         .select(user_rows::id)
-        .first(conn)
-        .optional()
+        .fetch_optional(conn)
         .map_err(ServiceError::from)?;
     let Some(id) = found else {
         let body = new_user_body(conn, ctx, claims)?;

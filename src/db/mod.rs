@@ -204,6 +204,21 @@ impl DbConn {
     }
 }
 
+/// The row a primary or unique key selects, if any: `.first(conn).optional()` without its `LIMIT`.
+/// SQLite expires a prepared statement whenever its bound `LIMIT` is bound again (even to the
+/// same value) and parses it anew, so `.first` never profits from diesel's statement cache. For key lookups
+/// only: every matching row is read. (The hottest lookups also run on the backend's own
+/// connection, [`on_inner!`]: through the multi-backend connection diesel writes a statement's SQL
+/// text anew on every call, cached or not; README "Performance".)
+pub trait FetchOptional<'q, U>: diesel::query_dsl::LoadQuery<'q, DbConn, U> + Sized {
+    /// Runs the query; the first row, or `None`.
+    fn fetch_optional(self, conn: &mut DbConn) -> diesel::QueryResult<Option<U>> {
+        Ok(diesel::RunQueryDsl::load(self, conn)?.into_iter().next())
+    }
+}
+
+impl<'q, T, U> FetchOptional<'q, U> for T where T: diesel::query_dsl::LoadQuery<'q, DbConn, U> {}
+
 /// The one SQLite writer of this process. SQLite allows one writer per database, and a waiting
 /// writer polls with sleeps of up to 100 ms (`busy_timeout`), so under contention writers starve:
 /// the benchmark measured single-row commits waiting 10 s at 4 concurrent writers. Writers of this

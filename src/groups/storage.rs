@@ -2,6 +2,7 @@
 //! changes touch only the rows they change (batched, `ON CONFLICT DO NOTHING`), never the whole
 //! member list.
 
+use crate::db::FetchOptional;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
@@ -62,8 +63,7 @@ pub fn row(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<
         .filter(groups::account_id.eq(account_id))
         .filter(groups::id.eq(id))
         .select(GroupRow::as_select())
-        .first(conn)
-        .optional()
+        .fetch_optional(conn)
 }
 
 /// The group of `account_id` whose case-folded displayName is `display_name_ci`.
@@ -76,8 +76,7 @@ pub fn by_name(
         .filter(groups::account_id.eq(account_id))
         .filter(groups::display_name_ci.eq(display_name_ci))
         .select(GroupRow::as_select())
-        .first(conn)
-        .optional()
+        .fetch_optional(conn)
 }
 
 /// Inserts a new group row.

@@ -1,6 +1,7 @@
 //! Reading and writing invitations, always scoped to one account (except the link's lookup by id,
 //! which the MAC then authenticates).
 
+use crate::db::FetchOptional;
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
@@ -23,8 +24,7 @@ pub fn find(
         .filter(invitations::account_id.eq(account_id))
         .filter(invitations::expires_at.gt(now))
         .select(InvitationRow::as_select())
-        .first(conn)
-        .optional()
+        .fetch_optional(conn)
 }
 
 /// The invitation `id` of any account, expired or not (the link's lookup, and the jobs').
@@ -32,8 +32,7 @@ pub fn find_any(conn: &mut DbConn, id: &str) -> QueryResult<Option<InvitationRow
     invitations::table
         .find(id)
         .select(InvitationRow::as_select())
-        .first(conn)
-        .optional()
+        .fetch_optional(conn)
 }
 
 /// Whether `user_id` has an invitation.

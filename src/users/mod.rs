@@ -769,6 +769,7 @@ fn write_replacement(
         ctx.now,
     )?;
     let mut rec = build_record(attrs, row, stores);
+    rec.groups = current.groups.clone();
     if !storage::replace(conn, &rec, current.row.version)? {
         return Err(ServiceError::Contended);
     }

@@ -56,13 +56,20 @@ pub fn load_groups(
     user_ids: &[String],
 ) -> QueryResult<HashMap<String, Vec<UserGroup>>> {
     let mut out: HashMap<String, Vec<UserGroup>> = HashMap::new();
-    for (user_id, group_id, display) in group_members::table
+    let query = group_members::table
         .inner_join(groups::table)
-        .filter(group_members::user_id.eq_any(user_ids))
         .order((group_members::user_id, group_members::group_id))
-        .select((group_members::user_id, groups::id, groups::display_name))
-        .load::<(String, String, String)>(conn)?
-    {
+        .select((group_members::user_id, groups::id, groups::display_name));
+    // One user with `=`: a statement diesel caches (it never caches an `IN` list).
+    let rows = match user_ids {
+        [one] => query
+            .filter(group_members::user_id.eq(one))
+            .load::<(String, String, String)>(conn)?,
+        _ => query
+            .filter(group_members::user_id.eq_any(user_ids))
+            .load::<(String, String, String)>(conn)?,
+    };
+    for (user_id, group_id, display) in rows {
         out.entry(user_id)
             .or_default()
             .push(UserGroup { group_id, display });
@@ -70,33 +77,38 @@ pub fn load_groups(
     Ok(out)
 }
 
+/// Inserts the rows of a multi-valued attribute: one row with a single-row `INSERT`, whose
+/// statement diesel caches (the typical user has one e-mail, one store), more with one multi-row
+/// insert (never cached: its shape depends on the count).
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $rows {
+            [] => 0,
+            [one] => diesel::insert_into($table).values(one).execute($conn)?,
+            rows => diesel::insert_into($table).values(rows).execute($conn)?,
+        }
+    };
+}
+
 fn insert_children(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
-    let links: Vec<&UserStoreRow> = rec.stores.iter().map(|(link, _)| link).collect();
     on_inner!(conn, |c| {
-        if !rec.emails.is_empty() {
-            diesel::insert_into(user_emails::table)
-                .values(&rec.emails)
-                .execute(c)?;
-        }
-        if !rec.phone_numbers.is_empty() {
-            diesel::insert_into(user_phone_numbers::table)
-                .values(&rec.phone_numbers)
-                .execute(c)?;
-        }
-        if !rec.addresses.is_empty() {
-            diesel::insert_into(user_addresses::table)
-                .values(&rec.addresses)
-                .execute(c)?;
-        }
-        if !rec.roles.is_empty() {
-            diesel::insert_into(user_roles::table)
-                .values(&rec.roles)
-                .execute(c)?;
-        }
-        if !links.is_empty() {
-            diesel::insert_into(user_stores::table)
-                .values(links)
-                .execute(c)?;
+        insert_rows!(c, user_emails::table, rec.emails.as_slice());
+        insert_rows!(c, user_phone_numbers::table, rec.phone_numbers.as_slice());
+        insert_rows!(c, user_addresses::table, rec.addresses.as_slice());
+        insert_rows!(c, user_roles::table, rec.roles.as_slice());
+        match rec.stores.as_slice() {
+            [] => {}
+            [(link, _)] => {
+                diesel::insert_into(user_stores::table)
+                    .values(link)
+                    .execute(c)?;
+            }
+            stores => {
+                let links: Vec<&UserStoreRow> = stores.iter().map(|(link, _)| link).collect();
+                diesel::insert_into(user_stores::table)
+                    .values(links)
+                    .execute(c)?;
+            }
         }
         QueryResult::Ok(())
     })
@@ -122,10 +134,10 @@ pub fn lock(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> 
         .filter(users::id.eq(id))
         .select(users::id);
     let found = match conn {
-        DbConn::Pg(c) => query.for_update().first::<String>(c).optional()?,
-        DbConn::Sqlite(c) => query.first::<String>(c).optional()?,
+        DbConn::Pg(c) => query.for_update().load::<String>(c)?,
+        DbConn::Sqlite(c) => query.load::<String>(c)?,
     };
-    Ok(found.is_some())
+    Ok(!found.is_empty())
 }
 
 /// Inserts a new user with its child rows.
@@ -194,62 +206,66 @@ pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usiz
 
 /// Loads one user: the queries of [`load`] with `=` instead of `IN (…)`, so that every statement
 /// is prepared once per connection and cached (diesel never caches an `IN` list). No `LIMIT`
-/// either (the id is the key): SQLite expires a statement whose bound `LIMIT` changes, or is
-/// merely bound again, and parses it anew on every use.
+/// either (the id is the key): SQLite expires a statement whose bound `LIMIT` is bound again. And
+/// they run on the backend's own connection ([`on_inner!`]): through the multi-backend connection
+/// diesel writes each statement's SQL text anew on every call, even when its prepared statement is
+/// cached, which was a quarter of a `GET /Users/{id}` (`perf`, README "Performance").
 fn load_one(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<UserRecord>> {
-    let Some(row) = users::table
-        .filter(users::id.eq(id))
-        .filter(users::account_id.eq(account_id))
-        .select(UserRow::as_select())
-        .load(conn)?
-        .pop()
-    else {
-        return Ok(None);
-    };
-    let emails = user_emails::table
-        .filter(user_emails::user_id.eq(id))
-        .order(user_emails::position)
-        .select(EmailRow::as_select())
-        .load(conn)?;
-    let phone_numbers = user_phone_numbers::table
-        .filter(user_phone_numbers::user_id.eq(id))
-        .order(user_phone_numbers::position)
-        .select(PhoneNumberRow::as_select())
-        .load(conn)?;
-    let addresses = user_addresses::table
-        .filter(user_addresses::user_id.eq(id))
-        .order(user_addresses::position)
-        .select(AddressRow::as_select())
-        .load(conn)?;
-    let roles = user_roles::table
-        .filter(user_roles::user_id.eq(id))
-        .order(user_roles::position)
-        .select(RoleRow::as_select())
-        .load(conn)?;
-    let stores = user_stores::table
-        .inner_join(stores::table)
-        .filter(user_stores::user_id.eq(id))
-        .order(user_stores::position)
-        .select((UserStoreRow::as_select(), StoreRow::as_select()))
-        .load::<(UserStoreRow, StoreRow)>(conn)?;
-    let groups = group_members::table
-        .inner_join(groups::table)
-        .filter(group_members::user_id.eq(id))
-        .order(group_members::group_id)
-        .select((groups::id, groups::display_name))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .map(|(group_id, display)| UserGroup { group_id, display })
-        .collect();
-    Ok(Some(UserRecord {
-        row,
-        emails,
-        phone_numbers,
-        addresses,
-        roles,
-        stores,
-        groups,
-    }))
+    on_inner!(conn, |c| {
+        let Some(row) = users::table
+            .filter(users::id.eq(id))
+            .filter(users::account_id.eq(account_id))
+            .select(UserRow::as_select())
+            .load(c)?
+            .pop()
+        else {
+            return Ok(None);
+        };
+        let emails = user_emails::table
+            .filter(user_emails::user_id.eq(id))
+            .order(user_emails::position)
+            .select(EmailRow::as_select())
+            .load(c)?;
+        let phone_numbers = user_phone_numbers::table
+            .filter(user_phone_numbers::user_id.eq(id))
+            .order(user_phone_numbers::position)
+            .select(PhoneNumberRow::as_select())
+            .load(c)?;
+        let addresses = user_addresses::table
+            .filter(user_addresses::user_id.eq(id))
+            .order(user_addresses::position)
+            .select(AddressRow::as_select())
+            .load(c)?;
+        let roles = user_roles::table
+            .filter(user_roles::user_id.eq(id))
+            .order(user_roles::position)
+            .select(RoleRow::as_select())
+            .load(c)?;
+        let stores = user_stores::table
+            .inner_join(stores::table)
+            .filter(user_stores::user_id.eq(id))
+            .order(user_stores::position)
+            .select((UserStoreRow::as_select(), StoreRow::as_select()))
+            .load::<(UserStoreRow, StoreRow)>(c)?;
+        let groups = group_members::table
+            .inner_join(groups::table)
+            .filter(group_members::user_id.eq(id))
+            .order(group_members::group_id)
+            .select((groups::id, groups::display_name))
+            .load::<(String, String)>(c)?
+            .into_iter()
+            .map(|(group_id, display)| UserGroup { group_id, display })
+            .collect();
+        Ok(Some(UserRecord {
+            row,
+            emails,
+            phone_numbers,
+            addresses,
+            roles,
+            stores,
+            groups,
+        }))
+    })
 }
 
 /// Loads the users with these ids in `account_id`, in the order of `ids` (missing ones skipped).
