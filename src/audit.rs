@@ -61,9 +61,10 @@ pub fn record(
         code: event.code.to_owned(),
         detail: event.detail.map(|d| strip_secrets(d).to_string()),
     };
-    diesel::insert_into(audit_events::table)
+    // On the backend's own connection: every write logs (see `db::FetchOptional`).
+    crate::on_inner!(conn, |c| diesel::insert_into(audit_events::table)
         .values(&row)
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 

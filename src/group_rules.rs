@@ -24,11 +24,12 @@ use crate::users::{self, UserRecord, WriteContext};
 
 /// The account's rules, oldest first.
 pub fn list(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<GroupRuleRow>> {
-    group_rules::table
+    // On the backend's own connection: every user write runs it (see `db::FetchOptional`).
+    crate::on_inner!(conn, |c| group_rules::table
         .filter(group_rules::account_id.eq(account_id))
         .order(group_rules::id)
         .select(GroupRuleRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 /// Resolves a rule's attribute against the Users schema: a stored, single-valued text attribute.

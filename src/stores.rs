@@ -2,7 +2,6 @@
 //! a store it names for the first time is created, and one it names with another name or calling code
 //! is updated for every user, both recorded in the provisioning log.
 
-use crate::db::FetchOptional;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
@@ -30,11 +29,13 @@ pub struct StoreRef {
 }
 
 fn find(conn: &mut DbConn, account_id: &str, ref_id: &str) -> QueryResult<Option<StoreRow>> {
-    stores::table
+    // On the backend's own connection: every user write with stores runs it (`db::FetchOptional`).
+    Ok(on_inner!(conn, |c| stores::table
         .filter(stores::account_id.eq(account_id))
         .filter(stores::ref_id.eq(ref_id))
         .select(StoreRow::as_select())
-        .fetch_optional(conn)
+        .load(c))?
+    .pop())
 }
 
 /// Finds or creates each referenced store, updating those whose name or calling code differ.

@@ -142,9 +142,9 @@ pub fn lock(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> 
 
 /// Inserts a new user with its child rows.
 pub fn insert(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
-    diesel::insert_into(users::table)
+    on_inner!(conn, |c| diesel::insert_into(users::table)
         .values(&rec.row)
-        .execute(conn)?;
+        .execute(c))?;
     insert_children(conn, rec)
 }
 
