@@ -32,8 +32,21 @@ pub fn prepare(pool: &Pool) -> anyhow::Result<()> {
 }
 
 /// Runs `op` on `concurrency` threads, each holding the pool's connections as a request would
-/// (checked out per operation), until `stop`.
+/// (checked out per operation), until `stop`, after the same warm-up as the HTTP load
+/// ([`Stop::warm_up`]).
 fn drive(
+    pool: &Pool,
+    concurrency: usize,
+    stop: Stop,
+    op: &(dyn Fn(&mut db::DbConn, u64) -> anyhow::Result<()> + Sync),
+) -> Measurement {
+    if let Some(warm_up) = stop.warm_up() {
+        measure(pool, concurrency, warm_up, op);
+    }
+    measure(pool, concurrency, stop, op)
+}
+
+fn measure(
     pool: &Pool,
     concurrency: usize,
     stop: Stop,

@@ -1,11 +1,12 @@
 //! `mobietrain-scim bench`: the benchmark suite. It starts the server under test itself on fresh
-//! SQLite databases, seeds them through the database layer, drives HTTP load over keep-alive
+//! databases (SQLite files under `--dir`, or PostgreSQL databases made on the server that
+//! `--database-url` names), seeds them through the database layer, drives HTTP load over keep-alive
 //! connections, measures the ceilings of this machine in the same run (HTTP on `/healthz`, database
 //! writes and reads through the server's own pool, each at the concurrency of the workload it
 //! judges), and prints one table (also written as JSON).
 //!
-//! Two databases: `sync.db` for Entra's initial sync (W1, which starts from an empty tenant) and
-//! the write ceiling; `scale.db` for everything that needs a large tenant (W3, W4 at two sizes, W7,
+//! Two databases: `sync` for Entra's initial sync (W1, which starts from an empty tenant) and
+//! the write ceiling; `scale` for everything that needs a large tenant (W3, W4 at two sizes, W7,
 //! W8, the read ceiling). The server has no rate limit yet, so there is none to switch off.
 
 mod ceiling;
@@ -127,6 +128,10 @@ impl Plan {
 struct Run {
     args: BenchArgs,
     plan: Plan,
+    backend: Backend,
+    /// `--database-url`: for PostgreSQL, the server the fresh databases are made on.
+    database_url: String,
+    server_key: String,
     sync: SqliteSync,
     pool_size: u32,
     binary: PathBuf,
@@ -152,6 +157,30 @@ fn git_revision() -> String {
         Some(rev) => rev,
         None => "unknown".into(),
     }
+}
+
+/// PostgreSQL's durability settings, as the report shows them.
+fn postgres_durability(url: &str) -> anyhow::Result<String> {
+    use diesel::Connection;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        setting: String,
+    }
+    let mut conn = diesel::PgConnection::establish(url)
+        .with_context(|| "cannot connect to the PostgreSQL server of --database-url")?;
+    let mut show = |name: &str| -> anyhow::Result<String> {
+        let row: Setting = diesel::RunQueryDsl::get_result(
+            diesel::sql_query(format!("SELECT current_setting('{name}') AS setting")),
+            &mut conn,
+        )?;
+        Ok(format!("{name}={}", row.setting))
+    };
+    Ok(format!(
+        "{} {}",
+        show("synchronous_commit")?,
+        show("fsync")?
+    ))
 }
 
 /// The 1, 5 and 15 minute load averages.
@@ -188,7 +217,10 @@ impl Run {
     fn fresh(&mut self, name: &str) -> anyhow::Result<(db::Pool, seed::Tenant, String)> {
         std::fs::create_dir_all(&self.args.dir)
             .with_context(|| format!("cannot create {}", self.args.dir.display()))?;
-        let url = server::fresh_sqlite(&self.args.dir, name)?;
+        let url = match self.backend {
+            Backend::Sqlite => server::fresh_sqlite(&self.args.dir, name)?,
+            Backend::Postgres => server::fresh_postgres(&self.database_url, name)?,
+        };
         let pool = self.pool(&url)?;
         let mut conn = pool.get()?;
         db::migrate_locked(&mut conn, |_| Ok(()))?;
@@ -200,8 +232,13 @@ impl Run {
         let launch = Launch {
             binary: self.binary.clone(),
             database_url: url.to_owned(),
-            sqlite_synchronous: self.report.durability.clone(),
+            sqlite_synchronous: match self.sync {
+                SqliteSync::Full => "full",
+                SqliteSync::Normal => "normal",
+            }
+            .into(),
             log: self.args.dir.join(format!("{name}.server.log")),
+            server_key: self.server_key.clone(),
         };
         let server = Server::start(&launch)?;
         println!("server pid {} on {} ({name})", server.pid(), server.addr);
@@ -511,11 +548,7 @@ pub fn run(database: &DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
             );
         }
     }
-    if DatabaseTarget::parse(&database.database_url)?.backend == Backend::Postgres {
-        bail!(
-            "the benchmark runs on fresh SQLite databases of its own; PostgreSQL is not benchmarked yet"
-        );
-    }
+    let backend = DatabaseTarget::parse(&database.database_url)?.backend;
     let binary = match &args.server_bin {
         Some(b) => b.clone(),
         None => std::env::current_exe().context("cannot find this executable")?,
@@ -526,20 +559,33 @@ pub fn run(database: &DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     let plan = Plan::of(&args)?;
-    let durability = match database.sqlite_synchronous {
-        SqliteSync::Full => "full",
-        SqliteSync::Normal => "normal",
+    let durability = match backend {
+        Backend::Sqlite => match database.sqlite_synchronous {
+            SqliteSync::Full => "full".to_owned(),
+            SqliteSync::Normal => "normal".to_owned(),
+        },
+        Backend::Postgres => postgres_durability(&database.database_url)?,
     };
     let mut run = Run {
         plan,
+        backend,
+        database_url: database.database_url.clone(),
         sync: database.sqlite_synchronous,
-        pool_size: database.db_pool_size.unwrap_or(8),
+        pool_size: database.db_pool_size.unwrap_or(match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        }),
+        server_key: crate::crypto::random_token(""),
         binary,
         report: Report {
             nproc: std::thread::available_parallelism().map_or(0, |n| n.get()),
             git_revision: git_revision(),
-            backend: "sqlite".into(),
-            durability: durability.into(),
+            backend: match backend {
+                Backend::Sqlite => "sqlite",
+                Backend::Postgres => "postgres",
+            }
+            .into(),
+            durability: durability.clone(),
             smoke: args.smoke,
             idle_rss_mb: None,
             idle_rss_met: None,

@@ -152,6 +152,7 @@ pub fn users(
         })
         .context("seeding users")?;
     }
+    settle(conn)?;
     Ok(ids)
 }
 
@@ -195,5 +196,20 @@ pub fn group(
         QueryResult::Ok(())
     })
     .context("seeding a group")?;
+    settle(conn)?;
     Ok(row.id)
+}
+
+/// Leaves the database as a long-running one would be after such a load. PostgreSQL plans with
+/// statistics, which a bulk load leaves stale until autovacuum comes round: gather them now.
+/// SQLite's seed transactions leave a WAL of their own size, which every read must consult until
+/// the next writer restarts it (a server's steady writes keep it near the 1,000-page
+/// autocheckpoint): copy it into the database and truncate it.
+fn settle(conn: &mut DbConn) -> anyhow::Result<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConn::Pg(c) => c.batch_execute("ANALYZE")?,
+        DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?,
+    }
+    Ok(())
 }

@@ -21,6 +21,9 @@ pub struct Launch {
     pub sqlite_synchronous: String,
     /// Where the server's log (stderr) goes.
     pub log: PathBuf,
+    /// `SERVER_KEY`: one random key per run (a PostgreSQL server refuses to start without one, and
+    /// a SQLite one would otherwise write a key file into the working directory).
+    pub server_key: String,
 }
 
 /// A running server.
@@ -39,6 +42,7 @@ impl Server {
             .arg("serve")
             .env("DATABASE_URL", &launch.database_url)
             .env("SQLITE_SYNCHRONOUS", &launch.sqlite_synchronous)
+            .env("SERVER_KEY", &launch.server_key)
             .env("BIND", "127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -127,6 +131,48 @@ fn status_kb(pid: u32, field: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
+}
+
+/// A fresh PostgreSQL database on the server of `base_url` (connected to as the maintenance
+/// database), named after that database and `name` (`postgres` and `sync.db` make
+/// `postgres_bench_sync`; an old one of that name is dropped), and its URL.
+pub fn fresh_postgres(base_url: &str, name: &str) -> anyhow::Result<String> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let (without_query, query) = match base_url.split_once('?') {
+        Some((url, query)) => (url, format!("?{query}")),
+        None => (base_url, String::new()),
+    };
+    let authority_end = without_query
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| without_query[start..].find('/').map(|i| start + i))
+        .unwrap_or(without_query.len());
+    let (server, path) = without_query.split_at(authority_end);
+    let base_db = path.trim_start_matches('/');
+    let stem: String = name
+        .split('.')
+        .next()
+        .unwrap_or(name)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let database = format!(
+        "{}_bench_{stem}",
+        if base_db.is_empty() {
+            "postgres"
+        } else {
+            base_db
+        }
+    );
+    let mut admin = diesel::PgConnection::establish(base_url)
+        .with_context(|| format!("cannot connect to {server} to make {database}"))?;
+    // Two statements: neither may run inside a transaction, even the implicit one of a batch.
+    admin.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+    ))?;
+    admin.batch_execute(&format!("CREATE DATABASE \"{database}\""))?;
+    Ok(format!("{server}/{database}{query}"))
 }
 
 /// A fresh SQLite database URL in `dir` named `name` (any old file of that name is removed).

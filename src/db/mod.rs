@@ -253,7 +253,41 @@ where
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
-    match f(conn) {
+    let result = f(conn);
+    finish_transaction(conn, result)
+}
+
+/// Runs `f`'s reads on one snapshot of the database: SQLite's deferred `BEGIN` (one WAL read
+/// lock instead of one per statement), PostgreSQL's `REPEATABLE READ READ ONLY` (its default
+/// isolation takes a new snapshot per statement). Inside a transaction, `f` simply joins it.
+pub fn read_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    let nested = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some();
+    if nested {
+        return f(conn);
+    }
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
+    }
+    let result = f(conn);
+    finish_transaction(conn, result)
+}
+
+/// Commits a transaction `f` completed, or rolls back one it failed.
+fn finish_transaction<T, E>(conn: &mut DbConn, result: Result<T, E>) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
+    match result {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
             Ok(value)

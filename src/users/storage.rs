@@ -268,8 +268,18 @@ fn load_one(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option
     })
 }
 
-/// Loads the users with these ids in `account_id`, in the order of `ids` (missing ones skipped).
+/// Loads the users with these ids in `account_id`, in the order of `ids` (missing ones skipped),
+/// from one snapshot: a user's row and its child rows are read by several statements, and a write
+/// committing between them must not mix two versions under one ETag.
 pub fn load(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<Vec<UserRecord>> {
+    crate::db::read_transaction(conn, |conn| load_snapshot(conn, account_id, ids))
+}
+
+fn load_snapshot(
+    conn: &mut DbConn,
+    account_id: &str,
+    ids: &[String],
+) -> QueryResult<Vec<UserRecord>> {
     match ids {
         [] => return Ok(Vec::new()),
         [id] => return Ok(load_one(conn, account_id, id)?.into_iter().collect()),

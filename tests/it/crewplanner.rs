@@ -170,8 +170,12 @@ async fn every_refusal_class_refuses_the_twin_of_a_token_that_works() {
     let (app, account) = app_with(rsa_platform());
     let a = account.id.as_str();
     let now = Utc::now().timestamp();
+    // Every twin's times count from the same `now`: `claims` reads the clock again, and a second
+    // ticking over in between would make "lifetime 301 s" a lifetime of 300 s.
     let with = |f: &dyn Fn(&mut Value)| {
         let mut c = claims(a, "emp-1");
+        c["iat"] = json!(now);
+        c["exp"] = json!(now + 120);
         f(&mut c);
         c
     };
