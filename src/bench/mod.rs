@@ -307,7 +307,7 @@ impl Run {
 
     /// `sync.db`: HTTP and write ceilings at each concurrency, then W1 at each.
     fn sync_phase(&mut self) -> anyhow::Result<()> {
-        println!("phase 1: Entra initial sync on an empty tenant (sync.db)");
+        println!("phase 1: Entra initial sync on an empty tenant (database \"sync\")");
         let (pool, tenant, url) = self.fresh("sync.db")?;
         let server = self.start(&url, "sync")?;
         std::thread::sleep(Duration::from_millis(500));
@@ -357,7 +357,7 @@ impl Run {
 
     /// `scale.db`: W3 and W4 at the small and the large size, the read ceiling, then W7 and W8.
     fn scale_phase(&mut self) -> anyhow::Result<()> {
-        println!("phase 2: a large tenant (scale.db)");
+        println!("phase 2: a large tenant (database \"scale\")");
         let (pool, tenant, url) = self.fresh("scale.db")?;
         let started = Instant::now();
         let mut ids = seed::users(

@@ -187,9 +187,14 @@ pub struct PoolSettings {
 
 /// Builds the pool without opening more than one connection up front.
 pub fn build_pool(manager: ConnectionManager, settings: &PoolSettings) -> Result<Pool, OpenError> {
+    // A pooled PostgreSQL connection is checked (`SELECT 1`) before each use, so one that a
+    // server restart broke is replaced instead of failing a request. A SQLite connection cannot
+    // break that way, and the check would be one more parsed statement on every request.
+    let check = manager.target.backend == Backend::Postgres;
     Ok(r2d2::Pool::builder()
         .max_size(settings.max_size)
         .min_idle(Some(1))
+        .test_on_check_out(check)
         .connection_timeout(settings.connection_timeout)
         .build(manager)?)
 }
