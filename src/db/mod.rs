@@ -242,10 +242,7 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<DieselError>,
 {
-    let nested = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()?
-        .is_some();
-    if nested {
+    if in_transaction(conn)? {
         return conn.transaction(f);
     }
     // Held until the commit or rollback below. A writer that panicked left nothing to protect.
@@ -270,10 +267,7 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<DieselError>,
 {
-    let nested = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()?
-        .is_some();
-    if nested {
+    if in_transaction(conn)? {
         return f(conn);
     }
     match conn {
@@ -285,6 +279,15 @@ where
     }
     let result = f(conn);
     finish_transaction(conn, result)
+}
+
+/// Whether `conn` is inside a transaction already.
+fn in_transaction(conn: &mut DbConn) -> Result<bool, DieselError> {
+    Ok(
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .is_some(),
+    )
 }
 
 /// Commits a transaction `f` completed, or rolls back one it failed.
