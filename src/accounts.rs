@@ -5,7 +5,7 @@
 //! constant time. `last_used_at` is written at most once a minute per token, so reads stay reads.
 
 use crate::db::FetchOptional;
-use crate::on_inner;
+use crate::fetch_optional_inner;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use subtle::ConstantTimeEq;
@@ -244,13 +244,13 @@ pub fn authenticate(
     now: NaiveDateTime,
 ) -> Result<Result<Caller, Refusal>, ServiceError> {
     let hash = hash_token(token);
-    // On the backend's own connection: this runs on every request (see `db::FetchOptional`).
-    let found: Option<(ApiToken, Account)> = on_inner!(conn, |c| api_tokens::table
-        .inner_join(accounts::table)
-        .filter(api_tokens::token_hash.eq(&hash))
-        .select((ApiToken::as_select(), Account::as_select()))
-        .load(c))?
-    .pop();
+    let found: Option<(ApiToken, Account)> = fetch_optional_inner!(
+        conn,
+        api_tokens::table
+            .inner_join(accounts::table)
+            .filter(api_tokens::token_hash.eq(&hash))
+            .select((ApiToken::as_select(), Account::as_select()))
+    )?;
     let Some((row, account)) = found else {
         return Ok(Err(Refusal::Unknown));
     };

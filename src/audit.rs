@@ -61,7 +61,7 @@ pub fn record(
         code: event.code.to_owned(),
         detail: event.detail.map(|d| strip_secrets(d).to_string()),
     };
-    // On the backend's own connection: every write logs (see `db::FetchOptional`).
+    // On the backend's own connection: every write logs (see `db::fetch_optional_inner!`).
     crate::on_inner!(conn, |c| diesel::insert_into(audit_events::table)
         .values(&row)
         .execute(c))?;

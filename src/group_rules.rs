@@ -24,7 +24,7 @@ use crate::users::{self, UserRecord, WriteContext};
 
 /// The account's rules, oldest first.
 pub fn list(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<GroupRuleRow>> {
-    // On the backend's own connection: every user write runs it (see `db::FetchOptional`).
+    // On the backend's own connection: every user write runs it (see `db::fetch_optional_inner!`).
     crate::on_inner!(conn, |c| group_rules::table
         .filter(group_rules::account_id.eq(account_id))
         .order(group_rules::id)

@@ -29,13 +29,13 @@ pub struct StoreRef {
 }
 
 fn find(conn: &mut DbConn, account_id: &str, ref_id: &str) -> QueryResult<Option<StoreRow>> {
-    // On the backend's own connection: every user write with stores runs it (`db::FetchOptional`).
-    Ok(on_inner!(conn, |c| stores::table
-        .filter(stores::account_id.eq(account_id))
-        .filter(stores::ref_id.eq(ref_id))
-        .select(StoreRow::as_select())
-        .load(c))?
-    .pop())
+    crate::fetch_optional_inner!(
+        conn,
+        stores::table
+            .filter(stores::account_id.eq(account_id))
+            .filter(stores::ref_id.eq(ref_id))
+            .select(StoreRow::as_select())
+    )
 }
 
 /// Finds or creates each referenced store, updating those whose name or calling code differ.

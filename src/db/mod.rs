@@ -43,6 +43,18 @@ macro_rules! on_inner {
     };
 }
 
+/// [`FetchOptional::fetch_optional`] on the backend's own connection ([`on_inner!`]), for the
+/// statements every request runs: through the multi-backend connection diesel renders a
+/// statement's SQL text anew on every call, cached statement or not (README "Performance"); on
+/// the inner connection a cached statement is found by its type.
+#[macro_export]
+macro_rules! fetch_optional_inner {
+    ($conn:expr, $query:expr) => {
+        $crate::on_inner!($conn, |c| diesel::RunQueryDsl::load($query, c))
+            .map(|rows: Vec<_>| rows.into_iter().next())
+    };
+}
+
 /// The pool of connections shared by the HTTP workers and the CLI.
 pub type Pool = r2d2::Pool<ConnectionManager>;
 /// A connection checked out of the [`Pool`].
@@ -210,11 +222,10 @@ impl DbConn {
 }
 
 /// The row a primary or unique key selects, if any: `.first(conn).optional()` without its `LIMIT`.
-/// SQLite expires a prepared statement whenever its bound `LIMIT` is bound again (even to the
-/// same value) and parses it anew, so `.first` never profits from diesel's statement cache. For key lookups
-/// only: every matching row is read. (The hottest lookups also run on the backend's own
-/// connection, [`on_inner!`]: through the multi-backend connection diesel writes a statement's SQL
-/// text anew on every call, cached or not; README "Performance".)
+/// SQLite expires a prepared statement whenever its bound `LIMIT` is bound again (even to the same
+/// value) and parses it anew, so `.first` never profits from diesel's statement cache. For key
+/// lookups only: every matching row is read. The lookups on every request use
+/// [`fetch_optional_inner!`] instead.
 pub trait FetchOptional<'q, U>: diesel::query_dsl::LoadQuery<'q, DbConn, U> + Sized {
     /// Runs the query; the first row, or `None`.
     fn fetch_optional(self, conn: &mut DbConn) -> diesel::QueryResult<Option<U>> {

@@ -31,6 +31,17 @@ pub struct PageParams {
     pub count: Option<String>,
 }
 
+impl PageParams {
+    /// The page these parameters ask for, at most `max_results` long.
+    pub fn page(&self, max_results: u64) -> Result<Page, ProblemError> {
+        Ok(Page::from_params(
+            self.start_index.as_deref(),
+            self.count.as_deref(),
+            max_results,
+        )?)
+    }
+}
+
 /// A store as the admin API shows it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,11 +68,7 @@ async fn list_stores(
     caller: AdminCaller,
     params: web::Query<PageParams>,
 ) -> Result<HttpResponse, ProblemError> {
-    let page = Page::from_params(
-        params.start_index.as_deref(),
-        params.count.as_deref(),
-        state.settings.max_results,
-    )?;
+    let page = params.page(state.settings.max_results)?;
     let account_id = caller.0.account.id.clone();
     let (total, rows) = run_db(&state, move |conn| {
         Ok(stores::list(

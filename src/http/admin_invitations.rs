@@ -12,7 +12,6 @@ use super::auth::AdminCaller;
 use super::error::ProblemError;
 use super::run_db;
 use crate::invitations::{self, Invitation};
-use crate::scim::list::Page;
 use crate::state::AppState;
 
 /// Registers the invitation routes.
@@ -58,11 +57,7 @@ async fn list(
     caller: AdminCaller,
     params: web::Query<PageParams>,
 ) -> Result<HttpResponse, ProblemError> {
-    let page = Page::from_params(
-        params.start_index.as_deref(),
-        params.count.as_deref(),
-        state.settings.max_results,
-    )?;
+    let page = params.page(state.settings.max_results)?;
     let st = state.clone();
     let (total, rows) = run_db(&state, move |conn| {
         invitations::list(
