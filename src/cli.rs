@@ -246,11 +246,28 @@ pub struct ServeArgs {
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// The externally visible base URL (e.g. https://scim.example.com), used in `Location` and `meta`.
+    /// Required unless BIND is a loopback address (then http://BIND is used): responses never carry
+    /// a host taken from a request.
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
     /// The largest JSON request body accepted, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive, in seconds; a slower one is answered 408.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 5)]
+    pub body_read_timeout_secs: u64,
+    /// The most paths `attributes`, and apart from it `excludedAttributes`, may name.
+    #[arg(long, env = "MAX_PROJECTION_PATHS", default_value_t = 100)]
+    pub max_projection_paths: usize,
+    /// The most operations one PATCH request may carry.
+    #[arg(long, env = "MAX_PATCH_OPERATIONS", default_value_t = 1000)]
+    pub max_patch_operations: usize,
+    /// The most elements of one multi-valued attribute (emails, phoneNumbers, stores, …) in a request.
+    #[arg(long, env = "MAX_MULTI_VALUES", default_value_t = 100)]
+    pub max_multi_values: usize,
+    /// The most member references in one group body or one PATCH operation.
+    #[arg(long, env = "MAX_MEMBERS_PER_REQUEST", default_value_t = 100_000)]
+    pub max_members_per_request: usize,
     /// The most resources a list response returns.
     #[arg(long, env = "MAX_RESULTS", default_value_t = 1000)]
     pub max_results: u64,
@@ -273,6 +290,31 @@ pub struct ServeArgs {
     /// The CrewPlanner link.
     #[command(flatten)]
     pub crewplanner: CrewPlannerArgs,
+}
+
+impl ServeArgs {
+    /// The request limits, each at least 1.
+    pub fn limits(&self) -> anyhow::Result<crate::scim::limits::Limits> {
+        let limits = crate::scim::limits::Limits {
+            projection_paths: self.max_projection_paths,
+            patch_operations: self.max_patch_operations,
+            multi_values: self.max_multi_values,
+            members: self.max_members_per_request,
+        };
+        if [
+            limits.projection_paths,
+            limits.patch_operations,
+            limits.multi_values,
+            limits.members,
+        ]
+        .contains(&0)
+        {
+            anyhow::bail!(
+                "MAX_PROJECTION_PATHS, MAX_PATCH_OPERATIONS, MAX_MULTI_VALUES and MAX_MEMBERS_PER_REQUEST must be at least 1"
+            );
+        }
+        Ok(limits)
+    }
 }
 
 /// Server-wide CrewPlanner settings: the platform keys tokens are verified with.
@@ -756,7 +798,16 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
         anyhow::bail!("SESSION_LIFETIME_HOURS must be at least 1");
     }
     let app_url = url_without_query(&args.app_url)?;
+    let limits = args.limits()?;
+    if args.body_read_timeout_secs == 0 || args.body_read_timeout_secs > 300 {
+        anyhow::bail!("BODY_READ_TIMEOUT_SECS must be between 1 and 300");
+    }
     let crewplanner = Arc::new(args.crewplanner.build()?);
+    // Listen before anything is written, so a taken port fails the start early.
+    let listener = std::net::TcpListener::bind(args.bind)
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr().unwrap_or(args.bind);
+    let public_url = public_url(args.public_url.as_deref(), addr)?;
     let manager = database.manager()?;
     let mut conn = manager.open().context("cannot open the database")?;
     let now = clock.now_naive();
@@ -768,11 +819,12 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
     let workers = args.jobs.start(&pool, clock.clone(), server_key.clone())?;
     let state = AppState {
         pool,
-        registry: Arc::new(crate::scim::schema::Registry::embedded()),
+        registry: Arc::new(crate::scim::schema::Registry::embedded().with_limits(limits)),
         clock,
         settings: Arc::new(HttpSettings {
-            public_url: args.public_url.clone(),
+            public_url: public_url.clone(),
             max_body_bytes: args.max_body_bytes,
+            body_read_timeout: std::time::Duration::from_secs(args.body_read_timeout_secs),
             max_results: args.max_results,
         }),
         dialects: Arc::default(),
@@ -797,14 +849,9 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
             server = server.workers(workers);
         }
         let server = server
-            .bind(args.bind)
-            .with_context(|| format!("cannot listen on {}", args.bind))?;
-        let addr = server.addrs().first().copied().unwrap_or(args.bind);
-        let base = args
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
-        let base = base.trim_end_matches('/');
+            .listen(listener)
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let base = public_url.trim_end_matches('/');
         if let Some((account, token)) = bootstrapped {
             println!("No account existed, so one was created. Give your identity provider:");
             println!("  account id:    {}", account.id);
@@ -824,6 +871,29 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
         w.shutdown();
     }
     served
+}
+
+/// The public base URL: `PUBLIC_URL`, checked, or `http://` and the loopback address listened on.
+/// Off loopback it is required, so no response ever carries a host a request chose.
+fn public_url(configured: Option<&str>, addr: SocketAddr) -> anyhow::Result<String> {
+    match configured.filter(|u| !u.trim().is_empty()) {
+        Some(url) => {
+            let ok = (url.starts_with("https://") || url.starts_with("http://"))
+                && url.len() > "https://".len()
+                && !url.contains(['?', '#', ' ']);
+            if !ok {
+                anyhow::bail!(
+                    "PUBLIC_URL must be an absolute http(s) URL without ?query or #fragment: {url:?}"
+                );
+            }
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        None if addr.ip().is_loopback() => Ok(format!("http://{addr}")),
+        None => anyhow::bail!(
+            "PUBLIC_URL is required when BIND ({addr}) is not a loopback address: it is the base URL \
+             in Location and meta.location (e.g. PUBLIC_URL=https://scim.example.com)"
+        ),
+    }
 }
 
 /// Checks that `url` is an absolute http(s) URL without a query or fragment, so `?code=…` can be

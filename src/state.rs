@@ -10,11 +10,14 @@ use crate::scim::schema::Registry;
 /// Settings of the HTTP API.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// The externally visible base URL (`https://scim.example.com`), for `Location` and `meta`;
-    /// without it the request's own scheme and host are used.
-    pub public_url: Option<String>,
+    /// The externally visible base URL (`https://scim.example.com`), for `Location` and `meta`.
+    /// Never taken from a request: `serve` sets it from `PUBLIC_URL`, or from the loopback address
+    /// it listens on.
+    pub public_url: String,
     /// The largest JSON body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive, from the end of its headers.
+    pub body_read_timeout: std::time::Duration,
     /// The most resources one list or search response returns.
     pub max_results: u64,
 }
@@ -22,8 +25,9 @@ pub struct HttpSettings {
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
-            public_url: None,
+            public_url: "http://localhost:8080".to_owned(),
             max_body_bytes: 2 * 1024 * 1024,
+            body_read_timeout: std::time::Duration::from_secs(5),
             max_results: 1000,
         }
     }

@@ -93,13 +93,20 @@ fn check_group_type(value: Option<&str>) -> Result<(), InputError> {
 }
 
 /// Reads the `members` of a request body: a list of `{"value": id}` objects (a lone object is
-/// accepted); `type`, when sent, must be `User`. Ids come back without repeats, in order.
-pub fn parse_members(value: &Value) -> Result<Vec<String>, InputError> {
+/// accepted); `type`, when sent, must be `User`. Ids come back without repeats, in order. More
+/// than `max` references are refused before any is read.
+pub fn parse_members(value: &Value, max: usize) -> Result<Vec<String>, InputError> {
     let items: Vec<&Value> = match value {
         Value::Null => Vec::new(),
         Value::Array(items) => items.iter().collect(),
         single => vec![single],
     };
+    if items.len() > max {
+        return Err(InputError::invalid_value(format!(
+            "\"members\" lists {} members; at most {max} are accepted in one request (split the change into several PATCH requests)",
+            items.len()
+        )));
+    }
     let mut seen = HashSet::with_capacity(items.len());
     let mut ids = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
@@ -150,7 +157,7 @@ pub fn parse_input(registry: &Registry, body: &Value) -> Result<GroupInput, Inpu
         if k.eq_ignore_ascii_case("members")
             || k.eq_ignore_ascii_case(&format!("{}:members", urn::GROUP))
         {
-            members = parse_members(v)?;
+            members = parse_members(v, registry.limits().members)?;
         } else {
             rest.insert(k.clone(), v.clone());
         }
@@ -773,12 +780,13 @@ mod tests {
     #[test]
     fn members_parse_in_order_without_repeats_and_only_users() {
         let ids =
-            parse_members(&json!([{"value": "a"}, {"Value": "b", "type": "User"}, {"value": "a"}]))
+            parse_members(&json!([{"value": "a"}, {"Value": "b", "type": "User"}, {"value": "a"}]), 10)
                 .unwrap();
         assert_eq!(ids, ["a", "b"]);
-        assert_eq!(parse_members(&json!({"value": "x"})).unwrap(), ["x"]);
-        assert!(parse_members(&json!([{"value": "g", "type": "Group"}])).is_err());
-        assert!(parse_members(&json!([{"display": "no value"}])).is_err());
-        assert!(parse_members(&json!(["bare"])).is_err());
+        assert_eq!(parse_members(&json!({"value": "x"}), 10).unwrap(), ["x"]);
+        assert!(parse_members(&json!([{"value": "g", "type": "Group"}]), 10).is_err());
+        assert!(parse_members(&json!([{"display": "no value"}]), 10).is_err());
+        assert!(parse_members(&json!(["bare"]), 10).is_err());
+        assert!(parse_members(&json!([{"value": "a"}, {"value": "b"}]), 1).is_err());
     }
 }

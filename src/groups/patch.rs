@@ -82,6 +82,8 @@ pub fn patch(
             doc.insert(urn::MOBIETRAIN_GROUP.into(), json!({"groupType": t}));
         }
         let original = doc.clone();
+        let max = ctx.registry.limits().members;
+        let members = |value: &Value| parse_members(value, max);
         for op in &operations {
             if !targets_members(op) {
                 doc = patch::apply(
@@ -95,19 +97,19 @@ pub fn patch(
             }
             match (op.kind, &op.path, &op.value) {
                 (OpKind::Add, PatchPath::Attr(_), Some(value)) => {
-                    super::add_members(conn, ctx, id, &parse_members(value)?)?;
+                    super::add_members(conn, ctx, id, &members(value)?)?;
                 }
                 (OpKind::Replace, PatchPath::Attr(_), value) => {
                     let ids = value
                         .as_ref()
-                        .map(parse_members)
+                        .map(members)
                         .transpose()?
                         .unwrap_or_default();
                     super::replace_members(conn, ctx, id, &ids)?;
                 }
                 (OpKind::Remove, PatchPath::Attr(_), Some(value)) if !value.is_null() => {
                     rewrites.push(Rewrite::RemoveWithValue);
-                    super::remove_members(conn, ctx, id, &parse_members(value)?)?;
+                    super::remove_members(conn, ctx, id, &members(value)?)?;
                 }
                 (OpKind::Remove, PatchPath::Attr(_), _) => {
                     super::replace_members(conn, ctx, id, &[])?;

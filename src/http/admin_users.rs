@@ -2,7 +2,7 @@
 //! `DELETE /admin/v1/users/{id}`, the seed's "manually deleted in the CMS", for users no identity
 //! provider manages: a SCIM-provisioned user is refused (403) with a problem body saying so.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 use super::auth::AdminCaller;
 use super::error::ProblemError;
@@ -18,14 +18,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn get(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AdminCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ProblemError> {
     let account_id = caller.0.account.id.clone();
     let rec = run_db(&state, move |conn| users::get(conn, &account_id, &id)).await?;
-    let base = super::scim_base(&req, &state);
+    let base = super::scim_base(&state);
     Ok(super::with_etag(
         HttpResponse::Ok().json(users::to_resource(&rec, &base)),
         rec.row.version,

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, web};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -18,15 +18,23 @@ use crate::sessions::{self, CodeRefusal, SessionCaller};
 use crate::state::AppState;
 use crate::users;
 
-/// The routes, under `/app/v1`.
+/// The routes, under `/app/v1`, each behind intake: `/me` checks the session before anything else;
+/// `/session` is where a session starts, so its token (to sign out) is checked by [`AppCaller`].
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use super::intake::{Gate, intake};
+    use actix_web::middleware::from_fn;
     cfg.service(
         web::resource("/session")
+            .wrap(from_fn(|req, next| intake(Gate::Open, req, next)))
             .post(exchange_code)
             .delete(sign_out),
     )
-    .service(web::resource("/me").get(me))
-    .service(web::resource("/me/onboarding").post(onboard));
+    .service(
+        web::scope("/me")
+            .wrap(from_fn(|req, next| intake(Gate::Session, req, next)))
+            .service(web::resource("").get(me))
+            .service(web::resource("/onboarding").post(onboard)),
+    );
 }
 
 /// A caller with a live session of an active user.
@@ -40,13 +48,17 @@ impl FromRequest for AppCaller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
+            // Behind `Gate::Session`, intake has checked the session already.
+            if let Some(caller) = req.extensions().get::<SessionCaller>().cloned() {
+                return Ok(AppCaller(caller));
+            }
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .expect("AppState is registered by http::configure")
                 .clone();
             let Some(token) = super::auth::bearer(&req) else {
                 return Err(ProblemError(Failure::Unauthorized(
-                    "send the session token as \"Authorization: Bearer <sessionToken>\"",
+                    super::auth::NO_SESSION,
                 )));
             };
             let now = state.clock.now_naive();
@@ -56,7 +68,7 @@ impl FromRequest for AppCaller {
             .await
             .map_err(|e| ProblemError(e.into()))?;
             found.map(AppCaller).ok_or(ProblemError(Failure::Unauthorized(
-                "the session has ended (expired, signed out, or the user was deactivated); sign in again",
+                super::auth::SESSION_ENDED,
             )))
         })
     }

@@ -1,20 +1,25 @@
 //! Authentication: the bearer token of each request decides the account (tenant) and must carry the
 //! scope of the API it calls. Missing, unknown, revoked and wrong-scope tokens are all a 401.
 //!
-//! The SCIM resource handlers take a [`ScimToken`] and authenticate it inside their own blocking
-//! call ([`run_scim`]), on the connection that then does the work: one hop to the blocking pool and
-//! one pooled connection per request instead of two. The token is still looked up on every request
-//! (no cache), so a revoked token stops working at once.
+//! The token is checked before anything of the request is parsed (see [`super::intake`]). The
+//! SCIM resource handlers take a [`ScimInput`] and authenticate it inside their own blocking call
+//! ([`run_scim`]), on the connection that then does the work: one hop to the blocking pool and one
+//! pooled connection per request instead of two. The token is still looked up on every request (no
+//! cache), so a revoked token stops working at once.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::error::{Failure, ProblemError, ScimError};
+use super::intake::{Intake, nul_failure, nul_path, spells_nul};
 use crate::accounts::{self, Caller, Refusal, Scope};
 use crate::db::DbConn;
 use crate::error::ServiceError;
+use crate::scim::error::InputError;
 use crate::state::AppState;
 
 /// The longest Authorization value read; anything longer is no token of ours.
@@ -30,7 +35,8 @@ pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-fn refused(refusal: Refusal, scope: Scope) -> Failure {
+/// The 401 of a refused token of `scope`.
+pub(crate) fn refused(refusal: Refusal, scope: Scope) -> Failure {
     Failure::Unauthorized(match refusal {
         Refusal::Unknown => "the token is not valid (unknown or revoked)",
         Refusal::WrongScope => match scope {
@@ -40,7 +46,119 @@ fn refused(refusal: Refusal, scope: Scope) -> Failure {
     })
 }
 
-const NO_TOKEN: &str = "send a token as \"Authorization: Bearer <token>\"";
+/// The 401 of a request without a bearer token.
+pub(crate) const NO_TOKEN: &str = "send a token as \"Authorization: Bearer <token>\"";
+/// The 401 of an app request without a session token.
+pub(crate) const NO_SESSION: &str =
+    "send the session token as \"Authorization: Bearer <sessionToken>\"";
+/// The 401 of an app request whose session is over.
+pub(crate) const SESSION_ENDED: &str = "the session has ended (expired, signed out, or the user was deactivated); sign in again";
+
+/// Everything a SCIM request brings, read but not yet interpreted: its bearer token, the body and
+/// query string as intake read them, and intake's fault. [`run_scim`] checks the token first and
+/// only then lets the handler parse the rest, on the blocking pool. Extracting it never fails, so
+/// no other extractor can answer before the token is checked.
+#[derive(Debug)]
+pub struct ScimInput {
+    token: Option<String>,
+    intake: Intake,
+    json_body: bool,
+    query: String,
+}
+
+impl FromRequest for ScimInput {
+    type Error = ScimError;
+    type Future = std::future::Ready<Result<Self, ScimError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(ScimInput {
+            token: bearer(req),
+            intake: req.extensions().get::<Intake>().cloned().unwrap_or_default(),
+            json_body: req.mime_type().ok().flatten().is_some_and(|m| super::is_json(&m)),
+            query: req.query_string().to_owned(),
+        }))
+    }
+}
+
+impl ScimInput {
+    /// The body as JSON: 415 unless it is declared JSON, 400 `invalidSyntax` unless it is, 400
+    /// `invalidValue` naming the attribute where a string holds a NUL.
+    pub fn json(&self) -> Result<Value, Failure> {
+        if !self.json_body {
+            return Err(Failure::UnsupportedMediaType);
+        }
+        let value: Value = serde_json::from_slice(&self.intake.body).map_err(|e| {
+            InputError::invalid_syntax(format!("the body is not valid JSON: {e}"))
+        })?;
+        if spells_nul(&self.intake.body)
+            && let Some(path) = nul_path(&value)
+        {
+            return Err(nul_failure(&path).into());
+        }
+        Ok(value)
+    }
+
+    /// The query string, read into `T`.
+    pub fn query<T: DeserializeOwned>(&self) -> Result<T, Failure> {
+        web::Query::<T>::from_query(&self.query)
+            .map(web::Query::into_inner)
+            .map_err(|e| super::query_failure(&e))
+    }
+}
+
+/// Runs `f` with a pooled connection on the blocking pool (as [`super::run_db`]), after
+/// authenticating the request's token for the SCIM scope on the same connection and answering
+/// intake's fault; `f` gets the caller and the input to parse. A request without a token costs no
+/// database work at all.
+pub async fn run_scim<T, F>(state: &AppState, input: ScimInput, f: F) -> Result<T, ScimError>
+where
+    F: FnOnce(&mut DbConn, ScimCaller, ScimInput) -> Result<T, Failure> + Send + 'static,
+    T: Send + 'static,
+{
+    let Some(token) = input.token.clone() else {
+        return Err(ScimError(Failure::Unauthorized(NO_TOKEN)));
+    };
+    let now = state.clock.now_naive();
+    let pool = state.pool.clone();
+    let outcome = web::block(move || -> Result<Result<T, Refusal>, Failure> {
+        let mut conn = pool.get().map_err(ServiceError::from)?;
+        match accounts::authenticate(&mut conn, &token, Scope::Scim, now)? {
+            Err(refusal) => Ok(Err(refusal)),
+            Ok(caller) => {
+                if let Some(fault) = input.intake.fault() {
+                    return Err(fault);
+                }
+                f(&mut conn, ScimCaller(caller), input).map(Ok)
+            }
+        }
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?;
+    outcome?.map_err(|refusal| ScimError(refused(refusal, Scope::Scim)))
+}
+
+type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A caller authenticated with a `scim`-scope token (for handlers that parse nothing; the others
+/// take a [`ScimInput`]). Intake's fault is answered after the token is checked.
+#[derive(Debug, Clone)]
+pub struct ScimCaller(pub Caller);
+
+impl FromRequest for ScimCaller {
+    type Error = ScimError;
+    type Future = Boxed<Result<Self, ScimError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = authenticate(&req, Scope::Scim).await.map_err(ScimError)?;
+            if let Some(fault) = req.extensions().get::<Intake>().and_then(Intake::fault) {
+                return Err(ScimError(fault));
+            }
+            Ok(ScimCaller(caller))
+        })
+    }
+}
 
 async fn authenticate(req: &HttpRequest, scope: Scope) -> Result<Caller, Failure> {
     let state = req
@@ -58,79 +176,23 @@ async fn authenticate(req: &HttpRequest, scope: Scope) -> Result<Caller, Failure
     outcome.map_err(|refusal| refused(refusal, scope))
 }
 
-/// The bearer token of a SCIM request, not yet checked: [`run_scim`] authenticates it on the
-/// connection that serves the request. A request without a token is refused here already.
-#[derive(Debug)]
-pub struct ScimToken(String);
-
-impl FromRequest for ScimToken {
-    type Error = ScimError;
-    type Future = std::future::Ready<Result<Self, ScimError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            bearer(req)
-                .map(ScimToken)
-                .ok_or(ScimError(Failure::Unauthorized(NO_TOKEN))),
-        )
-    }
-}
-
-/// Runs `f` with a pooled connection on the blocking pool (as [`super::run_db`]), after
-/// authenticating `token` for the SCIM scope on the same connection; `f` gets the caller.
-pub async fn run_scim<T, F>(state: &AppState, token: ScimToken, f: F) -> Result<T, ScimError>
-where
-    F: FnOnce(&mut DbConn, ScimCaller) -> Result<T, ServiceError> + Send + 'static,
-    T: Send + 'static,
-{
-    let now = state.clock.now_naive();
-    let outcome = super::run_db(state, move |conn| {
-        match accounts::authenticate(conn, &token.0, Scope::Scim, now)? {
-            Ok(caller) => f(conn, ScimCaller(caller)).map(Ok),
-            Err(refusal) => Ok(Err(refusal)),
-        }
-    })
-    .await?;
-    outcome.map_err(|refusal| ScimError(refused(refusal, Scope::Scim)))
-}
-
-type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
-
-/// A caller authenticated with a `scim`-scope token.
-#[derive(Debug, Clone)]
-pub struct ScimCaller(pub Caller);
-
-impl FromRequest for ScimCaller {
-    type Error = ScimError;
-    type Future = Boxed<Result<Self, ScimError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            authenticate(&req, Scope::Scim)
-                .await
-                .map(ScimCaller)
-                .map_err(ScimError)
-        })
-    }
-}
-
-/// A caller authenticated with an `admin`-scope token.
+/// A caller authenticated with an `admin`-scope token, by intake ([`super::intake::Gate::Admin`])
+/// before any other extractor ran.
 #[derive(Debug, Clone)]
 pub struct AdminCaller(pub Caller);
 
 impl FromRequest for AdminCaller {
     type Error = ProblemError;
-    type Future = Boxed<Result<Self, ProblemError>>;
+    type Future = std::future::Ready<Result<Self, ProblemError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            authenticate(&req, Scope::Admin)
-                .await
+        std::future::ready(
+            req.extensions()
+                .get::<Caller>()
+                .cloned()
                 .map(AdminCaller)
-                .map_err(ProblemError)
-        })
+                .ok_or(ProblemError(Failure::Unauthorized(NO_TOKEN))),
+        )
     }
 }
 

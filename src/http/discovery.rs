@@ -4,7 +4,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::ScimCaller;
@@ -27,18 +26,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/Schemas/{id}", web::get().to(schema));
 }
 
-/// Query parameters discovery looks at.
-#[derive(Debug, Deserialize)]
-pub struct DiscoveryParams {
-    filter: Option<String>,
-}
-
-fn refuse_filter(params: &DiscoveryParams) -> Result<(), ScimError> {
-    match params.filter {
-        Some(_) => Err(ScimError(Failure::Forbidden(
+/// Refuses a `filter` parameter (read only after the token was checked, by the handler).
+fn refuse_filter(req: &HttpRequest) -> Result<(), ScimError> {
+    let names_filter = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .is_ok_and(|q| q.iter().any(|(k, _)| k.eq_ignore_ascii_case("filter")));
+    match names_filter {
+        true => Err(ScimError(Failure::Forbidden(
             "discovery endpoints take no filter (RFC 7644 §4); read the whole list",
         ))),
-        None => Ok(()),
+        false => Ok(()),
     }
 }
 
@@ -66,9 +62,8 @@ fn whole_list(documents: Vec<Value>) -> Value {
 async fn service_provider_config(
     state: web::Data<AppState>,
     _caller: ScimCaller,
-    req: HttpRequest,
 ) -> HttpResponse {
-    let base = scim_base(&req, &state);
+    let base = scim_base(&state);
     let body = json!({
         "schemas": [urn::SERVICE_PROVIDER_CONFIG],
         "patch": {"supported": true},
@@ -95,10 +90,9 @@ async fn resource_types(
     state: web::Data<AppState>,
     _caller: ScimCaller,
     req: HttpRequest,
-    params: web::Query<DiscoveryParams>,
 ) -> Result<HttpResponse, ScimError> {
-    refuse_filter(&params)?;
-    let base = scim_base(&req, &state);
+    refuse_filter(&req)?;
+    let base = scim_base(&state);
     let documents = state
         .registry
         .resource_types()
@@ -111,10 +105,9 @@ async fn resource_types(
 async fn resource_type(
     state: web::Data<AppState>,
     _caller: ScimCaller,
-    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let base = scim_base(&req, &state);
+    let base = scim_base(&state);
     let rt = state
         .registry
         .resource_type(&id)
@@ -129,10 +122,9 @@ async fn schemas(
     state: web::Data<AppState>,
     _caller: ScimCaller,
     req: HttpRequest,
-    params: web::Query<DiscoveryParams>,
 ) -> Result<HttpResponse, ScimError> {
-    refuse_filter(&params)?;
-    let base = scim_base(&req, &state);
+    refuse_filter(&req)?;
+    let base = scim_base(&state);
     let documents = state
         .registry
         .schemas()
@@ -145,10 +137,9 @@ async fn schemas(
 async fn schema(
     state: web::Data<AppState>,
     _caller: ScimCaller,
-    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let base = scim_base(&req, &state);
+    let base = scim_base(&state);
     let schema = state
         .registry
         .schema(&id)

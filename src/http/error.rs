@@ -24,6 +24,9 @@ pub enum Failure {
     /// The body is larger than the configured limit (bytes).
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// The body did not arrive within the read deadline (seconds).
+    #[error("the request body did not arrive within {0} seconds; send it at once")]
+    RequestTimeout(u64),
     /// The body is not JSON by its content type.
     #[error("unsupported content type")]
     UnsupportedMediaType,
@@ -64,6 +67,7 @@ impl Failure {
             },
             Failure::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Failure::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Failure::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Failure::NoRoute => StatusCode::NOT_FOUND,
@@ -147,6 +151,10 @@ impl Failure {
             }
             Failure::Service(ServiceError::Unavailable(_) | ServiceError::Contended) => {
                 builder.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            Failure::RequestTimeout(_) | Failure::PayloadTooLarge(_) => {
+                // The body was not read to its end: this connection cannot carry another request.
+                builder.insert_header((header::CONNECTION, HeaderValue::from_static("close")));
             }
             Failure::Service(ServiceError::TooSoon {
                 retry_after_secs, ..

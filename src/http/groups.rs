@@ -4,15 +4,13 @@
 //! `attributes` asks for it.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::auth::{ScimToken, run_scim};
+use super::auth::{ScimInput, run_scim};
 use super::error::{Failure, ScimError};
-use super::search::ListParams;
 use super::users::ProjectionParams;
-use super::{scim_base, scim_response};
+use super::{ScimReply, scim_base};
 use crate::groups::{self, GroupRecord};
 use crate::scim::error::InputError;
 use crate::scim::projection::Projection;
@@ -80,121 +78,138 @@ fn single(
     rec: &GroupRecord,
     base: &str,
     projection: &Projection,
-) -> HttpResponse {
-    let mut response = scim_response(status, &representation(state, rec, base, projection));
-    if status == StatusCode::CREATED
-        && let Ok(location) = HeaderValue::from_str(&format!("{base}/Groups/{}", rec.row.id))
-    {
-        response.headers_mut().insert(header::LOCATION, location);
+) -> ScimReply {
+    let reply = ScimReply::json(status, &representation(state, rec, base, projection))
+        .tagged(rec.row.version);
+    if status == StatusCode::CREATED {
+        return reply.located(format!("{base}/Groups/{}", rec.row.id));
     }
-    super::with_etag(response, rec.row.version)
+    reply
+}
+
+/// The projection a request's query string asks for, and whether it named `attributes`.
+fn projection_of(state: &AppState, input: &ScimInput) -> Result<(Projection, bool), Failure> {
+    let params: ProjectionParams = input.query()?;
+    let projection = group_projection(state, params.attributes(), params.excluded_attributes())?;
+    Ok((projection, params.attributes().is_some()))
 }
 
 async fn create(
     state: web::Data<AppState>,
-    token: ScimToken,
-    req: HttpRequest,
-    params: web::Query<ProjectionParams>,
-    body: web::Json<Value>,
+    input: ScimInput,
 ) -> Result<HttpResponse, ScimError> {
-    let projection = group_projection(&state, params.attributes(), params.excluded_attributes())?;
-    let base = scim_base(&req, &state);
     let st = state.clone();
-    let rec = run_scim(&state, token, move |conn, caller| {
+    let reply = run_scim(&state, input, move |conn, caller, input| {
+        let (projection, _) = projection_of(&st, &input)?;
+        let body = input.json()?;
         write_ctx!(st, caller, actor, ctx);
-        groups::create(conn, &ctx, &body)
+        let rec = groups::create(conn, &ctx, &body)?;
+        Ok(single(
+            &st,
+            StatusCode::CREATED,
+            &rec,
+            &scim_base(&st),
+            &projection,
+        ))
     })
     .await?;
-    Ok(single(
-        &state,
-        StatusCode::CREATED,
-        &rec,
-        &base,
-        &projection,
-    ))
+    Ok(reply.into_response())
 }
 
 async fn read(
     state: web::Data<AppState>,
-    token: ScimToken,
+    input: ScimInput,
     req: HttpRequest,
     id: web::Path<String>,
-    params: web::Query<ProjectionParams>,
 ) -> Result<HttpResponse, ScimError> {
-    let projection = group_projection(&state, params.attributes(), params.excluded_attributes())?;
-    let base = scim_base(&req, &state);
-    let include = projection.wants("members");
-    let rec = run_scim(&state, token, move |conn, caller| {
-        groups::get(conn, &caller.0.account.id, &id, include)
+    let none_match = super::if_none_match(&req);
+    let st = state.clone();
+    let reply = run_scim(&state, input, move |conn, caller, input| {
+        let (projection, _) = projection_of(&st, &input)?;
+        let include = projection.wants("members");
+        let rec = groups::get(conn, &caller.0.account.id, &id, include)?;
+        if super::none_match_holds(none_match.as_deref(), rec.row.version) {
+            return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(rec.row.version));
+        }
+        Ok(single(
+            &st,
+            StatusCode::OK,
+            &rec,
+            &scim_base(&st),
+            &projection,
+        ))
     })
     .await?;
-    if let Some(response) = super::not_modified(&req, rec.row.version) {
-        return Ok(response);
-    }
-    Ok(single(&state, StatusCode::OK, &rec, &base, &projection))
+    Ok(reply.into_response())
 }
 
 async fn replace(
     state: web::Data<AppState>,
-    token: ScimToken,
+    input: ScimInput,
     req: HttpRequest,
     id: web::Path<String>,
-    params: web::Query<ProjectionParams>,
-    body: web::Json<Value>,
 ) -> Result<HttpResponse, ScimError> {
-    let projection = group_projection(&state, params.attributes(), params.excluded_attributes())?;
-    let base = scim_base(&req, &state);
     let precondition = super::if_match(&req);
     let st = state.clone();
-    let rec = run_scim(&state, token, move |conn, caller| {
+    let reply = run_scim(&state, input, move |conn, caller, input| {
+        let (projection, _) = projection_of(&st, &input)?;
+        let body = input.json()?;
         write_ctx!(st, caller, actor, ctx);
-        groups::replace(conn, &ctx, &id, &body, &precondition)
+        let rec = groups::replace(conn, &ctx, &id, &body, &precondition)?;
+        Ok(single(
+            &st,
+            StatusCode::OK,
+            &rec,
+            &scim_base(&st),
+            &projection,
+        ))
     })
     .await?;
-    Ok(single(&state, StatusCode::OK, &rec, &base, &projection))
+    Ok(reply.into_response())
 }
 
 async fn patch(
     state: web::Data<AppState>,
-    token: ScimToken,
+    input: ScimInput,
     req: HttpRequest,
     id: web::Path<String>,
-    params: web::Query<ProjectionParams>,
-    body: web::Json<Value>,
 ) -> Result<HttpResponse, ScimError> {
-    let projection = group_projection(&state, params.attributes(), params.excluded_attributes())?;
-    let asked = params.attributes().is_some();
-    let include = asked && projection.wants("members");
-    let base = scim_base(&req, &state);
     let precondition = super::if_match(&req);
     let st = state.clone();
-    let (rec, rewrites) = run_scim(&state, token, move |conn, caller| {
+    let reply = run_scim(&state, input, move |conn, caller, input| {
+        let (projection, asked) = projection_of(&st, &input)?;
+        let include = asked && projection.wants("members");
+        let body = input.json()?;
         write_ctx!(st, caller, actor, ctx);
         let rewrites = groups::patch::patch(conn, &ctx, &id, &body, &precondition)?;
-        Ok((groups::get(conn, &ctx.account.id, &id, include)?, rewrites))
+        st.dialects.record(&rewrites);
+        let rec = groups::get(conn, &ctx.account.id, &id, include)?;
+        if asked {
+            return Ok(single(
+                &st,
+                StatusCode::OK,
+                &rec,
+                &scim_base(&st),
+                &projection,
+            ));
+        }
+        Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(rec.row.version))
     })
     .await?;
-    state.dialects.record(&rewrites);
-    if asked {
-        return Ok(single(&state, StatusCode::OK, &rec, &base, &projection));
-    }
-    Ok(super::with_etag(
-        HttpResponse::NoContent().finish(),
-        rec.row.version,
-    ))
+    Ok(reply.into_response())
 }
 
 async fn delete(
     state: web::Data<AppState>,
-    token: ScimToken,
+    input: ScimInput,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let precondition = super::if_match(&req);
     let st = state.clone();
-    run_scim(&state, token, move |conn, caller| {
+    run_scim(&state, input, move |conn, caller, _| {
         write_ctx!(st, caller, actor, ctx);
-        groups::delete(conn, &ctx, &id, &precondition)
+        Ok(groups::delete(conn, &ctx, &id, &precondition)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -202,19 +217,14 @@ async fn delete(
 
 async fn list(
     state: web::Data<AppState>,
-    token: ScimToken,
-    req: HttpRequest,
-    params: web::Query<ListParams>,
+    input: ScimInput,
 ) -> Result<HttpResponse, ScimError> {
-    super::search::groups(&state, token, &req, params.into_inner()).await
+    super::search::groups(&state, input, super::search::Source::Query).await
 }
 
 async fn search(
     state: web::Data<AppState>,
-    token: ScimToken,
-    req: HttpRequest,
-    body: web::Json<Value>,
+    input: ScimInput,
 ) -> Result<HttpResponse, ScimError> {
-    let params = ListParams::from_body(&body)?;
-    super::search::groups(&state, token, &req, params).await
+    super::search::groups(&state, input, super::search::Source::Body).await
 }

@@ -17,6 +17,9 @@ pub fn routes(limit: usize) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.service(
             web::scope("/invitations")
+                .wrap(actix_web::middleware::from_fn(|req, next| {
+                    super::intake::intake(super::intake::Gate::Open, req, next)
+                }))
                 .app_data(super::problem_json_config(limit))
                 .route("/accept", web::post().to(accept))
                 .default_service(web::to(|| async {

@@ -28,6 +28,7 @@ pub mod discovery;
 pub mod error;
 pub mod groups;
 pub mod health;
+pub mod intake;
 pub mod invitation_accept;
 pub mod search;
 pub mod telemetry;
@@ -45,8 +46,11 @@ use error::{Failure, ProblemError, ScimError};
 /// The SCIM media type (RFC 7644 §3.1).
 pub const SCIM_JSON: &str = "application/scim+json";
 
-/// Registers every route and the state they share.
+/// Registers every route and the state they share. Every API's routes sit behind [`intake`],
+/// which reads the bounded body and, but for SCIM, checks the token before any extractor runs.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    use actix_web::middleware::from_fn;
+    use intake::{Gate, intake};
     move |cfg| {
         let limit = state.settings.max_body_bytes;
         cfg.app_data(web::Data::new(state))
@@ -54,8 +58,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(web::resource("/readyz").get(health::readyz))
             .service(
                 web::scope("/scim/v2")
-                    .app_data(scim_json_config(limit))
-                    .app_data(scim_query_config())
+                    .wrap(from_fn(|req, next| intake(Gate::Handler, req, next)))
                     .configure(users::routes)
                     .configure(groups::routes)
                     .configure(discovery::routes)
@@ -66,6 +69,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .service(
                 web::scope("/admin/v1")
+                    .wrap(from_fn(|req, next| intake(Gate::Admin, req, next)))
                     .app_data(problem_json_config(limit))
                     .app_data(problem_query_config())
                     .configure(admin::routes)
@@ -87,7 +91,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-fn is_json(mime: mime::Mime) -> bool {
+fn is_json(mime: &mime::Mime) -> bool {
     mime.type_() == mime::APPLICATION
         && (mime.subtype() == mime::JSON
             || (mime.subtype() == "scim" && mime.suffix() == Some(mime::JSON)))
@@ -110,29 +114,17 @@ fn json_failure(err: &JsonPayloadError, limit: usize) -> Failure {
     }
 }
 
-fn scim_json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .content_type_required(true)
-        .content_type(is_json)
-        .error_handler(move |err, _| ScimError(json_failure(&err, limit)).into())
-}
-
 fn problem_json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
         .content_type_required(true)
-        .content_type(is_json)
+        .content_type(|mime| is_json(&mime))
         .error_handler(move |err, _| ProblemError(json_failure(&err, limit)).into())
 }
 
 fn query_failure(err: &QueryPayloadError) -> Failure {
     crate::scim::error::InputError::invalid_value(format!("the query string cannot be read: {err}"))
         .into()
-}
-
-fn scim_query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _| ScimError(query_failure(&err)).into())
 }
 
 fn problem_query_config() -> web::QueryConfig {
@@ -154,15 +146,13 @@ where
     .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?
 }
 
-/// The SCIM base URL as clients see it (`https://host/scim/v2`).
-pub fn scim_base(req: &HttpRequest, state: &AppState) -> String {
-    match &state.settings.public_url {
-        Some(url) => format!("{}/scim/v2", url.trim_end_matches('/')),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}/scim/v2", info.scheme(), info.host())
-        }
-    }
+/// The SCIM base URL as clients see it (`https://host/scim/v2`): from the configured public URL,
+/// never from the request's `Host` or `X-Forwarded-Host`, which a client chooses.
+pub fn scim_base(state: &AppState) -> String {
+    format!(
+        "{}/scim/v2",
+        state.settings.public_url.trim_end_matches('/')
+    )
 }
 
 /// The client's `If-Match` precondition.
@@ -184,19 +174,87 @@ pub fn with_etag(mut response: HttpResponse, version: i64) -> HttpResponse {
     response
 }
 
-/// A 304 when the client's `If-None-Match` names the current version (weak comparison, or `*`).
-pub fn not_modified(req: &HttpRequest, version: i64) -> Option<HttpResponse> {
-    let header = req
-        .headers()
+/// The client's `If-None-Match`, as sent.
+pub fn if_none_match(req: &HttpRequest) -> Option<String> {
+    req.headers()
         .get(actix_web::http::header::IF_NONE_MATCH)?
         .to_str()
-        .ok()?;
+        .ok()
+        .map(str::to_owned)
+}
+
+/// Whether an `If-None-Match` header names the current version (weak comparison, or `*`).
+pub fn none_match_holds(header: Option<&str>, version: i64) -> bool {
+    let Some(header) = header else {
+        return false;
+    };
     let current = version.to_string();
-    (header.trim() == "*"
+    header.trim() == "*"
         || header
             .split(',')
-            .any(|t| crate::users::opaque_tag(t) == current))
-    .then(|| with_etag(HttpResponse::NotModified().finish(), version))
+            .any(|t| crate::users::opaque_tag(t) == current)
+}
+
+/// A SCIM answer built on the blocking pool, with the resource serialised there too (an
+/// `HttpResponse` cannot cross threads); [`ScimReply::into_response`] finishes it on the worker.
+#[derive(Debug)]
+pub struct ScimReply {
+    status: actix_web::http::StatusCode,
+    body: Option<String>,
+    version: Option<i64>,
+    location: Option<String>,
+}
+
+impl ScimReply {
+    /// A JSON document.
+    pub fn json(status: actix_web::http::StatusCode, body: &Value) -> Self {
+        Self {
+            status,
+            body: Some(body.to_string()),
+            version: None,
+            location: None,
+        }
+    }
+
+    /// An answer without a body (`204`, `304`).
+    pub fn empty(status: actix_web::http::StatusCode) -> Self {
+        Self {
+            status,
+            body: None,
+            version: None,
+            location: None,
+        }
+    }
+
+    /// With the `ETag` of `version`.
+    pub fn tagged(mut self, version: i64) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// With a `Location`.
+    pub fn located(mut self, url: String) -> Self {
+        self.location = Some(url);
+        self
+    }
+
+    /// The response.
+    pub fn into_response(self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        if let Some(location) = self.location
+            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&location)
+        {
+            builder.insert_header((actix_web::http::header::LOCATION, value));
+        }
+        let response = match self.body {
+            Some(body) => builder.content_type(SCIM_JSON).body(body),
+            None => builder.finish(),
+        };
+        match self.version {
+            Some(version) => with_etag(response, version),
+            None => response,
+        }
+    }
 }
 
 /// A SCIM JSON response.

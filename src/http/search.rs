@@ -3,13 +3,13 @@
 //! `POST /.search` become one request type, answered the same way.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::auth::{ScimToken, run_scim};
-use super::error::ScimError;
-use super::{scim_base, scim_response};
+use super::auth::{ScimInput, run_scim};
+use super::error::{Failure, ScimError};
+use super::{ScimReply, scim_base};
 use crate::error::ServiceError;
 use crate::groups;
 use crate::scim::error::InputError;
@@ -117,155 +117,169 @@ impl ListParams {
     }
 }
 
+/// Where a list request's parameters come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The query string (`GET /Users?filter=…`).
+    Query,
+    /// A SearchRequest body (`POST /Users/.search`).
+    Body,
+}
+
+impl Source {
+    /// The parameters of `input`, read after its token was checked.
+    fn params(self, input: &ScimInput) -> Result<ListParams, Failure> {
+        match self {
+            Source::Query => input.query(),
+            Source::Body => Ok(ListParams::from_body(&input.json()?)?),
+        }
+    }
+}
+
 /// Answers a user list or search.
 pub async fn users(
     state: &web::Data<AppState>,
-    token: ScimToken,
-    req: &HttpRequest,
-    params: ListParams,
+    input: ScimInput,
+    source: Source,
 ) -> Result<HttpResponse, ScimError> {
-    let base = scim_base(req, state);
-    let projection = super::users::user_projection(
-        state,
-        path_list(&params.attributes).as_deref(),
-        path_list(&params.excluded_attributes).as_deref(),
-    )?;
-    let request = params.into_request(state)?;
-    let page = request.page;
     let st = state.clone();
-    let (total, records, rewrites) = run_scim(state, token, move |conn, caller| {
-        users::list(conn, &st.registry, &caller.0.account.id, &request)
+    let reply = run_scim(state, input, move |conn, caller, input| {
+        let params = source.params(&input)?;
+        let projection = super::users::user_projection(
+            &st,
+            path_list(&params.attributes).as_deref(),
+            path_list(&params.excluded_attributes).as_deref(),
+        )?;
+        let request = params.into_request(&st)?;
+        let page = request.page;
+        let (total, records, rewrites) =
+            users::list(conn, &st.registry, &caller.0.account.id, &request)?;
+        st.dialects.record(&rewrites);
+        let base = scim_base(&st);
+        let resources = records
+            .iter()
+            .map(|r| super::users::representation(&st, r, &base, &projection))
+            .collect();
+        Ok(ScimReply::json(
+            StatusCode::OK,
+            &list_response(total, page, resources),
+        ))
     })
     .await?;
-    state.dialects.record(&rewrites);
-    let resources = records
-        .iter()
-        .map(|r| super::users::representation(state, r, &base, &projection))
-        .collect();
-    Ok(scim_response(
-        StatusCode::OK,
-        &list_response(total, page, resources),
-    ))
+    Ok(reply.into_response())
 }
 
 /// Answers a group list or search.
 pub async fn groups(
     state: &web::Data<AppState>,
-    token: ScimToken,
-    req: &HttpRequest,
-    params: ListParams,
+    input: ScimInput,
+    source: Source,
 ) -> Result<HttpResponse, ScimError> {
-    let base = scim_base(req, state);
-    let projection = super::groups::group_projection(
-        state,
-        path_list(&params.attributes).as_deref(),
-        path_list(&params.excluded_attributes).as_deref(),
-    )?;
-    let include = projection.wants("members");
-    let request = params.into_request(state)?;
-    let page = request.page;
     let st = state.clone();
-    let (total, records, rewrites) = run_scim(state, token, move |conn, caller| {
-        groups::list(conn, &st.registry, &caller.0.account.id, &request, include)
+    let reply = run_scim(state, input, move |conn, caller, input| {
+        let params = source.params(&input)?;
+        let projection = super::groups::group_projection(
+            &st,
+            path_list(&params.attributes).as_deref(),
+            path_list(&params.excluded_attributes).as_deref(),
+        )?;
+        let include = projection.wants("members");
+        let request = params.into_request(&st)?;
+        let page = request.page;
+        let (total, records, rewrites) =
+            groups::list(conn, &st.registry, &caller.0.account.id, &request, include)?;
+        st.dialects.record(&rewrites);
+        let base = scim_base(&st);
+        let resources = records
+            .iter()
+            .map(|r| super::groups::representation(&st, r, &base, &projection))
+            .collect();
+        Ok(ScimReply::json(
+            StatusCode::OK,
+            &list_response(total, page, resources),
+        ))
     })
     .await?;
-    state.dialects.record(&rewrites);
-    let resources = records
-        .iter()
-        .map(|r| super::groups::representation(state, r, &base, &projection))
-        .collect();
-    Ok(scim_response(
-        StatusCode::OK,
-        &list_response(total, page, resources),
-    ))
+    Ok(reply.into_response())
 }
 
 /// `POST /.search`: Users and Groups (RFC 7644 §3.4.3). `totalResults` is the sum; pages run over
 /// the concatenation of the matching users, then the matching groups, each in its own order.
 async fn search_root(
     state: web::Data<AppState>,
-    token: ScimToken,
-    req: HttpRequest,
-    body: web::Json<Value>,
+    input: ScimInput,
 ) -> Result<HttpResponse, ScimError> {
-    let params = ListParams::from_body(&body)?;
-    let base = scim_base(&req, &state);
-    // Across resource types, a name one type does not have is no error for it (RFC 7644 §3.4.3).
-    let (attributes, excluded) = (
-        path_list(&params.attributes),
-        path_list(&params.excluded_attributes),
-    );
-    let user_rt = state.registry.resource_type("User").expect("served");
-    let group_rt = state.registry.resource_type("Group").expect("served");
-    let user_projection = Projection::parse_lenient(
-        &state.registry,
-        user_rt,
-        attributes.as_deref(),
-        excluded.as_deref(),
-    );
-    let group_projection = Projection::parse_lenient(
-        &state.registry,
-        group_rt,
-        attributes.as_deref(),
-        excluded.as_deref(),
-    );
-    let include = group_projection.wants("members");
-    let request = params.into_request(&state)?;
-    let page = request.page;
     let st = state.clone();
-    let (user_total, user_records, group_total, group_records, rewrites) =
-        run_scim(&state, token, move |conn, caller| {
-            let account = &caller.0.account.id;
-            // A filter naming attributes of one resource type only matches no resource of the
-            // other: an input error on one side is that side's empty result, unless both fail.
-            let mut user_error = None;
-            let (user_total, user_records, mut rewrites) =
-                match users::list(conn, &st.registry, account, &request) {
-                    Ok(found) => found,
-                    Err(ServiceError::Input(e)) => {
-                        user_error = Some(e);
-                        Default::default()
-                    }
-                    Err(other) => return Err(other),
-                };
-            let group_request = ListRequest {
-                page: Page {
-                    start_index: page.offset().saturating_sub(user_total) + 1,
-                    count: page.count.saturating_sub(user_records.len() as u64),
-                },
-                ..request.clone()
+    let reply = run_scim(&state, input, move |conn, caller, input| {
+        let params = Source::Body.params(&input)?;
+        // Across resource types, a name one type does not have is no error for it (RFC 7644 §3.4.3).
+        let (attributes, excluded) = (
+            path_list(&params.attributes),
+            path_list(&params.excluded_attributes),
+        );
+        let user_rt = st.registry.resource_type("User").expect("served");
+        let group_rt = st.registry.resource_type("Group").expect("served");
+        let user_projection = Projection::parse_lenient(
+            &st.registry,
+            user_rt,
+            attributes.as_deref(),
+            excluded.as_deref(),
+        )?;
+        let group_projection = Projection::parse_lenient(
+            &st.registry,
+            group_rt,
+            attributes.as_deref(),
+            excluded.as_deref(),
+        )?;
+        let include = group_projection.wants("members");
+        let request = params.into_request(&st)?;
+        let page = request.page;
+        let account = &caller.0.account.id;
+        // A filter naming attributes of one resource type only matches no resource of the
+        // other: an input error on one side is that side's empty result, unless both fail.
+        let mut user_error = None;
+        let (user_total, user_records, mut rewrites) =
+            match users::list(conn, &st.registry, account, &request) {
+                Ok(found) => found,
+                Err(ServiceError::Input(e)) => {
+                    user_error = Some(e);
+                    Default::default()
+                }
+                Err(other) => return Err(other.into()),
             };
-            let (group_total, group_records, group_rewrites) = match (
-                groups::list(conn, &st.registry, account, &group_request, include),
-                user_error,
-            ) {
-                (Ok(found), _) => found,
-                (Err(ServiceError::Input(_)), None) => Default::default(),
-                (Err(ServiceError::Input(_)), Some(e)) => return Err(ServiceError::Input(e)),
-                (Err(other), _) => return Err(other),
-            };
-            rewrites.extend(group_rewrites);
-            Ok((
-                user_total,
-                user_records,
-                group_total,
-                group_records,
-                rewrites,
-            ))
-        })
-        .await?;
-    state.dialects.record(&rewrites);
-    let resources = user_records
-        .iter()
-        .map(|r| super::users::representation(&state, r, &base, &user_projection))
-        .chain(
-            group_records
-                .iter()
-                .map(|r| super::groups::representation(&state, r, &base, &group_projection)),
-        )
-        .collect();
-    Ok(scim_response(
-        StatusCode::OK,
-        &list_response(user_total + group_total, page, resources),
-    ))
+        let group_request = ListRequest {
+            page: Page {
+                start_index: page.offset().saturating_sub(user_total) + 1,
+                count: page.count.saturating_sub(user_records.len() as u64),
+            },
+            ..request.clone()
+        };
+        let (group_total, group_records, group_rewrites) = match (
+            groups::list(conn, &st.registry, account, &group_request, include),
+            user_error,
+        ) {
+            (Ok(found), _) => found,
+            (Err(ServiceError::Input(_)), None) => Default::default(),
+            (Err(ServiceError::Input(_)), Some(e)) => return Err(ServiceError::Input(e).into()),
+            (Err(other), _) => return Err(other.into()),
+        };
+        rewrites.extend(group_rewrites);
+        st.dialects.record(&rewrites);
+        let base = scim_base(&st);
+        let resources = user_records
+            .iter()
+            .map(|r| super::users::representation(&st, r, &base, &user_projection))
+            .chain(
+                group_records
+                    .iter()
+                    .map(|r| super::groups::representation(&st, r, &base, &group_projection)),
+            )
+            .collect();
+        Ok(ScimReply::json(
+            StatusCode::OK,
+            &list_response(user_total + group_total, page, resources),
+        ))
+    })
+    .await?;
+    Ok(reply.into_response())
 }

@@ -4,6 +4,7 @@
 pub mod dialect;
 pub mod error;
 pub mod filter;
+pub mod limits;
 pub mod list;
 pub mod patch;
 pub mod path;

@@ -21,9 +21,6 @@ use super::schema::{AttrType, AttributeDef, Mutability, Registry, ResourceTypeDe
 use super::urn;
 use crate::text::fold_case;
 
-/// The most operations one request may carry.
-pub const MAX_OPERATIONS: usize = 1000;
-
 /// A PATCH operation kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
@@ -115,9 +112,10 @@ pub fn normalize(
             "\"Operations\" is empty: a PATCH needs at least one operation",
         ));
     }
-    if ops.len() > MAX_OPERATIONS {
+    let max = registry.limits().patch_operations;
+    if ops.len() > max {
         return Err(InputError::invalid_value(format!(
-            "\"Operations\" has {} operations; at most {MAX_OPERATIONS} are accepted",
+            "\"Operations\" has {} operations; at most {max} are accepted",
             ops.len()
         )));
     }
@@ -427,6 +425,7 @@ fn target_value(
     value: Option<&Value>,
     shown: &str,
     rewrites: &mut Vec<Rewrite>,
+    max: usize,
 ) -> Result<Option<Value>, InputError> {
     let Some(value) = value else {
         return Err(InputError::invalid_syntax(format!(
@@ -448,7 +447,7 @@ fn target_value(
         rewrites.push(Rewrite::EmptyValueClears);
         return Ok(None);
     }
-    canonical_value(def, &value, shown)
+    canonical_value(def, &value, shown, max)
 }
 
 /// Applies normalised operations to `doc` (a resource's JSON), returning the new document.
@@ -481,6 +480,7 @@ fn apply_one(
             vp.sub_attr.clone(),
         ),
     };
+    let max = registry.limits().multi_values;
     let (loc, sub) = locate(registry, rt, &attr)?;
     let sub = match (&sub, &sub_name) {
         (Some(s), _) => Some(s.clone()),
@@ -545,7 +545,7 @@ fn apply_one(
                 }
                 OpKind::Add | OpKind::Replace => {
                     let Some(value) =
-                        target_value(&loc.def, op.value.as_ref(), &op.shown, rewrites)?
+                        target_value(&loc.def, op.value.as_ref(), &op.shown, rewrites, max)?
                     else {
                         if op.kind == OpKind::Replace || loc.def.kind != AttrType::Complex {
                             slot.remove(&loc.name);
@@ -609,7 +609,7 @@ fn apply_one(
             }
             let value = match op.kind {
                 OpKind::Remove => None,
-                _ => target_value(&sub, op.value.as_ref(), &op.shown, rewrites)?,
+                _ => target_value(&sub, op.value.as_ref(), &op.shown, rewrites, max)?,
             };
             let entry = slot
                 .entry(loc.name.clone())
@@ -638,11 +638,11 @@ fn apply_one(
             }
             let value = match (op.kind, &sub) {
                 (OpKind::Remove, _) => None,
-                (_, Some(s)) => target_value(s, op.value.as_ref(), &op.shown, rewrites)?,
+                (_, Some(s)) => target_value(s, op.value.as_ref(), &op.shown, rewrites, max)?,
                 (_, None) => {
                     let mut single = loc.def.clone();
                     single.multi_valued = false;
-                    target_value(&single, op.value.as_ref(), &op.shown, rewrites)?
+                    target_value(&single, op.value.as_ref(), &op.shown, rewrites, max)?
                 }
             };
             let slot = container_mut(doc, &loc.container);

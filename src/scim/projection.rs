@@ -2,6 +2,9 @@
 //! response, with the schema's `returned` characteristic honoured (`always` stays, `never` goes,
 //! `request` only when asked for). Paths are resolved like filter paths, so names are
 //! case-insensitive and may be URN-qualified or name sub-attributes (`name.givenName`).
+//!
+//! Each list is bounded ([`super::limits::Limits::projection_paths`]) before any path is resolved,
+//! and each path is resolved once: a request's projection costs at most that many path parses.
 
 use serde_json::{Map, Value};
 
@@ -18,86 +21,108 @@ pub struct Projection {
     exclude: Vec<String>,
 }
 
-fn split(list: Option<&str>) -> Vec<String> {
-    list.map(|l| {
-        l.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    })
-    .unwrap_or_default()
+/// The entries of a comma-separated list, refused when there are more than `max`.
+fn split<'a>(list: Option<&'a str>, name: &str, max: usize) -> Result<Vec<&'a str>, InputError> {
+    let mut entries = Vec::new();
+    for entry in list
+        .into_iter()
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if entries.len() == max {
+            return Err(InputError::invalid_value(format!(
+                "\"{name}\" names more than {max} attributes; name each at most once, {max} at most"
+            )));
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// The canonical form of one projection path of `resource_type`.
+fn resolve(
+    registry: &Registry,
+    resource_type: &ResourceTypeDef,
+    p: &str,
+) -> Result<String, InputError> {
+    // A bare extension URN names the whole extension.
+    if let Some(urn) = resource_type
+        .extensions
+        .iter()
+        .find(|u| u.eq_ignore_ascii_case(p))
+    {
+        return Ok(urn.clone());
+    }
+    path::parse(registry, resource_type, p).map(|r| r.canonical)
+}
+
+/// The canonical paths of one list, each resolved once and kept once; with `lenient`, names the
+/// resource type does not have are skipped instead of refused.
+fn resolve_all(
+    registry: &Registry,
+    resource_type: &ResourceTypeDef,
+    entries: &[&str],
+    lenient: bool,
+) -> Result<Vec<String>, InputError> {
+    let mut out: Vec<String> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match resolve(registry, resource_type, entry) {
+            Ok(canonical) if !out.contains(&canonical) => out.push(canonical),
+            Ok(_) => {}
+            Err(_) if lenient => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 impl Projection {
     /// Reads the two parameters (comma-separated lists) for `resource_type`. Unknown attributes are a
-    /// 400 `invalidValue` naming them.
+    /// 400 `invalidValue` naming them; so is a list longer than the registry's limit.
     pub fn parse(
         registry: &Registry,
         resource_type: &ResourceTypeDef,
         attributes: Option<&str>,
         excluded: Option<&str>,
     ) -> Result<Self, InputError> {
-        let resolve = |p: &str| -> Result<String, InputError> {
-            // A bare extension URN names the whole extension.
-            if let Some(urn) = resource_type
-                .extensions
-                .iter()
-                .find(|u| u.eq_ignore_ascii_case(p))
-            {
-                return Ok(urn.clone());
-            }
-            path::parse(registry, resource_type, p).map(|r| r.canonical)
-        };
-        let include = match attributes {
-            Some(list) if !split(Some(list)).is_empty() => Some(
-                split(Some(list))
-                    .iter()
-                    .map(|p| resolve(p))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            _ => None,
-        };
-        let exclude = split(excluded)
-            .iter()
-            .map(|p| resolve(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { include, exclude })
+        Self::read(registry, resource_type, attributes, excluded, false)
     }
 
     /// Like [`Projection::parse`], but names the resource type does not have are skipped (root
-    /// search spans several types).
+    /// search spans several types). Too long a list is still refused.
     pub fn parse_lenient(
         registry: &Registry,
         resource_type: &ResourceTypeDef,
         attributes: Option<&str>,
         excluded: Option<&str>,
-    ) -> Self {
-        let known = |list: Option<&str>| -> Option<String> {
-            list.map(|l| {
-                split(Some(l))
-                    .into_iter()
-                    .filter(|p| Self::parse(registry, resource_type, Some(p), None).is_ok())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-        };
-        let include = attributes.map(|a| {
-            let kept = known(Some(a)).unwrap_or_default();
+    ) -> Result<Self, InputError> {
+        Self::read(registry, resource_type, attributes, excluded, true)
+    }
+
+    fn read(
+        registry: &Registry,
+        resource_type: &ResourceTypeDef,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+        lenient: bool,
+    ) -> Result<Self, InputError> {
+        let max = registry.limits().projection_paths;
+        let asked = split(attributes, "attributes", max)?;
+        let unwanted = split(excluded, "excludedAttributes", max)?;
+        let include = if asked.is_empty() {
+            None
+        } else {
+            let kept = resolve_all(registry, resource_type, &asked, lenient)?;
             // Asked for attributes, none of this type: show only what is always returned.
-            if kept.is_empty() {
-                "id".to_owned()
+            Some(if kept.is_empty() {
+                vec!["id".to_owned()]
             } else {
                 kept
-            }
-        });
-        Self::parse(
-            registry,
-            resource_type,
-            include.as_deref(),
-            known(excluded).as_deref().filter(|e| !e.is_empty()),
-        )
-        .unwrap_or_default()
+            })
+        };
+        let exclude = resolve_all(registry, resource_type, &unwanted, lenient)?;
+        Ok(Self { include, exclude })
     }
 
     /// Whether nothing is projected away (beyond what `returned` always removes).

@@ -13,9 +13,6 @@ use serde_json::{Map, Value};
 use super::error::InputError;
 use super::schema::{AttrType, AttributeDef, Mutability, Registry, ResourceTypeDef, SchemaDef};
 
-/// The most elements a multi-valued attribute may carry in one request.
-pub const MAX_VALUES: usize = 100;
-
 /// Canonicalises `input` as a resource of type `resource_type`.
 pub fn canonicalize(
     registry: &Registry,
@@ -36,16 +33,17 @@ pub fn canonicalize(
         .filter_map(|urn| registry.schema(urn))
         .collect();
 
+    let max = registry.limits().multi_values;
     let mut out = Map::new();
     for (key, value) in fields {
         if key.eq_ignore_ascii_case("externalId") {
-            if let Some(v) = canonical_value(&external_id_def(), value, "externalId")? {
+            if let Some(v) = canonical_value(&external_id_def(), value, "externalId", max)? {
                 out.insert("externalId".to_owned(), v);
             }
             continue;
         }
         if let Some(attr) = core.attribute(key) {
-            insert_attribute(&mut out, attr, value, &attr.name)?;
+            insert_attribute(&mut out, attr, value, &attr.name, max)?;
             continue;
         }
         if let Some(ext) = extensions.iter().find(|s| s.id.eq_ignore_ascii_case(key)) {
@@ -61,7 +59,7 @@ pub fn canonicalize(
             let target = extension_object(&mut out, &ext.id);
             for (name, v) in members {
                 if let Some(attr) = ext.attribute(name) {
-                    insert_attribute(target, attr, v, &format!("{}:{}", ext.id, attr.name))?;
+                    insert_attribute(target, attr, v, &format!("{}:{}", ext.id, attr.name), max)?;
                 }
             }
             continue;
@@ -74,12 +72,12 @@ pub fn canonicalize(
                 .then(|| core.attribute(name))
                 .flatten()
             {
-                insert_attribute(&mut out, attr, value, &attr.name)?;
+                insert_attribute(&mut out, attr, value, &attr.name, max)?;
             } else if let Some(ext) = extensions.iter().find(|s| s.id.eq_ignore_ascii_case(urn))
                 && let Some(attr) = ext.attribute(name)
             {
                 let path = format!("{}:{}", ext.id, attr.name);
-                insert_attribute(extension_object(&mut out, &ext.id), attr, value, &path)?;
+                insert_attribute(extension_object(&mut out, &ext.id), attr, value, &path, max)?;
             }
         }
         // Anything else (id, meta, schemas, attributes no schema names) is ignored.
@@ -119,21 +117,24 @@ fn insert_attribute(
     attr: &AttributeDef,
     value: &Value,
     path: &str,
+    max: usize,
 ) -> Result<(), InputError> {
     if attr.mutability == Mutability::ReadOnly {
         return Ok(());
     }
-    if let Some(v) = canonical_value(attr, value, path)? {
+    if let Some(v) = canonical_value(attr, value, path, max)? {
         out.insert(attr.name.clone(), v);
     }
     Ok(())
 }
 
-/// The canonical form of one attribute's value, or `None` when it is absent (`null`, empty).
+/// The canonical form of one attribute's value, or `None` when it is absent (`null`, empty). A
+/// multi-valued attribute holds at most `max` elements.
 pub fn canonical_value(
     attr: &AttributeDef,
     value: &Value,
     path: &str,
+    max: usize,
 ) -> Result<Option<Value>, InputError> {
     if value.is_null() {
         return Ok(None);
@@ -143,9 +144,9 @@ pub fn canonical_value(
             Value::Array(items) => items.iter().collect(),
             single => vec![single],
         };
-        if items.len() > MAX_VALUES {
+        if items.len() > max {
             return Err(InputError::invalid_value(format!(
-                "\"{path}\" has {} values; at most {MAX_VALUES} are accepted",
+                "\"{path}\" has {} values; at most {max} are accepted",
                 items.len()
             )));
         }

@@ -2,6 +2,7 @@
 //! (embedded in the binary), served verbatim by discovery and used to canonicalise input.
 
 use serde::Deserialize;
+use super::limits::Limits;
 use serde_json::Value;
 
 /// The data type of an attribute (RFC 7643 §2.3).
@@ -131,6 +132,7 @@ pub struct ResourceTypeDef {
 pub struct Registry {
     schemas: Vec<SchemaDef>,
     resource_types: Vec<ResourceTypeDef>,
+    limits: Limits,
 }
 
 /// The schema files embedded in the binary, in the order `/Schemas` lists them.
@@ -224,7 +226,19 @@ impl Registry {
         Self {
             schemas,
             resource_types,
+            limits: Limits::default(),
         }
+    }
+
+    /// The registry with these request limits (the server's configuration).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The bounds on the lists a request may carry.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// A copy of the registry with `schema` replacing the served schema of the same id (for tests
