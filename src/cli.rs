@@ -472,9 +472,22 @@ impl DatabaseArgs {
     }
 }
 
+/// What the HTTP layer logs of requests too malformed to reach the app (it answers them 400 and
+/// closes): anyone can send them, so they are no ERROR of ours. `RUST_LOG=actix_http=debug` (any
+/// directive naming `actix_http`) shows them again.
+const QUIET_MALFORMED_REQUESTS: &str = "actix_http::h1::dispatcher=off";
+
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let asked = std::env::var("RUST_LOG").unwrap_or_default();
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if !asked.contains("actix_http") {
+        filter = filter.add_directive(
+            QUIET_MALFORMED_REQUESTS
+                .parse()
+                .expect("a valid filter directive"),
+        );
+    }
     // Colours only for a terminal: a log file or a collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

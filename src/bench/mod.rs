@@ -33,7 +33,7 @@ use workloads::Lookup;
 pub use workloads::encode;
 
 /// The workloads `--workloads` can select.
-const WORKLOADS: [&str; 5] = ["w1", "w3", "w4", "w7", "w8"];
+const WORKLOADS: [&str; 6] = ["w1", "w3", "w4", "w7", "w8", "a1"];
 
 /// Options of `bench`.
 #[derive(Debug, Clone, Args)]
@@ -41,8 +41,9 @@ pub struct BenchArgs {
     /// Tiny sizes and short runs: checks that every workload works (CI runs this on the debug build).
     #[arg(long)]
     pub smoke: bool,
-    /// Workloads to run, comma-separated (w1,w3,w4,w7,w8). Ceilings run when a workload needs them.
-    #[arg(long, value_delimiter = ',', default_value = "w1,w3,w4,w7,w8")]
+    /// Workloads to run, comma-separated (w1,w3,w4,w7,w8,a1). Ceilings run when a workload needs
+    /// them. A1 is `/healthz` while two clients without a valid token flood `POST /.search`.
+    #[arg(long, value_delimiter = ',', default_value = "w1,w3,w4,w7,w8,a1")]
     pub workloads: Vec<String>,
     /// Users created by W1 at each concurrency.
     #[arg(long)]
@@ -355,6 +356,54 @@ impl Run {
         server.stop()
     }
 
+    /// `abuse.db`: A1, `/healthz` alone and then beside two clients that send the 0.9 MB
+    /// SearchRequest of the hardening issue with an invalid token; its p99 must stay under 100 ms.
+    fn abuse_phase(&mut self) -> anyhow::Result<()> {
+        println!("phase 3: unauthenticated flood (database \"abuse\")");
+        let (_pool, tenant, url) = self.fresh("abuse.db")?;
+        let server = self.start(&url, "abuse")?;
+        let target = Self::target(&server, &tenant);
+        let timed = Stop::For(self.plan.timed);
+        self.row(
+            Some(&server),
+            "ceiling",
+            "http GET /healthz".into(),
+            0,
+            1,
+            || workloads::healthz(&target, 1, timed),
+        );
+        let mut flood = None;
+        let probe = self.row(
+            Some(&server),
+            "A1",
+            "GET /healthz beside 2 unauthenticated 0.9 MB searches".into(),
+            0,
+            1,
+            || {
+                let (probe, f) = workloads::healthz_under_flood(&target, 2, timed);
+                flood = Some(f);
+                probe
+            },
+        );
+        let flood = flood.expect("measured above");
+        self.row(
+            None,
+            "A1",
+            "the flood: POST /.search, invalid token (401)".into(),
+            0,
+            2,
+            || flood,
+        );
+        let check = Check::at_most(
+            "p99 budget 100 ms".into(),
+            self.m(probe).latency.p99_ms,
+            100.0,
+            1.0,
+        );
+        self.check(probe, check);
+        server.stop()
+    }
+
     /// `scale.db`: W3 and W4 at the small and the large size, the read ceiling, then W7 and W8.
     fn scale_phase(&mut self) -> anyhow::Result<()> {
         println!("phase 2: a large tenant (database \"scale\")");
@@ -606,6 +655,9 @@ pub fn run(database: &DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
     }
     if ["w3", "w4", "w7", "w8"].iter().any(|w| run.wants(w)) {
         run.scale_phase()?;
+    }
+    if run.wants("a1") {
+        run.abuse_phase()?;
     }
     run.report.errors = run.report.rows.iter().map(|r| r.measurement.errors).sum();
     run.report.wall_seconds = started.elapsed().as_secs_f64();

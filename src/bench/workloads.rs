@@ -43,6 +43,41 @@ pub fn healthz(target: &Target, concurrency: usize, stop: Stop) -> Measurement {
     })
 }
 
+/// The hardening issue's High finding as a load: a SearchRequest whose `excludedAttributes` names
+/// `title` 100,000 times (about 0.9 MB).
+pub fn flood_body() -> Vec<u8> {
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "excludedAttributes": vec!["title"; 100_000],
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// A1: `GET /healthz` on one connection while `flooders` clients without a valid token send
+/// [`flood_body`] to `POST /.search` in a loop, for the same time. Returns the probe's and the
+/// flood's measurements; every flood request must be answered 401.
+pub fn healthz_under_flood(
+    target: &Target,
+    flooders: usize,
+    stop: Stop,
+) -> (Measurement, Measurement) {
+    let body = flood_body();
+    let flood_target = Target {
+        token: "mts_not-a-valid-token".to_owned(),
+        ..target.clone()
+    };
+    std::thread::scope(|s| {
+        let flood = s.spawn(|| {
+            load::drive(&flood_target, flooders, stop, &|client, _| {
+                expect(client.send("POST", "/scim/v2/.search", Some(&body)), 401).map(drop)
+            })
+        });
+        let probe = healthz(target, 1, stop);
+        (probe, flood.join().expect("the flood threads do not panic"))
+    })
+}
+
 /// W1, Entra's initial sync: per user a `userName eq` lookup that misses, then the create.
 pub fn entra_sync(target: &Target, tag: &str, users: u64, concurrency: usize) -> Measurement {
     load::drive(target, concurrency, Stop::Steps(users), &|client, n| {

@@ -779,9 +779,11 @@ mod tests {
 
     #[test]
     fn members_parse_in_order_without_repeats_and_only_users() {
-        let ids =
-            parse_members(&json!([{"value": "a"}, {"Value": "b", "type": "User"}, {"value": "a"}]), 10)
-                .unwrap();
+        let ids = parse_members(
+            &json!([{"value": "a"}, {"Value": "b", "type": "User"}, {"value": "a"}]),
+            10,
+        )
+        .unwrap();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(parse_members(&json!({"value": "x"}), 10).unwrap(), ["x"]);
         assert!(parse_members(&json!([{"value": "g", "type": "Group"}]), 10).is_err());

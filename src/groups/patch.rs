@@ -100,11 +100,7 @@ pub fn patch(
                     super::add_members(conn, ctx, id, &members(value)?)?;
                 }
                 (OpKind::Replace, PatchPath::Attr(_), value) => {
-                    let ids = value
-                        .as_ref()
-                        .map(members)
-                        .transpose()?
-                        .unwrap_or_default();
+                    let ids = value.as_ref().map(members).transpose()?.unwrap_or_default();
                     super::replace_members(conn, ctx, id, &ids)?;
                 }
                 (OpKind::Remove, PatchPath::Attr(_), Some(value)) if !value.is_null() => {

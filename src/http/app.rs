@@ -57,9 +57,7 @@ impl FromRequest for AppCaller {
                 .expect("AppState is registered by http::configure")
                 .clone();
             let Some(token) = super::auth::bearer(&req) else {
-                return Err(ProblemError(Failure::Unauthorized(
-                    super::auth::NO_SESSION,
-                )));
+                return Err(ProblemError(Failure::Unauthorized(super::auth::NO_SESSION)));
             };
             let now = state.clock.now_naive();
             let found = run_db(&state, move |conn| {
@@ -67,9 +65,11 @@ impl FromRequest for AppCaller {
             })
             .await
             .map_err(|e| ProblemError(e.into()))?;
-            found.map(AppCaller).ok_or(ProblemError(Failure::Unauthorized(
-                super::auth::SESSION_ENDED,
-            )))
+            found
+                .map(AppCaller)
+                .ok_or(ProblemError(Failure::Unauthorized(
+                    super::auth::SESSION_ENDED,
+                )))
         })
     }
 }

@@ -52,7 +52,8 @@ pub(crate) const NO_TOKEN: &str = "send a token as \"Authorization: Bearer <toke
 pub(crate) const NO_SESSION: &str =
     "send the session token as \"Authorization: Bearer <sessionToken>\"";
 /// The 401 of an app request whose session is over.
-pub(crate) const SESSION_ENDED: &str = "the session has ended (expired, signed out, or the user was deactivated); sign in again";
+pub(crate) const SESSION_ENDED: &str =
+    "the session has ended (expired, signed out, or the user was deactivated); sign in again";
 
 /// Everything a SCIM request brings, read but not yet interpreted: its bearer token, the body and
 /// query string as intake read them, and intake's fault. [`run_scim`] checks the token first and
@@ -73,8 +74,16 @@ impl FromRequest for ScimInput {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(Ok(ScimInput {
             token: bearer(req),
-            intake: req.extensions().get::<Intake>().cloned().unwrap_or_default(),
-            json_body: req.mime_type().ok().flatten().is_some_and(|m| super::is_json(&m)),
+            intake: req
+                .extensions()
+                .get::<Intake>()
+                .cloned()
+                .unwrap_or_default(),
+            json_body: req
+                .mime_type()
+                .ok()
+                .flatten()
+                .is_some_and(|m| super::is_json(&m)),
             query: req.query_string().to_owned(),
         }))
     }
@@ -87,9 +96,8 @@ impl ScimInput {
         if !self.json_body {
             return Err(Failure::UnsupportedMediaType);
         }
-        let value: Value = serde_json::from_slice(&self.intake.body).map_err(|e| {
-            InputError::invalid_syntax(format!("the body is not valid JSON: {e}"))
-        })?;
+        let value: Value = serde_json::from_slice(&self.intake.body)
+            .map_err(|e| InputError::invalid_syntax(format!("the body is not valid JSON: {e}")))?;
         if spells_nul(&self.intake.body)
             && let Some(path) = nul_path(&value)
         {

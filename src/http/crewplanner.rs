@@ -70,10 +70,21 @@ async fn try_launch(
     if query.len() > MAX_QUERY_LEN || account_id.len() > MAX_ACCOUNT_ID_LEN {
         return Err(malformed("the link is longer than a CrewPlanner link can be").into());
     }
+    // An account id is a UUID: anything else (a NUL, which PostgreSQL cannot even compare) names
+    // no account, and is refused before any database work.
+    if !account_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(malformed("the link's account id is not an account id").into());
+    }
     let jwt = web::Query::<std::collections::HashMap<String, String>>::from_query(query)
         .ok()
         .and_then(|q| q.into_inner().remove("jwt"))
         .ok_or_else(|| malformed("the link carries no jwt parameter"))?;
+    if jwt.contains('\0') {
+        return Err(malformed("the link's jwt is not a token").into());
+    }
     let parts = token::split(&jwt)?;
 
     let (account, link_row) = {

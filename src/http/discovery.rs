@@ -59,10 +59,7 @@ fn whole_list(documents: Vec<Value>) -> Value {
     )
 }
 
-async fn service_provider_config(
-    state: web::Data<AppState>,
-    _caller: ScimCaller,
-) -> HttpResponse {
+async fn service_provider_config(state: web::Data<AppState>, _caller: ScimCaller) -> HttpResponse {
     let base = scim_base(&state);
     let body = json!({
         "schemas": [urn::SERVICE_PROVIDER_CONFIG],

@@ -94,10 +94,7 @@ fn projection_of(state: &AppState, input: &ScimInput) -> Result<(Projection, boo
     Ok((projection, params.attributes().is_some()))
 }
 
-async fn create(
-    state: web::Data<AppState>,
-    input: ScimInput,
-) -> Result<HttpResponse, ScimError> {
+async fn create(state: web::Data<AppState>, input: ScimInput) -> Result<HttpResponse, ScimError> {
     let st = state.clone();
     let reply = run_scim(&state, input, move |conn, caller, input| {
         let (projection, _) = projection_of(&st, &input)?;
@@ -215,16 +212,10 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn list(
-    state: web::Data<AppState>,
-    input: ScimInput,
-) -> Result<HttpResponse, ScimError> {
+async fn list(state: web::Data<AppState>, input: ScimInput) -> Result<HttpResponse, ScimError> {
     super::search::groups(&state, input, super::search::Source::Query).await
 }
 
-async fn search(
-    state: web::Data<AppState>,
-    input: ScimInput,
-) -> Result<HttpResponse, ScimError> {
+async fn search(state: web::Data<AppState>, input: ScimInput) -> Result<HttpResponse, ScimError> {
     super::search::groups(&state, input, super::search::Source::Body).await
 }

@@ -289,6 +289,9 @@ mod tests {
         assert!(!spells_nul(br#"{"a":"x\u0001"}"#));
         // An escaped backslash before u0000 is a match the parse then clears.
         assert!(spells_nul(br#"{"a":"\\u0000"}"#));
-        assert_eq!(nul_path(&serde_json::from_str(r#"{"a":"\\u0000"}"#).unwrap()), None);
+        assert_eq!(
+            nul_path(&serde_json::from_str(r#"{"a":"\\u0000"}"#).unwrap()),
+            None
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! The schema registry: SCIM schemas and resource types, read from the JSON files in `scim-schemas/`
 //! (embedded in the binary), served verbatim by discovery and used to canonicalise input.
 
-use serde::Deserialize;
 use super::limits::Limits;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The data type of an attribute (RFC 7643 §2.3).
