@@ -25,6 +25,7 @@ mod invitations_smtp;
 mod jobs;
 mod listing;
 mod mailer;
+mod parser_property;
 mod patch;
 mod query_plans;
 mod rules;
