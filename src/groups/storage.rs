@@ -66,7 +66,8 @@ pub fn row(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<
         .fetch_optional(conn)
 }
 
-/// The group of `account_id` whose case-folded displayName is `display_name_ci`.
+/// The group of `account_id` whose identity-folded displayName ([`crate::text::fold_identity`]) is
+/// `display_name_ci`.
 pub fn by_name(
     conn: &mut DbConn,
     account_id: &str,
