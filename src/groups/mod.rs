@@ -20,7 +20,7 @@ use crate::scim::error::InputError;
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
-use crate::text::{char_len, fold_identity};
+use crate::text::{char_len, fold_identity, identity_shadow};
 use crate::users::{ListRequest, Precondition, WriteContext, etag};
 pub use storage::{GroupRecord, Member};
 
@@ -667,7 +667,9 @@ fn sync_members(
 fn changed_row(before: &GroupRow, changes: &AttributeChanges) -> GroupRow {
     let mut after = before.clone();
     if let Some(name) = &changes.display_name {
-        after.display_name_ci = fold_identity(name);
+        // A group the re-fold kept distinct from an older look-alike keeps its mark while its
+        // name folds the same (`crate::refold`).
+        after.display_name_ci = identity_shadow(name, &before.id, &before.display_name_ci);
         after.display_name = name.clone();
     }
     if let Some(external_id) = &changes.external_id {

@@ -23,7 +23,7 @@ use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
 use crate::stores::{self, StoreRef};
-use crate::text::fold_identity;
+use crate::text::{fold_identity, identity_shadow};
 use model::{
     Address, EnterpriseUser, Manager, MobieTrainUser, Name, PluralValue, StoreValue, UserAttributes,
 };
@@ -132,7 +132,9 @@ fn build_record(
     let manager = ent.manager.clone().unwrap_or_default();
     let mt = attrs.mobietrain.clone().unwrap_or_default();
     let user_name = attrs.user_name.clone().unwrap_or_default();
-    row.user_name_ci = fold_identity(&user_name);
+    // A replacement starts from the stored row, so a user the re-fold kept distinct from an older
+    // look-alike keeps its mark while its userName folds the same (`crate::refold`).
+    row.user_name_ci = identity_shadow(&user_name, &row.id, &row.user_name_ci);
     row.user_name = user_name;
     row.external_id = attrs.external_id.clone();
     row.name_formatted = name.formatted;
