@@ -115,7 +115,7 @@ async fn look_alike_user_names_are_the_same_user() {
             &format!("userName eq \"{variant}\""),
         )
         .await;
-        assert_eq!(hits, [existing[original].clone()], "{what}");
+        assert_eq!(hits, [existing[original].as_str()], "{what}");
     }
     assert_eq!(app.count("users"), existing.len() as i64);
 
@@ -206,7 +206,7 @@ async fn look_alike_group_names_are_the_same_group() {
             &format!("displayName eq \"{variant}\""),
         )
         .await;
-        assert_eq!(hits, [id.clone()], "{variant:?}");
+        assert_eq!(hits, [id.as_str()], "{variant:?}");
     }
     // A rename of another group into a look-alike is refused the same way.
     let other = app
@@ -347,7 +347,7 @@ async fn the_refold_of_older_data_keeps_colliding_rows_and_reports_them_once() {
     let now = Utc::now().naive_utc();
     let report = {
         let mut conn = app.conn();
-        db::migrate_locked(&mut *conn, |conn| Ok(refold::run_once(conn, now)?)).unwrap()
+        db::migrate_locked(&mut conn, |conn| Ok(refold::run_once(conn, now)?)).unwrap()
     }
     .expect("the first run re-folds");
     assert_eq!(report.user_collisions, 1, "{report:?}");
@@ -384,7 +384,7 @@ async fn the_refold_of_older_data_keeps_colliding_rows_and_reports_them_once() {
             &format!("userName eq \"{spelling}\""),
         )
         .await;
-        assert_eq!(hits, [older.clone()], "{spelling}");
+        assert_eq!(hits, [older.as_str()], "{spelling}");
     }
     assert_eq!(
         found(
@@ -394,7 +394,7 @@ async fn the_refold_of_older_data_keeps_colliding_rows_and_reports_them_once() {
             "userName eq \"carl@example.com\""
         )
         .await,
-        [stale.clone()]
+        [stale.as_str()]
     );
     assert_eq!(
         found(
@@ -404,11 +404,11 @@ async fn the_refold_of_older_data_keeps_colliding_rows_and_reports_them_once() {
             "emails.value eq \"carl@example.com\""
         )
         .await,
-        [stale.clone()]
+        [stale.as_str()]
     );
     assert_eq!(
         found(&app, &acct.scim, "Groups", "displayName eq \"verkauf\"").await,
-        [group_older.clone()]
+        [group_older.as_str()]
     );
 
     // The provisioning log names both rows of each pair, by id only.
