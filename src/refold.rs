@@ -28,8 +28,9 @@ use crate::users::storage as user_storage;
 /// The name this re-fold is recorded under in `data_migrations`.
 pub const NAME: &str = "identity_fold_nfkc_casefold";
 
-/// Rows read per page (and written per transaction): bounded memory whatever the table's size.
-const PAGE: i64 = 500;
+/// Rows read per page (and written per transaction) by [`run_once`]: bounded memory whatever the
+/// table's size.
+pub const PAGE: i64 = 500;
 
 /// How many rows in a chain of stale shadow values are moved out of the way before a collision is
 /// declared instead (a chain needs older data that folds in circles; it has not been seen).
@@ -58,10 +59,15 @@ enum Column {
 }
 
 impl Column {
-    fn page(self, conn: &mut DbConn, after: Option<&str>) -> QueryResult<Vec<ShadowRow>> {
+    fn page(
+        self,
+        conn: &mut DbConn,
+        after: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<ShadowRow>> {
         match self {
-            Column::UserName => user_storage::user_name_page(conn, after, PAGE),
-            Column::GroupDisplayName => group_storage::display_name_page(conn, after, PAGE),
+            Column::UserName => user_storage::user_name_page(conn, after, limit),
+            Column::GroupDisplayName => group_storage::display_name_page(conn, after, limit),
         }
     }
 
@@ -127,6 +133,15 @@ fn settled(row: &ShadowRow, folded: &str) -> bool {
 /// transaction (a savepoint inside the caller's, as under SQLite's migration lock), so a run that
 /// fails part-way keeps what it did and the next run carries on from there.
 pub fn run_once(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<Report>> {
+    run_once_in_pages(conn, now, PAGE)
+}
+
+/// [`run_once`] with pages of `page` rows (tests walk small data across page boundaries).
+pub fn run_once_in_pages(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    page: i64,
+) -> QueryResult<Option<Report>> {
     let done = data_migrations::table
         .filter(data_migrations::name.eq(NAME))
         .select(data_migrations::name)
@@ -135,9 +150,9 @@ pub fn run_once(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<Rep
         return Ok(None);
     }
     let mut report = Report::default();
-    refold_unique(conn, Column::UserName, now, &mut report)?;
-    refold_unique(conn, Column::GroupDisplayName, now, &mut report)?;
-    refold_emails(conn, &mut report)?;
+    refold_unique(conn, Column::UserName, page, now, &mut report)?;
+    refold_unique(conn, Column::GroupDisplayName, page, now, &mut report)?;
+    refold_emails(conn, page, &mut report)?;
     diesel::insert_into(data_migrations::table)
         .values(DataMigrationRow {
             name: NAME.to_owned(),
@@ -170,13 +185,14 @@ pub fn run_at_start(conn: &mut DbConn, now: NaiveDateTime) {
 fn refold_unique(
     conn: &mut DbConn,
     column: Column,
+    page: i64,
     now: NaiveDateTime,
     report: &mut Report,
 ) -> QueryResult<()> {
     let mut after: Option<String> = None;
     loop {
         let last = db::write_transaction(conn, |conn| {
-            let rows = column.page(conn, after.as_deref())?;
+            let rows = column.page(conn, after.as_deref(), page)?;
             for row in &rows {
                 if settled(row, &fold_identity(&row.value)) {
                     continue;
@@ -294,14 +310,14 @@ fn report_collision(
     Ok(())
 }
 
-fn refold_emails(conn: &mut DbConn, report: &mut Report) -> QueryResult<()> {
+fn refold_emails(conn: &mut DbConn, page: i64, report: &mut Report) -> QueryResult<()> {
     let mut after: Option<(String, i32)> = None;
     loop {
         let last = db::write_transaction(conn, |conn| {
             let rows = user_storage::email_page(
                 conn,
                 after.as_ref().map(|(u, p)| (u.as_str(), *p)),
-                PAGE,
+                page,
             )?;
             for row in &rows {
                 let folded = fold_identity(&row.value);

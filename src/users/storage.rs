@@ -487,13 +487,15 @@ pub fn email_page(
         .limit(limit)
         .into_boxed();
     if let Some((user_id, position)) = after {
-        query = query.filter(
-            user_emails::user_id
-                .gt(user_id.to_owned())
-                .or(user_emails::user_id
-                    .eq(user_id.to_owned())
-                    .and(user_emails::position.gt(position))),
-        );
+        // A plain `>=` bound on the key's leading column, so both databases seek the primary key
+        // for each page without having to see through the `OR`.
+        query = query
+            .filter(user_emails::user_id.ge(user_id.to_owned()))
+            .filter(
+                user_emails::user_id
+                    .gt(user_id.to_owned())
+                    .or(user_emails::position.gt(position)),
+            );
     }
     query.load(conn)
 }

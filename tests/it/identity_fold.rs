@@ -311,6 +311,17 @@ async fn the_refold_of_older_data_keeps_colliding_rows_and_reports_them_once() {
             ))
             .execute(conn)
             .unwrap();
+        // A second e-mail, so the walk over (user, position) crosses a page within one user.
+        diesel::insert_into(user_emails::table)
+            .values((
+                user_emails::user_id.eq(&stale),
+                user_emails::position.eq(1),
+                user_emails::account_id.eq(&acct.id),
+                user_emails::value.eq("Carl.Priv\u{AD}at@example.com"),
+                user_emails::value_ci.eq(fold_case("Carl.Priv\u{AD}at@example.com")),
+            ))
+            .execute(conn)
+            .unwrap();
         // A group named with a soft hyphen beside "Verkauf": the later one of its pair.
         let now = Utc::now().naive_utc();
         mobietrain_scim::groups::storage::insert(
@@ -343,11 +354,15 @@ async fn the_refold_of_older_data_keeps_colliding_rows_and_reports_them_once() {
         "before the re-fold the old shadow value misses the plain spelling"
     );
 
-    // As `serve` runs it: after the migrations, under their lock.
+    // As `serve` runs it: after the migrations, under their lock; in pages of one row, so every
+    // row is on a page boundary.
     let now = Utc::now().naive_utc();
     let report = {
         let mut conn = app.conn();
-        db::migrate_locked(&mut conn, |conn| Ok(refold::run_once(conn, now)?)).unwrap()
+        db::migrate_locked(&mut conn, |conn| {
+            Ok(refold::run_once_in_pages(conn, now, 1)?)
+        })
+        .unwrap()
     }
     .expect("the first run re-folds");
     assert_eq!(report.user_collisions, 1, "{report:?}");
@@ -357,7 +372,7 @@ async fn the_refold_of_older_data_keeps_colliding_rows_and_reports_them_once() {
         "older, later and the fullwidth one: {report:?}"
     );
     assert_eq!(report.groups, 1, "{report:?}");
-    assert_eq!(report.emails, 1, "{report:?}");
+    assert_eq!(report.emails, 2, "{report:?}");
 
     // Every row is kept, with its values as they were.
     assert_eq!(app.count("users"), 3);
@@ -396,16 +411,16 @@ async fn the_refold_of_older_data_keeps_colliding_rows_and_reports_them_once() {
         .await,
         [stale.as_str()]
     );
-    assert_eq!(
-        found(
+    for email in ["carl@example.com", "carl.privat@example.com"] {
+        let hits = found(
             &app,
             &acct.scim,
             "Users",
-            "emails.value eq \"carl@example.com\""
+            &format!("emails.value eq \"{email}\""),
         )
-        .await,
-        [stale.as_str()]
-    );
+        .await;
+        assert_eq!(hits, [stale.as_str()], "{email}");
+    }
     assert_eq!(
         found(&app, &acct.scim, "Groups", "displayName eq \"verkauf\"").await,
         [group_older.as_str()]
