@@ -467,7 +467,11 @@ impl DatabaseArgs {
     /// Opens one connection and brings the schema up to date.
     fn open_migrated(&self) -> anyhow::Result<DbConn> {
         let mut conn = self.manager()?.open().context("cannot open the database")?;
-        db::migrate_locked(&mut conn, |_| Ok(()))?;
+        let now = SystemClock.now_naive();
+        db::migrate_locked(&mut conn, |conn| {
+            crate::refold::run_at_start(conn, now);
+            Ok(())
+        })?;
         Ok(conn)
     }
 }
@@ -824,7 +828,10 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
     let manager = database.manager()?;
     let mut conn = manager.open().context("cannot open the database")?;
     let now = clock.now_naive();
-    let bootstrapped = db::migrate_locked(&mut conn, |conn| Ok(accounts::bootstrap(conn, now)?))?;
+    let bootstrapped = db::migrate_locked(&mut conn, |conn| {
+        crate::refold::run_at_start(conn, now);
+        Ok(accounts::bootstrap(conn, now)?)
+    })?;
     drop(conn);
     let backend = DatabaseTarget::parse(&database.database_url)?.backend;
     let pool = db::build_pool(manager, &database.pool_settings(backend))?;

@@ -3,7 +3,8 @@
 //!
 //! Layers, each depending only on those below: [`http`] (routes, auth, the error policy), [`scim`]
 //! (the protocol, pure), the domain modules ([`accounts`], [`users`], [`groups`], [`group_rules`],
-//! [`stores`], [`invitations`], [`audit`]), and [`db`] (diesel over SQLite and PostgreSQL). Side effects go through
+//! [`stores`], [`invitations`], [`audit`]), and [`db`] (diesel over SQLite and PostgreSQL);
+//! [`refold`] re-folds stored identifiers once after the schema migrations. Side effects go through
 //! the job queue ([`jobs`]); e-mail through [`email`].
 
 pub mod accounts;
@@ -21,6 +22,7 @@ pub mod groups;
 pub mod http;
 pub mod invitations;
 pub mod jobs;
+pub mod refold;
 pub mod scim;
 pub mod sessions;
 pub mod state;

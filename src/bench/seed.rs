@@ -16,7 +16,7 @@ use crate::db::models::{EmailRow, GroupMemberRow, GroupRow, StoreRow, UserRow, U
 use crate::db::schema::{group_members, groups, stores, user_emails, user_stores, users};
 use crate::db::{self, DbConn};
 use crate::on_inner;
-use crate::text::fold_case;
+use crate::text::fold_identity;
 
 /// Users written per transaction.
 const USERS_PER_TX: usize = 5_000;
@@ -73,7 +73,7 @@ fn user_rows(
     let row = UserRow {
         id: new_id(),
         account_id: tenant.account_id.clone(),
-        user_name_ci: fold_case(&user_name),
+        user_name_ci: fold_identity(&user_name),
         user_name,
         external_id: Some(person.external_id()),
         name_formatted: Some(person.display_name()),
@@ -96,7 +96,7 @@ fn user_rows(
         user_id: row.id.clone(),
         position: 0,
         account_id: tenant.account_id.clone(),
-        value_ci: fold_case(&email),
+        value_ci: fold_identity(&email),
         value: email,
         display: None,
         kind: Some("work".to_owned()),
@@ -168,7 +168,7 @@ pub fn group(
         id: new_id(),
         account_id: tenant.account_id.clone(),
         display_name: name.to_owned(),
-        display_name_ci: fold_case(name),
+        display_name_ci: fold_identity(name),
         external_id: Some(format!("ext-{name}")),
         group_type: None,
         version: 1,

@@ -18,7 +18,7 @@ use crate::db::schema::users as user_rows;
 use crate::error::ServiceError;
 use crate::groups::{self, storage as group_storage};
 use crate::scim::urn;
-use crate::text::{char_len, fold_case};
+use crate::text::{char_len, fold_identity};
 use crate::users::{
     self, Lifecycle, Precondition, UserRecord, WriteContext, origin, registration, sign_in,
 };
@@ -137,7 +137,7 @@ fn new_user_body(
 fn user_name_taken(conn: &mut DbConn, account_id: &str, name: &str) -> Result<bool, ServiceError> {
     Ok(user_rows::table
         .filter(user_rows::account_id.eq(account_id))
-        .filter(user_rows::user_name_ci.eq(fold_case(name)))
+        .filter(user_rows::user_name_ci.eq(fold_identity(name)))
         .select(user_rows::id)
         .first::<String>(conn)
         .optional()?
@@ -198,7 +198,7 @@ fn join_department(
     }
     let user = std::slice::from_ref(&rec.row.id);
     if let Some(previous) = previous
-        && let Some(old) = group_storage::by_name(conn, &ctx.account.id, &fold_case(previous))
+        && let Some(old) = group_storage::by_name(conn, &ctx.account.id, &fold_identity(previous))
             .map_err(ServiceError::from)?
         && old.group_type.as_deref() == Some(DEPARTMENT)
     {

@@ -6,9 +6,11 @@
 //! compiler turns a parsed filter into one parameterised SQL condition on that table:
 //!
 //! - every predicate is two-valued (NULL-guarded), so `not` inverts exactly;
-//! - `caseExact: false` text compares case-folded (Unicode NFC + lowercase, the same fold the shadow
-//!   columns hold): against the shadow column where there is one, else folded at query time (a Rust
-//!   function registered on SQLite connections; ICU lowercase on PostgreSQL);
+//! - `caseExact: false` text compares folded: against the shadow column where there is one (the
+//!   identifiers userName, e-mail values and group displayName, whose shadow columns hold
+//!   [`fold_identity`], NFKC_Casefold, so the filter value is folded the same way), else folded at
+//!   query time with [`fold_case`] (NFC + lowercase: a Rust function registered on SQLite
+//!   connections; ICU lowercase on PostgreSQL);
 //! - `co`/`sw`/`ew` are `LIKE` patterns with `%`, `_` and `\` escaped;
 //! - a comparison on a complex attribute applies to its `value` sub-attribute (RFC 7644's
 //!   `emails co "x"`, Entra's `manager eq "id"`);
@@ -24,7 +26,7 @@ use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
 use crate::scim::path::{self, Resolved};
 use crate::scim::schema::{AttrType, Registry, ResourceTypeDef};
-use crate::text::fold_case;
+use crate::text::{fold_case, fold_identity};
 
 /// The value type of a stored attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +46,7 @@ pub enum Store {
     Column {
         /// The column, qualified (`users.title`).
         column: &'static str,
-        /// A column holding the case-folded value, maintained on write and indexed.
+        /// A column holding the value folded by [`fold_identity`], maintained on write and indexed.
         folded: Option<&'static str>,
         /// The value type.
         kind: Kind,
@@ -627,7 +629,9 @@ impl<'a> Compiler<'a> {
                 let case_exact = target.resolved.def.case_exact;
                 let (expr, value) = match (case_exact, folded) {
                     (true, _) => (column.to_owned(), raw),
-                    (false, Some(shadow)) => (shadow.to_owned(), fold_case(&raw)),
+                    // A shadow column holds the identity fold: a filter must fold its value the
+                    // same way, or Entra's `userName eq` before a POST misses a look-alike.
+                    (false, Some(shadow)) => (shadow.to_owned(), fold_identity(&raw)),
                     (false, None) => (fold_expression(sql.backend(), column), fold_case(&raw)),
                 };
                 let exact = match sql.backend() {

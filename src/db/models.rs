@@ -417,3 +417,40 @@ pub struct InvitationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+/// A one-time data migration that completed (see [`crate::refold`]).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = data_migrations)]
+pub struct DataMigrationRow {
+    /// The data migration's name, e.g. `identity_fold_nfkc_casefold`.
+    pub name: String,
+    /// When it completed.
+    pub completed_at: NaiveDateTime,
+}
+
+/// An identifier and its folded shadow copy (a userName or a group displayName), as the re-fold
+/// of [`crate::refold`] reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct ShadowRow {
+    /// The row's id.
+    pub id: String,
+    /// Its account, the scope of the unique index.
+    pub account_id: String,
+    /// The identifier as sent.
+    pub value: String,
+    /// The stored shadow value.
+    pub shadow: String,
+}
+
+/// An e-mail value and its folded shadow copy, keyed like `user_emails`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct EmailShadowRow {
+    /// The user.
+    pub user_id: String,
+    /// The element's position.
+    pub position: i32,
+    /// The value as sent.
+    pub value: String,
+    /// The stored shadow value.
+    pub shadow: String,
+}

@@ -306,6 +306,13 @@ diesel::joinable!(groups -> accounts (account_id));
 diesel::joinable!(group_rules -> accounts (account_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
+diesel::table! {
+    data_migrations (name) {
+        name -> Text,
+        completed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(group_members -> group_rules (rule_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_codes -> users (user_id));
@@ -335,4 +342,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     crewplanner_links,
     used_jtis,
     invitations,
+    data_migrations,
 );

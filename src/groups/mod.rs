@@ -20,7 +20,7 @@ use crate::scim::error::InputError;
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
-use crate::text::{char_len, fold_case};
+use crate::text::{char_len, fold_identity, identity_shadow};
 use crate::users::{ListRequest, Precondition, WriteContext, etag};
 pub use storage::{GroupRecord, Member};
 
@@ -263,7 +263,7 @@ fn uniqueness(err: ServiceError, display_name: &str, external_id: Option<&str>) 
     if constraint.contains("display_name") {
         ServiceError::Uniqueness(format!(
             "displayName {display_name:?} is already used by another group in this account \
-             (compared case-insensitively)"
+             (compared ignoring case, width, ligatures and invisible characters)"
         ))
     } else if constraint.contains("external_id") {
         ServiceError::Uniqueness(format!(
@@ -347,7 +347,7 @@ pub fn create(
     let row = GroupRow {
         id: crate::accounts::new_id(),
         account_id: ctx.account.id.clone(),
-        display_name_ci: fold_case(&input.display_name),
+        display_name_ci: fold_identity(&input.display_name),
         display_name: input.display_name.clone(),
         external_id: input.external_id.clone(),
         group_type: input.group_type.clone(),
@@ -550,7 +550,7 @@ fn finish_membership_change(
     })
 }
 
-/// The account's group named `name` (compared case-insensitively), created with `group_type` when
+/// The account's group named `name` (compared by [`fold_identity`]), created with `group_type` when
 /// there is none; `made_by` (a key and value, e.g. `("ruleId", id)`) goes into the provisioning-log
 /// entry of a creation. Two writers creating the same group at once end with one group.
 pub fn find_or_create_typed(
@@ -560,7 +560,7 @@ pub fn find_or_create_typed(
     group_type: &str,
     made_by: (&str, &str),
 ) -> Result<GroupRow, ServiceError> {
-    let name_ci = fold_case(name);
+    let name_ci = fold_identity(name);
     if let Some(found) = storage::by_name(conn, &ctx.account.id, &name_ci)? {
         return Ok(found);
     }
@@ -674,7 +674,9 @@ fn sync_members(
 fn changed_row(before: &GroupRow, changes: &AttributeChanges) -> GroupRow {
     let mut after = before.clone();
     if let Some(name) = &changes.display_name {
-        after.display_name_ci = fold_case(name);
+        // A group the re-fold kept distinct from an older look-alike keeps its mark while its
+        // name folds the same (`crate::refold`).
+        after.display_name_ci = identity_shadow(name, &before.id, &before.display_name_ci);
         after.display_name = name.clone();
     }
     if let Some(external_id) = &changes.external_id {

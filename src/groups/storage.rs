@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::listing::Listing;
 use crate::db::listing::Sort;
-use crate::db::models::{GroupMemberRow, GroupRow};
+use crate::db::models::{GroupMemberRow, GroupRow, ShadowRow};
 use crate::db::schema::{group_members, groups, users};
 use crate::error::ServiceError;
 use crate::on_inner;
@@ -66,7 +66,8 @@ pub fn row(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<
         .fetch_optional(conn)
 }
 
-/// The group of `account_id` whose case-folded displayName is `display_name_ci`.
+/// The group of `account_id` whose identity-folded displayName ([`crate::text::fold_identity`]) is
+/// `display_name_ci`.
 pub fn by_name(
     conn: &mut DbConn,
     account_id: &str,
@@ -294,4 +295,70 @@ pub fn find_page(
         table: &GROUP_ATTRIBUTES,
     }
     .find_page(conn, account_id, filter, sort, page)
+}
+
+/// Up to `limit` groups of every account, in id order after `after`: their displayName and its
+/// shadow value, for the re-fold of [`crate::refold`] (keyset paging).
+pub fn display_name_page(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ShadowRow>> {
+    let mut query = groups::table
+        .select((
+            groups::id,
+            groups::account_id,
+            groups::display_name,
+            groups::display_name_ci,
+        ))
+        .order(groups::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(groups::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Group `id`'s displayName and shadow value, read again when an earlier step may have changed it.
+pub fn display_name_row(conn: &mut DbConn, id: &str) -> QueryResult<Option<ShadowRow>> {
+    groups::table
+        .filter(groups::id.eq(id))
+        .select((
+            groups::id,
+            groups::account_id,
+            groups::display_name,
+            groups::display_name_ci,
+        ))
+        .load(conn)
+        .map(|rows| rows.into_iter().next())
+}
+
+/// The group of `account_id` other than `except_id` whose shadow value is `display_name_ci`.
+pub fn display_name_holder(
+    conn: &mut DbConn,
+    account_id: &str,
+    display_name_ci: &str,
+    except_id: &str,
+) -> QueryResult<Option<ShadowRow>> {
+    groups::table
+        .filter(groups::account_id.eq(account_id))
+        .filter(groups::display_name_ci.eq(display_name_ci))
+        .filter(groups::id.ne(except_id))
+        .select((
+            groups::id,
+            groups::account_id,
+            groups::display_name,
+            groups::display_name_ci,
+        ))
+        .load(conn)
+        .map(|rows| rows.into_iter().next())
+}
+
+/// Sets group `id`'s displayName shadow value, and nothing else (the representation is unchanged).
+pub fn set_display_name_ci(conn: &mut DbConn, id: &str, display_name_ci: &str) -> QueryResult<()> {
+    diesel::update(groups::table.filter(groups::id.eq(id)))
+        .set(groups::display_name_ci.eq(display_name_ci))
+        .execute(conn)?;
+    Ok(())
 }

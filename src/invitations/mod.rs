@@ -355,7 +355,7 @@ fn email_taken(conn: &mut DbConn, account_id: &str, email: &str) -> Result<bool,
     use diesel::prelude::*;
     Ok(users::table
         .filter(users::account_id.eq(account_id))
-        .filter(users::user_name_ci.eq(crate::text::fold_case(email)))
+        .filter(users::user_name_ci.eq(crate::text::fold_identity(email)))
         .count()
         .get_result::<i64>(conn)?
         > 0)

@@ -23,7 +23,7 @@ use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
 use crate::stores::{self, StoreRef};
-use crate::text::fold_case;
+use crate::text::{fold_identity, identity_shadow};
 use model::{
     Address, EnterpriseUser, Manager, MobieTrainUser, Name, PluralValue, StoreValue, UserAttributes,
 };
@@ -132,7 +132,9 @@ fn build_record(
     let manager = ent.manager.clone().unwrap_or_default();
     let mt = attrs.mobietrain.clone().unwrap_or_default();
     let user_name = attrs.user_name.clone().unwrap_or_default();
-    row.user_name_ci = fold_case(&user_name);
+    // A replacement starts from the stored row, so a user the re-fold kept distinct from an older
+    // look-alike keeps its mark while its userName folds the same (`crate::refold`).
+    row.user_name_ci = identity_shadow(&user_name, &row.id, &row.user_name_ci);
     row.user_name = user_name;
     row.external_id = attrs.external_id.clone();
     row.name_formatted = name.formatted;
@@ -170,7 +172,7 @@ fn build_record(
                 user_id: id.clone(),
                 position: position(i),
                 account_id: account.clone(),
-                value_ci: fold_case(&value),
+                value_ci: fold_identity(&value),
                 value,
                 display: e.display.clone(),
                 kind: e.kind.clone(),
@@ -407,7 +409,8 @@ fn uniqueness(err: ServiceError, attrs: &UserAttributes) -> ServiceError {
     };
     if constraint.contains("user_name") {
         ServiceError::Uniqueness(format!(
-            "userName {:?} is already taken in this account (userName is compared case-insensitively)",
+            "userName {:?} is already taken in this account (userName is compared ignoring case, \
+             width, ligatures and invisible characters)",
             attrs.user_name.as_deref().unwrap_or_default()
         ))
     } else if constraint.contains("external_id") {

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::listing::Listing;
 use crate::db::models::{
-    AddressRow, EmailRow, PhoneNumberRow, RoleRow, StoreRow, UserRow, UserStoreRow,
+    AddressRow, EmailRow, EmailShadowRow, PhoneNumberRow, RoleRow, ShadowRow, StoreRow, UserRow,
+    UserStoreRow,
 };
 use crate::db::schema::{
     group_members, groups, stores, user_addresses, user_emails, user_phone_numbers, user_roles,
@@ -398,4 +399,120 @@ pub fn explain(
     filter: &Filter,
 ) -> Result<Vec<String>, ServiceError> {
     listing(registry).explain(conn, account_id, filter)
+}
+
+/// Up to `limit` users of every account, in id order after `after`: their userName and its
+/// shadow value, for the re-fold of [`crate::refold`] (keyset paging, so a large database is
+/// walked in pages, never loaded whole).
+pub fn user_name_page(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ShadowRow>> {
+    let mut query = users::table
+        .select((
+            users::id,
+            users::account_id,
+            users::user_name,
+            users::user_name_ci,
+        ))
+        .order(users::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// User `id`'s userName and shadow value, read again when an earlier step may have changed it.
+pub fn user_name_row(conn: &mut DbConn, id: &str) -> QueryResult<Option<ShadowRow>> {
+    users::table
+        .filter(users::id.eq(id))
+        .select((
+            users::id,
+            users::account_id,
+            users::user_name,
+            users::user_name_ci,
+        ))
+        .load(conn)
+        .map(|rows| rows.into_iter().next())
+}
+
+/// The user of `account_id` other than `except_id` whose shadow value is `user_name_ci`.
+pub fn user_name_holder(
+    conn: &mut DbConn,
+    account_id: &str,
+    user_name_ci: &str,
+    except_id: &str,
+) -> QueryResult<Option<ShadowRow>> {
+    users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::user_name_ci.eq(user_name_ci))
+        .filter(users::id.ne(except_id))
+        .select((
+            users::id,
+            users::account_id,
+            users::user_name,
+            users::user_name_ci,
+        ))
+        .load(conn)
+        .map(|rows| rows.into_iter().next())
+}
+
+/// Sets user `id`'s userName shadow value, and nothing else: the representation (and with it the
+/// version) is unchanged, since the userName is stored as sent.
+pub fn set_user_name_ci(conn: &mut DbConn, id: &str, user_name_ci: &str) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set(users::user_name_ci.eq(user_name_ci))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Up to `limit` e-mail values of every account, in key order after `after` (user id, position),
+/// with their shadow values, for the re-fold of [`crate::refold`].
+pub fn email_page(
+    conn: &mut DbConn,
+    after: Option<(&str, i32)>,
+    limit: i64,
+) -> QueryResult<Vec<EmailShadowRow>> {
+    let mut query = user_emails::table
+        .select((
+            user_emails::user_id,
+            user_emails::position,
+            user_emails::value,
+            user_emails::value_ci,
+        ))
+        .order((user_emails::user_id, user_emails::position))
+        .limit(limit)
+        .into_boxed();
+    if let Some((user_id, position)) = after {
+        // A plain `>=` bound on the key's leading column, so both databases seek the primary key
+        // for each page without having to see through the `OR`.
+        query = query
+            .filter(user_emails::user_id.ge(user_id.to_owned()))
+            .filter(
+                user_emails::user_id
+                    .gt(user_id.to_owned())
+                    .or(user_emails::position.gt(position)),
+            );
+    }
+    query.load(conn)
+}
+
+/// Sets one e-mail value's shadow value.
+pub fn set_email_value_ci(
+    conn: &mut DbConn,
+    user_id: &str,
+    position: i32,
+    value_ci: &str,
+) -> QueryResult<()> {
+    diesel::update(
+        user_emails::table
+            .filter(user_emails::user_id.eq(user_id))
+            .filter(user_emails::position.eq(position)),
+    )
+    .set(user_emails::value_ci.eq(value_ci))
+    .execute(conn)?;
+    Ok(())
 }

@@ -107,4 +107,8 @@ fn migrated_schema_answers_every_tables_query() {
         .select(InvitationRow::as_select())
         .load(conn)
         .unwrap();
+    data_migrations::table
+        .select(DataMigrationRow::as_select())
+        .load(conn)
+        .unwrap();
 }

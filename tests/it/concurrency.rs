@@ -127,7 +127,7 @@ async fn the_unique_index_refuses_a_duplicate_that_bypasses_the_domain() {
     twin.row.id = mobietrain_scim::accounts::new_id();
     twin.row.external_id = Some("another".into());
     twin.row.user_name = "ANN@EXAMPLE.COM".into();
-    twin.row.user_name_ci = mobietrain_scim::text::fold_case("ANN@EXAMPLE.COM");
+    twin.row.user_name_ci = mobietrain_scim::text::fold_identity("ANN@EXAMPLE.COM");
     twin.emails
         .iter_mut()
         .for_each(|e| e.user_id = twin.row.id.clone());

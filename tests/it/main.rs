@@ -19,6 +19,7 @@ mod group_patch;
 mod group_rules;
 mod groups;
 mod hardening;
+mod identity_fold;
 mod invitations;
 mod invitations_jobs;
 mod invitations_smtp;
