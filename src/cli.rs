@@ -476,31 +476,33 @@ impl DatabaseArgs {
     }
 }
 
-/// What the HTTP layer logs of requests too malformed to reach the app (it answers them 400 and
-/// closes): anyone can send them, so they are no ERROR of ours. `RUST_LOG=actix_http=debug` (any
-/// directive naming `actix_http`) shows them again.
-const QUIET_MALFORMED_REQUESTS: &str = "actix_http::h1::dispatcher=off";
-
 fn init_tracing(format: LogFormat) {
-    let asked = std::env::var("RUST_LOG").unwrap_or_default();
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    if !asked.contains("actix_http") {
-        filter = filter.add_directive(
-            QUIET_MALFORMED_REQUESTS
-                .parse()
-                .expect("a valid filter directive"),
-        );
-    }
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let rust_log = std::env::var("RUST_LOG").unwrap_or_default();
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
     // Colours only for a terminal: a log file or a collector gets plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let output = tracing_subscriber::fmt::layer()
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let output = match format {
+        LogFormat::Text => output.boxed(),
+        LogFormat::Json => output.json().boxed(),
+    };
+    // actix-http's malformed-request ERRORs reach only the layer that re-reports them as WARNs.
+    let malformed = crate::http::telemetry::MalformedAsWarning.with_filter(
+        tracing_subscriber::filter::Targets::new()
+            .with_target("actix_http::h1::dispatcher", tracing::Level::ERROR),
+    );
+    tracing_subscriber::registry()
+        .with(output.with_filter(crate::http::telemetry::quiet_malformed(filter(), &rust_log)))
+        .with(malformed)
+        .init();
 }
 
 /// Runs the command line.

@@ -36,3 +36,55 @@ impl RootSpanBuilder for PrivacyRootSpan {
         span.in_scope(|| tracing::info!(http.status = status, "request handled"));
     }
 }
+
+/// Where the HTTP layer (actix-http) reports a request too malformed to reach the app: it answers
+/// it 400 and closes, and logs an ERROR that anyone on the internet can cause.
+const MALFORMED_TARGET: &str = "actix_http::h1::dispatcher";
+
+/// A layer that re-reports actix-http's malformed-request ERRORs as one WARN line of ours (target
+/// `mobietrain_scim::http::malformed`, the parser's reason, nothing of the request); the original
+/// line is filtered out of the output by [`quiet_malformed`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MalformedAsWarning;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for MalformedAsWarning {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let meta = event.metadata();
+        if meta.target() != MALFORMED_TARGET || *meta.level() != tracing::Level::ERROR {
+            return;
+        }
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        // Only the parser's words ("request parse error: invalid Header provided"), bounded.
+        let reason: String = message.0.chars().take(200).collect();
+        tracing::warn!(
+            target: "mobietrain_scim::http::malformed",
+            reason = %reason,
+            "a malformed request was answered 400 by the HTTP layer"
+        );
+    }
+}
+
+/// `filter` with actix-http's malformed-request ERRORs left out (they come back as WARNs through
+/// [`MalformedAsWarning`]), unless the operator's `RUST_LOG` names `actix_http` itself.
+pub fn quiet_malformed(
+    filter: tracing_subscriber::EnvFilter,
+    rust_log: &str,
+) -> tracing_subscriber::EnvFilter {
+    if rust_log.contains("actix_http") {
+        return filter;
+    }
+    filter.add_directive(
+        format!("{MALFORMED_TARGET}=off")
+            .parse()
+            .expect("a valid filter directive"),
+    )
+}
