@@ -21,6 +21,7 @@ pub mod groups;
 pub mod http;
 pub mod invitations;
 pub mod jobs;
+pub mod jwt;
 pub mod scim;
 pub mod sessions;
 pub mod state;
