@@ -18,6 +18,7 @@ mod filter_property;
 mod group_patch;
 mod group_rules;
 mod groups;
+mod hardening_claims;
 mod invitations;
 mod invitations_jobs;
 mod invitations_smtp;
