@@ -22,6 +22,7 @@ pub mod groups;
 pub mod http;
 pub mod invitations;
 pub mod jobs;
+pub mod jwt;
 pub mod refold;
 pub mod scim;
 pub mod sessions;

@@ -20,6 +20,7 @@ use crate::db::models::{Account, CrewPlannerLinkRow, UsedJtiRow};
 use crate::db::schema::used_jtis;
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
+use crate::jwt;
 use crate::sessions;
 use crate::users::WriteContext;
 use keys::{PlatformKeys, VerifyingKey};
@@ -141,15 +142,22 @@ pub struct Launched {
 
 /// After verification: records the `jti`, provisions the user, issues the code — one
 /// transaction, so a refusal at any step (replay, deactivated user, a claim the user rules refuse)
-/// leaves no row behind.
+/// leaves no row behind. `leeway_secs` must be the leeway the claims were checked with: the `jti`
+/// is remembered for at least as long as the token is accepted.
 pub fn complete(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     claims: &Claims,
     leeway_secs: i64,
 ) -> Result<Launched, LaunchError> {
+    let until = jti_expiry(claims, leeway_secs)?;
+    if until < ctx.now {
+        // The checks refuse such a token; claims from elsewhere must not slip past them here, as
+        // a row that expired already is purged by the next launch and its jti usable again.
+        return Err(Refusal::new(Reason::Expired, "exp is in the past").into());
+    }
     db::write_transaction(conn, |conn| {
-        record_jti(conn, &ctx.account.id, claims, leeway_secs, ctx.now)?;
+        record_jti(conn, &ctx.account.id, &claims.jti, until, ctx.now)?;
         let user = provision::user_for(conn, ctx, claims)?;
         let code = sessions::issue_code(
             conn,
@@ -165,13 +173,40 @@ pub fn complete(
     })
 }
 
-/// Records a token id as used until the token would expire; a second use fails on the primary key.
-/// Expired ids of the account are removed on the way.
+/// Until when a token's id must be remembered so it cannot be used twice: the last second it is
+/// accepted, `exp` plus the leeway, computed with checked arithmetic. Never a fallback: a time that
+/// cannot be computed or stored refuses the token, for a `jti` forgotten early is a replay let in.
+fn jti_expiry(claims: &Claims, leeway_secs: i64) -> Result<NaiveDateTime, Refusal> {
+    let cannot = || {
+        Refusal::new(
+            Reason::InvalidTime,
+            "exp is not a time the token's jti can be remembered until",
+        )
+    };
+    let until = claims
+        .exp
+        .checked_add(leeway_secs)
+        .ok_or_else(cannot)?
+        // The checks' own answer wins when later (a caller passing a smaller leeway than the
+        // checks used must not shorten the memory).
+        .max(claims.accepted_until);
+    // Past year 9999 SQLite's text timestamps would sort before today's, and the row would be
+    // purged as expired at once.
+    if !(jwt::EARLIEST..=jwt::LATEST).contains(&until) {
+        return Err(cannot());
+    }
+    chrono::DateTime::from_timestamp(until, 0)
+        .map(|t| t.naive_utc())
+        .ok_or_else(cannot)
+}
+
+/// Records a token id as used until `until`; a second use fails on the primary key. Expired ids
+/// of the account are removed on the way.
 fn record_jti(
     conn: &mut DbConn,
     account_id: &str,
-    claims: &Claims,
-    leeway_secs: i64,
+    jti: &str,
+    until: NaiveDateTime,
     now: NaiveDateTime,
 ) -> Result<(), LaunchError> {
     diesel::delete(
@@ -180,14 +215,11 @@ fn record_jti(
             .filter(used_jtis::expires_at.lt(now)),
     )
     .execute(conn)?;
-    let expires_at = chrono::DateTime::from_timestamp(claims.exp + leeway_secs, 0)
-        .map(|t| t.naive_utc())
-        .unwrap_or(now);
     let inserted = diesel::insert_into(used_jtis::table)
         .values(UsedJtiRow {
             account_id: account_id.to_owned(),
-            jti: claims.jti.clone(),
-            expires_at,
+            jti: jti.to_owned(),
+            expires_at: until,
         })
         .execute(conn);
     match inserted {

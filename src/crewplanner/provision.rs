@@ -19,6 +19,7 @@ use crate::error::ServiceError;
 use crate::groups::{self, storage as group_storage};
 use crate::scim::urn;
 use crate::text::{char_len, fold_identity};
+use crate::users::rules::{Lines, MAX_TEXT, check_text};
 use crate::users::{
     self, Lifecycle, Precondition, UserRecord, WriteContext, origin, registration, sign_in,
 };
@@ -33,12 +34,33 @@ const CREWPLANNER: Lifecycle = Lifecycle {
     registration: registration::REGISTERED,
 };
 
+/// Checks the claims that become user fields as the user rules check text (DESIGN 5: free text of
+/// at most 255 characters, no control characters), before any of them reaches a query: a bad
+/// claim is a refusal naming the claim, never a server error (PostgreSQL cannot even look up a
+/// value holding NUL).
+pub fn check_user_claims(claims: &Claims) -> Result<(), Refusal> {
+    for (name, value) in [
+        ("given_name", &claims.given_name),
+        ("family_name", &claims.family_name),
+        ("email", &claims.email),
+        ("phone_number", &claims.phone_number),
+        ("locale", &claims.locale),
+        ("job_title", &claims.job_title),
+        ("department", &claims.department),
+    ] {
+        check_text(name, value.as_deref(), MAX_TEXT, Lines::Single)
+            .map_err(|e| Refusal::new(Reason::InvalidClaim, format!("the claim {}", e.detail)))?;
+    }
+    Ok(())
+}
+
 /// Finds, creates or updates the user of `claims` (inside the caller's transaction).
 pub fn user_for(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     claims: &Claims,
 ) -> Result<UserRecord, LaunchError> {
+    check_user_claims(claims)?;
     let found: Option<String> = user_rows::table
         .filter(user_rows::account_id.eq(&ctx.account.id))
         .filter(user_rows::external_id.eq(&claims.sub))

@@ -25,6 +25,9 @@ pub enum Reason {
     NotYetValid,
     /// `exp - iat` is longer than allowed.
     LifetimeTooLong,
+    /// `iat`, `nbf` or `exp` is no real time (before 1970, after 9999), or they contradict each
+    /// other (`exp` before `iat`, `nbf` after `exp`).
+    InvalidTime,
     /// The `jti` was used before.
     Replayed,
     /// `aud` is not this account.
@@ -45,7 +48,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in a fixed order (for counters and logs).
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Malformed,
         Reason::BadSignature,
         Reason::WrongAlgorithm,
@@ -53,6 +56,7 @@ impl Reason {
         Reason::Expired,
         Reason::NotYetValid,
         Reason::LifetimeTooLong,
+        Reason::InvalidTime,
         Reason::Replayed,
         Reason::WrongAudience,
         Reason::WrongIssuer,
@@ -73,6 +77,7 @@ impl Reason {
             Reason::Expired => "expired",
             Reason::NotYetValid => "not_yet_valid",
             Reason::LifetimeTooLong => "lifetime_too_long",
+            Reason::InvalidTime => "invalid_time",
             Reason::Replayed => "replayed",
             Reason::WrongAudience => "wrong_audience",
             Reason::WrongIssuer => "wrong_issuer",
@@ -108,6 +113,7 @@ impl Reason {
             }
             Reason::NotYetValid => "The sign-in link is not valid yet (check the clocks).",
             Reason::LifetimeTooLong => "The sign-in link is valid for longer than allowed.",
+            Reason::InvalidTime => "The sign-in link carries times that cannot be right.",
             Reason::Replayed => {
                 "The sign-in link was already used. Open MobieTrain from CrewPlanner again."
             }

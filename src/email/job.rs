@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::templates::Language;
-use super::{Email, message_id};
+use super::{Email, MailError, header_text, message_id};
 use crate::db::schema::{accounts, user_emails, users};
 use crate::jobs::{CrashPoint, JobContext, JobType, Permanent};
 
@@ -133,6 +133,14 @@ pub fn deliver(ctx: &JobContext<'_>, d: Delivery<'_>) -> anyhow::Result<Delivere
         .first(&mut conn)?;
     drop(conn);
 
+    // The name greets the user in a single line and stands in the `To` header; the account's name
+    // stands in the subject. Rows may hold control characters from before the input rules refused
+    // them: they are removed here, so no typed value reaches a header raw.
+    let given_name = given_name
+        .as_deref()
+        .map(header_text)
+        .filter(|n| !n.is_empty());
+    let account_name = header_text(&account_name);
     let language = Language::choose([d.language, preferred_language.as_deref(), locale.as_deref()]);
     let mut params = match d.params {
         serde_json::Value::Object(map) => map,
@@ -149,12 +157,16 @@ pub fn deliver(ctx: &JobContext<'_>, d: Delivery<'_>) -> anyhow::Result<Delivere
     let email = Email {
         to: address,
         to_name: given_name,
-        subject: rendered.subject,
+        subject: header_text(&rendered.subject),
         text: rendered.text,
         html: rendered.html,
         message_id: message_id(d.message_key, d.template, ctx.services.mailer.domain()),
     };
-    ctx.services.mailer.send(&email)?;
+    ctx.services.mailer.send(&email).map_err(|e| match e {
+        // A message that cannot be built will not build on a retry either.
+        MailError::Build(_) => anyhow::Error::from(Permanent(e.to_string())),
+        other => other.into(),
+    })?;
     ctx.crash_point(CrashPoint::AfterSideEffect)?;
     tracing::info!(job.id = %ctx.job.id, email.template = %d.template, email.language = language.as_str(), "e-mail sent");
     Ok(Delivered::Sent)

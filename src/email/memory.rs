@@ -1,4 +1,6 @@
-//! The in-memory mailer: keeps what it was asked to send, for tests to assert on.
+//! The in-memory mailer: keeps what it was asked to send, for tests to assert on. It builds each
+//! message as the SMTP mailer would ([`super::smtp::build_message`]) first, so a message SMTP could
+//! not send is refused here too, with the same error.
 
 use std::sync::Mutex;
 
@@ -24,6 +26,10 @@ impl MemoryMailer {
 
 impl Mailer for MemoryMailer {
     fn send(&self, email: &Email) -> Result<(), MailError> {
+        let from = "MobieTrain <no-reply@mobietrain.test>"
+            .parse()
+            .expect("a valid mailbox");
+        super::smtp::build_message(email, &from)?;
         self.sent
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -33,7 +33,8 @@ pub struct Email {
 /// Why a message was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    /// The message could not be built (an invalid address, for instance).
+    /// The message could not be built (an invalid address, for instance). Sending it again cannot
+    /// help: a job fails for good on it.
     #[error("the message cannot be built: {0}")]
     Build(String),
     /// The mail server refused it or could not be reached.
@@ -86,10 +87,49 @@ impl Sender {
     }
 }
 
+/// `value` made safe for a mail header (a display name in `From` or `To`, a `Subject`), and for the
+/// one line of a greeting: every control character (CR, LF, NUL, TAB, …; Unicode general category
+/// Cc) and every line or paragraph separator becomes a space, runs of spaces become one, and the
+/// ends are trimmed. Values people typed reach headers only through here: rows written before the
+/// input rules refused control characters may still hold them, and a CR/LF in a header is either
+/// an injected header or a message the mail library refuses to build.
+pub fn header_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        let blank = c.is_control() || c.is_whitespace();
+        if !blank {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
 /// The `Message-ID` of one logical send: a hash of `key` (the job's dedup key, else its id) and
 /// the template, under `domain`. The same logical send always gets the same id; two sends never do.
 pub fn message_id(key: &str, template: &str, domain: &str) -> String {
     let digest = Sha256::digest(format!("{template}\n{key}").as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("<{hex}.{template}@{domain}>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_has_no_control_characters_and_keeps_the_rest() {
+        assert_eq!(
+            header_text("Ann\r\nBcc: x@evil.example"),
+            "Ann Bcc: x@evil.example"
+        );
+        assert_eq!(header_text("\u{0}Ann\u{0}Lee\t"), "Ann Lee");
+        assert_eq!(header_text("Zoë  \u{2028} Ñ\u{85}"), "Zoë Ñ");
+        assert_eq!(header_text("Acme & Co"), "Acme & Co");
+        assert_eq!(header_text("\r\n"), "");
+    }
 }

@@ -21,6 +21,7 @@ use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
 use crate::text::{char_len, fold_identity, identity_shadow};
+use crate::users::rules::{self, Lines};
 use crate::users::{ListRequest, Precondition, WriteContext, etag};
 pub use storage::{GroupRecord, Member};
 
@@ -66,6 +67,15 @@ pub struct Change {
     pub removed: usize,
 }
 
+/// A group's text is single-line free text, under the same character rule as a user's
+/// ([`rules::forbidden_char`]): no control characters.
+fn check_single_line(path: &str, value: Option<&str>) -> Result<(), InputError> {
+    match value.and_then(|v| rules::forbidden_char_detail(path, v, Lines::Single)) {
+        Some(detail) => Err(InputError::invalid_value(detail)),
+        None => Ok(()),
+    }
+}
+
 fn check_display_name(value: &str) -> Result<(), InputError> {
     if value.trim().is_empty() {
         return Err(InputError::invalid_value(
@@ -78,18 +88,23 @@ fn check_display_name(value: &str) -> Result<(), InputError> {
             char_len(value)
         )));
     }
-    Ok(())
+    check_single_line("displayName", Some(value))
 }
 
 fn check_group_type(value: Option<&str>) -> Result<(), InputError> {
+    let path = format!("{}:groupType", urn::MOBIETRAIN_GROUP);
     match value {
         Some(v) if char_len(v) > MAX_TEXT_LEN => Err(InputError::invalid_value(format!(
-            "\"{}:groupType\" has {} characters; at most {MAX_TEXT_LEN} are accepted",
-            urn::MOBIETRAIN_GROUP,
+            "\"{path}\" has {} characters; at most {MAX_TEXT_LEN} are accepted",
             char_len(v)
         ))),
-        _ => Ok(()),
+        _ => check_single_line(&path, value),
     }
+}
+
+/// `externalId` has no length rule of its own here (groups never had one), only the character rule.
+fn check_external_id(value: Option<&str>) -> Result<(), InputError> {
+    check_single_line("externalId", value)
 }
 
 /// Reads the `members` of a request body: a list of `{"value": id}` objects (a lone object is
@@ -175,9 +190,11 @@ pub fn parse_input(registry: &Registry, body: &Value) -> Result<GroupInput, Inpu
             .and_then(|e| e.get("groupType")),
     );
     check_group_type(group_type.as_deref())?;
+    let external_id = text(canonical.get("externalId"));
+    check_external_id(external_id.as_deref())?;
     Ok(GroupInput {
         display_name,
-        external_id: text(canonical.get("externalId")),
+        external_id,
         group_type,
         members,
     })
@@ -725,6 +742,9 @@ pub fn set_attributes(
     }
     if let Some(group_type) = &changes.group_type {
         check_group_type(group_type.as_deref())?;
+    }
+    if let Some(external_id) = &changes.external_id {
+        check_external_id(external_id.as_deref())?;
     }
     let mut attempted = (String::new(), None);
     db::write_transaction(conn, |conn| {

@@ -3,6 +3,7 @@
 //! member list.
 
 use crate::db::FetchOptional;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
@@ -141,6 +142,18 @@ pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usiz
     .execute(conn)
 }
 
+/// The ids worth looking up: one holding a control character is no id of ours, and must not reach
+/// PostgreSQL, which cannot take NUL in a text parameter (SQLite would, and answer "not found": the
+/// two backends answer alike this way).
+fn plausible_ids(ids: &[String]) -> Cow<'_, [String]> {
+    let implausible = |id: &String| id.chars().any(char::is_control);
+    if ids.iter().any(implausible) {
+        Cow::Owned(ids.iter().filter(|id| !implausible(id)).cloned().collect())
+    } else {
+        Cow::Borrowed(ids)
+    }
+}
+
 /// Which of `ids` are users of `account_id`, in batched queries.
 pub fn existing_users(
     conn: &mut DbConn,
@@ -148,7 +161,7 @@ pub fn existing_users(
     ids: &[String],
 ) -> QueryResult<HashSet<String>> {
     let mut found = HashSet::with_capacity(ids.len());
-    for chunk in ids.chunks(BATCH) {
+    for chunk in plausible_ids(ids).chunks(BATCH) {
         found.extend(
             users::table
                 .filter(users::account_id.eq(account_id))
@@ -167,7 +180,7 @@ pub fn existing_groups(
     ids: &[String],
 ) -> QueryResult<HashSet<String>> {
     let mut found = HashSet::new();
-    for chunk in ids.chunks(BATCH) {
+    for chunk in plausible_ids(ids).chunks(BATCH) {
         found.extend(
             groups::table
                 .filter(groups::account_id.eq(account_id))

@@ -108,6 +108,29 @@ pub fn link_token(key: &ServerKey, row: &InvitationRow) -> String {
     format!("{}.{mac}", row.id)
 }
 
+/// The longest invitation id a link token may name (ids are UUIDs, 36 characters).
+const MAX_ID_LEN: usize = 64;
+
+/// Splits a link token into the invitation id and the MAC, or `None` when it cannot be one:
+/// longer than [`MAX_TOKEN_LEN`], not exactly one dot, an id other than letters, digits and `-`,
+/// or a MAC other than base64url. Reached by unauthenticated requests, so it is pure, allocates
+/// nothing and never panics; nothing it refuses reaches the database (PostgreSQL could not even
+/// look up an id holding NUL).
+pub fn parse_link_token(token: &str) -> Option<(&str, &str)> {
+    if token.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let (id, mac) = token.split_once('.')?;
+    let id_ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let mac_ok = !mac.is_empty()
+        && mac
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (id_ok && mac_ok).then_some((id, mac))
+}
+
 /// The link the e-mail carries.
 pub fn accept_url(settings: &InvitationSettings, key: &ServerKey, row: &InvitationRow) -> String {
     format!("{}?token={}", settings.invite_url, link_token(key, row))
@@ -619,10 +642,7 @@ pub fn accept(
     now: NaiveDateTime,
 ) -> Result<Accepted, ServiceError> {
     let unknown = || ServiceError::Gone(UNKNOWN_LINK.to_owned());
-    let Some((id, mac)) = token
-        .split_once('.')
-        .filter(|_| token.len() <= MAX_TOKEN_LEN)
-    else {
+    let Some((id, mac)) = parse_link_token(token) else {
         return Err(ServiceError::NotFound("invitation"));
     };
     db::write_transaction(conn, |conn| {
@@ -761,6 +781,7 @@ pub fn settings_json(account: &Account) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn markers_turn_7_and_3_days_before_expiry_to_the_second() {
@@ -829,5 +850,55 @@ mod tests {
         };
         assert_ne!(token, link_token(&key, &other_nonce));
         assert_ne!(token, link_token(&ServerKey::generate(), &row));
+        assert_eq!(
+            parse_link_token(&token),
+            Some(("0190-a", token.split_once('.').unwrap().1)),
+            "every token made parses"
+        );
+    }
+
+    #[test]
+    fn link_tokens_that_cannot_be_ours_do_not_parse() {
+        let mac = "a".repeat(43);
+        for bad in [
+            String::new(),
+            ".".into(),
+            format!(".{mac}"),
+            "0190-a.".into(),
+            "0190-a".into(),
+            format!("0190-a.{mac}.x"),
+            format!("0190\u{0}a.{mac}"),
+            format!("0190-a.{mac}\r\n"),
+            format!("0190 a.{mac}"),
+            format!("0190-a.{mac}="),
+            format!("{}.{mac}", "a".repeat(65)),
+            format!("0190-a.{}", "a".repeat(MAX_TOKEN_LEN)),
+            format!("é.{mac}"),
+        ] {
+            assert_eq!(parse_link_token(&bad), None, "{bad:?}");
+        }
+    }
+
+    proptest! {
+        /// Garbage of any bytes, length and separators never panics, and whatever parses is an id
+        /// and a MAC of the shapes a link token has, which rebuild the token exactly.
+        #[test]
+        fn any_text_parses_to_a_well_formed_token_or_none(
+            token in prop_oneof![
+                any::<String>(),
+                "[a-z0-9.\\-_\u{0}\r\n %=+/]{0,200}",
+                ("[0-9a-f-]{1,70}", "[.]{1,3}", "[A-Za-z0-9_=+/-]{0,60}")
+                    .prop_map(|(a, d, b)| format!("{a}{d}{b}")),
+            ]
+        ) {
+            if let Some((id, mac)) = parse_link_token(&token) {
+                prop_assert!(token.len() <= MAX_TOKEN_LEN);
+                prop_assert!(!id.is_empty() && id.len() <= 64);
+                prop_assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+                prop_assert!(!mac.is_empty());
+                prop_assert!(mac.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                prop_assert_eq!(format!("{id}.{mac}"), token);
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use crate::email::templates::Language;
 use crate::error::FieldError;
 use crate::scim::urn;
 use crate::text::char_len;
-use crate::users::rules::{MAX_TEXT, calling_code, e164};
+use crate::users::rules::{Lines, MAX_TEXT, calling_code, e164, forbidden_char};
 
 /// The most stores one invitation names.
 pub const MAX_STORES: usize = 50;
@@ -130,7 +130,13 @@ pub fn parse(body: &Value) -> Result<InvitationForm, Vec<FieldError>> {
         Some(Value::Array(ids)) => {
             for (i, id) in ids.iter().enumerate() {
                 match id {
-                    Value::String(s) if !s.is_empty() && s.len() <= MAX_ID_LEN => {
+                    // An id never holds a control character (and PostgreSQL could not look up
+                    // one holding NUL).
+                    Value::String(s)
+                        if !s.is_empty()
+                            && s.len() <= MAX_ID_LEN
+                            && forbidden_char(s, Lines::Single).is_none() =>
+                    {
                         if !form.group_ids.contains(s) {
                             form.group_ids.push(s.clone());
                         }
@@ -189,10 +195,14 @@ pub fn parse(body: &Value) -> Result<InvitationForm, Vec<FieldError>> {
     }
 }
 
+/// The rule of every text field of the form (DESIGN 5: free text of at most `max` characters, no
+/// control characters): the length, then the characters, as the user-data rules judge single-line
+/// text ([`forbidden_char`]).
 fn bounded(field: &str, value: Option<&str>, max: usize, errors: &mut Vec<FieldError>) {
-    if let Some(v) = value
-        && char_len(v) > max
-    {
+    let Some(v) = value else {
+        return;
+    };
+    if char_len(v) > max {
         errors.push(FieldError::new(
             field,
             format!(
@@ -200,7 +210,25 @@ fn bounded(field: &str, value: Option<&str>, max: usize, errors: &mut Vec<FieldE
                 char_len(v)
             ),
         ));
+    } else {
+        single_line(field, v, errors);
     }
+}
+
+/// Pushes the error of a value holding a character single-line text may not; says whether it did.
+fn single_line(field: &str, value: &str, errors: &mut Vec<FieldError>) -> bool {
+    let Some(c) = forbidden_char(value, Lines::Single) else {
+        return false;
+    };
+    errors.push(FieldError::new(
+        field,
+        format!(
+            "contains the control character U+{:04X}; a single line of text may not contain line \
+             breaks, tabs or other control characters",
+            u32::from(c)
+        ),
+    ));
+    true
 }
 
 fn looks_like_email(value: &str) -> bool {
@@ -258,7 +286,9 @@ pub fn check(form: &InvitationForm, default_language: &str) -> Result<Checked, V
             "is required: the invitation is sent to this address",
         )),
         (Some(email), _) => {
-            if email.len() > MAX_EMAIL_LEN {
+            if single_line("email", email, &mut errors) {
+                // Named once: the address rules below would only repeat it.
+            } else if email.len() > MAX_EMAIL_LEN {
                 errors.push(FieldError::new(
                     "email",
                     format!("is longer than {MAX_EMAIL_LEN} characters"),
@@ -274,6 +304,8 @@ pub fn check(form: &InvitationForm, default_language: &str) -> Result<Checked, V
     if let Some(phone) = &form.phone_number {
         if char_len(phone) > MAX_TEXT {
             bounded("phoneNumber", Some(phone), MAX_TEXT, &mut errors);
+        } else if single_line("phoneNumber", phone, &mut errors) {
+            // Named once: the country-code rule below would only repeat it.
         } else if e164(phone).is_none() {
             errors.push(FieldError::new(
                 "phoneNumber",

@@ -447,6 +447,40 @@ fn record_warnings(
     Ok(())
 }
 
+/// Refuses an enterprise `manager.value` that is not the id of a user of the account (DESIGN 4: like
+/// a group's member ids). A user of another account is as unknown as an id that exists nowhere, so
+/// the answer never tells them apart. Only a value the write changes is checked: a manager deleted
+/// since it was set leaves a stale value behind, and a client resending the user as it read it
+/// (Okta's read-modify-write PUT, a PATCH of another attribute) must not be refused for it. A blank
+/// value is no reference and is not looked up.
+fn check_manager(
+    conn: &mut DbConn,
+    account_id: &str,
+    attrs: &UserAttributes,
+    current: Option<&UserRecord>,
+) -> Result<(), ServiceError> {
+    let Some(value) = attrs
+        .enterprise
+        .as_ref()
+        .and_then(|e| e.manager.as_ref())
+        .and_then(|m| m.value.as_deref())
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(());
+    };
+    if current.is_some_and(|c| c.row.manager_value.as_deref() == Some(value)) {
+        return Ok(());
+    }
+    if storage::exists(conn, account_id, value)? {
+        return Ok(());
+    }
+    Err(ServiceError::invalid_value(format!(
+        "\"{}:manager.value\" {value:?} is not the id of a user in this account; a manager is \
+         referenced by the id MobieTrain gave the manager's user",
+        urn::ENTERPRISE_USER
+    )))
+}
+
 /// Creates a user from a SCIM body (origin `scim`). When the account invites on provisioning and
 /// the user has an e-mail, the user is `invited` and their invitation is enqueued in the same
 /// transaction (a job makes it, with the invitation settings; DESIGN 6).
@@ -549,6 +583,7 @@ pub fn create_as(
         ..Default::default()
     };
     db::write_transaction(conn, |conn| {
+        check_manager(conn, &ctx.account.id, &attrs, None)?;
         let stores = stores::resolve(
             conn,
             &ctx.account.id,
@@ -758,6 +793,7 @@ fn write_replacement(
     action: &str,
     code: &str,
 ) -> Result<UserRecord, ServiceError> {
+    check_manager(conn, &ctx.account.id, attrs, Some(current))?;
     let row = UserRow {
         active: attrs.active.unwrap_or(current.row.active),
         version: current.row.version + 1,

@@ -1,6 +1,16 @@
 //! MobieTrain's rules for user data (seed `user-data-mapping.txt`, DESIGN 5), applied to every SCIM
 //! write: the hard ones refuse the write with `invalidValue` and a `detail` naming the attribute and
 //! the rule; the soft ones let it through and leave a warning for the provisioning log.
+//!
+//! Every text attribute is checked by one rule ([`check_text`]): its length, and the characters
+//! free text may not hold. Single-line text (names, userName, title, e-mail and phone values, …)
+//! holds no control character at all (Unicode general category Cc: CR, LF, NUL, DEL, C1 controls,
+//! and TAB too, which in a name is pasted spreadsheet debris rather than meaning) and no Unicode
+//! line or paragraph separator. Multi-line text (an address's `formatted` and `streetAddress`,
+//! which RFC 7643 §4.1.2 lets hold newlines) may hold CR, LF and TAB, and no other control
+//! character. NUL is refused everywhere, so SQLite (which would store it) and PostgreSQL (which
+//! cannot) give the same answer. Other modules (groups, invitations, CrewPlanner) use the same
+//! check for their text.
 
 use serde_json::{Value, json};
 
@@ -48,14 +58,66 @@ pub fn calling_code(raw: &str) -> Option<String> {
         .map(|_| code.to_string())
 }
 
-fn bounded(path: &str, value: Option<&str>, max: usize) -> Result<(), InputError> {
-    match value {
-        Some(v) if char_len(v) > max => Err(InputError::invalid_value(format!(
+/// Whether a text attribute may span several lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// One line: no control character at all, no line or paragraph separator.
+    Single,
+    /// Several lines (addresses): CR, LF and TAB allowed, no other control character.
+    Multi,
+}
+
+/// The first character of `value` that text of `lines` may not hold, if any.
+pub fn forbidden_char(value: &str, lines: Lines) -> Option<char> {
+    value.chars().find(|&c| match lines {
+        // U+2028 and U+2029 are not Cc, but they break a line as surely as LF does.
+        Lines::Single => c.is_control() || c == '\u{2028}' || c == '\u{2029}',
+        Lines::Multi => c.is_control() && !matches!(c, '\r' | '\n' | '\t'),
+    })
+}
+
+/// Why `value` is not acceptable text of `lines`, as a sentence naming `path` (the attribute as the
+/// caller knows it) and the character's code point (never the value: it may be personal data).
+pub fn forbidden_char_detail(path: &str, value: &str, lines: Lines) -> Option<String> {
+    let c = forbidden_char(value, lines)?;
+    let allowed = match lines {
+        Lines::Single => {
+            "single-line text may not contain line breaks, tabs or other control characters"
+        }
+        Lines::Multi => "text may not contain control characters other than line breaks and tabs",
+    };
+    Some(format!(
+        "\"{path}\" contains the control character U+{:04X}; {allowed}",
+        u32::from(c)
+    ))
+}
+
+/// The rule of every text attribute: at most `max` characters, and only the characters text of
+/// `lines` may hold. A 400 `invalidValue` naming `path` otherwise.
+pub fn check_text(
+    path: &str,
+    value: Option<&str>,
+    max: usize,
+    lines: Lines,
+) -> Result<(), InputError> {
+    let Some(v) = value else {
+        return Ok(());
+    };
+    if char_len(v) > max {
+        return Err(InputError::invalid_value(format!(
             "\"{path}\" is {} characters long; at most {max} are allowed",
             char_len(v)
-        ))),
-        _ => Ok(()),
+        )));
     }
+    match forbidden_char_detail(path, v, lines) {
+        Some(detail) => Err(InputError::invalid_value(detail)),
+        None => Ok(()),
+    }
+}
+
+/// [`check_text`] for single-line text, which almost every attribute is.
+fn bounded(path: &str, value: Option<&str>, max: usize) -> Result<(), InputError> {
+    check_text(path, value, max, Lines::Single)
 }
 
 fn present(value: Option<&str>) -> bool {
@@ -161,16 +223,26 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
         }
     }
     for (i, a) in user.addresses.iter().enumerate() {
-        for (sub, value, max) in [
-            ("formatted", &a.formatted, MAX_LONG_TEXT),
-            ("streetAddress", &a.street_address, MAX_LONG_TEXT),
-            ("locality", &a.locality, MAX_TEXT),
-            ("region", &a.region, MAX_TEXT),
-            ("postalCode", &a.postal_code, MAX_TEXT),
-            ("country", &a.country, MAX_TEXT),
-            ("type", &a.kind, MAX_TEXT),
+        for (sub, value, max, lines) in [
+            ("formatted", &a.formatted, MAX_LONG_TEXT, Lines::Multi),
+            (
+                "streetAddress",
+                &a.street_address,
+                MAX_LONG_TEXT,
+                Lines::Multi,
+            ),
+            ("locality", &a.locality, MAX_TEXT, Lines::Single),
+            ("region", &a.region, MAX_TEXT, Lines::Single),
+            ("postalCode", &a.postal_code, MAX_TEXT, Lines::Single),
+            ("country", &a.country, MAX_TEXT, Lines::Single),
+            ("type", &a.kind, MAX_TEXT, Lines::Single),
         ] {
-            bounded(&format!("addresses[{i}].{sub}"), value.as_deref(), max)?;
+            check_text(
+                &format!("addresses[{i}].{sub}"),
+                value.as_deref(),
+                max,
+                lines,
+            )?;
         }
     }
     one_primary("addresses", user.addresses.iter().map(|a| a.primary))?;
@@ -300,6 +372,55 @@ mod tests {
         assert_eq!(
             e164("tel:+32-470-12-34-56").as_deref(),
             Some("+32470123456")
+        );
+    }
+
+    #[test]
+    fn single_line_text_holds_no_control_character_multi_line_text_only_breaks_and_tabs() {
+        for bad in [
+            "a\rb",
+            "a\nb",
+            "a\u{0}b",
+            "a\tb",
+            "a\u{7f}",
+            "a\u{85}",
+            "a\u{1b}[31m",
+            "a\u{2028}b",
+        ] {
+            assert!(forbidden_char(bad, Lines::Single).is_some(), "{bad:?}");
+        }
+        for good in [
+            "Zoë O'Brien-Ñúñez",
+            "李小龍",
+            "a b",
+            "emoji 🎉",
+            "a\u{200d}b",
+            "",
+        ] {
+            assert_eq!(forbidden_char(good, Lines::Single), None, "{good:?}");
+        }
+        assert_eq!(
+            forbidden_char("Main St 1\r\nFloor 2\tB", Lines::Multi),
+            None
+        );
+        assert_eq!(forbidden_char("Main St\u{0}", Lines::Multi), Some('\u{0}'));
+        assert_eq!(
+            forbidden_char("Main St\u{1b}", Lines::Multi),
+            Some('\u{1b}')
+        );
+        let err =
+            check_text("name.givenName", Some("Ann\nLee"), MAX_TEXT, Lines::Single).unwrap_err();
+        assert_eq!(err.scim_type, crate::scim::error::ScimType::InvalidValue);
+        assert!(
+            err.detail
+                .starts_with("\"name.givenName\" contains the control character U+000A"),
+            "{}",
+            err.detail
+        );
+        assert!(
+            !err.detail.contains("Ann"),
+            "the value is not repeated: {}",
+            err.detail
         );
     }
 

@@ -141,6 +141,21 @@ pub fn lock(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> 
     Ok(!found.is_empty())
 }
 
+/// Whether `id` is a user of `account_id`. An id holding a control character is none, and is never
+/// sent to the database (PostgreSQL cannot take NUL in a text parameter; an id never holds one).
+pub fn exists(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> {
+    if id.chars().any(char::is_control) {
+        return Ok(false);
+    }
+    let found = users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::id.eq(id))
+        .select(users::id)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Inserts a new user with its child rows.
 pub fn insert(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
     on_inner!(conn, |c| diesel::insert_into(users::table)

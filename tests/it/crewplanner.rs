@@ -52,7 +52,7 @@ fn jwks(keys: &[(&str, Algorithm, &str)]) -> String {
 }
 
 /// Valid claims for `account` at this moment, with a fresh jti.
-fn claims(account: &str, sub: &str) -> Value {
+pub fn claims(account: &str, sub: &str) -> Value {
     let now = Utc::now().timestamp();
     json!({
         "iss": format!("https://{SLUG}.crewplanner.com"),
@@ -74,13 +74,13 @@ fn sign(claims: &Value, alg: Algorithm, key: &EncodingKey, kid: Option<&str>) ->
     jsonwebtoken::encode(&header, claims, key).unwrap()
 }
 
-fn rs256(claims: &Value) -> String {
+pub fn rs256(claims: &Value) -> String {
     sign(claims, Algorithm::RS256, &rsa_key(RSA_A), Some("a"))
 }
 
 /// An app whose server-wide CrewPlanner keys are `platform`, with CrewPlanner enabled for one
 /// account on them.
-fn app_with(platform: PlatformKeys) -> (TestApp, TestAccount) {
+pub fn app_with(platform: PlatformKeys) -> (TestApp, TestAccount) {
     let mut app = TestApp::new();
     app.state.crewplanner = Arc::new(CrewPlanner {
         platform,
@@ -103,14 +103,14 @@ fn enable(app: &TestApp, account: &str, choice: &KeyChoice) {
     .unwrap();
 }
 
-fn rsa_platform() -> PlatformKeys {
+pub fn rsa_platform() -> PlatformKeys {
     PlatformKeys {
         fixed: keys::from_jwks(&jwks(&[(RSA_A, Algorithm::RS256, "a")])).unwrap(),
         jwks: None,
     }
 }
 
-async fn launch(app: &TestApp, account: &str, jwt: &str) -> Resp {
+pub async fn launch(app: &TestApp, account: &str, jwt: &str) -> Resp {
     app.send(
         TestRequest::get()
             .uri(&format!("/crewplanner/{account}/launch?jwt={jwt}"))
@@ -120,7 +120,7 @@ async fn launch(app: &TestApp, account: &str, jwt: &str) -> Resp {
 }
 
 /// The rows a launch may write, counted.
-fn written(app: &TestApp) -> [i64; 5] {
+pub fn written(app: &TestApp) -> [i64; 5] {
     [
         app.count("users"),
         app.count("sessions"),
@@ -131,7 +131,7 @@ fn written(app: &TestApp) -> [i64; 5] {
 }
 
 #[track_caller]
-fn assert_signed_in(resp: &Resp) -> String {
+pub fn assert_signed_in(resp: &Resp) -> String {
     assert_eq!(resp.status.as_u16(), 303, "body: {}", resp.body);
     assert_eq!(resp.header("cache-control").as_deref(), Some("no-store"));
     assert_eq!(
@@ -147,7 +147,7 @@ fn assert_signed_in(resp: &Resp) -> String {
 }
 
 #[track_caller]
-fn assert_refused(resp: &Resp, reason: Reason) {
+pub fn assert_refused(resp: &Resp, reason: Reason) {
     assert_eq!(resp.status.as_u16(), reason.status(), "body: {}", resp.body);
     assert_eq!(
         resp.header("content-type").as_deref(),

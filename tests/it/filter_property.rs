@@ -505,13 +505,27 @@ fn sql_filters_agree_with_an_in_memory_evaluation() {
         actix_web::rt::System::new().block_on(async move {
             let app = TestApp::new();
             let acct = app.account("prop");
+            let mut created: Vec<String> = Vec::new();
             for (i, mut body) in users.into_iter().enumerate() {
                 body["userName"] = json!(format!("{}-{i}", WORDS[i % (WORDS.len() - 1)]));
                 if let Some(external) = body["externalId"].as_str() {
                     body["externalId"] = json!(format!("{external}-{i}"));
                 }
+                // A manager is a user of the account: a drawn word picks an earlier user (a blank
+                // value, which references no one, stays).
+                if let Some(word) = body[ENT]["manager"]["value"].as_str().map(str::to_owned)
+                    && !word.is_empty()
+                {
+                    match created.get(word.len() % created.len().max(1)) {
+                        Some(id) => body[ENT]["manager"]["value"] = json!(id),
+                        None => {
+                            body[ENT].as_object_mut().unwrap().remove("manager");
+                        }
+                    }
+                }
                 let r = app.post("/scim/v2/Users", &acct.scim, &body).await;
                 prop_assert_eq!(r.status.as_u16(), 201, "{} for {}", r.body, body);
+                created.push(r.body["id"].as_str().unwrap().to_owned());
             }
             let all = app.get("/scim/v2/Users?count=1000", &acct.scim).await;
             let resources = all.body["Resources"].as_array().unwrap().clone();

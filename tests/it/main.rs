@@ -20,6 +20,7 @@ mod group_rules;
 mod groups;
 mod hardening;
 mod identity_fold;
+mod hardening_claims;
 mod invitations;
 mod invitations_jobs;
 mod invitations_smtp;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::harness::{TestApp, user};
 
 const MT: &str = "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User";
+const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// Flat attributes that are a view of `stores`: checked against the primary store, not sent.
 const FLAT_STORE: &[&str] = &["storeRefId", "storeName", "storeCountryCallingCode"];
 
@@ -198,7 +199,15 @@ async fn fully_populated_user_round_trips_through_post_get_put_get() {
     let acct = app.account("acme");
     let schemas = user_schemas(&app, &acct.scim).await;
 
-    let sent = full_user(&schemas, 1);
+    // manager.value references a user of the account: one for the create, another for the PUT.
+    let mut managers = Vec::new();
+    for name in ["manager1@example.com", "manager2@example.com"] {
+        let m = app.post("/scim/v2/Users", &acct.scim, &user(name)).await;
+        assert_eq!(m.status, 201, "{}", m.body);
+        managers.push(m.body["id"].clone());
+    }
+    let mut sent = full_user(&schemas, 1);
+    sent[ENT]["manager"]["value"] = managers[0].clone();
     assert!(
         sent.get("password").is_some(),
         "the generator sends the returned:never password too"
@@ -233,7 +242,8 @@ async fn fully_populated_user_round_trips_through_post_get_put_get() {
         "a read shows exactly what the create returned"
     );
 
-    let replacement = full_user(&schemas, 2);
+    let mut replacement = full_user(&schemas, 2);
+    replacement[ENT]["manager"]["value"] = managers[1].clone();
     let replaced = app
         .put(&format!("/scim/v2/Users/{id}"), &acct.scim, &replacement)
         .await;
@@ -251,7 +261,7 @@ async fn fully_populated_user_round_trips_through_post_get_put_get() {
 
     let reread = app.get(&format!("/scim/v2/Users/{id}"), &acct.scim).await;
     assert_round_trip(&schemas, &replacement, &reread.body);
-    assert_eq!(app.count("users"), 1);
+    assert_eq!(app.count("users"), 3, "the user and its two managers");
     // The stores of both writes exist once each, as account-level entities.
     assert_eq!(app.count("stores"), 4);
 }
