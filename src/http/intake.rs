@@ -205,7 +205,15 @@ fn nul_in_json(req: &ServiceRequest, body: &Bytes) -> Option<Failure> {
         return None;
     }
     let value: Value = serde_json::from_slice(body).ok()?;
-    nul_path(&value).map(|path| nul_failure(&path).into())
+    // The admin and app APIs name the offending field in their `errors` list.
+    nul_path(&value).map(|path| {
+        Failure::Service(crate::error::ServiceError::InvalidFields(vec![
+            crate::error::FieldError::new(
+                path,
+                "contains a NUL character (U+0000), which no field may hold",
+            ),
+        ]))
+    })
 }
 
 /// Whether JSON text contains the escape `\u0000` (a raw NUL is no valid JSON anyway). A match

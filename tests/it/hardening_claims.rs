@@ -256,6 +256,8 @@ async fn control_characters_in_single_line_user_attributes_are_invalid_values_on
             let resp = app
                 .post("/scim/v2/Users", &acct.scim, &with_value(attribute, &value))
                 .await;
+            // A NUL is refused by the request's intake, which names the attribute as sent.
+            let named = if *c == '\0' { attribute } else { named };
             assert_invalid_naming(&resp, named);
             assert!(
                 resp.body["detail"]
@@ -289,7 +291,7 @@ async fn control_characters_in_single_line_user_attributes_are_invalid_values_on
         .await;
     assert_invalid_naming(&resp, "name.givenName");
     for (op_path, value) in [
-        ("displayName", json!("Bob\u{0}")),
+        ("displayName", json!("Bob\u{1}")),
         ("name.familyName", json!("Lee\n")),
         ("title", json!("Cashier\tNight")),
         (
@@ -396,7 +398,7 @@ async fn control_characters_in_group_text_and_member_ids_are_invalid_values() {
         &app,
         &path,
         &acct.scim,
-        json!([{"op": "add", "path": "members", "value": [{"value": "u\u{0}1"}]}]),
+        json!([{"op": "add", "path": "members", "value": [{"value": "u\u{1}1"}]}]),
     )
     .await;
     assert_invalid_naming(&resp, "members");
