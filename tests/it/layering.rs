@@ -132,7 +132,9 @@ fn without_test_modules(code: &str) -> String {
         out.push_str(&rest[..at]);
         let after = &rest[at + "#[cfg(test)]".len()..];
         let trimmed = after.trim_start();
-        if trimmed.starts_with("mod ") && trimmed[..trimmed.find(['{', ';']).unwrap_or(0)].len() < 80 {
+        if trimmed.starts_with("mod ")
+            && trimmed[..trimmed.find(['{', ';']).unwrap_or(0)].len() < 80
+        {
             if let Some(open) = trimmed.find('{').filter(|o| !trimmed[..*o].contains(';')) {
                 let mut depth = 0;
                 let mut end = trimmed.len();
@@ -168,9 +170,15 @@ fn expand(tree: &str) -> Vec<String> {
         // Keep a separator glued to the alias (`y,` or `y}`).
         let tail: String = words
             .get(at + 1)
-            .map(|w| w.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_').to_owned())
+            .map(|w| {
+                w.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_')
+                    .to_owned()
+            })
             .unwrap_or_default();
-        words.splice(at..end, std::iter::once(Box::leak(tail.into_boxed_str()) as &str));
+        words.splice(
+            at..end,
+            std::iter::once(Box::leak(tail.into_boxed_str()) as &str),
+        );
     }
     let tree: String = words.concat();
     fn go(prefix: &str, tree: &str, out: &mut Vec<String>) {
@@ -205,7 +213,9 @@ fn expand(tree: &str) -> Vec<String> {
                     return;
                 }
                 let head = &tree[..open];
-                let inner = tree[open + 1..].strip_suffix('}').unwrap_or(&tree[open + 1..]);
+                let inner = tree[open + 1..]
+                    .strip_suffix('}')
+                    .unwrap_or(&tree[open + 1..]);
                 go(&format!("{prefix}{head}"), inner, out);
             }
         }
@@ -234,12 +244,18 @@ fn paths_in(code: &str) -> Vec<String> {
     let mut i = 0;
     while i < chars.len() {
         let boundary = i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
-        let word: String = chars[i..].iter().take_while(|c| c.is_alphanumeric() || **c == '_').collect();
+        let word: String = chars[i..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric() || **c == '_')
+            .collect();
         if boundary && (word == "crate" || word == "super") {
             let mut j = i;
             let mut path = String::new();
             loop {
-                let seg: String = chars[j..].iter().take_while(|c| c.is_alphanumeric() || **c == '_').collect();
+                let seg: String = chars[j..]
+                    .iter()
+                    .take_while(|c| c.is_alphanumeric() || **c == '_')
+                    .collect();
                 if seg.is_empty() {
                     break;
                 }
@@ -365,16 +381,24 @@ fn violations(src: &Path) -> Vec<String> {
         let in_db = module.first().is_some_and(|m| m == "db");
         let is_storage = module.iter().any(|m| m == "storage");
         for hatch in ["on_inner!", "fetch_optional_inner!"] {
-            if code.contains(hatch) && !in_db && !is_storage && !code.contains(&format!("macro_rules! {}", hatch.trim_end_matches('!'))) {
+            if code.contains(hatch)
+                && !in_db
+                && !is_storage
+                && !code.contains(&format!("macro_rules! {}", hatch.trim_end_matches('!')))
+            {
                 found.push(format!(
                     "{shown}: uses the backend escape hatch `{hatch}` outside db/ and storage modules"
                 ));
             }
         }
         if module.first().is_some_and(|m| m == "http")
-            && paths_in(&code).iter().any(|p| p == "diesel" || p.starts_with("diesel::"))
+            && paths_in(&code)
+                .iter()
+                .any(|p| p == "diesel" || p.starts_with("diesel::"))
         {
-            found.push(format!("{shown}: uses diesel; ask the owning domain module"));
+            found.push(format!(
+                "{shown}: uses diesel; ask the owning domain module"
+            ));
         }
     }
     // Cycles between top-level modules.
@@ -476,7 +500,11 @@ fn the_scanner_sees_nested_use_trees_inline_and_super_paths() {
     }
     // Not flagged: comments, strings, a test module, the storage module's escape hatch, the
     // foundation's own imports.
-    assert!(!found.iter().any(|f| f.contains("`http`") && f.starts_with("stores.rs")));
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.contains("`http`") && f.starts_with("stores.rs"))
+    );
     assert!(!found.iter().any(|f| f.starts_with("groups/storage.rs")));
     assert_eq!(
         found.iter().filter(|f| f.starts_with("text.rs")).count(),
