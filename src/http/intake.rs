@@ -29,6 +29,11 @@ use crate::scim::error::InputError;
 use crate::sessions;
 use crate::state::AppState;
 
+/// The largest body a route without a token reads (`POST /invitations/accept`, `POST
+/// /app/v1/session` carry a token or code of a few hundred bytes): what anyone may make the server
+/// read and parse stays small, whatever `MAX_BODY_BYTES` allows authenticated clients.
+pub const OPEN_BODY_BYTES: usize = 16 * 1024;
+
 /// Who checks the token of the requests behind this intake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {
@@ -89,7 +94,11 @@ pub async fn intake(
         .app_data::<web::Data<AppState>>()
         .expect("AppState is registered by http::configure")
         .clone();
-    let mut read = read_body(&mut req, &state).await;
+    let limit = match gate {
+        Gate::Open => state.settings.max_body_bytes.min(OPEN_BODY_BYTES),
+        _ => state.settings.max_body_bytes,
+    };
+    let mut read = read_body(&mut req, limit, state.settings.body_read_timeout).await;
     if read.fault.is_none() && nul_in_target(&req) {
         read.fault = Some(Fault::NulInTarget);
     }
@@ -111,9 +120,7 @@ pub async fn intake(
 
 /// Reads the body whole, within the size limit and the read deadline, and gives it back to the
 /// request as its payload. Past either bound, reading stops: the answer closes the connection.
-async fn read_body(req: &mut ServiceRequest, state: &AppState) -> Intake {
-    let limit = state.settings.max_body_bytes;
-    let deadline = state.settings.body_read_timeout;
+async fn read_body(req: &mut ServiceRequest, limit: usize, deadline: Duration) -> Intake {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
