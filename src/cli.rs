@@ -4,18 +4,15 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::accounts::{self, Scope};
 use crate::clock::{Clock, SystemClock};
-use crate::db::{self, ConnectionManager, DatabaseTarget, DbConn, PoolSettings, SqliteSync};
-use crate::email::{DisabledMailer, Mailer, Sender, smtp::SmtpMailer, templates::Templates};
-use crate::jobs::worker::{WorkerSettings, Workers};
-use crate::jobs::{JobState, Registry, Services, queue};
-use crate::state::{AppState, HttpSettings};
+use crate::config::{self, Config, Secret, defaults};
+use crate::db::{DbConn, SqliteSync};
+use crate::jobs::{JobState, queue};
 
 /// The provisioning server of MobieTrain: SCIM 2.0 for identity providers.
 #[derive(Debug, Parser)]
@@ -48,12 +45,7 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// `sqlite://PATH` (the embedded default) or `postgres://USER@HOST:PORT/DB`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://mobietrain-scim.db",
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = defaults::DATABASE_URL, global = true)]
     pub database_url: String,
     /// SQLite durability: `full` (an acknowledged write survives a power cut) or `normal`.
     #[arg(long, env = "SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full, global = true)]
@@ -62,7 +54,7 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DB_POOL_SIZE", global = true)]
     pub db_pool_size: Option<u32>,
     /// Seconds a request waits for a connection before it is answered 503.
-    #[arg(long, env = "DB_POOL_TIMEOUT_SECS", default_value_t = 5, global = true)]
+    #[arg(long, env = "DB_POOL_TIMEOUT_SECS", default_value_t = defaults::DB_POOL_TIMEOUT_SECS, global = true)]
     pub db_pool_timeout_secs: u64,
 }
 
@@ -75,21 +67,8 @@ pub struct KeyArgs {
     pub server_key: Option<String>,
     /// The file holding the server key when SERVER_KEY is not set; created on first start of a
     /// SQLite server.
-    #[arg(
-        long,
-        env = "SERVER_KEY_FILE",
-        default_value = "mobietrain-scim.key",
-        global = true
-    )]
+    #[arg(long, env = "SERVER_KEY_FILE", default_value = defaults::SERVER_KEY_FILE, global = true)]
     pub server_key_file: std::path::PathBuf,
-}
-
-impl KeyArgs {
-    /// Loads the key; a missing key file is created only for SQLite (a single instance).
-    pub fn load(&self, database: &DatabaseArgs) -> anyhow::Result<crate::crypto::ServerKey> {
-        let sqlite = DatabaseTarget::parse(&database.database_url)?.backend == db::Backend::Sqlite;
-        crate::crypto::ServerKey::load(self.server_key.as_deref(), &self.server_key_file, sqlite)
-    }
 }
 
 /// The subcommands.
@@ -157,23 +136,23 @@ pub enum CrewPlannerCommand {
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
     /// Worker threads that run background jobs (0: none in this process).
-    #[arg(long, env = "WORKER_THREADS", default_value_t = 2)]
+    #[arg(long, env = "WORKER_THREADS", default_value_t = defaults::WORKER_THREADS)]
     pub worker_threads: usize,
     /// Seconds a claimed job is held; a job whose worker died is run again after this.
-    #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 300)]
+    #[arg(long, env = "JOB_LEASE_SECS", default_value_t = defaults::JOB_LEASE_SECS)]
     pub job_lease_secs: i64,
     /// Milliseconds an idle worker waits before it looks for work again.
-    #[arg(long, env = "JOB_POLL_MS", default_value_t = 1000)]
+    #[arg(long, env = "JOB_POLL_MS", default_value_t = defaults::JOB_POLL_MS)]
     pub job_poll_ms: u64,
     /// The mail server: smtp://host:2525, smtp://user:pass@host:587?tls=required or
     /// smtps://user:pass@host. Never logged. Without it, e-mail jobs fail and wait for a retry.
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The sender's address.
-    #[arg(long, env = "MAIL_FROM", default_value = "no-reply@mobietrain.com")]
+    #[arg(long, env = "MAIL_FROM", default_value = defaults::MAIL_FROM)]
     pub mail_from: String,
     /// The sender's display name.
-    #[arg(long, env = "MAIL_FROM_NAME", default_value = "MobieTrain")]
+    #[arg(long, env = "MAIL_FROM_NAME", default_value = defaults::MAIL_FROM_NAME)]
     pub mail_from_name: String,
     /// Invitation reminders, expiry, cool-down and links.
     #[command(flatten)]
@@ -184,40 +163,26 @@ pub struct WorkerArgs {
 #[derive(Debug, Clone, Args)]
 pub struct InvitationArgs {
     /// The app page that accepts invitations; the e-mailed link is `{INVITE_URL}?token=…`.
-    #[arg(
-        long,
-        env = "INVITE_URL",
-        default_value = "https://app.mobietrain.com/invitation"
-    )]
+    #[arg(long, env = "INVITE_URL", default_value = defaults::INVITE_URL)]
     pub invite_url: String,
     /// Days after the first send on which reminders go out, comma-separated.
     #[arg(
         long,
         env = "INVITATION_REMINDER_DAYS",
         value_delimiter = ',',
-        default_value = "7,14,30,53,57"
+        default_value = defaults::INVITATION_REMINDER_DAYS
     )]
     pub invitation_reminder_days: Vec<i64>,
     /// Days after the first send an invitation expires (its user is then removed).
-    #[arg(long, env = "INVITATION_EXPIRY_DAYS", default_value_t = 60)]
+    #[arg(long, env = "INVITATION_EXPIRY_DAYS", default_value_t = defaults::INVITATION_EXPIRY_DAYS)]
     pub invitation_expiry_days: i64,
     /// Hours after an admin's last send before the invitation may be sent again.
-    #[arg(long, env = "INVITATION_RESEND_COOLDOWN_HOURS", default_value_t = 24)]
+    #[arg(
+        long,
+        env = "INVITATION_RESEND_COOLDOWN_HOURS",
+        default_value_t = defaults::INVITATION_RESEND_COOLDOWN_HOURS
+    )]
     pub invitation_resend_cooldown_hours: i64,
-}
-
-impl InvitationArgs {
-    /// The settings, checked.
-    pub fn settings(&self) -> anyhow::Result<crate::invitations::InvitationSettings> {
-        let settings = crate::invitations::InvitationSettings {
-            reminder_days: self.invitation_reminder_days.clone(),
-            expiry: chrono::Duration::days(self.invitation_expiry_days),
-            resend_cooldown: chrono::Duration::hours(self.invitation_resend_cooldown_hours),
-            invite_url: self.invite_url.clone(),
-        };
-        settings.validate().map_err(anyhow::Error::msg)?;
-        Ok(settings)
-    }
 }
 
 /// `jobs …`: server-wide jobs (those of no account).
@@ -243,7 +208,7 @@ pub enum JobsCommand {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "BIND", default_value = defaults::BIND)]
     pub bind: SocketAddr,
     /// The externally visible base URL (e.g. https://scim.example.com), used in `Location` and `meta`.
     /// Required unless BIND is a loopback address (then http://BIND is used): responses never carry
@@ -251,38 +216,34 @@ pub struct ServeArgs {
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
     /// The largest JSON request body accepted, in bytes.
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// How long a request body may take to arrive, in seconds; a slower one is answered 408.
-    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 5)]
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = defaults::BODY_READ_TIMEOUT_SECS)]
     pub body_read_timeout_secs: u64,
     /// The most paths `attributes`, and apart from it `excludedAttributes`, may name.
-    #[arg(long, env = "MAX_PROJECTION_PATHS", default_value_t = 100)]
+    #[arg(long, env = "MAX_PROJECTION_PATHS", default_value_t = defaults::MAX_PROJECTION_PATHS)]
     pub max_projection_paths: usize,
     /// The most operations one PATCH request may carry.
-    #[arg(long, env = "MAX_PATCH_OPERATIONS", default_value_t = 1000)]
+    #[arg(long, env = "MAX_PATCH_OPERATIONS", default_value_t = defaults::MAX_PATCH_OPERATIONS)]
     pub max_patch_operations: usize,
     /// The most elements of one multi-valued attribute (emails, phoneNumbers, stores, …) in a request.
-    #[arg(long, env = "MAX_MULTI_VALUES", default_value_t = 100)]
+    #[arg(long, env = "MAX_MULTI_VALUES", default_value_t = defaults::MAX_MULTI_VALUES)]
     pub max_multi_values: usize,
     /// The most member references in one group body or one PATCH operation.
-    #[arg(long, env = "MAX_MEMBERS_PER_REQUEST", default_value_t = 100_000)]
+    #[arg(long, env = "MAX_MEMBERS_PER_REQUEST", default_value_t = defaults::MAX_MEMBERS_PER_REQUEST)]
     pub max_members_per_request: usize,
     /// The most resources a list response returns.
-    #[arg(long, env = "MAX_RESULTS", default_value_t = 1000)]
+    #[arg(long, env = "MAX_RESULTS", default_value_t = defaults::MAX_RESULTS)]
     pub max_results: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "HTTP_WORKERS")]
     pub workers: Option<usize>,
     /// The app's sign-in page: a signed-in user is sent there with `?code=…`.
-    #[arg(
-        long,
-        env = "APP_URL",
-        default_value = "https://app.mobietrain.com/sign-in"
-    )]
+    #[arg(long, env = "APP_URL", default_value = defaults::APP_URL)]
     pub app_url: String,
     /// How long an app session lasts, in hours.
-    #[arg(long, env = "SESSION_LIFETIME_HOURS", default_value_t = 336)]
+    #[arg(long, env = "SESSION_LIFETIME_HOURS", default_value_t = defaults::SESSION_LIFETIME_HOURS)]
     pub session_lifetime_hours: i64,
     /// Background jobs and e-mail.
     #[command(flatten)]
@@ -290,31 +251,6 @@ pub struct ServeArgs {
     /// The CrewPlanner link.
     #[command(flatten)]
     pub crewplanner: CrewPlannerArgs,
-}
-
-impl ServeArgs {
-    /// The request limits, each at least 1.
-    pub fn limits(&self) -> anyhow::Result<crate::scim::limits::Limits> {
-        let limits = crate::scim::limits::Limits {
-            projection_paths: self.max_projection_paths,
-            patch_operations: self.max_patch_operations,
-            multi_values: self.max_multi_values,
-            members: self.max_members_per_request,
-        };
-        if [
-            limits.projection_paths,
-            limits.patch_operations,
-            limits.multi_values,
-            limits.members,
-        ]
-        .contains(&0)
-        {
-            anyhow::bail!(
-                "MAX_PROJECTION_PATHS, MAX_PATCH_OPERATIONS, MAX_MULTI_VALUES and MAX_MEMBERS_PER_REQUEST must be at least 1"
-            );
-        }
-        Ok(limits)
-    }
 }
 
 /// Server-wide CrewPlanner settings: the platform keys tokens are verified with.
@@ -333,55 +269,8 @@ pub struct CrewPlannerArgs {
     #[arg(long, env = "CREWPLANNER_PUBLIC_KEY_ID")]
     pub crewplanner_public_key_id: Option<String>,
     /// The issuer of an account's tokens; `{slug}` stands for the account's CrewPlanner slug.
-    #[arg(long, env = "CREWPLANNER_ISSUER_TEMPLATE", default_value = crate::crewplanner::DEFAULT_ISSUER_TEMPLATE)]
+    #[arg(long, env = "CREWPLANNER_ISSUER_TEMPLATE", default_value = defaults::CREWPLANNER_ISSUER_TEMPLATE)]
     pub crewplanner_issuer_template: String,
-}
-
-impl CrewPlannerArgs {
-    /// Reads the configured keys (files now; the JWKS URL on first use).
-    pub fn build(&self) -> anyhow::Result<crate::crewplanner::CrewPlanner> {
-        use crate::crewplanner::keys;
-        if !self.crewplanner_issuer_template.contains("{slug}") {
-            anyhow::bail!("CREWPLANNER_ISSUER_TEMPLATE must contain {{slug}}");
-        }
-        let mut platform = keys::PlatformKeys::default();
-        if let Some(file) = &self.crewplanner_jwks_file {
-            let doc = read_bounded(file)?;
-            platform
-                .fixed
-                .extend(keys::from_jwks(&doc).with_context(|| format!("{}", file.display()))?);
-        }
-        if let Some(file) = &self.crewplanner_public_key_file {
-            let pem = read_bounded(file)?;
-            platform.fixed.push(
-                keys::from_pem(&pem, self.crewplanner_public_key_id.as_deref())
-                    .with_context(|| format!("{}", file.display()))?,
-            );
-        }
-        if let Some(url) = self
-            .crewplanner_jwks_url
-            .as_deref()
-            .filter(|u| !u.is_empty())
-        {
-            platform.jwks = Some(keys::JwksSource::new(url, Duration::from_secs(30))?);
-        }
-        Ok(crate::crewplanner::CrewPlanner {
-            platform,
-            issuer_template: self.crewplanner_issuer_template.clone(),
-            ..Default::default()
-        })
-    }
-}
-
-/// Reads a key file, refusing anything larger than a key document can be.
-fn read_bounded(file: &std::path::Path) -> anyhow::Result<String> {
-    let len = std::fs::metadata(file)
-        .with_context(|| format!("cannot read {}", file.display()))?
-        .len();
-    if len > crate::crewplanner::keys::MAX_KEY_DOCUMENT_BYTES as u64 {
-        anyhow::bail!("{} is larger than a key file can be", file.display());
-    }
-    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
 /// `account …`.
@@ -447,35 +336,6 @@ pub enum TokenCommand {
     },
 }
 
-impl DatabaseArgs {
-    fn manager(&self) -> anyhow::Result<ConnectionManager> {
-        let target = DatabaseTarget::parse(&self.database_url)?;
-        Ok(ConnectionManager::new(target, self.sqlite_synchronous))
-    }
-
-    fn pool_settings(&self, backend: db::Backend) -> PoolSettings {
-        let default = match backend {
-            db::Backend::Sqlite => 8,
-            db::Backend::Postgres => 16,
-        };
-        PoolSettings {
-            max_size: self.db_pool_size.unwrap_or(default),
-            connection_timeout: Duration::from_secs(self.db_pool_timeout_secs),
-        }
-    }
-
-    /// Opens one connection and brings the schema up to date.
-    fn open_migrated(&self) -> anyhow::Result<DbConn> {
-        let mut conn = self.manager()?.open().context("cannot open the database")?;
-        let now = SystemClock.now_naive();
-        db::migrate_locked(&mut conn, |conn| {
-            crate::refold::run_at_start(conn, now);
-            Ok(())
-        })?;
-        Ok(conn)
-    }
-}
-
 fn init_tracing(format: LogFormat) {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
@@ -505,92 +365,125 @@ fn init_tracing(format: LogFormat) {
         .init();
 }
 
+/// The one configuration of this run, from the parsed command line (and so the environment),
+/// validated. Sections a command does not read keep their defaults.
+pub fn config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = Config::default();
+    config.database = config::DatabaseConfig {
+        url: cli.database.database_url.clone(),
+        sqlite_synchronous: cli.database.sqlite_synchronous,
+        pool_size: cli.database.db_pool_size,
+        pool_timeout_secs: cli.database.db_pool_timeout_secs,
+    };
+    config.key = config::KeyConfig {
+        server_key: cli.key.server_key.clone().map(Secret::new),
+        server_key_file: cli.key.server_key_file.clone(),
+    };
+    match &cli.command {
+        Command::Serve(args) => {
+            config.http = config::HttpConfig {
+                bind: args.bind,
+                public_url: args.public_url.clone(),
+                max_body_bytes: args.max_body_bytes,
+                body_read_timeout_secs: args.body_read_timeout_secs,
+                max_results: args.max_results,
+                limits: config::LimitsConfig {
+                    projection_paths: args.max_projection_paths,
+                    patch_operations: args.max_patch_operations,
+                    multi_values: args.max_multi_values,
+                    members: args.max_members_per_request,
+                },
+                workers: args.workers,
+            };
+            config.app = config::AppConfig {
+                app_url: args.app_url.clone(),
+                session_lifetime_hours: args.session_lifetime_hours,
+            };
+            let cp = &args.crewplanner;
+            config.crewplanner = config::CrewPlannerConfig {
+                jwks_url: cp.crewplanner_jwks_url.clone(),
+                jwks_file: cp.crewplanner_jwks_file.clone(),
+                public_key_file: cp.crewplanner_public_key_file.clone(),
+                public_key_id: cp.crewplanner_public_key_id.clone(),
+                issuer_template: cp.crewplanner_issuer_template.clone(),
+            };
+            worker_config(&mut config, &args.jobs);
+        }
+        Command::Worker(args) => {
+            worker_config(&mut config, args);
+            // A worker process without workers would do nothing.
+            config.workers.threads = config.workers.threads.max(1);
+        }
+        _ => {}
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn worker_config(config: &mut Config, args: &WorkerArgs) {
+    config.workers = config::WorkerConfig {
+        threads: args.worker_threads,
+        lease_secs: args.job_lease_secs,
+        poll_ms: args.job_poll_ms,
+    };
+    config.mail = config::MailConfig {
+        smtp_url: args.smtp_url.clone().map(Secret::new),
+        from: args.mail_from.clone(),
+        from_name: args.mail_from_name.clone(),
+    };
+    let inv = &args.invitations;
+    config.invitations = config::InvitationConfig {
+        invite_url: inv.invite_url.clone(),
+        reminder_days: inv.invitation_reminder_days.clone(),
+        expiry_days: inv.invitation_expiry_days,
+        resend_cooldown_hours: inv.invitation_resend_cooldown_hours,
+    };
+}
+
 /// Runs the command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(cli.log_format);
+    let config = config(&cli)?;
     let clock = SystemClock;
     match cli.command {
-        Command::Serve(args) => serve(&cli.database, &cli.key, *args),
+        Command::Serve(_) => serve(&config),
         Command::Migrate => {
-            cli.database.open_migrated()?;
+            crate::app::open_migrated(&config.database)?;
             println!("database is up to date");
             Ok(())
         }
-        Command::Account(cmd) => account(&mut cli.database.open_migrated()?, cmd, &clock),
-        Command::Token(cmd) => token(&mut cli.database.open_migrated()?, cmd, &clock),
-        Command::Worker(args) => worker(&cli.database, &cli.key, &args),
-        Command::Jobs(cmd) => jobs(&mut cli.database.open_migrated()?, cmd, &clock),
-        Command::Bench(args) => crate::bench::run(&cli.database, args),
+        Command::Account(cmd) => account(
+            &mut crate::app::open_migrated(&config.database)?,
+            cmd,
+            &clock,
+        ),
+        Command::Token(cmd) => token(
+            &mut crate::app::open_migrated(&config.database)?,
+            cmd,
+            &clock,
+        ),
+        Command::Worker(_) => worker(&config),
+        Command::Jobs(cmd) => jobs(
+            &mut crate::app::open_migrated(&config.database)?,
+            cmd,
+            &clock,
+        ),
+        Command::Bench(args) => crate::bench::run(&config.database, args),
         Command::Crewplanner(cmd) => {
-            let mut conn = cli.database.open_migrated()?;
-            let key = cli.key.load(&cli.database)?;
+            let mut conn = crate::app::open_migrated(&config.database)?;
+            let key = crate::app::server_key(&config)?;
             crewplanner(&mut conn, &key, cmd, &clock)
         }
     }
 }
 
-impl WorkerArgs {
-    fn mailer(&self) -> anyhow::Result<Arc<dyn Mailer>> {
-        Ok(match &self.smtp_url {
-            Some(url) if !url.is_empty() => {
-                let sender = Sender {
-                    address: self.mail_from.clone(),
-                    name: self.mail_from_name.clone(),
-                };
-                Arc::new(SmtpMailer::new(url, &sender)?)
-            }
-            _ => {
-                tracing::warn!("SMTP_URL is not set: e-mail jobs will fail until it is");
-                Arc::new(DisabledMailer)
-            }
-        })
-    }
-
-    /// Starts the workers, unless there are to be none.
-    fn start(
-        &self,
-        pool: &db::Pool,
-        clock: Arc<dyn Clock>,
-        server_key: Arc<crate::crypto::ServerKey>,
-    ) -> anyhow::Result<Option<Workers>> {
-        if self.worker_threads == 0 {
-            return Ok(None);
-        }
-        let services = Services {
-            pool: pool.clone(),
-            clock,
-            mailer: self.mailer()?,
-            templates: Arc::new(Templates::embedded()),
-            server_key,
-            invitations: Arc::new(self.invitations.settings()?),
-        };
-        let settings = WorkerSettings {
-            threads: self.worker_threads,
-            lease: chrono::Duration::seconds(self.job_lease_secs.max(1)),
-            poll_interval: Duration::from_millis(self.job_poll_ms.max(10)),
-            ..WorkerSettings::default()
-        };
-        tracing::info!(threads = self.worker_threads, "job workers started");
-        Ok(Some(Workers::start(
-            services,
-            Registry::standard(),
-            settings,
-        )))
-    }
-}
-
 /// Runs the job workers until SIGINT or SIGTERM, then stops them gracefully.
-fn worker(database: &DatabaseArgs, key: &KeyArgs, args: &WorkerArgs) -> anyhow::Result<()> {
+fn worker(config: &Config) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let server_key = Arc::new(key.load(database)?);
-    database.open_migrated()?;
-    let backend = DatabaseTarget::parse(&database.database_url)?.backend;
-    let pool = db::build_pool(database.manager()?, &database.pool_settings(backend))?;
-    let args = WorkerArgs {
-        worker_threads: args.worker_threads.max(1),
-        ..args.clone()
-    };
-    let workers = args.start(&pool, clock, server_key)?;
+    let server_key = Arc::new(crate::app::server_key(config)?);
+    crate::app::open_migrated(&config.database)?;
+    let pool = crate::app::pool(&config.database)?;
+    let workers = crate::app::start_workers(config, &pool, clock, server_key)?;
     println!("mobietrain-scim worker running; stop it with Ctrl-C or SIGTERM");
     actix_web::rt::System::new().block_on(async {
         let mut term = actix_web::rt::signal::unix::signal(
@@ -738,11 +631,11 @@ fn crewplanner(
             hs256_secret_file,
         } => {
             let choice = if let Some(f) = jwks_file {
-                KeyChoice::Jwks(read_bounded(&f)?)
+                KeyChoice::Jwks(config::read_key_file(&f)?)
             } else if let Some(f) = public_key_file {
-                KeyChoice::Pem(read_bounded(&f)?)
+                KeyChoice::Pem(config::read_key_file(&f)?)
             } else if let Some(f) = hs256_secret_file {
-                let secret = read_bounded(&f)?;
+                let secret = config::read_key_file(&f)?;
                 KeyChoice::Hs256(secret.trim_end_matches(['\r', '\n']).as_bytes().to_vec())
             } else {
                 KeyChoice::Platform
@@ -810,54 +703,34 @@ fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Res
 
 /// Runs the HTTP server and the job workers until stopped (SIGINT/SIGTERM); then the workers finish
 /// the jobs they hold.
-fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Result<()> {
+fn serve(config: &Config) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let server_key = Arc::new(key.load(database)?);
-    if args.session_lifetime_hours < 1 {
-        anyhow::bail!("SESSION_LIFETIME_HOURS must be at least 1");
-    }
-    let app_url = url_without_query(&args.app_url)?;
-    let limits = args.limits()?;
-    if args.body_read_timeout_secs == 0 || args.body_read_timeout_secs > 300 {
-        anyhow::bail!("BODY_READ_TIMEOUT_SECS must be between 1 and 300");
-    }
-    let crewplanner = Arc::new(args.crewplanner.build()?);
+    let server_key = Arc::new(crate::app::server_key(config)?);
+    let crewplanner = Arc::new(crate::app::crewplanner(&config.crewplanner)?);
     // Listen before anything is written, so a taken port fails the start early.
-    let listener = std::net::TcpListener::bind(args.bind)
-        .with_context(|| format!("cannot listen on {}", args.bind))?;
-    let addr = listener.local_addr().unwrap_or(args.bind);
-    let public_url = public_url(args.public_url.as_deref(), addr)?;
-    let manager = database.manager()?;
-    let mut conn = manager.open().context("cannot open the database")?;
+    let bind = config.http.bind;
+    let listener =
+        std::net::TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
+    let addr = listener.local_addr().unwrap_or(bind);
+    let public_url = config.http.public_url_for(addr);
     let now = clock.now_naive();
-    let bootstrapped = db::migrate_locked(&mut conn, |conn| {
-        crate::refold::run_at_start(conn, now);
-        Ok(accounts::bootstrap(conn, now)?)
-    })?;
+    let (conn, bootstrapped) =
+        crate::app::migrate(&config.database, |conn| Ok(accounts::bootstrap(conn, now)?))?;
     drop(conn);
-    let backend = DatabaseTarget::parse(&database.database_url)?.backend;
-    let pool = db::build_pool(manager, &database.pool_settings(backend))?;
-    let invitations = Arc::new(args.jobs.invitations.settings()?);
-    let workers = args.jobs.start(&pool, clock.clone(), server_key.clone())?;
-    let state = AppState {
-        pool,
-        registry: Arc::new(crate::scim::schema::Registry::embedded().with_limits(limits)),
-        clock,
-        settings: Arc::new(HttpSettings {
-            public_url: public_url.clone(),
-            max_body_bytes: args.max_body_bytes,
-            body_read_timeout: std::time::Duration::from_secs(args.body_read_timeout_secs),
-            max_results: args.max_results,
-        }),
-        dialects: Arc::default(),
-        server_key,
-        app: Arc::new(crate::state::AppSettings {
-            app_url,
-            session_lifetime: chrono::Duration::hours(args.session_lifetime_hours),
-        }),
-        invitations,
-        crewplanner,
-    };
+    let backend = config.database.backend()?;
+    let pool = crate::app::pool(&config.database)?;
+    let workers = crate::app::start_workers(config, &pool, clock.clone(), server_key.clone())?;
+    let state = crate::app::state(
+        config,
+        crate::app::Parts {
+            pool,
+            clock,
+            server_key,
+            http: crate::app::http_settings(config, public_url.clone()),
+            crewplanner,
+        },
+    );
+    let http_workers = config.http.workers;
     let served = actix_web::rt::System::new().block_on(async move {
         let app_state = state.clone();
         let mut server = actix_web::HttpServer::new(move || {
@@ -867,7 +740,7 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
                 >::new())
                 .configure(crate::http::configure(app_state.clone()))
         });
-        if let Some(workers) = args.workers {
+        if let Some(workers) = http_workers {
             server = server.workers(workers);
         }
         let server = server
@@ -893,40 +766,4 @@ fn serve(database: &DatabaseArgs, key: &KeyArgs, args: ServeArgs) -> anyhow::Res
         w.shutdown();
     }
     served
-}
-
-/// The public base URL: `PUBLIC_URL`, checked, or `http://` and the loopback address listened on.
-/// Off loopback it is required, so no response ever carries a host a request chose.
-fn public_url(configured: Option<&str>, addr: SocketAddr) -> anyhow::Result<String> {
-    match configured.filter(|u| !u.trim().is_empty()) {
-        Some(url) => {
-            let ok = (url.starts_with("https://") || url.starts_with("http://"))
-                && url.len() > "https://".len()
-                && !url.contains(['?', '#', ' ']);
-            if !ok {
-                anyhow::bail!(
-                    "PUBLIC_URL must be an absolute http(s) URL without ?query or #fragment: {url:?}"
-                );
-            }
-            Ok(url.trim_end_matches('/').to_owned())
-        }
-        None if addr.ip().is_loopback() => Ok(format!("http://{addr}")),
-        None => anyhow::bail!(
-            "PUBLIC_URL is required when BIND ({addr}) is not a loopback address: it is the base URL \
-             in Location and meta.location (e.g. PUBLIC_URL=https://scim.example.com)"
-        ),
-    }
-}
-
-/// Checks that `url` is an absolute http(s) URL without a query or fragment, so `?code=…` can be
-/// appended.
-fn url_without_query(url: &str) -> anyhow::Result<String> {
-    let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && !url.contains(['?', '#', ' ']);
-    if !ok {
-        anyhow::bail!(
-            "APP_URL must be an absolute http(s) URL without ?query or #fragment: {url:?}"
-        );
-    }
-    Ok(url.to_owned())
 }

@@ -88,7 +88,7 @@ pub fn writes(pool: &Pool, concurrency: usize, stop: Stop) -> Measurement {
         db::write_transaction(conn, |conn| {
             diesel::insert_into(bench_ceiling::table)
                 .values((
-                    bench_ceiling::id.eq(crate::accounts::new_id()),
+                    bench_ceiling::id.eq(crate::context::new_id()),
                     bench_ceiling::written_at.eq(now),
                 ))
                 .execute(conn)

@@ -16,6 +16,7 @@ pub mod payload;
 mod report;
 pub mod seed;
 mod server;
+mod storage;
 mod workloads;
 
 use std::path::PathBuf;
@@ -24,8 +25,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 
-use crate::cli::DatabaseArgs;
-use crate::db::{self, Backend, ConnectionManager, DatabaseTarget, PoolSettings, SqliteSync};
+use crate::config::DatabaseConfig;
+use crate::db::{self, Backend, SqliteSync};
 use load::{Measurement, Stop, Target};
 use report::{Check, Report, Row, Seeding};
 use server::{Launch, Server};
@@ -203,15 +204,15 @@ impl Run {
             .any(|w| w.eq_ignore_ascii_case(workload))
     }
 
+    /// The server's own kind of pool (same manager, pragmas, durability and size) on `url`,
+    /// through the composition root; the benchmark waits longer for a connection than a request.
     fn pool(&self, url: &str) -> anyhow::Result<db::Pool> {
-        let manager = ConnectionManager::new(DatabaseTarget::parse(url)?, self.sync);
-        Ok(db::build_pool(
-            manager,
-            &PoolSettings {
-                max_size: self.pool_size,
-                connection_timeout: Duration::from_secs(30),
-            },
-        )?)
+        crate::app::pool(&DatabaseConfig {
+            url: url.to_owned(),
+            sqlite_synchronous: self.sync,
+            pool_size: Some(self.pool_size),
+            pool_timeout_secs: 30,
+        })
     }
 
     /// A fresh database with one tenant, and the server started on it.
@@ -587,7 +588,7 @@ impl Run {
 }
 
 /// Runs the benchmark; fails when any workload had an error or did nothing.
-pub fn run(database: &DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
+pub fn run(database: &DatabaseConfig, args: BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     for w in &args.workloads {
         if !WORKLOADS.contains(&w.to_ascii_lowercase().as_str()) {
@@ -597,7 +598,7 @@ pub fn run(database: &DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let backend = DatabaseTarget::parse(&database.database_url)?.backend;
+    let backend = database.backend()?;
     let binary = match &args.server_bin {
         Some(b) => b.clone(),
         None => std::env::current_exe().context("cannot find this executable")?,
@@ -613,17 +614,14 @@ pub fn run(database: &DatabaseArgs, args: BenchArgs) -> anyhow::Result<()> {
             SqliteSync::Full => "full".to_owned(),
             SqliteSync::Normal => "normal".to_owned(),
         },
-        Backend::Postgres => postgres_durability(&database.database_url)?,
+        Backend::Postgres => postgres_durability(&database.url)?,
     };
     let mut run = Run {
         plan,
         backend,
-        database_url: database.database_url.clone(),
+        database_url: database.url.clone(),
         sync: database.sqlite_synchronous,
-        pool_size: database.db_pool_size.unwrap_or(match backend {
-            Backend::Sqlite => 8,
-            Backend::Postgres => 16,
-        }),
+        pool_size: database.pool_settings(backend).max_size,
         server_key: crate::crypto::random_token(""),
         binary,
         report: Report {

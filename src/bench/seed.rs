@@ -11,17 +11,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::payload::{self, CALLING_CODE, Person, STORES};
-use crate::accounts::{self, Scope, new_id};
+use super::storage;
+use crate::accounts::{self, Scope};
+use crate::context::new_id;
 use crate::db::models::{EmailRow, GroupMemberRow, GroupRow, StoreRow, UserRow, UserStoreRow};
-use crate::db::schema::{group_members, groups, stores, user_emails, user_stores, users};
+use crate::db::schema::groups;
 use crate::db::{self, DbConn};
-use crate::on_inner;
 use crate::text::fold_identity;
 
 /// Users written per transaction.
 const USERS_PER_TX: usize = 5_000;
-/// Rows per multi-row `INSERT` (users have 34 columns: well under SQLite's bind limit).
-const ROWS_PER_INSERT: usize = 500;
 /// Memberships per multi-row `INSERT` (4 columns).
 const MEMBERS_PER_INSERT: usize = 2_000;
 
@@ -52,9 +51,7 @@ pub fn tenant(conn: &mut DbConn, name: &str, now: NaiveDateTime) -> anyhow::Resu
             updated_at: now,
         })
         .collect();
-    on_inner!(conn, |c| diesel::insert_into(stores::table)
-        .values(&rows)
-        .execute(c))?;
+    storage::insert_stores(conn, &rows)?;
     Ok(Tenant {
         account_id: account.id,
         token,
@@ -133,22 +130,7 @@ pub fn users(
             links.push(link);
         }
         db::write_transaction(conn, |conn| {
-            on_inner!(conn, |c| {
-                for chunk in rows.chunks(ROWS_PER_INSERT) {
-                    diesel::insert_into(users::table).values(chunk).execute(c)?;
-                }
-                for chunk in emails.chunks(ROWS_PER_INSERT) {
-                    diesel::insert_into(user_emails::table)
-                        .values(chunk)
-                        .execute(c)?;
-                }
-                for chunk in links.chunks(ROWS_PER_INSERT) {
-                    diesel::insert_into(user_stores::table)
-                        .values(chunk)
-                        .execute(c)?;
-                }
-                QueryResult::Ok(())
-            })
+            storage::insert_users(conn, &rows, &emails, &links)
         })
         .context("seeding users")?;
     }
@@ -189,9 +171,7 @@ pub fn group(
                     rule_id: None,
                 })
                 .collect();
-            on_inner!(conn, |c| diesel::insert_into(group_members::table)
-                .values(&rows)
-                .execute(c))?;
+            storage::insert_members(conn, &rows)?;
         }
         QueryResult::Ok(())
     })
@@ -200,16 +180,7 @@ pub fn group(
     Ok(row.id)
 }
 
-/// Leaves the database as a long-running one would be after such a load. PostgreSQL plans with
-/// statistics, which a bulk load leaves stale until autovacuum comes round: gather them now.
-/// SQLite's seed transactions leave a WAL of their own size, which every read must consult until
-/// the next writer restarts it (a server's steady writes keep it near the 1,000-page
-/// autocheckpoint): copy it into the database and truncate it.
+/// Leaves the database as a long-running one would be after a bulk load ([`storage::settle`]).
 fn settle(conn: &mut DbConn) -> anyhow::Result<()> {
-    use diesel::connection::SimpleConnection;
-    match conn {
-        DbConn::Pg(c) => c.batch_execute("ANALYZE")?,
-        DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?,
-    }
-    Ok(())
+    Ok(storage::settle(conn)?)
 }

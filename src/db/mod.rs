@@ -55,6 +55,12 @@ macro_rules! fetch_optional_inner {
     };
 }
 
+/// Whether the database answers a query (readiness).
+pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), conn)?;
+    Ok(())
+}
+
 /// The pool of connections shared by the HTTP workers and the CLI.
 pub type Pool = r2d2::Pool<ConnectionManager>;
 /// A connection checked out of the [`Pool`].

@@ -1,5 +1,9 @@
 //! The generic `send_email` job: one templated message to one user of the job's account.
 //!
+//! The job knows no domain module: it asks its context ([`MailServices`], which the application's
+//! composition root implements) for the mailer, the templates, the recipient and the account's
+//! name.
+//!
 //! The payload names the recipient by user id, not by address: the address, the given name and the
 //! language are read when the job runs, so the queue holds no contact data and a changed address is
 //! honoured. Following the queue's idempotence rules ([`crate::jobs`]): the job reloads the user and
@@ -7,13 +11,45 @@
 //! `Message-ID` comes from the logical send, so a repeated delivery after a crash is the same
 //! message; the job being marked done is the record that it was sent.
 
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::templates::Language;
-use super::{Email, MailError, header_text, message_id};
-use crate::db::schema::{accounts, user_emails, users};
-use crate::jobs::{CrashPoint, JobContext, JobType, Permanent};
+use super::templates::{Language, Templates};
+use super::{Email, MailError, Mailer, header_text, message_id};
+use crate::db::DbConn;
+use crate::jobs::{CrashPoint, JobContext, JobType, Permanent, Runtime};
+
+/// The recipient of a message to a user, read when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// The given name, for the greeting and the `To` header.
+    pub given_name: Option<String>,
+    /// The user's `preferredLanguage`.
+    pub preferred_language: Option<String>,
+    /// The user's `locale`.
+    pub locale: Option<String>,
+    /// Whether the user is active (a deactivated user is sent nothing).
+    pub active: bool,
+    /// The address to send to; `None` when the user has none.
+    pub address: Option<String>,
+}
+
+/// What mail jobs need of their context: the transport, the templates, and the owners of the
+/// recipient's data (the application asks its domain modules).
+pub trait MailServices: Runtime {
+    /// Where e-mail goes.
+    fn mailer(&self) -> &dyn Mailer;
+    /// The embedded templates.
+    fn templates(&self) -> &Templates;
+    /// User `user_id` of account `account_id` as a recipient; `None` when there is no such user.
+    fn recipient(
+        &self,
+        conn: &mut DbConn,
+        account_id: &str,
+        user_id: &str,
+    ) -> anyhow::Result<Option<Recipient>>;
+    /// The account's name, shown in the subject.
+    fn account_name(&self, conn: &mut DbConn, account_id: &str) -> anyhow::Result<String>;
+}
 
 /// Send template `template` to user `user_id` of the job's account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +77,7 @@ impl JobType for SendEmail {
 }
 
 /// The handler of [`SendEmail`].
-pub fn run(ctx: &JobContext<'_>, job: SendEmail) -> anyhow::Result<()> {
+pub fn run<C: MailServices>(ctx: &JobContext<'_, C>, job: SendEmail) -> anyhow::Result<()> {
     let Some(account_id) = ctx.job.account_id.as_deref() else {
         return Err(Permanent("send_email needs an account".into()).into());
     };
@@ -94,43 +130,30 @@ pub enum Delivered {
 /// Delivers one message following the queue's rules: the recipient is reloaded (skipped when gone
 /// or deactivated), the address, given name and language are read now, and the `Message-ID` is
 /// that of the logical send.
-pub fn deliver(ctx: &JobContext<'_>, d: Delivery<'_>) -> anyhow::Result<Delivered> {
+pub fn deliver<C: MailServices>(
+    ctx: &JobContext<'_, C>,
+    d: Delivery<'_>,
+) -> anyhow::Result<Delivered> {
     let mut conn = ctx.conn()?;
-    let user = users::table
-        .filter(users::id.eq(d.user_id))
-        .filter(users::account_id.eq(d.account_id))
-        .select((
-            users::given_name,
-            users::preferred_language,
-            users::locale,
-            users::active,
-        ))
-        .first::<(Option<String>, Option<String>, Option<String>, bool)>(&mut conn)
-        .optional()?;
-    let Some((given_name, preferred_language, locale, active)) = user else {
+    let Some(recipient) = ctx.services.recipient(&mut conn, d.account_id, d.user_id)? else {
         tracing::info!(job.id = %ctx.job.id, "recipient no longer exists; nothing sent");
         return Ok(Delivered::Skipped);
     };
+    let Recipient {
+        given_name,
+        preferred_language,
+        locale,
+        active,
+        address,
+    } = recipient;
     if !active {
         tracing::info!(job.id = %ctx.job.id, "recipient is deactivated; nothing sent");
         return Ok(Delivered::Skipped);
     }
-    let address: Option<String> = user_emails::table
-        .filter(user_emails::user_id.eq(d.user_id))
-        .select(user_emails::value)
-        .order((
-            user_emails::is_primary.eq(Some(true)).desc(),
-            user_emails::position.asc(),
-        ))
-        .first(&mut conn)
-        .optional()?;
     let Some(address) = address else {
         return Err(Permanent("the recipient has no e-mail address".into()).into());
     };
-    let account_name: String = accounts::table
-        .find(d.account_id)
-        .select(accounts::name)
-        .first(&mut conn)?;
+    let account_name = ctx.services.account_name(&mut conn, d.account_id)?;
     drop(conn);
 
     // The name greets the user in a single line and stands in the `To` header; the account's name
@@ -151,7 +174,7 @@ pub fn deliver(ctx: &JobContext<'_>, d: Delivery<'_>) -> anyhow::Result<Delivere
     params.insert("account_name".into(), account_name.into());
     let rendered = ctx
         .services
-        .templates
+        .templates()
         .render(d.template, language, &serde_json::Value::Object(params))
         .map_err(|e| Permanent(e.to_string()))?;
     let email = Email {
@@ -160,9 +183,9 @@ pub fn deliver(ctx: &JobContext<'_>, d: Delivery<'_>) -> anyhow::Result<Delivere
         subject: header_text(&rendered.subject),
         text: rendered.text,
         html: rendered.html,
-        message_id: message_id(d.message_key, d.template, ctx.services.mailer.domain()),
+        message_id: message_id(d.message_key, d.template, ctx.services.mailer().domain()),
     };
-    ctx.services.mailer.send(&email).map_err(|e| match e {
+    ctx.services.mailer().send(&email).map_err(|e| match e {
         // A message that cannot be built will not build on a retry either.
         MailError::Build(_) => anyhow::Error::from(Permanent(e.to_string())),
         other => other.into(),

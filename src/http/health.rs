@@ -2,7 +2,6 @@
 //! job queue's counts per state come along as detail).
 
 use actix_web::{HttpResponse, web};
-use diesel::RunQueryDsl;
 use serde_json::json;
 
 use super::run_db;
@@ -16,7 +15,7 @@ pub async fn healthz() -> HttpResponse {
 /// 200 when a database connection answers a query, 503 otherwise.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let ping = run_db(&state, |conn| {
-        diesel::sql_query("SELECT 1").execute(conn)?;
+        crate::db::ping(conn)?;
         Ok(crate::jobs::queue::count_by_state(conn)?)
     })
     .await;

@@ -11,18 +11,31 @@
 //!   ([`super::invite_provisioned`]).
 //! - `invitations.purge_expired`: hourly, ends whatever expired and was not ended by its own expiry
 //!   job (one that failed for good, or was lost with a restored backup): a safety net.
+//!
+//! The handlers are generic over their context ([`InvitationServices`]); the application's
+//! composition root implements it and registers them.
 
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::{InvitationSettings, storage};
 use crate::clock::rfc3339;
+use crate::crypto::ServerKey;
 use crate::db::DbConn;
 use crate::db::models::InvitationRow;
-use crate::email::job::{Delivered, Delivery, deliver};
+use crate::email::job::{Delivered, Delivery, MailServices, deliver};
 use crate::error::ServiceError;
 use crate::jobs::schedule::Schedule;
-use crate::jobs::{EnqueueOptions, JobContext, JobType, Registry, enqueue};
+use crate::jobs::{EnqueueOptions, JobContext, JobType, enqueue};
+
+/// What the invitation jobs need of their context, beyond mail: the invitation settings and the
+/// server key their links are derived from.
+pub trait InvitationServices: MailServices {
+    /// Reminders, expiry and links.
+    fn invitations(&self) -> &InvitationSettings;
+    /// The server key (links are derived from it when their e-mail is sent).
+    fn server_key(&self) -> &ServerKey;
+}
 
 /// The e-mail template of the invitation itself.
 pub const INVITATION_TEMPLATE: &str = "invitation";
@@ -98,14 +111,6 @@ impl JobType for PurgeExpired {
     const NAME: &'static str = "invitations.purge_expired";
 }
 
-/// Registers the invitation handlers.
-pub fn register(registry: &mut Registry) {
-    registry.register::<InvitationEmail>(send_email);
-    registry.register::<ExpireInvitation>(expire);
-    registry.register::<ProvisionInvitation>(provision);
-    registry.register::<PurgeExpired>(purge_expired);
-}
-
 /// The periodic invitation work: the hourly safety-net purge.
 pub fn schedules() -> Vec<Schedule> {
     vec![Schedule {
@@ -114,6 +119,20 @@ pub fn schedules() -> Vec<Schedule> {
         job: PurgeExpired::NAME,
         payload: serde_json::json!({"limit": 500}),
     }]
+}
+
+/// Cancels the invitation's waiting jobs (its e-mails, reminders and expiry): with the invitation
+/// gone they have nothing to do. Returns how many.
+pub fn cancel_waiting(
+    conn: &mut DbConn,
+    account_id: &str,
+    invitation_id: &str,
+) -> diesel::QueryResult<usize> {
+    crate::jobs::queue::cancel_waiting_by_prefix(
+        conn,
+        Some(account_id),
+        &format!("invitation:{invitation_id}:"),
+    )
 }
 
 fn options(account_id: &str, key: String, run_at: NaiveDateTime) -> EnqueueOptions {
@@ -196,9 +215,13 @@ pub fn enqueue_provision(
     Ok(())
 }
 
-fn send_email(ctx: &JobContext<'_>, job: InvitationEmail) -> anyhow::Result<()> {
+/// The handler of [`InvitationEmail`].
+pub fn send_email<C: InvitationServices>(
+    ctx: &JobContext<'_, C>,
+    job: InvitationEmail,
+) -> anyhow::Result<()> {
     let services = ctx.services;
-    let now = services.clock.now_naive();
+    let now = ctx.now();
     let row = storage::find_any(&mut *ctx.conn()?, &job.invitation_id)?;
     let Some(row) = row else {
         tracing::info!(job.id = %ctx.job.id, "invitation no longer exists; nothing sent");
@@ -216,7 +239,7 @@ fn send_email(ctx: &JobContext<'_>, job: InvitationEmail) -> anyhow::Result<()> 
     // goes instead, so a backlog never becomes a burst.
     let next_day = usize::try_from(job.n)
         .ok()
-        .and_then(|n| services.invitations.reminder_days.get(n));
+        .and_then(|n| services.invitations().reminder_days.get(n));
     if job.kind == EmailKind::Reminder
         && next_day.is_some_and(|day| now >= row.first_sent_at + Duration::days(*day))
     {
@@ -228,7 +251,7 @@ fn send_email(ctx: &JobContext<'_>, job: InvitationEmail) -> anyhow::Result<()> 
         EmailKind::Reminder => REMINDER_TEMPLATE,
     };
     let params = serde_json::json!({
-        "accept_url": super::accept_url(&services.invitations, &services.server_key, &row),
+        "accept_url": super::accept_url(services.invitations(), services.server_key(), &row),
         "expires_at": rfc3339(row.expires_at),
         "days_left": (row.expires_at - now).num_days().max(1),
     });
@@ -250,8 +273,12 @@ fn send_email(ctx: &JobContext<'_>, job: InvitationEmail) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn expire(ctx: &JobContext<'_>, job: ExpireInvitation) -> anyhow::Result<()> {
-    let now = ctx.services.clock.now_naive();
+/// The handler of [`ExpireInvitation`].
+pub fn expire<C: InvitationServices>(
+    ctx: &JobContext<'_, C>,
+    job: ExpireInvitation,
+) -> anyhow::Result<()> {
+    let now = ctx.now();
     let registry = crate::scim::schema::Registry::embedded();
     if super::expire(&mut *ctx.conn()?, &registry, &job.invitation_id, now)? {
         tracing::info!(job.id = %ctx.job.id, invitation.id = %job.invitation_id, "invitation expired");
@@ -259,14 +286,18 @@ fn expire(ctx: &JobContext<'_>, job: ExpireInvitation) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn provision(ctx: &JobContext<'_>, job: ProvisionInvitation) -> anyhow::Result<()> {
+/// The handler of [`ProvisionInvitation`].
+pub fn provision<C: InvitationServices>(
+    ctx: &JobContext<'_, C>,
+    job: ProvisionInvitation,
+) -> anyhow::Result<()> {
     let Some(account_id) = ctx.job.account_id.as_deref() else {
         return Err(crate::jobs::Permanent("the job needs an account".into()).into());
     };
-    let now = ctx.services.clock.now_naive();
+    let now = ctx.now();
     let made = super::invite_provisioned(
         &mut *ctx.conn()?,
-        &ctx.services.invitations,
+        ctx.services.invitations(),
         account_id,
         &job.user_id,
         now,
@@ -277,8 +308,12 @@ fn provision(ctx: &JobContext<'_>, job: ProvisionInvitation) -> anyhow::Result<(
     Ok(())
 }
 
-fn purge_expired(ctx: &JobContext<'_>, job: PurgeExpired) -> anyhow::Result<()> {
-    let now = ctx.services.clock.now_naive();
+/// The handler of [`PurgeExpired`].
+pub fn purge_expired<C: InvitationServices>(
+    ctx: &JobContext<'_, C>,
+    job: PurgeExpired,
+) -> anyhow::Result<()> {
+    let now = ctx.now();
     let mut conn = ctx.conn()?;
     let due = storage::expired_ids(&mut conn, now, job.limit.clamp(1, 10_000))?;
     if due.is_empty() {

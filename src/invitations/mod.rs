@@ -537,7 +537,7 @@ fn end(
     if !storage::delete(conn, &row.id)? {
         return Ok(false);
     }
-    storage::delete_waiting_jobs(conn, account_id, &row.id)?;
+    jobs::cancel_waiting(conn, account_id, &row.id)?;
     let mut user_deleted = false;
     if row.created_user {
         let rec = users::get(conn, account_id, &row.user_id);
@@ -676,7 +676,7 @@ pub fn accept(
         if !storage::delete(conn, &row.id)? {
             return Err(unknown());
         }
-        storage::delete_waiting_jobs(conn, &row.account_id, &row.id)?;
+        jobs::cancel_waiting(conn, &row.account_id, &row.id)?;
         let invitee = Actor {
             label: "invitee".to_owned(),
             token_id: None,

@@ -9,8 +9,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::models::InvitationRow;
-use crate::db::schema::{invitations, jobs, user_emails, users};
-use crate::jobs::JobState;
+use crate::db::schema::{invitations, user_emails, users};
 
 /// The invitation `id` of `account_id`, if it is still pending at `now`.
 pub fn find(
@@ -108,18 +107,6 @@ pub fn record_reminder(
     ))
     .execute(conn)?;
     Ok(changed == 1)
-}
-
-/// Deletes the invitation's jobs that have not started (reminders, expiry, sends): with the
-/// invitation gone they would only find nothing to do.
-pub fn delete_waiting_jobs(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usize> {
-    diesel::delete(
-        jobs::table
-            .filter(jobs::account_id.eq(account_id))
-            .filter(jobs::state.eq(JobState::Queued.as_str()))
-            .filter(jobs::dedup_key.like(format!("invitation:{id}:%"))),
-    )
-    .execute(conn)
 }
 
 /// One page of an account's pending invitations, soonest expiry first, and how many there are.

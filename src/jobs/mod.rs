@@ -14,6 +14,11 @@
 //! spent the job is kept as `failed` with its last error, for an admin to see and retry. On
 //! shutdown a worker finishes the job it is running and claims no more.
 //!
+//! **Generic**: the queue knows no concrete job. Job types and their handlers are registered in a
+//! [`Registry`] over a context type `C` (whatever the handlers need: a mailer, settings), which
+//! the application's composition root (`app`) builds; the queue itself asks the context only
+//! for the pool and the clock ([`Runtime`]).
+//!
 //! **Periodic work** ([`schedule`]) is enqueued by whichever instance first moves the schedule's
 //! `next_run_at` on (a compare-and-set), so N instances enqueue each run once.
 //!
@@ -27,7 +32,7 @@
 //!    do is success, not failure),
 //! 3. **marks what it did** in the same transaction as its database effects, and makes external
 //!    effects recognisable when repeated: an e-mail's `Message-ID` is derived from the logical send
-//!    ([`crate::email::message_id`]), so a repeated delivery is the same message to the receiving
+//!    (the mail transport derives it), so a repeated delivery is the same message to the receiving
 //!    side.
 //!
 //! A handler returns an error to be retried, or [`Permanent`] when retrying cannot help. Error texts
@@ -36,6 +41,7 @@
 
 pub mod queue;
 pub mod schedule;
+mod storage;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -44,26 +50,15 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::db::Pool;
 use crate::db::models::JobRow;
-use crate::email::Mailer;
-use crate::email::templates::Templates;
 pub use queue::{EnqueueOptions, Enqueued, JobState, JobType, enqueue};
 
-/// What handlers use: the database, the time, the mailer, the e-mail templates, the server key and
-/// the invitation settings.
-#[derive(Debug, Clone)]
-pub struct Services {
+/// What the queue itself needs of a handlers' context: the database and the time. The context
+/// type of a [`Registry`] implements it; everything else in it is for the handlers.
+pub trait Runtime: Send + Sync + 'static {
     /// Database connections.
-    pub pool: Pool,
+    fn pool(&self) -> &Pool;
     /// The time source (a [`crate::clock::ManualClock`] in tests).
-    pub clock: Arc<dyn Clock>,
-    /// Where e-mail goes.
-    pub mailer: Arc<dyn Mailer>,
-    /// The embedded e-mail templates.
-    pub templates: Arc<Templates>,
-    /// The server key: invitation links are derived from it when their e-mail is sent.
-    pub server_key: Arc<crate::crypto::ServerKey>,
-    /// Invitation reminders, expiry and links.
-    pub invitations: Arc<crate::invitations::InvitationSettings>,
+    fn clock(&self) -> &dyn Clock;
 }
 
 /// A place in a job's run where tests make a worker die, to prove a job survives it.
@@ -92,15 +87,15 @@ pub struct Crashed(pub CrashPoint);
 pub struct Permanent(pub String);
 
 /// What a handler sees of its job and the world.
-pub struct JobContext<'a> {
-    /// Shared services.
-    pub services: &'a Services,
+pub struct JobContext<'a, C> {
+    /// The handlers' context, as the application built it.
+    pub services: &'a C,
     /// The job as claimed (its attempt already counted).
     pub job: &'a JobRow,
     faults: Option<&'a FaultHook>,
 }
 
-impl std::fmt::Debug for JobContext<'_> {
+impl<C> std::fmt::Debug for JobContext<'_, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobContext")
             .field("job", &self.job.id)
@@ -108,7 +103,7 @@ impl std::fmt::Debug for JobContext<'_> {
     }
 }
 
-impl JobContext<'_> {
+impl<C> JobContext<'_, C> {
     /// Fails with [`Crashed`] when a test's fault hook says the worker dies here.
     pub fn crash_point(&self, point: CrashPoint) -> Result<(), Crashed> {
         match self.faults {
@@ -116,47 +111,60 @@ impl JobContext<'_> {
             _ => Ok(()),
         }
     }
+}
 
+impl<C: Runtime> JobContext<'_, C> {
     /// A pooled connection.
     pub fn conn(&self) -> anyhow::Result<crate::db::PooledConn> {
-        Ok(self.services.pool.get()?)
+        Ok(self.services.pool().get()?)
+    }
+
+    /// Now, on the context's clock.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        self.services.clock().now_naive()
     }
 }
 
-type Handler = Arc<dyn Fn(&JobContext<'_>, serde_json::Value) -> anyhow::Result<()> + Send + Sync>;
+type Handler<C> =
+    Arc<dyn Fn(&JobContext<'_, C>, serde_json::Value) -> anyhow::Result<()> + Send + Sync>;
 
-/// The handlers of this instance, by job name.
-#[derive(Clone, Default)]
-pub struct Registry {
-    handlers: HashMap<&'static str, Handler>,
+/// The handlers of this instance, by job name, over the context type `C` they share.
+pub struct Registry<C> {
+    handlers: HashMap<&'static str, Handler<C>>,
 }
 
-impl std::fmt::Debug for Registry {
+impl<C> Clone for Registry<C> {
+    fn clone(&self) -> Self {
+        Self {
+            handlers: self.handlers.clone(),
+        }
+    }
+}
+
+impl<C> Default for Registry<C> {
+    fn default() -> Self {
+        Self {
+            handlers: HashMap::new(),
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for Registry<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_set().entries(self.handlers.keys()).finish()
     }
 }
 
-impl Registry {
+impl<C> Registry<C> {
     /// No handlers.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Every handler the server ships: `send_email`, the purge of old done jobs, and the
-    /// invitations' e-mails, expiry and provisioning.
-    pub fn standard() -> Self {
-        let mut registry = Self::new();
-        registry.register::<crate::email::job::SendEmail>(crate::email::job::run);
-        registry.register::<schedule::PurgeDoneJobs>(schedule::purge_done_jobs);
-        crate::invitations::jobs::register(&mut registry);
-        registry
-    }
-
-    /// Registers the handler of job type `J`.
+    /// Registers the handler of job type `J`, replacing any earlier one of the same name.
     pub fn register<J: JobType + 'static>(
         &mut self,
-        handler: impl Fn(&JobContext<'_>, J) -> anyhow::Result<()> + Send + Sync + 'static,
+        handler: impl Fn(&JobContext<'_, C>, J) -> anyhow::Result<()> + Send + Sync + 'static,
     ) {
         self.handlers.insert(
             J::NAME,
@@ -168,7 +176,14 @@ impl Registry {
         );
     }
 
-    fn get(&self, name: &str) -> Option<&Handler> {
+    /// The names of the registered jobs, sorted.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.handlers.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    fn get(&self, name: &str) -> Option<&Handler<C>> {
         self.handlers.get(name)
     }
 }

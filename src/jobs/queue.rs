@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::accounts::new_id;
+use crate::context::new_id;
 use crate::db::models::JobRow;
 use crate::db::schema::jobs;
 use crate::db::{DbConn, write_transaction};
@@ -145,12 +145,7 @@ pub fn enqueue_raw(
         updated_at: now,
         finished_at: None,
     };
-    // ON CONFLICT DO NOTHING (no target) covers the partial dedup index and, unlike a caught unique
-    // violation, leaves a PostgreSQL transaction usable.
-    let inserted = crate::on_inner!(conn, |c| diesel::insert_into(jobs::table)
-        .values(&row)
-        .on_conflict_do_nothing()
-        .execute(c))?;
+    let inserted = super::storage::insert_job(conn, &row)?;
     Ok(if inserted == 1 {
         Enqueued::New(row.id)
     } else {
@@ -171,28 +166,7 @@ pub fn claim(
     now: NaiveDateTime,
 ) -> QueryResult<Vec<JobRow>> {
     write_transaction(conn, |conn| {
-        let runnable = jobs::state
-            .eq(JobState::Queued.as_str())
-            .and(jobs::run_at.le(now))
-            .or(jobs::state
-                .eq(JobState::Running.as_str())
-                .and(jobs::claimed_until.lt(now)));
-        let ids: Vec<String> = match conn {
-            DbConn::Pg(c) => jobs::table
-                .select(jobs::id)
-                .filter(runnable)
-                .order((jobs::priority.desc(), jobs::run_at.asc(), jobs::id.asc()))
-                .limit(limit)
-                .for_update()
-                .skip_locked()
-                .load(c)?,
-            DbConn::Sqlite(c) => jobs::table
-                .select(jobs::id)
-                .filter(runnable)
-                .order((jobs::priority.desc(), jobs::run_at.asc(), jobs::id.asc()))
-                .limit(limit)
-                .load(c)?,
-        };
+        let ids = super::storage::runnable_ids(conn, limit, now)?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -447,6 +421,56 @@ pub fn count_by_state(conn: &mut DbConn) -> QueryResult<Vec<(JobState, i64)>> {
             (st, n)
         })
         .collect())
+}
+
+/// Cancels an account's waiting jobs (queued, not yet claimed) whose dedup key starts with
+/// `prefix`, for the owner of what they were about (an invitation that ended, say); returns how
+/// many. `account_id` `None` cancels server-wide jobs only. A job already running is left to
+/// finish: its handler reloads its state and finds nothing to do.
+pub fn cancel_waiting_by_prefix(
+    conn: &mut DbConn,
+    account_id: Option<&str>,
+    prefix: &str,
+) -> QueryResult<usize> {
+    let pattern = format!("{}%", like_escape(prefix));
+    let query = diesel::delete(jobs::table)
+        .filter(jobs::state.eq(JobState::Queued.as_str()))
+        .filter(jobs::dedup_key.like(pattern).escape('\\'))
+        .into_boxed();
+    let query = match account_id {
+        Some(a) => query.filter(jobs::account_id.eq(a)),
+        None => query.filter(jobs::account_id.is_null()),
+    };
+    query.execute(conn)
+}
+
+/// `value` with LIKE's wildcards and the escape character escaped, so it matches only itself.
+fn like_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The jobs a run at `now` would take: queued ones whose `run_at` has come, and running ones whose
+/// lease ran out. Most urgent first.
+pub fn due(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<JobRow>> {
+    jobs::table
+        .filter(
+            jobs::state
+                .eq(JobState::Queued.as_str())
+                .and(jobs::run_at.le(now))
+                .or(jobs::state
+                    .eq(JobState::Running.as_str())
+                    .and(jobs::claimed_until.lt(now))),
+        )
+        .select(JobRow::as_select())
+        .order((jobs::priority.desc(), jobs::run_at.asc(), jobs::id.asc()))
+        .load(conn)
 }
 
 /// Deletes done jobs that finished before `before`; returns how many.

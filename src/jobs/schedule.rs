@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::queue::{self, EnqueueOptions, JobType};
-use super::{JobContext, JobState};
+use super::{JobContext, JobState, Runtime};
 use crate::db::models::JobScheduleRow;
 use crate::db::schema::job_schedules;
 use crate::db::{DbConn, write_transaction};
@@ -26,16 +26,14 @@ pub struct Schedule {
     pub payload: serde_json::Value,
 }
 
-/// The schedules the server ships: the purge of old done jobs, and the invitations' own.
-pub fn standard() -> Vec<Schedule> {
-    let mut schedules = vec![Schedule {
+/// The queue's own periodic work: the hourly purge of done jobs older than a week.
+pub fn purge_done_schedule() -> Schedule {
+    Schedule {
         name: "jobs.purge_done",
         every: Duration::hours(1),
         job: PurgeDoneJobs::NAME,
         payload: serde_json::json!({"keep_days": 7}),
-    }];
-    schedules.extend(crate::invitations::jobs::schedules());
-    schedules
+    }
 }
 
 /// Enqueues the runs of `schedules` that are due; returns how many it enqueued.
@@ -47,10 +45,7 @@ pub fn tick(conn: &mut DbConn, schedules: &[Schedule], now: NaiveDateTime) -> Qu
             next_run_at: now,
             updated_at: now,
         };
-        crate::on_inner!(&mut *conn, |c| diesel::insert_into(job_schedules::table)
-            .values(&row)
-            .on_conflict_do_nothing()
-            .execute(c))?;
+        super::storage::insert_schedule_if_missing(conn, &row)?;
         let won = write_transaction(conn, |conn| {
             let moved = diesel::update(
                 job_schedules::table
@@ -99,8 +94,11 @@ impl JobType for PurgeDoneJobs {
 }
 
 /// The handler of [`PurgeDoneJobs`]: idempotent by nature (deleting the deleted deletes nothing).
-pub fn purge_done_jobs(ctx: &JobContext<'_>, job: PurgeDoneJobs) -> anyhow::Result<()> {
-    let before = ctx.services.clock.now_naive() - Duration::days(job.keep_days.max(1));
+pub fn purge_done_jobs<C: Runtime>(
+    ctx: &JobContext<'_, C>,
+    job: PurgeDoneJobs,
+) -> anyhow::Result<()> {
+    let before = ctx.now() - Duration::days(job.keep_days.max(1));
     let n = queue::purge_done(&mut *ctx.conn()?, before)?;
     tracing::info!(
         jobs.purged = n,

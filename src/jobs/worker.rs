@@ -1,5 +1,6 @@
 //! The workers: std threads that claim jobs, run their handlers and record the outcome, until told
 //! to stop. `serve` runs them beside the HTTP server; `mobietrain-scim worker` runs only them.
+//! [`run_due`] runs the due jobs once, on the caller's thread, through the same code (tests).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex};
@@ -9,7 +10,7 @@ use chrono::Duration;
 
 use super::queue::{self, Backoff};
 use super::schedule::{self, Schedule};
-use super::{CrashPoint, Crashed, FaultHook, JobContext, JobState, Permanent, Registry, Services};
+use super::{CrashPoint, Crashed, FaultHook, JobContext, JobState, Permanent, Registry, Runtime};
 use crate::db::models::JobRow;
 
 /// How the workers of one instance behave.
@@ -24,7 +25,8 @@ pub struct WorkerSettings {
     pub poll_interval: std::time::Duration,
     /// The retry delays.
     pub backoff: Backoff,
-    /// Periodic work this instance enqueues when due (checked by the first thread).
+    /// Periodic work this instance enqueues when due (checked by the first thread); none by
+    /// default: the application's composition root names them.
     pub schedules: Vec<Schedule>,
     /// A name for the instance, recorded in `claimed_by`.
     pub instance: String,
@@ -51,7 +53,7 @@ impl Default for WorkerSettings {
             lease: Duration::minutes(5),
             poll_interval: std::time::Duration::from_secs(1),
             backoff: Backoff::default(),
-            schedules: schedule::standard(),
+            schedules: Vec::new(),
             instance: format!("worker-{}", std::process::id()),
             faults: None,
         }
@@ -88,8 +90,8 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `settings.threads` workers.
-    pub fn start(services: Services, registry: Registry, settings: WorkerSettings) -> Self {
+    /// Starts `settings.threads` workers, running the jobs of `registry` with `services`.
+    pub fn start<C: Runtime>(services: C, registry: Registry<C>, settings: WorkerSettings) -> Self {
         let stop = Arc::new(Stop::default());
         let shared = Arc::new((services, registry, settings));
         let threads = (0..shared.2.threads.max(1))
@@ -134,10 +136,38 @@ impl Workers {
     }
 }
 
-struct Worker<'a> {
+/// Runs, on this thread, every job that is due at the clock's time (ticking `settings.schedules`
+/// first) until none is left; returns how many ran. A job that fails is retried later (its
+/// `run_at` moves past now), so the loop ends; a run-away handler that keeps enqueueing due work
+/// is stopped after `limit` jobs with an error.
+pub fn run_due<C: Runtime>(
+    services: &C,
+    registry: &Registry<C>,
+    settings: &WorkerSettings,
+    limit: usize,
+) -> anyhow::Result<usize> {
+    let worker = Worker {
+        name: format!("{}-due", settings.instance),
+        services,
+        registry,
+        settings,
+        ticks_schedules: true,
+    };
+    let mut ran = 0;
+    while let Some(outcome) = worker.step()? {
+        ran += 1;
+        if matches!(outcome, Outcome::Died) {
+            break;
+        }
+        anyhow::ensure!(ran < limit, "more than {limit} due jobs in one run");
+    }
+    Ok(ran)
+}
+
+struct Worker<'a, C> {
     name: String,
-    services: &'a Services,
-    registry: &'a Registry,
+    services: &'a C,
+    registry: &'a Registry<C>,
     settings: &'a WorkerSettings,
     ticks_schedules: bool,
 }
@@ -150,7 +180,7 @@ enum Outcome {
     Died,
 }
 
-impl Worker<'_> {
+impl<C: Runtime> Worker<'_, C> {
     fn run(&self, stop: &Stop) {
         while !stop.is_set() {
             match self.step() {
@@ -173,8 +203,8 @@ impl Worker<'_> {
 
     /// Claims and runs one job; `None` when there was none.
     fn step(&self) -> anyhow::Result<Option<Outcome>> {
-        let mut conn = self.services.pool.get()?;
-        let now = self.services.clock.now_naive();
+        let mut conn = self.services.pool().get()?;
+        let now = self.services.clock().now_naive();
         if self.ticks_schedules && !self.settings.schedules.is_empty() {
             let n = schedule::tick(&mut conn, &self.settings.schedules, now)?;
             if n > 0 {
@@ -226,8 +256,8 @@ impl Worker<'_> {
                 }
             }
         };
-        let mut conn = self.services.pool.get()?;
-        let now = self.services.clock.now_naive();
+        let mut conn = self.services.pool().get()?;
+        let now = self.services.clock().now_naive();
         match result {
             Ok(()) => {
                 if self.fault(CrashPoint::BeforeComplete, job) {

@@ -3,6 +3,7 @@
 
 pub mod attributes;
 pub mod model;
+pub mod recipient;
 pub mod rules;
 pub mod storage;
 

@@ -474,10 +474,8 @@ async fn jwks_by_url_follows_a_key_rotation_and_still_refuses_an_unknown_kid() {
 #[test]
 fn a_replayed_token_signs_in_once_across_two_instances_sharing_the_database() {
     let (first, account) = app_with(rsa_platform());
-    let mut second = TestApp {
-        state: first.state.clone(),
-        db: crate::harness::TestDb::new(),
-    };
+    let mut second = TestApp::new();
+    second.state = first.state.clone();
     // The second instance: its own pool (and thus process-like state) on the first one's database.
     second.state.pool = pool_on(&first.db, 4);
     second.state.crewplanner = Arc::new(CrewPlanner {

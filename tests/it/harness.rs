@@ -1,9 +1,12 @@
 //! The test harness: every test gets its own database (a fresh SQLite file, or a fresh PostgreSQL
-//! database cloned from a migrated template when `TEST_DATABASE_URL` is set), the real route table
-//! (`http::configure`), and helpers to call it. Logs of the whole test binary are captured so tests
-//! can prove what never reaches them.
+//! database cloned from a migrated template when `TEST_DATABASE_URL` is set), the app built by the
+//! composition root (`app`) as `serve` builds it, the real route table (`http::configure`), and
+//! helpers to call it. Jobs run when a test says so ([`TestApp::run_due_jobs`], through the real
+//! job registry); a test that leaves due jobs unprocessed fails when its app is dropped. Logs of
+//! the whole test binary are captured so tests can prove what never reaches them.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -14,12 +17,17 @@ use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
 use mobietrain_scim::accounts::{self, Scope};
+use mobietrain_scim::app;
 use mobietrain_scim::clock::{Clock, SystemClock};
+use mobietrain_scim::config::{Config, DatabaseConfig};
 use mobietrain_scim::db::{
     self, ConnectionManager, DatabaseTarget, DbConn, PoolSettings, SqliteSync,
 };
+use mobietrain_scim::email::Mailer;
+use mobietrain_scim::email::memory::MemoryMailer;
 use mobietrain_scim::http::{configure, telemetry::PrivacyRootSpan};
-use mobietrain_scim::scim::schema::Registry;
+use mobietrain_scim::jobs::schedule::Schedule;
+use mobietrain_scim::jobs::worker::{WorkerSettings, run_due};
 use mobietrain_scim::state::{AppState, HttpSettings};
 use serde_json::Value;
 
@@ -276,8 +284,12 @@ pub struct TestAccount {
 pub struct TestApp {
     /// The application state the routes share.
     pub state: AppState,
+    /// Where the jobs run by [`TestApp::run_due_jobs`] send e-mail.
+    pub mailer: Arc<MemoryMailer>,
     /// The database (dropped last).
     pub db: TestDb,
+    /// Set by [`TestApp::allow_unprocessed_jobs`].
+    unprocessed_allowed: AtomicBool,
 }
 
 impl TestApp {
@@ -291,30 +303,67 @@ impl TestApp {
         Self::on(TestDb::new(), settings, pool_size)
     }
 
-    /// An app on an existing test database.
+    /// An app on an existing test database, built by the composition root from the default
+    /// configuration (with this database and pool size, and a fresh server key).
     pub fn on(db: TestDb, settings: HttpSettings, pool_size: u32) -> Self {
         init_logs();
-        let target = DatabaseTarget::parse(&db.url).unwrap();
-        let pool = db::build_pool(
-            ConnectionManager::new(target, SqliteSync::Normal),
-            &PoolSettings {
-                max_size: pool_size,
-                connection_timeout: Duration::from_secs(30),
+        let config = Config {
+            database: DatabaseConfig {
+                url: db.url.clone(),
+                sqlite_synchronous: SqliteSync::Normal,
+                pool_size: Some(pool_size),
+                pool_timeout_secs: 30,
             },
-        )
-        .unwrap();
-        let state = AppState {
-            pool,
-            registry: Arc::new(Registry::embedded()),
-            clock: Arc::new(SystemClock),
-            settings: Arc::new(settings),
-            dialects: Arc::default(),
-            server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
-            app: Arc::default(),
-            invitations: Arc::default(),
-            crewplanner: Arc::default(),
+            ..Config::default()
         };
-        TestApp { state, db }
+        config.validate().unwrap();
+        let state = app::state(
+            &config,
+            app::Parts {
+                pool: app::pool(&config.database).unwrap(),
+                clock: Arc::new(SystemClock),
+                server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
+                http: settings,
+                crewplanner: Arc::new(app::crewplanner(&config.crewplanner).unwrap()),
+            },
+        );
+        TestApp {
+            state,
+            mailer: Arc::new(MemoryMailer::new()),
+            db,
+            unprocessed_allowed: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs every job due at the app's clock through the real job registry, on this test's
+    /// database, until none is due; mail goes to [`TestApp::mailer`]. Returns how many ran (a
+    /// failed attempt counts; it is retried only once its backoff has passed on the clock).
+    pub fn run_due_jobs(&self) -> usize {
+        self.run_due_jobs_with(self.mailer.clone(), Vec::new())
+    }
+
+    /// [`TestApp::run_due_jobs`] with another mailer, ticking `schedules` first.
+    pub fn run_due_jobs_with(&self, mailer: Arc<dyn Mailer>, schedules: Vec<Schedule>) -> usize {
+        let settings = WorkerSettings {
+            threads: 1,
+            lease: chrono::Duration::seconds(60),
+            schedules,
+            instance: "test".into(),
+            ..WorkerSettings::default()
+        };
+        run_due(
+            &app::job_services(&self.state, mailer),
+            &app::job_registry(),
+            &settings,
+            10_000,
+        )
+        .expect("the due jobs run")
+    }
+
+    /// Lets this test end with due jobs left unprocessed (it is about what is queued, not about
+    /// what running it does).
+    pub fn allow_unprocessed_jobs(&self) {
+        self.unprocessed_allowed.store(true, Ordering::SeqCst);
     }
 
     /// A pooled connection to the test database.
@@ -438,6 +487,31 @@ impl TestApp {
         });
         rx.recv_timeout(Duration::from_secs(30))
             .expect("the server starts")
+    }
+}
+
+impl Drop for TestApp {
+    /// Fails the test when it leaves jobs due and unprocessed (unless it said it may, or is
+    /// failing already): what a test causes, it runs.
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.unprocessed_allowed.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(mut conn) = self.state.pool.get() else {
+            return;
+        };
+        let now = self.state.clock.now_naive();
+        let due = mobietrain_scim::jobs::queue::due(&mut conn, now).expect("the jobs can be read");
+        if !due.is_empty() {
+            let mut names = std::collections::BTreeMap::<&str, usize>::new();
+            for job in &due {
+                *names.entry(job.name.as_str()).or_default() += 1;
+            }
+            panic!(
+                "the test left due jobs unprocessed (name: count): {names:?} (run them with run_due_jobs, or \
+                 call allow_unprocessed_jobs)"
+            );
+        }
     }
 }
 

@@ -124,6 +124,8 @@ pub fn assert_problem(r: &Resp, status: u16, field: Option<&str>) -> Value {
 #[actix_web::test]
 async fn an_invitation_creates_the_user_in_its_groups_and_schedules_its_mail() {
     let (app, clock) = app_with_clock();
+    // About the admin API and what it queues; invitations_jobs runs such jobs.
+    app.allow_unprocessed_jobs();
     let (account, group) = account_with_group(&app, "Acme Retail").await;
     let before = footprint(&app);
     let inv = invite(&app, &account, "ann.lee@example.com", &group).await;
@@ -213,6 +215,8 @@ type Case = (&'static str, Box<dyn Fn(&mut Value)>, u16, &'static str);
 #[actix_web::test]
 async fn every_rule_is_refused_with_a_problem_naming_the_field_and_nothing_written() {
     let app = TestApp::new();
+    // About the admin API and what it queues; invitations_jobs runs such jobs.
+    app.allow_unprocessed_jobs();
     let (account, group) = account_with_group(&app, "Acme Retail").await;
     let (other, other_group) = account_with_group(&app, "Other").await;
     invite(&app, &other, "taken-elsewhere@example.com", &other_group).await;
@@ -397,6 +401,8 @@ async fn every_rule_is_refused_with_a_problem_naming_the_field_and_nothing_writt
 #[actix_web::test]
 async fn the_invited_users_tab_pages_by_expiry_and_markers_turn_at_53_and_57_days() {
     let (app, clock) = app_with_clock();
+    // About the admin API and what it queues; invitations_jobs runs such jobs.
+    app.allow_unprocessed_jobs();
     let (account, group) = account_with_group(&app, "Acme Retail").await;
     let first = invite(&app, &account, "first@example.com", &group).await;
     clock.advance(Duration::days(1));
@@ -466,6 +472,8 @@ async fn the_invited_users_tab_pages_by_expiry_and_markers_turn_at_53_and_57_day
 #[actix_web::test]
 async fn a_resend_waits_24_hours_from_the_last_admin_send_to_the_second() {
     let (app, clock) = app_with_clock();
+    // About the admin API and what it queues; invitations_jobs runs such jobs.
+    app.allow_unprocessed_jobs();
     let (account, group) = account_with_group(&app, "Acme Retail").await;
     let inv = invite(&app, &account, "ann@example.com", &group).await;
     let id = inv["id"].as_str().unwrap();
@@ -638,6 +646,8 @@ async fn accepting_registers_the_user_begins_a_session_and_ends_every_link() {
 #[actix_web::test]
 async fn expired_crewplanner_only_and_deactivated_users_cannot_accept() {
     let (app, clock) = app_with_clock();
+    // About the admin API and what it queues; invitations_jobs runs such jobs.
+    app.allow_unprocessed_jobs();
     let (account, group) = account_with_group(&app, "Acme Retail").await;
     let expired = invite(&app, &account, "late@example.com", &group).await;
     let crew = invite(&app, &account, "crew@example.com", &group).await;

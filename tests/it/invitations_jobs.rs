@@ -1,6 +1,7 @@
-//! Invitation jobs on an injected clock, run by real workers of two instances: reminders on the
-//! configured days (to the second) and never twice, the 60-day purge that deletes invited users but
-//! keeps users an identity provider manages, and invitations made when SCIM provisions a user.
+//! Invitation jobs on an injected clock: reminders on the configured days (to the second) and never
+//! twice, run by real workers of two instances; the 60-day purge that deletes invited users but
+//! keeps users an identity provider manages, and invitations made when SCIM provisions a user,
+//! run as due jobs through the real registry.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -8,6 +9,7 @@ use std::time::Duration as StdDuration;
 use actix_web::http::Method;
 use chrono::Duration;
 use diesel::prelude::*;
+use mobietrain_scim::app;
 use mobietrain_scim::clock::{Clock, ManualClock};
 use mobietrain_scim::db::{self, schema::jobs};
 use mobietrain_scim::email::memory::MemoryMailer;
@@ -15,7 +17,7 @@ use mobietrain_scim::email::{self, Email, Mailer};
 use mobietrain_scim::invitations::jobs::{EmailKind, InvitationEmail};
 use mobietrain_scim::jobs::queue::Backoff;
 use mobietrain_scim::jobs::worker::{WorkerSettings, Workers};
-use mobietrain_scim::jobs::{EnqueueOptions, Registry, Services, enqueue};
+use mobietrain_scim::jobs::{EnqueueOptions, enqueue};
 use serde_json::json;
 
 use crate::harness::{TestApp, pool_on, wait_for};
@@ -24,15 +26,11 @@ use crate::invitations::{account_with_group, app_with_clock, invite, row};
 /// Starts two workers of an instance on `pool` with the app's clock, key and settings.
 pub fn start(pool: &db::Pool, app: &TestApp, mailer: Arc<dyn Mailer>, instance: &str) -> Workers {
     Workers::start(
-        Services {
+        app::JobServices {
             pool: pool.clone(),
-            clock: app.state.clock.clone(),
-            mailer,
-            templates: Arc::default(),
-            server_key: app.state.server_key.clone(),
-            invitations: app.state.invitations.clone(),
+            ..app::job_services(&app.state, mailer)
         },
-        Registry::standard(),
+        app::job_registry(),
         WorkerSettings {
             threads: 2,
             lease: Duration::seconds(60),
@@ -45,7 +43,22 @@ pub fn start(pool: &db::Pool, app: &TestApp, mailer: Arc<dyn Mailer>, instance: 
     )
 }
 
-/// Waits until no job is due or running at the clock's time.
+/// Runs the jobs due at the clock's time; asserts that none failed.
+fn run_due(app: &TestApp) {
+    app.run_due_jobs();
+    assert_no_failed_job(app);
+}
+
+fn assert_no_failed_job(app: &TestApp) {
+    let failed: i64 = jobs::table
+        .filter(jobs::state.eq("failed"))
+        .count()
+        .get_result(&mut app.conn())
+        .unwrap();
+    assert_eq!(failed, 0, "no job failed");
+}
+
+/// Waits until the running workers leave no job due or running at the clock's time.
 fn settle(app: &TestApp) {
     let now = app.state.clock.now_naive();
     wait_for("due jobs to finish", StdDuration::from_secs(60), || {
@@ -60,12 +73,7 @@ fn settle(app: &TestApp) {
             .unwrap();
         busy == 0
     });
-    let failed: i64 = jobs::table
-        .filter(jobs::state.eq("failed"))
-        .count()
-        .get_result(&mut app.conn())
-        .unwrap();
-    assert_eq!(failed, 0, "no job failed");
+    assert_no_failed_job(app);
 }
 
 fn move_to(clock: &ManualClock, at: chrono::DateTime<chrono::Utc>) {
@@ -182,19 +190,17 @@ async fn after_60_days_invitations_and_their_invited_users_are_purged_idp_users_
     assert_eq!(scim.status.as_u16(), 201, "{}", scim.body);
     let scim_id = scim.body["id"].as_str().unwrap().to_owned();
     let sent = clock.now();
-    let mailer = Arc::new(MemoryMailer::new());
-    let workers = start(&app.state.pool, &app, mailer.clone(), "w");
-    settle(&app);
+    let mailer = app.mailer.clone();
+    run_due(&app);
     let tab = app.get("/admin/v1/invitations", &account.admin).await;
     assert_eq!(tab.body["totalResults"], 2, "{}", tab.body);
     assert_eq!(mailer.sent().len(), 2);
 
     move_to(&clock, sent + Duration::days(60) - Duration::seconds(1));
-    settle(&app);
+    run_due(&app);
     assert_eq!(app.count("invitations"), 2, "not before day 60");
     move_to(&clock, sent + Duration::days(60));
-    settle(&app);
-    workers.shutdown();
+    run_due(&app);
 
     assert_eq!(app.count("invitations"), 0);
     let users: Vec<String> = mobietrain_scim::db::schema::users::table
@@ -265,10 +271,8 @@ async fn provisioning_invites_in_the_users_language_without_agreement_or_group()
     assert_eq!(mt(&created[0]), "invited");
     assert_eq!(mt(&created[2]), "registered", "no e-mail, no invitation");
 
-    let mailer = Arc::new(MemoryMailer::new());
-    let workers = start(&app.state.pool, &app, mailer.clone(), "w");
-    settle(&app);
-    workers.shutdown();
+    let mailer = app.mailer.clone();
+    run_due(&app);
     let tab = app.get("/admin/v1/invitations", &account.admin).await;
     let mut langs: Vec<(String, String)> = tab.body["invitations"]
         .as_array()
@@ -316,32 +320,14 @@ async fn the_hourly_purge_ends_an_invitation_whose_expiry_job_was_lost() {
     diesel::delete(jobs::table.filter(jobs::name.eq("invitations.expire")))
         .execute(&mut app.conn())
         .unwrap();
-    let mailer = Arc::new(MemoryMailer::new());
-    let workers = Workers::start(
-        Services {
-            pool: app.state.pool.clone(),
-            clock: app.state.clock.clone(),
-            mailer,
-            templates: Arc::default(),
-            server_key: app.state.server_key.clone(),
-            invitations: app.state.invitations.clone(),
-        },
-        Registry::standard(),
-        WorkerSettings {
-            threads: 1,
-            poll_interval: StdDuration::from_millis(5),
-            schedules: mobietrain_scim::invitations::jobs::schedules(),
-            instance: "sweeper".into(),
-            ..WorkerSettings::default()
-        },
-    );
-    settle(&app);
+    let schedules = mobietrain_scim::invitations::jobs::schedules();
+    let mailer: Arc<dyn Mailer> = app.mailer.clone();
+    app.run_due_jobs_with(mailer.clone(), schedules.clone());
+    assert_no_failed_job(&app);
     move_to(&clock, sent + Duration::days(60) + Duration::hours(1));
-    wait_for("the purge", StdDuration::from_secs(60), || {
-        app.count("invitations") == 0
-    });
-    settle(&app);
-    workers.shutdown();
+    app.run_due_jobs_with(mailer, schedules);
+    assert_no_failed_job(&app);
+    assert_eq!(app.count("invitations"), 0);
     assert_eq!(app.count("users"), 0);
     let log = app
         .get("/admin/v1/audit?code=invitation.expired", &account.admin)

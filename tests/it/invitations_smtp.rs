@@ -51,11 +51,10 @@ async fn invite_mail_link_accept_and_open_the_app_then_the_old_link_fails() {
     };
     let mailer: Arc<dyn Mailer> =
         Arc::new(SmtpMailer::new(&format!("smtp://127.0.0.1:{}", smtp.port), &sender).unwrap());
-    let workers = crate::invitations_jobs::start(&app.state.pool, &app, mailer, "e2e");
+    app.run_due_jobs_with(mailer, Vec::new());
     wait_for("the invitation to arrive", Duration::from_secs(60), || {
         !smtp.received().is_empty()
     });
-    workers.shutdown();
     let files = smtp.received();
     assert_eq!(files.len(), 1);
     let m = parse(&files[0]);

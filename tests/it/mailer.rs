@@ -11,11 +11,8 @@ use std::time::Duration;
 use mobietrain_scim::clock::{Clock, SystemClock};
 use mobietrain_scim::email::job::SendEmail;
 use mobietrain_scim::email::smtp::SmtpMailer;
-use mobietrain_scim::email::templates::Templates;
 use mobietrain_scim::email::{self, Mailer, Sender};
-use mobietrain_scim::jobs::queue::Backoff;
-use mobietrain_scim::jobs::worker::{WorkerSettings, Workers};
-use mobietrain_scim::jobs::{EnqueueOptions, Enqueued, Registry, Services, enqueue};
+use mobietrain_scim::jobs::{EnqueueOptions, Enqueued, enqueue};
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, wait_for};
@@ -168,29 +165,10 @@ async fn an_invitation_goes_through_a_real_smtp_server_localised_with_both_parts
         !format!("{mailer:?}").contains("smtp://"),
         "Debug shows no URL"
     );
-    let workers = Workers::start(
-        Services {
-            pool: app.state.pool.clone(),
-            clock: Arc::new(SystemClock),
-            mailer,
-            templates: Arc::new(Templates::embedded()),
-            server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
-            invitations: Arc::default(),
-        },
-        Registry::standard(),
-        WorkerSettings {
-            threads: 1,
-            poll_interval: Duration::from_millis(10),
-            backoff: Backoff::default(),
-            schedules: Vec::new(),
-            instance: "smtp-test".into(),
-            ..WorkerSettings::default()
-        },
-    );
+    app.run_due_jobs_with(mailer, Vec::new());
     wait_for("the message to arrive", Duration::from_secs(60), || {
         !smtp.received().is_empty()
     });
-    workers.shutdown();
     let state: String = {
         use diesel::prelude::*;
         use mobietrain_scim::db::schema::jobs;

@@ -1,0 +1,307 @@
+//! The composition root: the one place that turns a validated [`Config`] into the running parts,
+//! for `serve`, `worker`, `bench` and the tests alike. It opens and migrates the database, builds
+//! the request handlers' [`AppState`], the job handlers' context ([`JobServices`]), the job
+//! [`Registry`] (every concrete job type is registered here, and only here) and the schedules.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, CrewPlannerConfig, DatabaseConfig, InvitationConfig, MailConfig};
+use crate::crypto::ServerKey;
+use crate::db::{self, DbConn, Pool};
+use crate::email::job::{MailServices, Recipient};
+use crate::email::smtp::SmtpMailer;
+use crate::email::templates::Templates;
+use crate::email::{DisabledMailer, Mailer};
+use crate::invitations::InvitationSettings;
+use crate::invitations::jobs::InvitationServices;
+use crate::jobs::schedule::{self, Schedule};
+use crate::jobs::worker::{WorkerSettings, Workers};
+use crate::jobs::{Registry, Runtime};
+use crate::state::{AppSettings, AppState, HttpSettings};
+
+/// Opens one connection and brings the schema up to date (migrations, then the one-off refold of
+/// stored identifiers), under the migration lock; `at_start` runs under the same lock after them
+/// (the first start's bootstrap).
+pub fn migrate<T>(
+    database: &DatabaseConfig,
+    at_start: impl FnOnce(&mut DbConn) -> anyhow::Result<T>,
+) -> anyhow::Result<(DbConn, T)> {
+    let mut conn = database
+        .manager()?
+        .open()
+        .context("cannot open the database")?;
+    let now = SystemClock.now_naive();
+    let made = db::migrate_locked(&mut conn, |conn| {
+        crate::refold::run_at_start(conn, now);
+        at_start(conn)
+    })?;
+    Ok((conn, made))
+}
+
+/// [`migrate`] with nothing more to do: one migrated connection, for the CLI's commands.
+pub fn open_migrated(database: &DatabaseConfig) -> anyhow::Result<DbConn> {
+    Ok(migrate(database, |_| Ok(()))?.0)
+}
+
+/// The connection pool the configuration describes.
+pub fn pool(database: &DatabaseConfig) -> anyhow::Result<Pool> {
+    let backend = database.backend()?;
+    Ok(db::build_pool(
+        database.manager()?,
+        &database.pool_settings(backend),
+    )?)
+}
+
+/// The server key: `SERVER_KEY`, else the key file, which is created only for SQLite (a single
+/// instance).
+pub fn server_key(config: &Config) -> anyhow::Result<ServerKey> {
+    let sqlite = config.database.backend()? == db::Backend::Sqlite;
+    ServerKey::load(
+        config.key.server_key.as_ref().map(|k| k.expose()),
+        &config.key.server_key_file,
+        sqlite,
+    )
+}
+
+/// The invitation settings of the configuration.
+pub fn invitation_settings(config: &InvitationConfig) -> InvitationSettings {
+    InvitationSettings {
+        reminder_days: config.reminder_days.clone(),
+        expiry: config.expiry(),
+        resend_cooldown: config.resend_cooldown(),
+        invite_url: config.invite_url.clone(),
+    }
+}
+
+/// The CrewPlanner link: the platform keys read from their files now, the JWKS URL on first use.
+pub fn crewplanner(config: &CrewPlannerConfig) -> anyhow::Result<crate::crewplanner::CrewPlanner> {
+    use crate::crewplanner::keys;
+    let mut platform = keys::PlatformKeys::default();
+    if let Some(file) = &config.jwks_file {
+        let doc = crate::config::read_key_file(file)?;
+        platform
+            .fixed
+            .extend(keys::from_jwks(&doc).with_context(|| format!("{}", file.display()))?);
+    }
+    if let Some(file) = &config.public_key_file {
+        let pem = crate::config::read_key_file(file)?;
+        platform.fixed.push(
+            keys::from_pem(&pem, config.public_key_id.as_deref())
+                .with_context(|| format!("{}", file.display()))?,
+        );
+    }
+    if let Some(url) = config.jwks_url() {
+        platform.jwks = Some(keys::JwksSource::new(
+            url,
+            std::time::Duration::from_secs(30),
+        )?);
+    }
+    Ok(crate::crewplanner::CrewPlanner {
+        platform,
+        issuer_template: config.issuer_template.clone(),
+        ..Default::default()
+    })
+}
+
+/// The HTTP settings once the server listens and its public URL is known.
+pub fn http_settings(config: &Config, public_url: String) -> HttpSettings {
+    HttpSettings {
+        public_url,
+        max_body_bytes: config.http.max_body_bytes,
+        body_read_timeout: config.http.body_read_timeout(),
+        max_results: config.http.max_results,
+    }
+}
+
+/// What [`state`] needs besides the configuration: what is opened or decided at start.
+#[derive(Debug)]
+pub struct Parts {
+    /// Database connections.
+    pub pool: Pool,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// The server key.
+    pub server_key: Arc<ServerKey>,
+    /// The HTTP settings (see [`http_settings`]).
+    pub http: HttpSettings,
+    /// The CrewPlanner link (see [`crewplanner`]; built first, so a bad key file fails the start
+    /// before anything is written).
+    pub crewplanner: Arc<crate::crewplanner::CrewPlanner>,
+}
+
+/// The request handlers' state.
+pub fn state(config: &Config, parts: Parts) -> AppState {
+    let limits = crate::scim::limits::Limits {
+        projection_paths: config.http.limits.projection_paths,
+        patch_operations: config.http.limits.patch_operations,
+        multi_values: config.http.limits.multi_values,
+        members: config.http.limits.members,
+    };
+    AppState {
+        pool: parts.pool,
+        registry: Arc::new(crate::scim::schema::Registry::embedded().with_limits(limits)),
+        clock: parts.clock,
+        settings: Arc::new(parts.http),
+        dialects: Arc::default(),
+        server_key: parts.server_key,
+        app: Arc::new(AppSettings {
+            app_url: config.app.app_url.clone(),
+            session_lifetime: config.app.session_lifetime(),
+        }),
+        invitations: Arc::new(invitation_settings(&config.invitations)),
+        crewplanner: parts.crewplanner,
+    }
+}
+
+/// The mailer the configuration names: SMTP, or, without `SMTP_URL`, one that refuses every
+/// message (mail jobs then back off and end up visible as failed).
+pub fn mailer(config: &MailConfig) -> anyhow::Result<Arc<dyn Mailer>> {
+    Ok(match config.smtp_url() {
+        Some(url) => Arc::new(SmtpMailer::new(url, &config.sender())?),
+        None => {
+            tracing::warn!("SMTP_URL is not set: e-mail jobs will fail until it is");
+            Arc::new(DisabledMailer)
+        }
+    })
+}
+
+/// What every job handler of the server uses: the database, the time, the mailer and templates,
+/// the server key and the invitation settings.
+#[derive(Debug, Clone)]
+pub struct JobServices {
+    /// Database connections.
+    pub pool: Pool,
+    /// The time source (a [`crate::clock::ManualClock`] in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Where e-mail goes.
+    pub mailer: Arc<dyn Mailer>,
+    /// The embedded e-mail templates.
+    pub templates: Arc<Templates>,
+    /// The server key: invitation links are derived from it when their e-mail is sent.
+    pub server_key: Arc<ServerKey>,
+    /// Invitation reminders, expiry and links.
+    pub invitations: Arc<InvitationSettings>,
+}
+
+/// The job handlers' context beside `state`: the same pool, clock, key and settings, and `mailer`.
+pub fn job_services(state: &AppState, mailer: Arc<dyn Mailer>) -> JobServices {
+    JobServices {
+        pool: state.pool.clone(),
+        clock: state.clock.clone(),
+        mailer,
+        templates: Arc::new(Templates::embedded()),
+        server_key: state.server_key.clone(),
+        invitations: state.invitations.clone(),
+    }
+}
+
+impl Runtime for JobServices {
+    fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+}
+
+impl MailServices for JobServices {
+    fn mailer(&self) -> &dyn Mailer {
+        &*self.mailer
+    }
+
+    fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    fn recipient(
+        &self,
+        conn: &mut DbConn,
+        account_id: &str,
+        user_id: &str,
+    ) -> anyhow::Result<Option<Recipient>> {
+        Ok(
+            crate::users::recipient::find(conn, account_id, user_id)?.map(|r| Recipient {
+                given_name: r.given_name,
+                preferred_language: r.preferred_language,
+                locale: r.locale,
+                active: r.active,
+                address: r.address,
+            }),
+        )
+    }
+
+    fn account_name(&self, conn: &mut DbConn, account_id: &str) -> anyhow::Result<String> {
+        Ok(crate::accounts::find_account(conn, account_id)?.name)
+    }
+}
+
+impl InvitationServices for JobServices {
+    fn invitations(&self) -> &InvitationSettings {
+        &self.invitations
+    }
+
+    fn server_key(&self) -> &ServerKey {
+        &self.server_key
+    }
+}
+
+/// Every job the server runs, by name. The names are stored in queued rows: never rename one.
+pub fn job_registry() -> Registry<JobServices> {
+    use crate::invitations::jobs as invitations;
+    let mut registry = Registry::new();
+    registry.register::<crate::email::job::SendEmail>(crate::email::job::run);
+    registry.register::<schedule::PurgeDoneJobs>(schedule::purge_done_jobs);
+    registry.register::<invitations::InvitationEmail>(invitations::send_email);
+    registry.register::<invitations::ExpireInvitation>(invitations::expire);
+    registry.register::<invitations::ProvisionInvitation>(invitations::provision);
+    registry.register::<invitations::PurgeExpired>(invitations::purge_expired);
+    registry
+}
+
+/// The periodic work of the server: the queue's purge of done jobs and the invitations' own.
+pub fn schedules() -> Vec<Schedule> {
+    let mut schedules = vec![schedule::purge_done_schedule()];
+    schedules.extend(crate::invitations::jobs::schedules());
+    schedules
+}
+
+/// How this process's workers behave, with the server's schedules.
+pub fn worker_settings(config: &Config) -> WorkerSettings {
+    WorkerSettings {
+        threads: config.workers.threads,
+        lease: config.workers.lease(),
+        poll_interval: config.workers.poll_interval(),
+        schedules: schedules(),
+        ..WorkerSettings::default()
+    }
+}
+
+/// Starts this process's job workers on `pool`, unless the configuration asks for none.
+pub fn start_workers(
+    config: &Config,
+    pool: &Pool,
+    clock: Arc<dyn Clock>,
+    server_key: Arc<ServerKey>,
+) -> anyhow::Result<Option<Workers>> {
+    if config.workers.threads == 0 {
+        return Ok(None);
+    }
+    let services = JobServices {
+        pool: pool.clone(),
+        clock,
+        mailer: mailer(&config.mail)?,
+        templates: Arc::new(Templates::embedded()),
+        server_key,
+        invitations: Arc::new(invitation_settings(&config.invitations)),
+    };
+    tracing::info!(threads = config.workers.threads, "job workers started");
+    Ok(Some(Workers::start(
+        services,
+        job_registry(),
+        worker_settings(config),
+    )))
+}
