@@ -42,10 +42,9 @@ pub const TOKEN_PREFIX: &str = "mts_";
 /// How many characters of a token `token list` shows.
 const SHOWN_PREFIX_LEN: usize = TOKEN_PREFIX.len() + 8;
 
-/// A new id: UUIDv7, so ids sort by creation and index pages stay warm.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
+/// Id generation lives in the foundation ([`crate::context`]); re-exported where callers have
+/// always found it.
+pub use crate::context::new_id;
 
 fn check_name(what: &str, value: &str) -> Result<(), ServiceError> {
     if value.trim().is_empty() || char_len(value) > MAX_NAME_LEN {

@@ -9,19 +9,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::accounts::new_id;
+use crate::context::{Actor, new_id};
 use crate::db::DbConn;
 use crate::db::models::AuditEventRow;
 use crate::db::schema::audit_events;
-
-/// Who made a change.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// The token's label, or a fixed name such as `cli` or `system`.
-    pub label: String,
-    /// The token's id, when a token made it.
-    pub token_id: Option<String>,
-}
 
 /// One event to record.
 #[derive(Debug, Clone)]

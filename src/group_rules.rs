@@ -8,7 +8,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
+use crate::context::{Actor, WriteContext};
 use crate::db::filter::{Kind, Store};
 use crate::db::models::{GroupMemberRow, GroupRow, GroupRuleRow};
 use crate::db::schema::{group_members, group_rules};
@@ -20,7 +21,7 @@ use crate::scim::path;
 use crate::scim::schema::{AttrType, Registry};
 use crate::text::char_len;
 use crate::users::attributes::USER_ATTRIBUTES;
-use crate::users::{self, UserRecord, WriteContext};
+use crate::users::{self, UserRecord};
 
 /// The account's rules, oldest first.
 pub fn list(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<GroupRuleRow>> {
@@ -77,7 +78,7 @@ pub fn create(
         )));
     }
     let row = GroupRuleRow {
-        id: crate::accounts::new_id(),
+        id: crate::context::new_id(),
         account_id: account_id.to_owned(),
         attribute,
         group_type: group_type.to_owned(),

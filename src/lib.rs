@@ -12,6 +12,7 @@ pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod clock;
+pub mod context;
 pub mod crewplanner;
 pub mod crypto;
 pub mod db;

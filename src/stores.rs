@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::accounts::new_id;
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
+use crate::context::{Actor, new_id};
 use crate::db::DbConn;
 use crate::db::models::StoreRow;
 use crate::db::schema::{stores, user_stores};

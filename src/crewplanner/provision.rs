@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::LaunchError;
 use super::refusal::{Reason, Refusal};
 use super::token::Claims;
+use crate::context::WriteContext;
 use crate::db::DbConn;
 use crate::db::schema::users as user_rows;
 use crate::error::ServiceError;
@@ -20,9 +21,7 @@ use crate::groups::{self, storage as group_storage};
 use crate::scim::urn;
 use crate::text::{char_len, fold_identity};
 use crate::users::rules::{Lines, MAX_TEXT, check_text};
-use crate::users::{
-    self, Lifecycle, Precondition, UserRecord, WriteContext, origin, registration, sign_in,
-};
+use crate::users::{self, Lifecycle, Precondition, UserRecord, origin, registration, sign_in};
 
 /// The `groupType` of the group a `department` claim names.
 pub const DEPARTMENT: &str = "Department";

@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value, json};
 
 use crate::audit::{self, Event};
+use crate::context::WriteContext;
 use crate::db::models::{GroupMemberRow, GroupRow};
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
@@ -22,7 +23,7 @@ use crate::scim::schema::Registry;
 use crate::scim::urn;
 use crate::text::{char_len, fold_identity, identity_shadow};
 use crate::users::rules::{self, Lines};
-use crate::users::{ListRequest, Precondition, WriteContext, etag};
+use crate::users::{ListRequest, Precondition, etag};
 pub use storage::{GroupRecord, Member};
 
 /// The longest displayName and groupType, in characters (the seed's "free text, max. 255").
@@ -362,7 +363,7 @@ pub fn create(
 ) -> Result<GroupRecord, ServiceError> {
     let input = parse_input(ctx.registry, body)?;
     let row = GroupRow {
-        id: crate::accounts::new_id(),
+        id: crate::context::new_id(),
         account_id: ctx.account.id.clone(),
         display_name_ci: fold_identity(&input.display_name),
         display_name: input.display_name.clone(),
@@ -582,7 +583,7 @@ pub fn find_or_create_typed(
         return Ok(found);
     }
     let row = GroupRow {
-        id: crate::accounts::new_id(),
+        id: crate::context::new_id(),
         account_id: ctx.account.id.clone(),
         display_name: name.to_owned(),
         display_name_ci: name_ci.clone(),

@@ -11,13 +11,14 @@ use serde_json::{Map, Value, json};
 
 use super::storage;
 use super::{AttributeChanges, parse_members};
+use crate::context::WriteContext;
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::{InputError, ScimType};
 use crate::scim::patch::{self, OpKind, Operation};
 use crate::scim::urn;
-use crate::users::{Precondition, WriteContext};
+use crate::users::Precondition;
 
 fn targets_members(op: &Operation) -> bool {
     let attr = match &op.path {

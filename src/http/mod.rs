@@ -1,12 +1,12 @@
 //! HTTP: the route table (`configure`), shared by `serve` and every test, plus the helpers handlers
 //! share. Handlers are thin: extract, call one domain function in `web::block`, map to the wire.
 
-/// The [`crate::users::WriteContext`] of a write by `caller`, built where the write runs (in the
+/// The [`crate::context::WriteContext`] of a write by `caller`, built where the write runs (in the
 /// blocking closure, which owns the caller and a clone of the state).
 macro_rules! write_ctx {
     ($state:expr, $caller:expr, $actor:ident, $ctx:ident) => {
         let $actor = $caller.0.actor();
-        let $ctx = $crate::users::WriteContext {
+        let $ctx = $crate::context::WriteContext {
             account: &$caller.0.account,
             actor: &$actor,
             registry: &$state.registry,

@@ -21,14 +21,15 @@ use chrono::{Duration, NaiveDateTime};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::clock::rfc3339;
+use crate::context::{Actor, WriteContext};
 use crate::crypto::ServerKey;
 use crate::db::models::{Account, InvitationRow};
 use crate::db::{self, DbConn};
 use crate::email::templates::Language;
 use crate::error::{FieldError, ServiceError};
-use crate::users::{self, Lifecycle, WriteContext, origin, registration, sign_in};
+use crate::users::{self, Lifecycle, origin, registration, sign_in};
 
 /// When invitations are reminded, expire and may be sent again, and where their links point.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,7 +278,7 @@ fn open(
     now: NaiveDateTime,
 ) -> Result<InvitationRow, ServiceError> {
     let row = InvitationRow {
-        id: crate::accounts::new_id(),
+        id: crate::context::new_id(),
         account_id: account_id.to_owned(),
         user_id: user_id.to_owned(),
         created_user,

@@ -9,7 +9,8 @@ pub mod storage;
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
+use crate::context::{Actor, WriteContext, new_id};
 use crate::db::models::{
     Account, AddressRow, EmailRow, PhoneNumberRow, RoleRow, UserRow, UserStoreRow,
 };
@@ -74,19 +75,6 @@ impl Lifecycle {
         sign_in: sign_in::ANY,
         registration: registration::REGISTERED,
     };
-}
-
-/// Everything a write needs besides the connection.
-#[derive(Debug, Clone, Copy)]
-pub struct WriteContext<'a> {
-    /// The caller's account.
-    pub account: &'a Account,
-    /// Who writes, for the provisioning log.
-    pub actor: &'a Actor,
-    /// The schemas the input is read against.
-    pub registry: &'a Registry,
-    /// The time of the write.
-    pub now: NaiveDateTime,
 }
 
 /// Reads a request body as User attributes (canonical names, flat store attributes folded in).
@@ -571,7 +559,7 @@ pub fn create_as(
         rules::check(&attrs, ctx.account)?
     };
     let row = UserRow {
-        id: crate::accounts::new_id(),
+        id: new_id(),
         account_id: ctx.account.id.clone(),
         active: attrs.active.unwrap_or(true),
         origin: lifecycle.origin.to_owned(),

@@ -7,7 +7,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use chrono::Utc;
 use diesel::connection::{Connection, InstrumentationEvent};
 use diesel::prelude::*;
-use mobietrain_scim::audit::Actor;
+use mobietrain_scim::context::Actor;
+use mobietrain_scim::context::WriteContext;
 use mobietrain_scim::db::DbConn;
 use mobietrain_scim::db::models::{Account, UserRow};
 use mobietrain_scim::db::schema::{accounts, users};
@@ -15,7 +16,6 @@ use mobietrain_scim::groups;
 use mobietrain_scim::on_inner;
 use mobietrain_scim::scim::schema::Registry;
 use mobietrain_scim::state::HttpSettings;
-use mobietrain_scim::users::WriteContext;
 use serde_json::{Value, json};
 
 use crate::concurrency::{client, post};
