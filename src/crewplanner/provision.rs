@@ -18,10 +18,11 @@ use crate::db::DbConn;
 use crate::db::schema::users as user_rows;
 use crate::error::ServiceError;
 use crate::groups::{self, storage as group_storage};
+use crate::scim::etag::Precondition;
 use crate::scim::urn;
 use crate::text::{char_len, fold_identity};
 use crate::users::rules::{Lines, MAX_TEXT, check_text};
-use crate::users::{self, Lifecycle, Precondition, UserRecord, origin, registration, sign_in};
+use crate::users::{self, Lifecycle, UserRecord, origin, registration, sign_in};
 
 /// The `groupType` of the group a `department` claim names.
 pub const DEPARTMENT: &str = "Department";

@@ -18,12 +18,13 @@ use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
+use crate::scim::etag::{Precondition, etag};
+use crate::scim::list::ListRequest;
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
 use crate::text::{char_len, fold_identity, identity_shadow};
 use crate::users::rules::{self, Lines};
-use crate::users::{ListRequest, Precondition, etag};
 pub use storage::{GroupRecord, Member};
 
 /// The longest displayName and groupType, in characters (the seed's "free text, max. 255").
@@ -516,7 +517,7 @@ pub fn check_precondition(
     if !precondition.holds(row.version) {
         return Err(ServiceError::PreconditionFailed(format!(
             "the group has changed: its version is {}, not the one in If-Match; read it again",
-            crate::users::etag(row.version)
+            etag(row.version)
         )));
     }
     Ok(row)

@@ -16,9 +16,9 @@ use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::{InputError, ScimType};
+use crate::scim::etag::{Precondition, etag};
 use crate::scim::patch::{self, OpKind, Operation};
 use crate::scim::urn;
-use crate::users::Precondition;
 
 fn targets_members(op: &Operation) -> bool {
     let attr = match &op.path {
@@ -70,7 +70,7 @@ pub fn patch(
         if !precondition.holds(row.version) {
             return Err(ServiceError::PreconditionFailed(format!(
                 "the group has changed: its version is {}, not the one in If-Match; read it again",
-                crate::users::etag(row.version)
+                etag(row.version)
             )));
         }
         let mut doc = Map::new();

@@ -11,13 +11,13 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::listing::Listing;
-use crate::db::listing::Sort;
 use crate::db::models::{GroupMemberRow, GroupRow, ShadowRow};
 use crate::db::schema::{group_members, groups, users};
 use crate::error::ServiceError;
 use crate::on_inner;
 use crate::scim::dialect::Rewrite;
 use crate::scim::list::Page;
+use crate::scim::list::Sort;
 use crate::scim::schema::Registry;
 use scim_v2::filter::Filter;
 

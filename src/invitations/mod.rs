@@ -29,6 +29,7 @@ use crate::db::models::{Account, InvitationRow};
 use crate::db::{self, DbConn};
 use crate::email::templates::Language;
 use crate::error::{FieldError, ServiceError};
+use crate::scim::etag::Precondition;
 use crate::users::{self, Lifecycle, origin, registration, sign_in};
 
 /// When invitations are reminded, expire and may be sent again, and where their links point.
@@ -553,7 +554,7 @@ fn end(
                 registry,
                 now,
             };
-            users::delete(conn, &ctx, &row.user_id, &users::Precondition::None)?;
+            users::delete(conn, &ctx, &row.user_id, &Precondition::None)?;
             user_deleted = true;
         }
     }

@@ -18,7 +18,8 @@ use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
-use crate::scim::list::Page;
+use crate::scim::etag::{Precondition, etag};
+use crate::scim::list::ListRequest;
 use crate::scim::patch;
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
@@ -28,7 +29,6 @@ use crate::text::{fold_identity, identity_shadow};
 use model::{
     Address, EnterpriseUser, Manager, MobieTrainUser, Name, PluralValue, StoreValue, UserAttributes,
 };
-use scim_v2::filter::Filter;
 pub use storage::UserRecord;
 
 /// How a user came to exist (DESIGN 5).
@@ -378,11 +378,6 @@ pub fn to_resource(rec: &UserRecord, base_url: &str) -> Value {
     Value::Object(out)
 }
 
-/// The weak entity tag of a resource version (DESIGN 4).
-pub fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
-}
-
 fn snapshot(rec: &UserRecord) -> Value {
     serde_json::to_value(to_attributes(rec)).expect("user attributes serialise")
 }
@@ -602,52 +597,16 @@ pub fn create_as(
     .map_err(|e| uniqueness(e, &attrs))
 }
 
-/// A client's `If-Match` condition (RFC 7232 §3.1, weak comparison as SCIM clients send weak tags).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Precondition {
-    /// No condition.
-    None,
-    /// `If-Match: *`: the resource must exist.
-    Any,
-    /// `If-Match: W/"3", "4"`: the resource must be at one of these versions.
-    Versions(Vec<String>),
-}
-
-impl Precondition {
-    /// Reads an `If-Match` header value.
-    pub fn if_match(header: Option<&str>) -> Self {
-        match header.map(str::trim) {
-            None | Some("") => Precondition::None,
-            Some("*") => Precondition::Any,
-            Some(list) => Precondition::Versions(list.split(',').map(opaque_tag).collect()),
-        }
+/// Refuses a write whose `If-Match` names another version than the user's `version` (412).
+fn check_precondition(precondition: &Precondition, version: i64) -> Result<(), ServiceError> {
+    if precondition.holds(version) {
+        Ok(())
+    } else {
+        Err(ServiceError::PreconditionFailed(format!(
+            "the resource has changed: its version is {}, not the one in If-Match; read it again",
+            etag(version)
+        )))
     }
-
-    /// Whether a resource at `version` satisfies the condition.
-    pub fn holds(&self, version: i64) -> bool {
-        match self {
-            Precondition::None | Precondition::Any => true,
-            Precondition::Versions(tags) => tags.iter().any(|t| *t == version.to_string()),
-        }
-    }
-
-    fn check(&self, version: i64) -> Result<(), ServiceError> {
-        if self.holds(version) {
-            Ok(())
-        } else {
-            Err(ServiceError::PreconditionFailed(format!(
-                "the resource has changed: its version is {}, not the one in If-Match; read it again",
-                etag(version)
-            )))
-        }
-    }
-}
-
-/// The opaque part of an entity tag (`W/"3"` → `3`), for weak comparison.
-pub fn opaque_tag(tag: &str) -> String {
-    let tag = tag.trim();
-    let tag = tag.strip_prefix("W/").unwrap_or(tag);
-    tag.trim_matches('"').to_owned()
 }
 
 /// Replaces a user with the body of a PUT: attributes not sent are cleared. `active`, when not
@@ -767,7 +726,7 @@ fn locked(
         return Err(ServiceError::NotFound("user"));
     }
     let current = get(conn, &ctx.account.id, id)?;
-    precondition.check(current.row.version)?;
+    check_precondition(precondition, current.row.version)?;
     Ok(current)
 }
 
@@ -863,17 +822,6 @@ pub fn get(conn: &mut DbConn, account_id: &str, id: &str) -> Result<UserRecord, 
     storage::load(conn, account_id, &[id.to_owned()])?
         .pop()
         .ok_or(ServiceError::NotFound("user"))
-}
-
-/// A list or search request, parsed.
-#[derive(Debug, Clone)]
-pub struct ListRequest {
-    /// The filter, if any.
-    pub filter: Option<Filter>,
-    /// The sort, if any.
-    pub sort: Option<storage::Sort>,
-    /// The page.
-    pub page: Page,
 }
 
 /// One page of an account's users matching the request, how many match in all, and the dialect

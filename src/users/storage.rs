@@ -17,7 +17,7 @@ use crate::db::schema::{
 use crate::error::ServiceError;
 use crate::on_inner;
 use crate::scim::dialect::Rewrite;
-use crate::scim::list::Page;
+use crate::scim::list::{Page, Sort};
 use crate::scim::schema::Registry;
 use scim_v2::filter::Filter;
 
@@ -382,8 +382,6 @@ fn load_snapshot(
     }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
-
-pub use crate::db::listing::Sort;
 
 /// Lists Users through the generic listing over their attribute table.
 fn listing(registry: &Registry) -> Listing<'_> {
