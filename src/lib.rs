@@ -24,6 +24,7 @@ pub mod http;
 pub mod invitations;
 pub mod jobs;
 pub mod jwt;
+pub mod phone;
 pub mod refold;
 pub mod scim;
 pub mod sessions;

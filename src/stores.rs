@@ -13,7 +13,7 @@ use crate::db::models::StoreRow;
 use crate::db::schema::{stores, user_stores};
 use crate::error::ServiceError;
 use crate::on_inner;
-use crate::users::rules::calling_code;
+use crate::phone::calling_code;
 
 /// A store as a user write names it.
 #[derive(Debug, Clone)]

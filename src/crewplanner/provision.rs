@@ -20,8 +20,9 @@ use crate::error::ServiceError;
 use crate::groups::{self, storage as group_storage};
 use crate::scim::etag::Precondition;
 use crate::scim::urn;
+use crate::text::Lines;
 use crate::text::{char_len, fold_identity};
-use crate::users::rules::{Lines, MAX_TEXT, check_text};
+use crate::users::rules::{MAX_TEXT, check_text};
 use crate::users::{self, Lifecycle, UserRecord, origin, registration, sign_in};
 
 /// The `groupType` of the group a `department` claim names.

@@ -23,8 +23,7 @@ use crate::scim::list::ListRequest;
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
-use crate::text::{char_len, fold_identity, identity_shadow};
-use crate::users::rules::{self, Lines};
+use crate::text::{Lines, char_len, fold_identity, identity_shadow};
 pub use storage::{GroupRecord, Member};
 
 /// The longest displayName and groupType, in characters (the seed's "free text, max. 255").
@@ -70,9 +69,9 @@ pub struct Change {
 }
 
 /// A group's text is single-line free text, under the same character rule as a user's
-/// ([`rules::forbidden_char`]): no control characters.
+/// ([`crate::text::forbidden_char`]): no control characters.
 fn check_single_line(path: &str, value: Option<&str>) -> Result<(), InputError> {
-    match value.and_then(|v| rules::forbidden_char_detail(path, v, Lines::Single)) {
+    match value.and_then(|v| crate::text::forbidden_char_detail(path, v, Lines::Single)) {
         Some(detail) => Err(InputError::invalid_value(detail)),
         None => Ok(()),
     }

@@ -178,7 +178,7 @@ fn build_record(
                 user_id: id.clone(),
                 position: position(i),
                 account_id: account.clone(),
-                value_e164: rules::e164(&value),
+                value_e164: crate::phone::e164(&value),
                 value,
                 display: p.display.clone(),
                 kind: p.kind.clone(),
