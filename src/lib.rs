@@ -18,7 +18,6 @@ pub mod crypto;
 pub mod db;
 pub mod email;
 pub mod error;
-pub mod group_rules;
 pub mod groups;
 pub mod http;
 pub mod invitations;

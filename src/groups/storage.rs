@@ -222,6 +222,22 @@ pub fn delete_members(
     Ok(deleted)
 }
 
+/// The groups whose membership of `user_id` rule `rule_id` made.
+pub fn groups_by_rule(conn: &mut DbConn, user_id: &str, rule_id: &str) -> QueryResult<Vec<String>> {
+    group_members::table
+        .filter(group_members::user_id.eq(user_id))
+        .filter(group_members::rule_id.eq(rule_id))
+        .select(group_members::group_id)
+        .load(conn)
+}
+
+/// Turns the memberships rule `rule_id` made into plain memberships (the rule is going).
+pub fn forget_rule(conn: &mut DbConn, rule_id: &str) -> QueryResult<usize> {
+    diesel::update(group_members::table.filter(group_members::rule_id.eq(rule_id)))
+        .set(group_members::rule_id.eq(None::<String>))
+        .execute(conn)
+}
+
 /// The ids of a group's members (for a full replace, which is O(group size) by nature).
 pub fn member_ids(conn: &mut DbConn, group_id: &str) -> QueryResult<Vec<String>> {
     group_members::table

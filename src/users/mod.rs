@@ -2,6 +2,7 @@
 //! provisioning log. Every operation is scoped to one account and runs in one transaction.
 
 pub mod attributes;
+pub mod group_rules;
 pub mod model;
 pub mod rules;
 pub mod storage;
@@ -576,7 +577,7 @@ pub fn create_as(
         )?;
         let mut rec = build_record(&attrs, row, stores);
         storage::insert(conn, &rec)?;
-        let placed = crate::group_rules::apply(conn, ctx, &mut rec)?;
+        let placed = group_rules::apply(conn, ctx, &mut rec)?;
         audit::record(
             conn,
             &ctx.account.id,
@@ -591,7 +592,7 @@ pub fn create_as(
             ctx.now,
         )?;
         record_warnings(conn, ctx, &rec.row.id, &warnings)?;
-        crate::group_rules::warn_if_unplaced(conn, ctx, &rec, placed || invited)?;
+        group_rules::warn_if_unplaced(conn, ctx, &rec, placed || invited)?;
         Ok(rec)
     })
     .map_err(|e| uniqueness(e, &attrs))
@@ -763,7 +764,7 @@ fn write_replacement(
         // Deactivation ends the user's app sessions at once (DESIGN 4, soft delete).
         crate::sessions::end_for_user(conn, &rec.row.id)?;
     }
-    crate::group_rules::apply(conn, ctx, &mut rec)?;
+    group_rules::apply(conn, ctx, &mut rec)?;
     let id = rec.row.id.as_str();
     audit::record(
         conn,
