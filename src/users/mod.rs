@@ -3,6 +3,7 @@
 
 pub mod attributes;
 pub mod group_rules;
+pub mod jobs;
 pub mod model;
 pub mod rules;
 pub mod storage;
@@ -484,7 +485,7 @@ pub fn create(
             ..Lifecycle::SCIM
         };
         let rec = create_as(conn, ctx, body, lifecycle)?;
-        crate::invitations::jobs::enqueue_provision(conn, &ctx.account.id, &rec.row.id, ctx.now)?;
+        jobs::enqueue_provision(conn, &ctx.account.id, &rec.row.id, ctx.now)?;
         Ok(rec)
     })
 }
