@@ -819,6 +819,11 @@ pub fn delete(
     })
 }
 
+/// How many users an account has.
+pub fn count(conn: &mut DbConn, account_id: &str) -> Result<i64, ServiceError> {
+    Ok(storage::count(conn, account_id)?)
+}
+
 /// The user `id` of `account_id`.
 pub fn get(conn: &mut DbConn, account_id: &str, id: &str) -> Result<UserRecord, ServiceError> {
     storage::load(conn, account_id, &[id.to_owned()])?

@@ -141,6 +141,14 @@ pub fn lock(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> 
     Ok(!found.is_empty())
 }
 
+/// How many users an account has.
+pub fn count(conn: &mut DbConn, account_id: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::account_id.eq(account_id))
+        .count()
+        .get_result(conn)
+}
+
 /// Whether `id` is a user of `account_id`. An id holding a control character is none, and is never
 /// sent to the database (PostgreSQL cannot take NUL in a text parameter; an id never holds one).
 pub fn exists(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> {
