@@ -3,6 +3,8 @@
 //! attribute-level diff from which secrets are removed. Deleting a resource redacts the diffs of its
 //! earlier events, so the log keeps that things happened without keeping the person's data.
 
+pub mod storage;
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
@@ -52,11 +54,7 @@ pub fn record(
         code: event.code.to_owned(),
         detail: event.detail.map(|d| strip_secrets(d).to_string()),
     };
-    // On the backend's own connection: every write logs (see `db::fetch_optional_inner!`).
-    crate::on_inner!(conn, |c| diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(c))?;
-    Ok(())
+    storage::insert(conn, &row)
 }
 
 /// Replaces the details of every event about one resource by a redaction marker.
