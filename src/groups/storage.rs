@@ -222,6 +222,34 @@ pub fn delete_members(
     Ok(deleted)
 }
 
+/// Moves on the version of every group of `account_id` that `user_id` is a member of (before the
+/// user goes, so cached copies of those groups go stale).
+pub fn bump_groups_of_member(
+    conn: &mut DbConn,
+    account_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let member_of = group_members::table
+        .filter(group_members::user_id.eq(user_id))
+        .select(group_members::group_id);
+    diesel::update(
+        groups::table
+            .filter(groups::account_id.eq(account_id))
+            .filter(groups::id.eq_any(member_of)),
+    )
+    .set((
+        groups::version.eq(groups::version + 1),
+        groups::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Deletes every membership of `user_id` (the user is going).
+pub fn delete_memberships_of(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(group_members::table.filter(group_members::user_id.eq(user_id))).execute(conn)
+}
+
 /// The groups whose membership of `user_id` rule `rule_id` made.
 pub fn groups_by_rule(conn: &mut DbConn, user_id: &str, rule_id: &str) -> QueryResult<Vec<String>> {
     group_members::table

@@ -376,14 +376,7 @@ fn taken(email: &str) -> ServiceError {
 }
 
 fn email_taken(conn: &mut DbConn, account_id: &str, email: &str) -> Result<bool, ServiceError> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    Ok(users::table
-        .filter(users::account_id.eq(account_id))
-        .filter(users::user_name_ci.eq(crate::text::fold_identity(email)))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0)
+    Ok(users::storage::user_name_taken(conn, account_id, email)?)
 }
 
 fn missing_groups(

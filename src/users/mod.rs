@@ -797,7 +797,7 @@ pub fn delete(
             locked(conn, ctx, id, precondition)?;
         }
         // The user's groups lose a member: their versions move on, so cached copies go stale.
-        storage::touch_groups_of(conn, &ctx.account.id, id, ctx.now)?;
+        crate::groups::storage::bump_groups_of_member(conn, &ctx.account.id, id, ctx.now)?;
         if storage::delete(conn, &ctx.account.id, id)? == 0 {
             return Err(ServiceError::NotFound("user"));
         }
