@@ -5,6 +5,7 @@
 //! mistyped PostgreSQL URL into a SQLite file name). Migrations are embedded per backend and run under
 //! a lock so that several instances starting together apply them once.
 
+pub mod attributes;
 mod connection;
 pub mod filter;
 pub mod listing;

@@ -3,7 +3,6 @@
 //! users of the same account; membership changes cost O(change); every write bumps the group's
 //! version and reaches the provisioning log, inside one transaction.
 
-pub mod attributes;
 pub mod patch;
 pub mod storage;
 

@@ -21,7 +21,7 @@ use crate::scim::list::Sort;
 use crate::scim::schema::Registry;
 use scim_v2::filter::Filter;
 
-use super::attributes::GROUP_ATTRIBUTES;
+use crate::db::attributes::GROUP_ATTRIBUTES;
 
 /// How many ids one statement carries at most (well under both backends' bind limits).
 pub const BATCH: usize = 1000;

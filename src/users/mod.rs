@@ -1,7 +1,6 @@
 //! SCIM Users: create, read, replace, delete and list, with MobieTrain's rules, stores and the
 //! provisioning log. Every operation is scoped to one account and runs in one transaction.
 
-pub mod attributes;
 pub mod group_rules;
 pub mod jobs;
 pub mod model;

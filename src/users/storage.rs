@@ -22,7 +22,7 @@ use crate::scim::schema::Registry;
 use crate::text::fold_identity;
 use scim_v2::filter::Filter;
 
-use super::attributes::USER_ATTRIBUTES;
+use crate::db::attributes::USER_ATTRIBUTES;
 
 /// A user as stored: its row and the rows of its multi-valued attributes, each in client order.
 #[derive(Debug, Clone, Default)]

@@ -15,9 +15,9 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::UserRecord;
-use super::attributes::USER_ATTRIBUTES;
 use crate::audit::{self, Event};
 use crate::context::{Actor, WriteContext};
+use crate::db::attributes::USER_ATTRIBUTES;
 use crate::db::filter::{Kind, Store};
 use crate::db::models::{GroupMemberRow, GroupRow, GroupRuleRow};
 use crate::db::{self, DbConn};
