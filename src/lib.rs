@@ -1,11 +1,23 @@
 //! mobietrain-scim: the provisioning server of MobieTrain. A SCIM 2.0 server (RFC 7643/7644) that
 //! keeps each MobieTrain account's users, groups and stores in step with its identity provider.
 //!
-//! Layers, each depending only on those below: [`http`] (routes, auth, the error policy), [`scim`]
-//! (the protocol, pure), the domain modules ([`accounts`], [`users`], [`groups`], [`group_rules`],
-//! [`stores`], [`invitations`], [`audit`]), and [`db`] (diesel over SQLite and PostgreSQL);
-//! [`refold`] re-folds stored identifiers once after the schema migrations. Side effects go through
-//! the job queue ([`jobs`]); e-mail through [`email`].
+//! Layers, each importing only those below it (DESIGN §2):
+//!
+//! ```text
+//! main → cli → bench → app → http → state → {invitations, crewplanner, refold} → users
+//!      → {groups, stores} → {audit, sessions} → accounts → foundation
+//! ```
+//!
+//! - [`http`] routes, auth, the one error policy; no SQL.
+//! - The domain: [`users`] (with its rules, group rules and the provisioning job type),
+//!   [`groups`], [`stores`], [`invitations`], [`crewplanner`], [`accounts`] (with the account
+//!   settings), [`audit`] (the provisioning log), [`sessions`]; [`refold`] re-folds stored
+//!   identifiers once after the schema migrations. Each table has one owning module; others ask it.
+//! - The foundation, which imports no domain or HTTP module: [`scim`] (the protocol, pure: entity
+//!   tags, list requests), [`db`] (diesel over SQLite and PostgreSQL, the filter compiler and its
+//!   attribute tables; the only place backend-specific SQL lives, beside `*/storage.rs`),
+//!   [`context`] (the write context, actor, ids), [`jobs`] (the queue), [`email`], [`text`],
+//!   [`phone`], [`crypto`], [`clock`], [`error`], [`jwt`].
 
 pub mod accounts;
 pub mod audit;
