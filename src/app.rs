@@ -257,7 +257,7 @@ pub fn job_registry() -> Registry<JobServices> {
     registry.register::<schedule::PurgeDoneJobs>(schedule::purge_done_jobs);
     registry.register::<invitations::InvitationEmail>(invitations::send_email);
     registry.register::<invitations::ExpireInvitation>(invitations::expire);
-    registry.register::<invitations::ProvisionInvitation>(invitations::provision);
+    registry.register::<crate::users::jobs::ProvisionInvitation>(invitations::provision);
     registry.register::<invitations::PurgeExpired>(invitations::purge_expired);
     registry
 }

@@ -569,7 +569,7 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
             println!("require-external-id: {}", a.require_external_id);
             println!("invite-on-provision: {}", a.invite_on_provision);
             println!("default-language:    {}", a.default_language);
-            println!("users:               {}", accounts::count_users(conn, &id)?);
+            println!("users:               {}", crate::users::count(conn, &id)?);
             println!(
                 "tokens:              {} live, {} revoked",
                 tokens.iter().filter(|t| t.revoked_at.is_none()).count(),

@@ -1,7 +1,7 @@
 //! mobietrain-scim: the provisioning server of MobieTrain. A SCIM 2.0 server (RFC 7643/7644) that
 //! keeps each MobieTrain account's users, groups and stores in step with its identity provider.
 //!
-//! Layers, each depending only on those below (a module imports only lower ranks):
+//! Layers, each importing only those below it (DESIGN §2):
 //!
 //! ```text
 //! main → cli → bench → app → http → state → {invitations, crewplanner, refold} → users
@@ -11,15 +11,16 @@
 //! - [`cli`] parses the command line into one validated [`config::Config`]; [`app`] is the one
 //!   composition root (the request handlers' [`state::AppState`], the job handlers' context, the
 //!   job registry and schedules) for `serve`, `worker`, [`bench`] and the tests.
-//! - [`http`] (routes, auth, the error policy) over the domain modules ([`invitations`],
-//!   [`crewplanner`], [`users`], [`groups`], [`group_rules`], [`stores`], [`audit`],
-//!   [`sessions`], [`accounts`]); [`refold`] re-folds stored identifiers once after the schema
-//!   migrations.
-//! - The foundation imports no domain or HTTP module: [`scim`] (the protocol, pure), [`db`]
-//!   (diesel over SQLite and PostgreSQL), [`jobs`] (a generic queue: the application registers
-//!   its job types), [`email`] (the mailer, SMTP, templates and the generic `send_email` job),
-//!   [`config`], [`context`], and small kernels ([`text`], [`crypto`], [`clock`], [`error`],
-//!   [`jwt`]).
+//! - [`http`] routes, auth, the one error policy; no SQL.
+//! - The domain: [`users`] (with its rules, group rules and the provisioning job type),
+//!   [`groups`], [`stores`], [`invitations`], [`crewplanner`], [`accounts`] (with the account
+//!   settings), [`audit`] (the provisioning log), [`sessions`]; [`refold`] re-folds stored
+//!   identifiers once after the schema migrations. Each table has one owning module; others ask it.
+//! - The foundation, which imports no domain or HTTP module: [`scim`] (the protocol, pure: entity
+//!   tags, list requests), [`db`] (diesel over SQLite and PostgreSQL, the filter compiler and its
+//!   attribute tables; the only place backend-specific SQL lives, beside `*/storage.rs`),
+//!   [`context`] (the write context, actor, ids), [`jobs`] (the queue), [`email`], [`text`],
+//!   [`phone`], [`crypto`], [`clock`], [`error`], [`jwt`].
 
 pub mod accounts;
 pub mod app;
@@ -34,12 +35,12 @@ pub mod crypto;
 pub mod db;
 pub mod email;
 pub mod error;
-pub mod group_rules;
 pub mod groups;
 pub mod http;
 pub mod invitations;
 pub mod jobs;
 pub mod jwt;
+pub mod phone;
 pub mod refold;
 pub mod scim;
 pub mod sessions;

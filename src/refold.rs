@@ -17,7 +17,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
+use crate::context::Actor;
 use crate::db::models::{DataMigrationRow, ShadowRow};
 use crate::db::schema::data_migrations;
 use crate::db::{self, DbConn};

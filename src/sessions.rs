@@ -155,7 +155,7 @@ pub fn create(
     let expires_at = now + lifetime;
     diesel::insert_into(sessions::table)
         .values(SessionRow {
-            id: crate::accounts::new_id(),
+            id: crate::context::new_id(),
             account_id: account_id.to_owned(),
             user_id: user_id.to_owned(),
             token_hash: sha256_hex(&token),

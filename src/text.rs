@@ -7,6 +7,8 @@
 //!   "Identity folding"). Their shadow columns hold it.
 //! - [`fold_case`] (NFC + lowercase) for every other `caseExact: false` comparison, which the
 //!   databases also compute at query time (a Rust function on SQLite, ICU on PostgreSQL).
+//!
+//! And the characters free text may hold ([`forbidden_char`]), one rule for every module's text.
 
 use icu_casemap::CaseMapper;
 use icu_normalizer::ComposingNormalizer;
@@ -79,6 +81,40 @@ pub fn identity_shadow(value: &str, id: &str, current: &str) -> String {
         .and_then(|rest| rest.strip_prefix(DISTINCT_MARK))
         .is_some_and(|rest| rest == id);
     if marked { current.to_owned() } else { folded }
+}
+
+/// Whether a text attribute may span several lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// One line: no control character at all, no line or paragraph separator.
+    Single,
+    /// Several lines (addresses): CR, LF and TAB allowed, no other control character.
+    Multi,
+}
+
+/// The first character of `value` that text of `lines` may not hold, if any.
+pub fn forbidden_char(value: &str, lines: Lines) -> Option<char> {
+    value.chars().find(|&c| match lines {
+        // U+2028 and U+2029 are not Cc, but they break a line as surely as LF does.
+        Lines::Single => c.is_control() || c == '\u{2028}' || c == '\u{2029}',
+        Lines::Multi => c.is_control() && !matches!(c, '\r' | '\n' | '\t'),
+    })
+}
+
+/// Why `value` is not acceptable text of `lines`, as a sentence naming `path` (the attribute as the
+/// caller knows it) and the character's code point (never the value: it may be personal data).
+pub fn forbidden_char_detail(path: &str, value: &str, lines: Lines) -> Option<String> {
+    let c = forbidden_char(value, lines)?;
+    let allowed = match lines {
+        Lines::Single => {
+            "single-line text may not contain line breaks, tabs or other control characters"
+        }
+        Lines::Multi => "text may not contain control characters other than line breaks and tabs",
+    };
+    Some(format!(
+        "\"{path}\" contains the control character U+{:04X}; {allowed}",
+        u32::from(c)
+    ))
 }
 
 /// The length of `value` in characters (Unicode scalar values), the unit of every length rule.

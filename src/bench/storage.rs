@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::models::{EmailRow, GroupMemberRow, StoreRow, UserRow, UserStoreRow};
+use crate::db::on_inner;
 use crate::db::schema::{group_members, stores, user_emails, user_stores, users};
-use crate::on_inner;
 
 /// Rows per multi-row `INSERT` (users have 34 columns: well under SQLite's bind limit).
 const ROWS_PER_INSERT: usize = 500;

@@ -16,13 +16,13 @@ pub mod token;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::context::WriteContext;
 use crate::db::models::{Account, CrewPlannerLinkRow, UsedJtiRow};
 use crate::db::schema::used_jtis;
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::jwt;
 use crate::sessions;
-use crate::users::WriteContext;
 use keys::{PlatformKeys, VerifyingKey};
 use refusal::{Reason, Refusal, RefusalCounters};
 use token::{Claims, Expected, Parts};

@@ -6,23 +6,21 @@
 //! user in the group of that name with `groupType` Department, created when needed. Every write goes
 //! through the same user rules, group code and provisioning log as SCIM.
 
-use crate::db::FetchOptional;
-use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::LaunchError;
 use super::refusal::{Reason, Refusal};
 use super::token::Claims;
+use crate::context::WriteContext;
 use crate::db::DbConn;
-use crate::db::schema::users as user_rows;
 use crate::error::ServiceError;
 use crate::groups::{self, storage as group_storage};
+use crate::scim::etag::Precondition;
 use crate::scim::urn;
+use crate::text::Lines;
 use crate::text::{char_len, fold_identity};
-use crate::users::rules::{Lines, MAX_TEXT, check_text};
-use crate::users::{
-    self, Lifecycle, Precondition, UserRecord, WriteContext, origin, registration, sign_in,
-};
+use crate::users::rules::{MAX_TEXT, check_text};
+use crate::users::{self, Lifecycle, UserRecord, origin, registration, sign_in};
 
 /// The `groupType` of the group a `department` claim names.
 pub const DEPARTMENT: &str = "Department";
@@ -61,11 +59,7 @@ pub fn user_for(
     claims: &Claims,
 ) -> Result<UserRecord, LaunchError> {
     check_user_claims(claims)?;
-    let found: Option<String> = user_rows::table
-        .filter(user_rows::account_id.eq(&ctx.account.id))
-        .filter(user_rows::external_id.eq(&claims.sub))
-        .select(user_rows::id)
-        .fetch_optional(conn)
+    let found = users::storage::id_by_external_id(conn, &ctx.account.id, &claims.sub)
         .map_err(ServiceError::from)?;
     let Some(id) = found else {
         let body = new_user_body(conn, ctx, claims)?;
@@ -157,13 +151,7 @@ fn new_user_body(
 }
 
 fn user_name_taken(conn: &mut DbConn, account_id: &str, name: &str) -> Result<bool, ServiceError> {
-    Ok(user_rows::table
-        .filter(user_rows::account_id.eq(account_id))
-        .filter(user_rows::user_name_ci.eq(fold_identity(name)))
-        .select(user_rows::id)
-        .first::<String>(conn)
-        .optional()?
-        .is_some())
+    Ok(users::storage::user_name_taken(conn, account_id, name)?)
 }
 
 /// Lays the token's optional user data over a SCIM User body: what a claim carries replaces the

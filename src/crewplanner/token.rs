@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::keys::VerifyingKey;
 use super::refusal::{Reason, Refusal};
 use crate::jwt::{TimeClaims, TimeError, check_times, read_time};
-use crate::users::rules::{Lines, forbidden_char};
+use crate::text::{Lines, forbidden_char};
 
 /// The longest token accepted, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;

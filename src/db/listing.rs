@@ -10,17 +10,8 @@ use super::sql::{BindValue, SqlBuilder};
 use super::{Backend, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
-use crate::scim::list::Page;
+use crate::scim::list::{Page, Sort};
 use crate::scim::schema::Registry;
-
-/// A sort request: an attribute path and the direction.
-#[derive(Debug, Clone)]
-pub struct Sort {
-    /// The `sortBy` attribute path, as sent.
-    pub by: String,
-    /// `sortOrder=descending`.
-    pub descending: bool,
-}
 
 /// What is listed: a resource type and where its attributes live.
 #[derive(Debug, Clone, Copy)]

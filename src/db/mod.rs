@@ -5,6 +5,7 @@
 //! mistyped PostgreSQL URL into a SQLite file name). Migrations are embedded per backend and run under
 //! a lock so that several instances starting together apply them once.
 
+pub mod attributes;
 mod connection;
 pub mod filter;
 pub mod listing;
@@ -33,7 +34,6 @@ const MIGRATION_LOCK_KEY: i64 = 0x6d74_7363_696d; // "mtscim"
 
 /// Runs the same expression on the concrete connection inside a [`DbConn`]: the sanctioned escape
 /// hatch for statements the multi-backend connection cannot express (upserts, multi-row inserts).
-#[macro_export]
 macro_rules! on_inner {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
@@ -47,13 +47,16 @@ macro_rules! on_inner {
 /// statements every request runs: through the multi-backend connection diesel renders a
 /// statement's SQL text anew on every call, cached statement or not (README "Performance"); on
 /// the inner connection a cached statement is found by its type.
-#[macro_export]
 macro_rules! fetch_optional_inner {
     ($conn:expr, $query:expr) => {
-        $crate::on_inner!($conn, |c| diesel::RunQueryDsl::load($query, c))
+        $crate::db::on_inner!($conn, |c| diesel::RunQueryDsl::load($query, c))
             .map(|rows: Vec<_>| rows.into_iter().next())
     };
 }
+
+// The escape hatch stays inside the crate: `db/` and the `*/storage.rs` modules (the layering
+// test checks where it is used).
+pub(crate) use {fetch_optional_inner, on_inner};
 
 /// Whether the database answers a query (readiness).
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {

@@ -3,7 +3,6 @@
 //! users of the same account; membership changes cost O(change); every write bumps the group's
 //! version and reaches the provisioning log, inside one transaction.
 
-pub mod attributes;
 pub mod patch;
 pub mod storage;
 
@@ -12,17 +11,18 @@ use std::collections::HashSet;
 use serde_json::{Map, Value, json};
 
 use crate::audit::{self, Event};
+use crate::context::WriteContext;
 use crate::db::models::{GroupMemberRow, GroupRow};
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
+use crate::scim::etag::{Precondition, etag};
+use crate::scim::list::ListRequest;
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
-use crate::text::{char_len, fold_identity, identity_shadow};
-use crate::users::rules::{self, Lines};
-use crate::users::{ListRequest, Precondition, WriteContext, etag};
+use crate::text::{Lines, char_len, fold_identity, identity_shadow};
 pub use storage::{GroupRecord, Member};
 
 /// The longest displayName and groupType, in characters (the seed's "free text, max. 255").
@@ -68,9 +68,9 @@ pub struct Change {
 }
 
 /// A group's text is single-line free text, under the same character rule as a user's
-/// ([`rules::forbidden_char`]): no control characters.
+/// ([`crate::text::forbidden_char`]): no control characters.
 fn check_single_line(path: &str, value: Option<&str>) -> Result<(), InputError> {
-    match value.and_then(|v| rules::forbidden_char_detail(path, v, Lines::Single)) {
+    match value.and_then(|v| crate::text::forbidden_char_detail(path, v, Lines::Single)) {
         Some(detail) => Err(InputError::invalid_value(detail)),
         None => Ok(()),
     }
@@ -362,7 +362,7 @@ pub fn create(
 ) -> Result<GroupRecord, ServiceError> {
     let input = parse_input(ctx.registry, body)?;
     let row = GroupRow {
-        id: crate::accounts::new_id(),
+        id: crate::context::new_id(),
         account_id: ctx.account.id.clone(),
         display_name_ci: fold_identity(&input.display_name),
         display_name: input.display_name.clone(),
@@ -515,7 +515,7 @@ pub fn check_precondition(
     if !precondition.holds(row.version) {
         return Err(ServiceError::PreconditionFailed(format!(
             "the group has changed: its version is {}, not the one in If-Match; read it again",
-            crate::users::etag(row.version)
+            etag(row.version)
         )));
     }
     Ok(row)
@@ -582,7 +582,7 @@ pub fn find_or_create_typed(
         return Ok(found);
     }
     let row = GroupRow {
-        id: crate::accounts::new_id(),
+        id: crate::context::new_id(),
         account_id: ctx.account.id.clone(),
         display_name: name.to_owned(),
         display_name_ci: name_ci.clone(),

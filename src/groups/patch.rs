@@ -11,13 +11,14 @@ use serde_json::{Map, Value, json};
 
 use super::storage;
 use super::{AttributeChanges, parse_members};
+use crate::context::WriteContext;
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::{InputError, ScimType};
+use crate::scim::etag::{Precondition, etag};
 use crate::scim::patch::{self, OpKind, Operation};
 use crate::scim::urn;
-use crate::users::{Precondition, WriteContext};
 
 fn targets_members(op: &Operation) -> bool {
     let attr = match &op.path {
@@ -69,7 +70,7 @@ pub fn patch(
         if !precondition.holds(row.version) {
             return Err(ServiceError::PreconditionFailed(format!(
                 "the group has changed: its version is {}, not the one in If-Match; read it again",
-                crate::users::etag(row.version)
+                etag(row.version)
             )));
         }
         let mut doc = Map::new();

@@ -11,17 +11,17 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::listing::Listing;
-use crate::db::listing::Sort;
 use crate::db::models::{GroupMemberRow, GroupRow, ShadowRow};
+use crate::db::on_inner;
 use crate::db::schema::{group_members, groups, users};
 use crate::error::ServiceError;
-use crate::on_inner;
 use crate::scim::dialect::Rewrite;
 use crate::scim::list::Page;
+use crate::scim::list::Sort;
 use crate::scim::schema::Registry;
 use scim_v2::filter::Filter;
 
-use super::attributes::GROUP_ATTRIBUTES;
+use crate::db::attributes::GROUP_ATTRIBUTES;
 
 /// How many ids one statement carries at most (well under both backends' bind limits).
 pub const BATCH: usize = 1000;
@@ -220,6 +220,50 @@ pub fn delete_members(
         .execute(conn)?;
     }
     Ok(deleted)
+}
+
+/// Moves on the version of every group of `account_id` that `user_id` is a member of (before the
+/// user goes, so cached copies of those groups go stale).
+pub fn bump_groups_of_member(
+    conn: &mut DbConn,
+    account_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let member_of = group_members::table
+        .filter(group_members::user_id.eq(user_id))
+        .select(group_members::group_id);
+    diesel::update(
+        groups::table
+            .filter(groups::account_id.eq(account_id))
+            .filter(groups::id.eq_any(member_of)),
+    )
+    .set((
+        groups::version.eq(groups::version + 1),
+        groups::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Deletes every membership of `user_id` (the user is going).
+pub fn delete_memberships_of(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(group_members::table.filter(group_members::user_id.eq(user_id))).execute(conn)
+}
+
+/// The groups whose membership of `user_id` rule `rule_id` made.
+pub fn groups_by_rule(conn: &mut DbConn, user_id: &str, rule_id: &str) -> QueryResult<Vec<String>> {
+    group_members::table
+        .filter(group_members::user_id.eq(user_id))
+        .filter(group_members::rule_id.eq(rule_id))
+        .select(group_members::group_id)
+        .load(conn)
+}
+
+/// Turns the memberships rule `rule_id` made into plain memberships (the rule is going).
+pub fn forget_rule(conn: &mut DbConn, rule_id: &str) -> QueryResult<usize> {
+    diesel::update(group_members::table.filter(group_members::rule_id.eq(rule_id)))
+        .set(group_members::rule_id.eq(None::<String>))
+        .execute(conn)
 }
 
 /// The ids of a group's members (for a full replace, which is O(group size) by nature).

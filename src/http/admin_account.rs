@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::auth::AdminCaller;
 use super::error::ProblemError;
 use super::run_db;
+use crate::accounts::{self, SettingsChange};
 use crate::error::{FieldError, ServiceError};
-use crate::invitations::{self, SettingsChange};
 use crate::state::AppState;
 
 /// Registers the account routes.
@@ -27,7 +27,7 @@ async fn get(
         crate::accounts::find_account(conn, &account_id)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(invitations::settings_json(&account)))
+    Ok(HttpResponse::Ok().json(accounts::settings_json(&account)))
 }
 
 /// Reads a PATCH body, naming every field of the wrong type or unknown.
@@ -84,8 +84,8 @@ async fn patch(
     let account_id = caller.0.account.id.clone();
     let now = state.clock.now_naive();
     let account = run_db(&state, move |conn| {
-        invitations::change_settings(conn, &account_id, &change, now)
+        accounts::change_settings(conn, &account_id, &change, now)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(invitations::settings_json(&account)))
+    Ok(HttpResponse::Ok().json(accounts::settings_json(&account)))
 }

@@ -8,10 +8,10 @@ use serde_json::Value;
 use super::auth::AdminCaller;
 use super::error::ProblemError;
 use super::run_db;
-use crate::group_rules;
 use crate::scim::list::Page;
 use crate::state::AppState;
 use crate::stores;
+use crate::users::group_rules;
 
 /// Registers the catalogue routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {

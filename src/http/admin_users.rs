@@ -8,8 +8,9 @@ use super::auth::AdminCaller;
 use super::error::ProblemError;
 use super::run_db;
 use crate::error::ServiceError;
+use crate::scim::etag::Precondition;
 use crate::state::AppState;
-use crate::users::{self, Precondition, origin};
+use crate::users::{self, origin};
 
 /// Registers the user routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -206,8 +206,8 @@ impl FromRequest for AdminCaller {
 
 impl Caller {
     /// The actor this caller is in the provisioning log.
-    pub fn actor(&self) -> crate::audit::Actor {
-        crate::audit::Actor {
+    pub fn actor(&self) -> crate::context::Actor {
+        crate::context::Actor {
             label: self.label.clone(),
             token_id: Some(self.token_id.clone()),
         }

@@ -7,13 +7,13 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde_json::json;
 
-use crate::audit::Actor;
+use crate::context::Actor;
+use crate::context::WriteContext;
 use crate::crewplanner::refusal::{Reason, Refusal};
 use crate::crewplanner::{self, LaunchError, Launched, link, token};
 use crate::db::DbConn;
 use crate::error::ServiceError;
 use crate::state::AppState;
-use crate::users::WriteContext;
 
 /// The longest account id in a path (a UUID is 36).
 const MAX_ACCOUNT_ID_LEN: usize = 64;

@@ -1,12 +1,12 @@
 //! HTTP: the route table (`configure`), shared by `serve` and every test, plus the helpers handlers
 //! share. Handlers are thin: extract, call one domain function in `web::block`, map to the wire.
 
-/// The [`crate::users::WriteContext`] of a write by `caller`, built where the write runs (in the
+/// The [`crate::context::WriteContext`] of a write by `caller`, built where the write runs (in the
 /// blocking closure, which owns the caller and a clone of the state).
 macro_rules! write_ctx {
     ($state:expr, $caller:expr, $actor:ident, $ctx:ident) => {
         let $actor = $caller.0.actor();
-        let $ctx = $crate::users::WriteContext {
+        let $ctx = $crate::context::WriteContext {
             account: &$caller.0.account,
             actor: &$actor,
             registry: &$state.registry,
@@ -156,8 +156,8 @@ pub fn scim_base(state: &AppState) -> String {
 }
 
 /// The client's `If-Match` precondition.
-pub fn if_match(req: &HttpRequest) -> crate::users::Precondition {
-    crate::users::Precondition::if_match(
+pub fn if_match(req: &HttpRequest) -> crate::scim::etag::Precondition {
+    crate::scim::etag::Precondition::if_match(
         req.headers()
             .get(actix_web::http::header::IF_MATCH)
             .and_then(|v| v.to_str().ok()),
@@ -166,7 +166,9 @@ pub fn if_match(req: &HttpRequest) -> crate::users::Precondition {
 
 /// `response` with the `ETag` of a resource at `version`.
 pub fn with_etag(mut response: HttpResponse, version: i64) -> HttpResponse {
-    if let Ok(tag) = actix_web::http::header::HeaderValue::from_str(&crate::users::etag(version)) {
+    if let Ok(tag) =
+        actix_web::http::header::HeaderValue::from_str(&crate::scim::etag::etag(version))
+    {
         response
             .headers_mut()
             .insert(actix_web::http::header::ETAG, tag);
@@ -192,7 +194,7 @@ pub fn none_match_holds(header: Option<&str>, version: i64) -> bool {
     header.trim() == "*"
         || header
             .split(',')
-            .any(|t| crate::users::opaque_tag(t) == current)
+            .any(|t| crate::scim::etag::opaque_tag(t) == current)
 }
 
 /// A SCIM answer built on the blocking pool, with the resource serialised there too (an

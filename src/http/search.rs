@@ -14,11 +14,12 @@ use crate::error::ServiceError;
 use crate::groups;
 use crate::scim::error::InputError;
 use crate::scim::filter;
+use crate::scim::list::{ListRequest, Sort};
 use crate::scim::list::{Page, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::urn;
 use crate::state::AppState;
-use crate::users::{self, ListRequest, storage::Sort};
+use crate::users;
 
 /// Registers `POST /.search` (every resource type).
 pub fn routes(cfg: &mut web::ServiceConfig) {

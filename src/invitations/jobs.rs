@@ -27,6 +27,7 @@ use crate::email::job::{Delivered, Delivery, MailServices, deliver};
 use crate::error::ServiceError;
 use crate::jobs::schedule::Schedule;
 use crate::jobs::{EnqueueOptions, JobContext, JobType, enqueue};
+use crate::users::jobs::ProvisionInvitation;
 
 /// What the invitation jobs need of their context, beyond mail: the invitation settings and the
 /// server key their links are derived from.
@@ -87,17 +88,6 @@ pub struct ExpireInvitation {
 
 impl JobType for ExpireInvitation {
     const NAME: &'static str = "invitations.expire";
-}
-
-/// Invite a user SCIM just created (`inviteOnProvision`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProvisionInvitation {
-    /// The user.
-    pub user_id: String,
-}
-
-impl JobType for ProvisionInvitation {
-    const NAME: &'static str = "invitations.provision";
 }
 
 /// End every invitation that has expired (at most `limit` a run).
@@ -191,25 +181,6 @@ pub fn schedule(
             format!("invitation:{}:expire", row.id),
             row.expires_at,
         ),
-        now,
-    )?;
-    Ok(())
-}
-
-/// Enqueues the invitation of a user SCIM is creating, in the create's transaction.
-pub fn enqueue_provision(
-    conn: &mut DbConn,
-    account_id: &str,
-    user_id: &str,
-    now: NaiveDateTime,
-) -> Result<(), ServiceError> {
-    let job = ProvisionInvitation {
-        user_id: user_id.to_owned(),
-    };
-    enqueue(
-        conn,
-        &job,
-        options(account_id, format!("provision:{user_id}"), now),
         now,
     )?;
     Ok(())

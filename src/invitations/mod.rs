@@ -21,14 +21,16 @@ use chrono::{Duration, NaiveDateTime};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
 use crate::clock::rfc3339;
+use crate::context::{Actor, WriteContext};
 use crate::crypto::ServerKey;
-use crate::db::models::{Account, InvitationRow};
+use crate::db::models::InvitationRow;
 use crate::db::{self, DbConn};
 use crate::email::templates::Language;
 use crate::error::{FieldError, ServiceError};
-use crate::users::{self, Lifecycle, WriteContext, origin, registration, sign_in};
+use crate::scim::etag::Precondition;
+use crate::users::{self, Lifecycle, origin, registration, sign_in};
 
 /// When invitations are reminded, expire and may be sent again, and where their links point.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,7 +279,7 @@ fn open(
     now: NaiveDateTime,
 ) -> Result<InvitationRow, ServiceError> {
     let row = InvitationRow {
-        id: crate::accounts::new_id(),
+        id: crate::context::new_id(),
         account_id: account_id.to_owned(),
         user_id: user_id.to_owned(),
         created_user,
@@ -374,14 +376,7 @@ fn taken(email: &str) -> ServiceError {
 }
 
 fn email_taken(conn: &mut DbConn, account_id: &str, email: &str) -> Result<bool, ServiceError> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    Ok(users::table
-        .filter(users::account_id.eq(account_id))
-        .filter(users::user_name_ci.eq(crate::text::fold_identity(email)))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0)
+    Ok(users::storage::user_name_taken(conn, account_id, email)?)
 }
 
 fn missing_groups(
@@ -552,7 +547,7 @@ fn end(
                 registry,
                 now,
             };
-            users::delete(conn, &ctx, &row.user_id, &users::Precondition::None)?;
+            users::delete(conn, &ctx, &row.user_id, &Precondition::None)?;
             user_deleted = true;
         }
     }
@@ -707,76 +702,9 @@ pub fn accept(
     })
 }
 
-/// The account settings an admin sees and changes (`/admin/v1/account`, `account settings`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SettingsChange {
-    /// Refuse SCIM users without externalId.
-    pub require_external_id: Option<bool>,
-    /// Invite users SCIM creates with an e-mail.
-    pub invite_on_provision: Option<bool>,
-    /// The language of invitations when the user's own is not written in.
-    pub default_language: Option<String>,
-    /// Whether the admin accepts the user agreement for invitations sent on provisioning (needed
-    /// once, when `invite_on_provision` is first turned on).
-    pub agreement_accepted: Option<bool>,
-}
-
-/// Applies a settings change; every broken rule is named, and nothing is written then.
-pub fn change_settings(
-    conn: &mut DbConn,
-    account_id: &str,
-    change: &SettingsChange,
-    now: NaiveDateTime,
-) -> Result<Account, ServiceError> {
-    db::write_transaction(conn, |conn| {
-        let mut account = crate::accounts::find_account(conn, account_id)?;
-        let mut errors = Vec::new();
-        if let Some(l) = &change.default_language {
-            match Language::ALL.into_iter().find(|x| x.as_str() == l) {
-                Some(language) => account.default_language = language.as_str().to_owned(),
-                None => errors.push(FieldError::new(
-                    "defaultLanguage",
-                    "must be a language invitations are written in: en, nl, fr or de",
-                )),
-            }
-        }
-        if let Some(v) = change.require_external_id {
-            account.require_external_id = v;
-        }
-        if let Some(on) = change.invite_on_provision {
-            if on && account.invite_agreement_accepted_at.is_none() {
-                if change.agreement_accepted == Some(true) {
-                    account.invite_agreement_accepted_at = Some(now);
-                } else {
-                    errors.push(FieldError::new(
-                        "agreementAccepted",
-                        "must be true to turn inviteOnProvision on: the user agreement is \
-                         accepted once, for every invitation sent on provisioning",
-                    ));
-                }
-            }
-            account.invite_on_provision = on;
-        }
-        if !errors.is_empty() {
-            return Err(ServiceError::InvalidFields(errors));
-        }
-        account.updated_at = now;
-        crate::accounts::store_settings(conn, &account)?;
-        Ok(account)
-    })
-}
-
-/// The account's settings as the admin API shows them.
-pub fn settings_json(account: &Account) -> Value {
-    json!({
-        "id": account.id,
-        "name": account.name,
-        "requireExternalId": account.require_external_id,
-        "inviteOnProvision": account.invite_on_provision,
-        "defaultLanguage": account.default_language,
-        "inviteAgreementAcceptedAt": account.invite_agreement_accepted_at.map(rfc3339),
-    })
-}
+/// Account settings moved to [`crate::accounts`], which owns the row; re-exported where the CLI
+/// and the admin API have always found them.
+pub use crate::accounts::{SettingsChange, change_settings, settings_json};
 
 #[cfg(test)]
 mod tests {

@@ -6,9 +6,11 @@ use serde_json::{Map, Value, json};
 
 use crate::email::templates::Language;
 use crate::error::FieldError;
+use crate::phone::{calling_code, e164};
 use crate::scim::urn;
 use crate::text::char_len;
-use crate::users::rules::{Lines, MAX_TEXT, calling_code, e164, forbidden_char};
+use crate::text::{Lines, forbidden_char};
+use crate::users::rules::MAX_TEXT;
 
 /// The most stores one invitation names.
 pub const MAX_STORES: usize = 50;

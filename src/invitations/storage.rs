@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::models::InvitationRow;
-use crate::db::schema::{invitations, user_emails, users};
+use crate::db::schema::invitations;
 
 /// The invitation `id` of `account_id`, if it is still pending at `now`.
 pub fn find(
@@ -138,50 +138,10 @@ pub fn page(
     Ok((total, rows))
 }
 
-/// What an invitation shows of its user: given name, family name, and the address it goes to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Invitee {
-    /// First name.
-    pub given_name: Option<String>,
-    /// Last name.
-    pub family_name: Option<String>,
-    /// The primary e-mail address (else the first).
-    pub email: Option<String>,
-}
+/// What an invitation shows of its user: the user's contact ([`crate::users::storage::Contact`]).
+pub type Invitee = crate::users::storage::Contact;
 
-/// The invitees of these users, by user id, in two queries.
+/// The invitees of these users, by user id (asked of [`crate::users`], which owns the rows).
 pub fn invitees(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<HashMap<String, Invitee>> {
-    let mut out: HashMap<String, Invitee> = users::table
-        .filter(users::id.eq_any(user_ids))
-        .select((users::id, users::given_name, users::family_name))
-        .load::<(String, Option<String>, Option<String>)>(conn)?
-        .into_iter()
-        .map(|(id, given_name, family_name)| {
-            (
-                id,
-                Invitee {
-                    given_name,
-                    family_name,
-                    email: None,
-                },
-            )
-        })
-        .collect();
-    let emails: Vec<(String, String, Option<bool>)> = user_emails::table
-        .filter(user_emails::user_id.eq_any(user_ids))
-        .order((user_emails::user_id.asc(), user_emails::position.asc()))
-        .select((
-            user_emails::user_id,
-            user_emails::value,
-            user_emails::is_primary,
-        ))
-        .load(conn)?;
-    for (user_id, value, primary) in emails {
-        if let Some(invitee) = out.get_mut(&user_id)
-            && (invitee.email.is_none() || primary == Some(true))
-        {
-            invitee.email = Some(value);
-        }
-    }
-    Ok(out)
+    crate::users::storage::contacts(conn, user_ids)
 }

@@ -14,7 +14,7 @@ use crate::db::schema::{job_schedules, jobs};
 /// inserted (0 or 1). `ON CONFLICT DO NOTHING` (no target) covers the partial index and, unlike a
 /// caught unique violation, leaves a PostgreSQL transaction usable.
 pub(super) fn insert_job(conn: &mut DbConn, row: &JobRow) -> QueryResult<usize> {
-    crate::on_inner!(conn, |c| diesel::insert_into(jobs::table)
+    crate::db::on_inner!(conn, |c| diesel::insert_into(jobs::table)
         .values(row)
         .on_conflict_do_nothing()
         .execute(c))
@@ -25,7 +25,7 @@ pub(super) fn insert_schedule_if_missing(
     conn: &mut DbConn,
     row: &JobScheduleRow,
 ) -> QueryResult<usize> {
-    crate::on_inner!(conn, |c| diesel::insert_into(job_schedules::table)
+    crate::db::on_inner!(conn, |c| diesel::insert_into(job_schedules::table)
         .values(row)
         .on_conflict_do_nothing()
         .execute(c))

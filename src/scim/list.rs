@@ -1,5 +1,7 @@
-//! Listing: paging parameters (RFC 7644 §3.4.2.4) and the ListResponse message.
+//! Listing: paging parameters (RFC 7644 §3.4.2.4), the sort (§3.4.2.3), a parsed list or search
+//! request, and the ListResponse message.
 
+use scim_v2::filter::Filter;
 use serde_json::{Value, json};
 
 use super::error::InputError;
@@ -43,6 +45,26 @@ impl Page {
     pub fn offset(&self) -> u64 {
         self.start_index - 1
     }
+}
+
+/// A sort request: an attribute path and the direction.
+#[derive(Debug, Clone)]
+pub struct Sort {
+    /// The `sortBy` attribute path, as sent.
+    pub by: String,
+    /// `sortOrder=descending`.
+    pub descending: bool,
+}
+
+/// A list or search request, parsed.
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    /// The filter, if any.
+    pub filter: Option<Filter>,
+    /// The sort, if any.
+    pub sort: Option<Sort>,
+    /// The page.
+    pub page: Page,
 }
 
 /// A ListResponse body; `itemsPerPage` is the number of resources returned (RFC 7644 §3.4.2).

@@ -1,8 +1,9 @@
 //! The SCIM protocol, storage-agnostic and pure: the schema registry, input canonicalisation,
-//! filters, list and error types. Nothing here touches the database or actix.
+//! filters, list and error types, entity tags. Nothing here touches the database or actix.
 
 pub mod dialect;
 pub mod error;
+pub mod etag;
 pub mod filter;
 pub mod limits;
 pub mod list;

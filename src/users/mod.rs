@@ -1,7 +1,8 @@
 //! SCIM Users: create, read, replace, delete and list, with MobieTrain's rules, stores and the
 //! provisioning log. Every operation is scoped to one account and runs in one transaction.
 
-pub mod attributes;
+pub mod group_rules;
+pub mod jobs;
 pub mod model;
 pub mod recipient;
 pub mod rules;
@@ -10,7 +11,8 @@ pub mod storage;
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
+use crate::context::{Actor, WriteContext, new_id};
 use crate::db::models::{
     Account, AddressRow, EmailRow, PhoneNumberRow, RoleRow, UserRow, UserStoreRow,
 };
@@ -18,7 +20,8 @@ use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
-use crate::scim::list::Page;
+use crate::scim::etag::{Precondition, etag};
+use crate::scim::list::ListRequest;
 use crate::scim::patch;
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
@@ -28,7 +31,6 @@ use crate::text::{fold_identity, identity_shadow};
 use model::{
     Address, EnterpriseUser, Manager, MobieTrainUser, Name, PluralValue, StoreValue, UserAttributes,
 };
-use scim_v2::filter::Filter;
 pub use storage::UserRecord;
 
 /// How a user came to exist (DESIGN 5).
@@ -75,19 +77,6 @@ impl Lifecycle {
         sign_in: sign_in::ANY,
         registration: registration::REGISTERED,
     };
-}
-
-/// Everything a write needs besides the connection.
-#[derive(Debug, Clone, Copy)]
-pub struct WriteContext<'a> {
-    /// The caller's account.
-    pub account: &'a Account,
-    /// Who writes, for the provisioning log.
-    pub actor: &'a Actor,
-    /// The schemas the input is read against.
-    pub registry: &'a Registry,
-    /// The time of the write.
-    pub now: NaiveDateTime,
 }
 
 /// Reads a request body as User attributes (canonical names, flat store attributes folded in).
@@ -191,7 +180,7 @@ fn build_record(
                 user_id: id.clone(),
                 position: position(i),
                 account_id: account.clone(),
-                value_e164: rules::e164(&value),
+                value_e164: crate::phone::e164(&value),
                 value,
                 display: p.display.clone(),
                 kind: p.kind.clone(),
@@ -391,11 +380,6 @@ pub fn to_resource(rec: &UserRecord, base_url: &str) -> Value {
     Value::Object(out)
 }
 
-/// The weak entity tag of a resource version (DESIGN 4).
-pub fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
-}
-
 fn snapshot(rec: &UserRecord) -> Value {
     serde_json::to_value(to_attributes(rec)).expect("user attributes serialise")
 }
@@ -501,7 +485,7 @@ pub fn create(
             ..Lifecycle::SCIM
         };
         let rec = create_as(conn, ctx, body, lifecycle)?;
-        crate::invitations::jobs::enqueue_provision(conn, &ctx.account.id, &rec.row.id, ctx.now)?;
+        jobs::enqueue_provision(conn, &ctx.account.id, &rec.row.id, ctx.now)?;
         Ok(rec)
     })
 }
@@ -572,7 +556,7 @@ pub fn create_as(
         rules::check(&attrs, ctx.account)?
     };
     let row = UserRow {
-        id: crate::accounts::new_id(),
+        id: new_id(),
         account_id: ctx.account.id.clone(),
         active: attrs.active.unwrap_or(true),
         origin: lifecycle.origin.to_owned(),
@@ -594,7 +578,7 @@ pub fn create_as(
         )?;
         let mut rec = build_record(&attrs, row, stores);
         storage::insert(conn, &rec)?;
-        let placed = crate::group_rules::apply(conn, ctx, &mut rec)?;
+        let placed = group_rules::apply(conn, ctx, &mut rec)?;
         audit::record(
             conn,
             &ctx.account.id,
@@ -609,58 +593,22 @@ pub fn create_as(
             ctx.now,
         )?;
         record_warnings(conn, ctx, &rec.row.id, &warnings)?;
-        crate::group_rules::warn_if_unplaced(conn, ctx, &rec, placed || invited)?;
+        group_rules::warn_if_unplaced(conn, ctx, &rec, placed || invited)?;
         Ok(rec)
     })
     .map_err(|e| uniqueness(e, &attrs))
 }
 
-/// A client's `If-Match` condition (RFC 7232 §3.1, weak comparison as SCIM clients send weak tags).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Precondition {
-    /// No condition.
-    None,
-    /// `If-Match: *`: the resource must exist.
-    Any,
-    /// `If-Match: W/"3", "4"`: the resource must be at one of these versions.
-    Versions(Vec<String>),
-}
-
-impl Precondition {
-    /// Reads an `If-Match` header value.
-    pub fn if_match(header: Option<&str>) -> Self {
-        match header.map(str::trim) {
-            None | Some("") => Precondition::None,
-            Some("*") => Precondition::Any,
-            Some(list) => Precondition::Versions(list.split(',').map(opaque_tag).collect()),
-        }
+/// Refuses a write whose `If-Match` names another version than the user's `version` (412).
+fn check_precondition(precondition: &Precondition, version: i64) -> Result<(), ServiceError> {
+    if precondition.holds(version) {
+        Ok(())
+    } else {
+        Err(ServiceError::PreconditionFailed(format!(
+            "the resource has changed: its version is {}, not the one in If-Match; read it again",
+            etag(version)
+        )))
     }
-
-    /// Whether a resource at `version` satisfies the condition.
-    pub fn holds(&self, version: i64) -> bool {
-        match self {
-            Precondition::None | Precondition::Any => true,
-            Precondition::Versions(tags) => tags.iter().any(|t| *t == version.to_string()),
-        }
-    }
-
-    fn check(&self, version: i64) -> Result<(), ServiceError> {
-        if self.holds(version) {
-            Ok(())
-        } else {
-            Err(ServiceError::PreconditionFailed(format!(
-                "the resource has changed: its version is {}, not the one in If-Match; read it again",
-                etag(version)
-            )))
-        }
-    }
-}
-
-/// The opaque part of an entity tag (`W/"3"` → `3`), for weak comparison.
-pub fn opaque_tag(tag: &str) -> String {
-    let tag = tag.trim();
-    let tag = tag.strip_prefix("W/").unwrap_or(tag);
-    tag.trim_matches('"').to_owned()
 }
 
 /// Replaces a user with the body of a PUT: attributes not sent are cleared. `active`, when not
@@ -780,7 +728,7 @@ fn locked(
         return Err(ServiceError::NotFound("user"));
     }
     let current = get(conn, &ctx.account.id, id)?;
-    precondition.check(current.row.version)?;
+    check_precondition(precondition, current.row.version)?;
     Ok(current)
 }
 
@@ -817,7 +765,7 @@ fn write_replacement(
         // Deactivation ends the user's app sessions at once (DESIGN 4, soft delete).
         crate::sessions::end_for_user(conn, &rec.row.id)?;
     }
-    crate::group_rules::apply(conn, ctx, &mut rec)?;
+    group_rules::apply(conn, ctx, &mut rec)?;
     let id = rec.row.id.as_str();
     audit::record(
         conn,
@@ -849,7 +797,7 @@ pub fn delete(
             locked(conn, ctx, id, precondition)?;
         }
         // The user's groups lose a member: their versions move on, so cached copies go stale.
-        storage::touch_groups_of(conn, &ctx.account.id, id, ctx.now)?;
+        crate::groups::storage::bump_groups_of_member(conn, &ctx.account.id, id, ctx.now)?;
         if storage::delete(conn, &ctx.account.id, id)? == 0 {
             return Err(ServiceError::NotFound("user"));
         }
@@ -871,22 +819,16 @@ pub fn delete(
     })
 }
 
+/// How many users an account has.
+pub fn count(conn: &mut DbConn, account_id: &str) -> Result<i64, ServiceError> {
+    Ok(storage::count(conn, account_id)?)
+}
+
 /// The user `id` of `account_id`.
 pub fn get(conn: &mut DbConn, account_id: &str, id: &str) -> Result<UserRecord, ServiceError> {
     storage::load(conn, account_id, &[id.to_owned()])?
         .pop()
         .ok_or(ServiceError::NotFound("user"))
-}
-
-/// A list or search request, parsed.
-#[derive(Debug, Clone)]
-pub struct ListRequest {
-    /// The filter, if any.
-    pub filter: Option<Filter>,
-    /// The sort, if any.
-    pub sort: Option<storage::Sort>,
-    /// The page.
-    pub page: Page,
 }
 
 /// One page of an account's users matching the request, how many match in all, and the dialect

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 
 use super::model::{PluralValue, UserAttributes};
 use crate::db::models::Account;
+use crate::phone::{calling_code, e164};
 use crate::scim::error::InputError;
-use crate::text::char_len;
+use crate::text::{Lines, char_len, forbidden_char_detail};
 
 /// Free text the seed bounds (names, job position, company id, store name, …), in characters.
 pub const MAX_TEXT: usize = 255;
@@ -33,63 +34,6 @@ pub struct Warning {
     pub code: &'static str,
     /// Which attribute, and what to do about it.
     pub detail: Value,
-}
-
-/// The parsed form of a phone number that carries its country code, in E.164 (`+32470123456`).
-pub fn e164(value: &str) -> Option<String> {
-    let trimmed = value.trim();
-    let international = trimmed.starts_with('+') || trimmed.starts_with("tel:+");
-    if !international {
-        return None;
-    }
-    let number = phonenumber::parse(None, trimmed).ok()?;
-    Some(number.format().mode(phonenumber::Mode::E164).to_string())
-}
-
-/// The ITU country calling code in `raw` (`"32"`, or `"+32"`), if it is one that exists.
-pub fn calling_code(raw: &str) -> Option<String> {
-    let digits = raw.trim().strip_prefix('+').unwrap_or(raw.trim());
-    if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let code: u16 = digits.parse().ok()?;
-    phonenumber::metadata::DATABASE
-        .by_code(&code)
-        .map(|_| code.to_string())
-}
-
-/// Whether a text attribute may span several lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lines {
-    /// One line: no control character at all, no line or paragraph separator.
-    Single,
-    /// Several lines (addresses): CR, LF and TAB allowed, no other control character.
-    Multi,
-}
-
-/// The first character of `value` that text of `lines` may not hold, if any.
-pub fn forbidden_char(value: &str, lines: Lines) -> Option<char> {
-    value.chars().find(|&c| match lines {
-        // U+2028 and U+2029 are not Cc, but they break a line as surely as LF does.
-        Lines::Single => c.is_control() || c == '\u{2028}' || c == '\u{2029}',
-        Lines::Multi => c.is_control() && !matches!(c, '\r' | '\n' | '\t'),
-    })
-}
-
-/// Why `value` is not acceptable text of `lines`, as a sentence naming `path` (the attribute as the
-/// caller knows it) and the character's code point (never the value: it may be personal data).
-pub fn forbidden_char_detail(path: &str, value: &str, lines: Lines) -> Option<String> {
-    let c = forbidden_char(value, lines)?;
-    let allowed = match lines {
-        Lines::Single => {
-            "single-line text may not contain line breaks, tabs or other control characters"
-        }
-        Lines::Multi => "text may not contain control characters other than line breaks and tabs",
-    };
-    Some(format!(
-        "\"{path}\" contains the control character U+{:04X}; {allowed}",
-        u32::from(c)
-    ))
 }
 
 /// The rule of every text attribute: at most `max` characters, and only the characters text of
@@ -364,16 +308,7 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn phone_numbers_with_and_without_country_code() {
-        assert_eq!(e164("+32 470 12 34 56").as_deref(), Some("+32470123456"));
-        assert_eq!(e164("0470 12 34 56"), None);
-        assert_eq!(
-            e164("tel:+32-470-12-34-56").as_deref(),
-            Some("+32470123456")
-        );
-    }
+    use crate::text::forbidden_char;
 
     #[test]
     fn single_line_text_holds_no_control_character_multi_line_text_only_breaks_and_tabs() {
@@ -422,14 +357,5 @@ mod tests {
             "the value is not repeated: {}",
             err.detail
         );
-    }
-
-    #[test]
-    fn calling_codes_are_itu_ones() {
-        assert_eq!(calling_code("32").as_deref(), Some("32"));
-        assert_eq!(calling_code("+1").as_deref(), Some("1"));
-        assert_eq!(calling_code("999"), None);
-        assert_eq!(calling_code("3a"), None);
-        assert_eq!(calling_code(""), None);
     }
 }

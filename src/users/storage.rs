@@ -4,24 +4,25 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::db::DbConn;
 use crate::db::listing::Listing;
 use crate::db::models::{
     AddressRow, EmailRow, EmailShadowRow, PhoneNumberRow, RoleRow, ShadowRow, StoreRow, UserRow,
     UserStoreRow,
 };
+use crate::db::on_inner;
 use crate::db::schema::{
     group_members, groups, stores, user_addresses, user_emails, user_phone_numbers, user_roles,
     user_stores, users,
 };
+use crate::db::{DbConn, FetchOptional};
 use crate::error::ServiceError;
-use crate::on_inner;
 use crate::scim::dialect::Rewrite;
-use crate::scim::list::Page;
+use crate::scim::list::{Page, Sort};
 use crate::scim::schema::Registry;
+use crate::text::fold_identity;
 use scim_v2::filter::Filter;
 
-use super::attributes::USER_ATTRIBUTES;
+use crate::db::attributes::USER_ATTRIBUTES;
 
 /// A user as stored: its row and the rows of its multi-valued attributes, each in client order.
 #[derive(Debug, Clone, Default)]
@@ -141,6 +142,14 @@ pub fn lock(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> 
     Ok(!found.is_empty())
 }
 
+/// How many users an account has.
+pub fn count(conn: &mut DbConn, account_id: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::account_id.eq(account_id))
+        .count()
+        .get_result(conn)
+}
+
 /// Whether `id` is a user of `account_id`. An id holding a control character is none, and is never
 /// sent to the database (PostgreSQL cannot take NUL in a text parameter; an id never holds one).
 pub fn exists(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> {
@@ -184,34 +193,11 @@ pub fn replace(conn: &mut DbConn, rec: &UserRecord, expected_version: i64) -> Qu
     Ok(true)
 }
 
-/// Moves on the version of every group `user_id` is a member of (before the user goes).
-pub fn touch_groups_of(
-    conn: &mut DbConn,
-    account_id: &str,
-    user_id: &str,
-    now: chrono::NaiveDateTime,
-) -> QueryResult<usize> {
-    use crate::db::schema::{group_members, groups};
-    let member_of = group_members::table
-        .filter(group_members::user_id.eq(user_id))
-        .select(group_members::group_id);
-    diesel::update(
-        groups::table
-            .filter(groups::account_id.eq(account_id))
-            .filter(groups::id.eq_any(member_of)),
-    )
-    .set((
-        groups::version.eq(groups::version + 1),
-        groups::updated_at.eq(now),
-    ))
-    .execute(conn)
-}
-
 /// Deletes a user (child rows and group memberships go with it); returns how many rows were
 /// deleted (0 or 1).
 pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usize> {
     delete_children(conn, id)?;
-    diesel::delete(group_members::table.filter(group_members::user_id.eq(id))).execute(conn)?;
+    crate::groups::storage::delete_memberships_of(conn, id)?;
     diesel::delete(
         users::table
             .filter(users::account_id.eq(account_id))
@@ -383,8 +369,6 @@ fn load_snapshot(
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
-pub use crate::db::listing::Sort;
-
 /// Lists Users through the generic listing over their attribute table.
 fn listing(registry: &Registry) -> Listing<'_> {
     Listing {
@@ -414,6 +398,78 @@ pub fn explain(
     filter: &Filter,
 ) -> Result<Vec<String>, ServiceError> {
     listing(registry).explain(conn, account_id, filter)
+}
+
+/// How to address a user: given name, family name, and the address mail goes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contact {
+    /// First name.
+    pub given_name: Option<String>,
+    /// Last name.
+    pub family_name: Option<String>,
+    /// The primary e-mail address (else the first).
+    pub email: Option<String>,
+}
+
+/// The contacts of these users, by user id, in two queries.
+pub fn contacts(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<HashMap<String, Contact>> {
+    let mut out: HashMap<String, Contact> = users::table
+        .filter(users::id.eq_any(user_ids))
+        .select((users::id, users::given_name, users::family_name))
+        .load::<(String, Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, given_name, family_name)| {
+            (
+                id,
+                Contact {
+                    given_name,
+                    family_name,
+                    email: None,
+                },
+            )
+        })
+        .collect();
+    let emails: Vec<(String, String, Option<bool>)> = user_emails::table
+        .filter(user_emails::user_id.eq_any(user_ids))
+        .order((user_emails::user_id.asc(), user_emails::position.asc()))
+        .select((
+            user_emails::user_id,
+            user_emails::value,
+            user_emails::is_primary,
+        ))
+        .load(conn)?;
+    for (user_id, value, primary) in emails {
+        if let Some(invitee) = out.get_mut(&user_id)
+            && (invitee.email.is_none() || primary == Some(true))
+        {
+            invitee.email = Some(value);
+        }
+    }
+    Ok(out)
+}
+
+/// The id of the user of `account_id` whose externalId is `external_id`.
+pub fn id_by_external_id(
+    conn: &mut DbConn,
+    account_id: &str,
+    external_id: &str,
+) -> QueryResult<Option<String>> {
+    users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::external_id.eq(external_id))
+        .select(users::id)
+        .fetch_optional(conn)
+}
+
+/// Whether a user of `account_id` has a userName that folds ([`fold_identity`]) like `user_name`.
+pub fn user_name_taken(conn: &mut DbConn, account_id: &str, user_name: &str) -> QueryResult<bool> {
+    Ok(users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::user_name_ci.eq(fold_identity(user_name)))
+        .select(users::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// Up to `limit` users of every account, in id order after `after`: their userName and its

@@ -7,15 +7,14 @@ use std::sync::{Arc, Barrier, Mutex};
 use chrono::Utc;
 use diesel::connection::{Connection, InstrumentationEvent};
 use diesel::prelude::*;
-use mobietrain_scim::audit::Actor;
+use mobietrain_scim::context::Actor;
+use mobietrain_scim::context::WriteContext;
 use mobietrain_scim::db::DbConn;
 use mobietrain_scim::db::models::{Account, UserRow};
 use mobietrain_scim::db::schema::{accounts, users};
 use mobietrain_scim::groups;
-use mobietrain_scim::on_inner;
 use mobietrain_scim::scim::schema::Registry;
 use mobietrain_scim::state::HttpSettings;
-use mobietrain_scim::users::WriteContext;
 use serde_json::{Value, json};
 
 use crate::concurrency::{client, post};
@@ -70,12 +69,17 @@ pub fn bulk_users(conn: &mut DbConn, account_id: &str, n: usize) -> Vec<String> 
             ..Default::default()
         })
         .collect();
-    for chunk in rows.chunks(500) {
-        on_inner!(conn, |c| diesel::insert_into(users::table)
-            .values(chunk)
-            .execute(c))
-        .unwrap();
-    }
+    // One transaction of single-row inserts: the shared connection type has no multi-row insert
+    // (that stays inside the crate, behind its storage modules).
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        for row in &rows {
+            diesel::insert_into(users::table)
+                .values(row)
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+    .unwrap();
     rows.into_iter().map(|r| r.id).collect()
 }
 

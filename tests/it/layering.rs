@@ -132,28 +132,25 @@ fn without_test_modules(code: &str) -> String {
         out.push_str(&rest[..at]);
         let after = &rest[at + "#[cfg(test)]".len()..];
         let trimmed = after.trim_start();
-        if trimmed.starts_with("mod ")
-            && trimmed[..trimmed.find(['{', ';']).unwrap_or(0)].len() < 80
-        {
-            if let Some(open) = trimmed.find('{').filter(|o| !trimmed[..*o].contains(';')) {
-                let mut depth = 0;
-                let mut end = trimmed.len();
-                for (k, c) in trimmed[open..].char_indices() {
-                    match c {
-                        '{' => depth += 1,
-                        '}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                end = open + k + 1;
-                                break;
-                            }
+        let open = trimmed.find('{').filter(|o| !trimmed[..*o].contains(';'));
+        if let Some(open) = open.filter(|o| trimmed.starts_with("mod ") && *o < 80) {
+            let mut depth = 0;
+            let mut end = trimmed.len();
+            for (k, c) in trimmed[open..].char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = open + k + 1;
+                            break;
                         }
-                        _ => {}
                     }
+                    _ => {}
                 }
-                rest = &trimmed[end..];
-                continue;
             }
+            rest = &trimmed[end..];
+            continue;
         }
         rest = after;
     }

@@ -25,6 +25,7 @@ mod invitations;
 mod invitations_jobs;
 mod invitations_smtp;
 mod jobs;
+mod layering;
 mod listing;
 mod mailer;
 mod parser_property;

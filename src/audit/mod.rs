@@ -3,25 +3,18 @@
 //! attribute-level diff from which secrets are removed. Deleting a resource redacts the diffs of its
 //! earlier events, so the log keeps that things happened without keeping the person's data.
 
+pub mod storage;
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::accounts::new_id;
+use crate::context::{Actor, new_id};
 use crate::db::DbConn;
 use crate::db::models::AuditEventRow;
 use crate::db::schema::audit_events;
-
-/// Who made a change.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// The token's label, or a fixed name such as `cli` or `system`.
-    pub label: String,
-    /// The token's id, when a token made it.
-    pub token_id: Option<String>,
-}
 
 /// One event to record.
 #[derive(Debug, Clone)]
@@ -61,11 +54,7 @@ pub fn record(
         code: event.code.to_owned(),
         detail: event.detail.map(|d| strip_secrets(d).to_string()),
     };
-    // On the backend's own connection: every write logs (see `db::fetch_optional_inner!`).
-    crate::on_inner!(conn, |c| diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(c))?;
-    Ok(())
+    storage::insert(conn, &row)
 }
 
 /// Replaces the details of every event about one resource by a redaction marker.

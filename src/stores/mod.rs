@@ -2,18 +2,19 @@
 //! a store it names for the first time is created, and one it names with another name or calling code
 //! is updated for every user, both recorded in the provisioning log.
 
+pub mod storage;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::accounts::new_id;
-use crate::audit::{self, Actor, Event};
+use crate::audit::{self, Event};
+use crate::context::{Actor, new_id};
 use crate::db::DbConn;
 use crate::db::models::StoreRow;
 use crate::db::schema::{stores, user_stores};
 use crate::error::ServiceError;
-use crate::on_inner;
-use crate::users::rules::calling_code;
+use crate::phone::calling_code;
 
 /// A store as a user write names it.
 #[derive(Debug, Clone)]
@@ -28,16 +29,6 @@ pub struct StoreRef {
     pub path: String,
 }
 
-fn find(conn: &mut DbConn, account_id: &str, ref_id: &str) -> QueryResult<Option<StoreRow>> {
-    crate::fetch_optional_inner!(
-        conn,
-        stores::table
-            .filter(stores::account_id.eq(account_id))
-            .filter(stores::ref_id.eq(ref_id))
-            .select(StoreRow::as_select())
-    )
-}
-
 /// Finds or creates each referenced store, updating those whose name or calling code differ.
 /// Returns the stores in the order given.
 pub fn resolve(
@@ -50,7 +41,7 @@ pub fn resolve(
     let mut out = Vec::with_capacity(refs.len());
     for r in refs {
         let code = r.country_calling_code.as_deref().and_then(calling_code);
-        let store = match find(conn, account_id, &r.ref_id)? {
+        let store = match storage::find(conn, account_id, &r.ref_id)? {
             Some(existing) => update_if_changed(conn, actor, existing, r, code, now)?,
             None => {
                 let Some(code) = code else {
@@ -70,12 +61,7 @@ pub fn resolve(
                     updated_at: now,
                 };
                 // Two writes may create the same store at once: the loser keeps the winner's row.
-                let inserted = on_inner!(conn, |c| diesel::insert_into(stores::table)
-                    .values(&row)
-                    .on_conflict((stores::account_id, stores::ref_id))
-                    .do_nothing()
-                    .execute(c))?;
-                if inserted == 1 {
+                if storage::insert_if_absent(conn, &row)? {
                     audit::record(
                         conn,
                         account_id,
@@ -92,7 +78,7 @@ pub fn resolve(
                     )?;
                     row
                 } else {
-                    let existing = find(conn, account_id, &r.ref_id)?
+                    let existing = storage::find(conn, account_id, &r.ref_id)?
                         .ok_or(ServiceError::NotFound("store"))?;
                     update_if_changed(
                         conn,

@@ -3,15 +3,23 @@
 //! after the value, with `groupType` "Department", created when first needed). Rules run on every
 //! user create and replace, in the same transaction. Memberships a rule made carry its id, so the
 //! rule takes them away when the attribute changes and leaves memberships made over SCIM alone.
+//!
+//! A step of a user write, so it lives under [`crate::users`]: users place themselves in groups
+//! (users → groups), never the other way round. It owns the `group_rules` table ([`storage`]);
+//! memberships belong to [`crate::groups`], which it asks.
+
+pub mod storage;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::audit::{self, Actor, Event};
+use super::UserRecord;
+use crate::audit::{self, Event};
+use crate::context::{Actor, WriteContext};
+use crate::db::attributes::USER_ATTRIBUTES;
 use crate::db::filter::{Kind, Store};
 use crate::db::models::{GroupMemberRow, GroupRow, GroupRuleRow};
-use crate::db::schema::{group_members, group_rules};
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::groups::{self, storage as group_storage};
@@ -19,17 +27,10 @@ use crate::scim::error::InputError;
 use crate::scim::path;
 use crate::scim::schema::{AttrType, Registry};
 use crate::text::char_len;
-use crate::users::attributes::USER_ATTRIBUTES;
-use crate::users::{self, UserRecord, WriteContext};
 
 /// The account's rules, oldest first.
 pub fn list(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<GroupRuleRow>> {
-    // On the backend's own connection: every user write runs it (see `db::fetch_optional_inner!`).
-    crate::on_inner!(conn, |c| group_rules::table
-        .filter(group_rules::account_id.eq(account_id))
-        .order(group_rules::id)
-        .select(GroupRuleRow::as_select())
-        .load(c))
+    storage::list(conn, account_id)
 }
 
 /// Resolves a rule's attribute against the Users schema: a stored, single-valued text attribute.
@@ -77,16 +78,14 @@ pub fn create(
         )));
     }
     let row = GroupRuleRow {
-        id: crate::accounts::new_id(),
+        id: crate::context::new_id(),
         account_id: account_id.to_owned(),
         attribute,
         group_type: group_type.to_owned(),
         created_at: now,
     };
     db::write_transaction(conn, |conn| {
-        diesel::insert_into(group_rules::table)
-            .values(&row)
-            .execute(conn)?;
+        storage::insert(conn, &row)?;
         audit::record(
             conn,
             account_id,
@@ -123,19 +122,11 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     db::write_transaction(conn, |conn| {
-        let deleted = diesel::delete(
-            group_rules::table
-                .filter(group_rules::account_id.eq(account_id))
-                .filter(group_rules::id.eq(id)),
-        )
-        .execute(conn)?;
-        if deleted == 0 {
+        if storage::delete(conn, account_id, id)? == 0 {
             return Err(ServiceError::NotFound("group rule"));
         }
         // Explicit as well as ON DELETE SET NULL, which SQLite honours only with foreign keys on.
-        diesel::update(group_members::table.filter(group_members::rule_id.eq(id)))
-            .set(group_members::rule_id.eq(None::<String>))
-            .execute(conn)?;
+        group_storage::forget_rule(conn, id)?;
         audit::record(
             conn,
             account_id,
@@ -218,18 +209,14 @@ pub fn apply(
     let mut changed = false;
     if !rules.is_empty() {
         let user =
-            serde_json::to_value(users::to_attributes(rec)).expect("user attributes serialise");
+            serde_json::to_value(super::to_attributes(rec)).expect("user attributes serialise");
         let user_id = rec.row.id.clone();
         for rule in &rules {
             let target = match value_at(&user, &rule.attribute) {
                 Some(value) => group_for(conn, ctx, rule, &value)?,
                 None => None,
             };
-            let held: Vec<String> = group_members::table
-                .filter(group_members::user_id.eq(&user_id))
-                .filter(group_members::rule_id.eq(&rule.id))
-                .select(group_members::group_id)
-                .load(conn)?;
+            let held = group_storage::groups_by_rule(conn, &user_id, &rule.id)?;
             for group_id in held
                 .iter()
                 .filter(|g| target.as_ref().is_none_or(|t| t.id != **g))
@@ -267,7 +254,7 @@ pub fn apply(
         }
     }
     if changed {
-        rec.groups = users::storage::load_groups(conn, std::slice::from_ref(&rec.row.id))?
+        rec.groups = super::storage::load_groups(conn, std::slice::from_ref(&rec.row.id))?
             .remove(&rec.row.id)
             .unwrap_or_default();
     }

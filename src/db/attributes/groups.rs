@@ -1,8 +1,8 @@
 //! Where each Group attribute is stored, for the filter compiler and sorting (the Groups twin of
-//! `users::attributes`). Every attribute `/Schemas` lists for Groups is here, filterable, or
+//! [`super::users`]). Every attribute `/Schemas` lists for Groups is here, filterable, or
 //! unfilterable with the reason. The README documents this table.
 
-use crate::db::filter::{AttributeTable, Child, Kind, Store};
+use super::super::filter::{AttributeTable, Child, Kind, Store};
 
 /// Shorthand for a column of `groups`.
 const fn col(column: &'static str, kind: Kind) -> Store {

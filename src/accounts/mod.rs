@@ -1,18 +1,20 @@
-//! Accounts (tenants) and their API tokens.
+//! Accounts (tenants), their settings ([`settings`]) and API tokens.
 //!
 //! A token is 32 random bytes shown once; only its SHA-256 is stored, under a unique index, so a
 //! request is authenticated by one indexed lookup. The stored and computed digests are compared in
 //! constant time. `last_used_at` is written at most once a minute per token, so reads stay reads.
 
+pub mod settings;
+pub mod storage;
+
 use crate::db::FetchOptional;
-use crate::fetch_optional_inner;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use subtle::ConstantTimeEq;
 
 use crate::db::DbConn;
 use crate::db::models::{Account, ApiToken};
-use crate::db::schema::{accounts, api_tokens, users};
+use crate::db::schema::{accounts, api_tokens};
 use crate::error::ServiceError;
 use crate::text::char_len;
 
@@ -42,6 +44,10 @@ pub const TOKEN_PREFIX: &str = "mts_";
 /// How many characters of a token `token list` shows.
 const SHOWN_PREFIX_LEN: usize = TOKEN_PREFIX.len() + 8;
 
+pub use settings::{SettingsChange, change_settings, settings_json};
+
+/// Id generation lives in the foundation ([`crate::context`]); re-exported where callers have
+/// always found it.
 pub use crate::context::new_id;
 
 fn check_name(what: &str, value: &str) -> Result<(), ServiceError> {
@@ -102,14 +108,6 @@ pub fn find_account(conn: &mut DbConn, id: &str) -> Result<Account, ServiceError
         .ok_or(ServiceError::NotFound("account"))
 }
 
-/// How many users an account has.
-pub fn count_users(conn: &mut DbConn, account_id: &str) -> Result<i64, ServiceError> {
-    Ok(users::table
-        .filter(users::account_id.eq(account_id))
-        .count()
-        .get_result(conn)?)
-}
-
 /// Changes an account's settings; `None` leaves a setting as it is.
 pub fn update_settings(
     conn: &mut DbConn,
@@ -132,7 +130,7 @@ pub fn update_settings(
 }
 
 /// Stores an account's settings as they are on `account` (see
-/// [`crate::invitations::change_settings`], which checks them first).
+/// [`change_settings`], which checks them first).
 pub fn store_settings(conn: &mut DbConn, account: &Account) -> Result<(), ServiceError> {
     diesel::update(accounts::table.find(&account.id))
         .set((
@@ -241,13 +239,7 @@ pub fn authenticate(
     now: NaiveDateTime,
 ) -> Result<Result<Caller, Refusal>, ServiceError> {
     let hash = hash_token(token);
-    let found: Option<(ApiToken, Account)> = fetch_optional_inner!(
-        conn,
-        api_tokens::table
-            .inner_join(accounts::table)
-            .filter(api_tokens::token_hash.eq(&hash))
-            .select((ApiToken::as_select(), Account::as_select()))
-    )?;
+    let found = storage::token_by_hash(conn, &hash)?;
     let Some((row, account)) = found else {
         return Ok(Err(Refusal::Unknown));
     };

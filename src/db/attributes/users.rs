@@ -2,7 +2,7 @@
 //! `/Schemas` lists is here, filterable, or unfilterable with the reason. The README documents this
 //! table.
 
-use crate::db::filter::{AttributeTable, Child, Kind, Store};
+use super::super::filter::{AttributeTable, Child, Kind, Store};
 
 /// Shorthand for a column of `users`.
 const fn col(column: &'static str, kind: Kind) -> Store {
