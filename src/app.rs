@@ -223,15 +223,7 @@ impl MailServices for JobServices {
         account_id: &str,
         user_id: &str,
     ) -> anyhow::Result<Option<Recipient>> {
-        Ok(
-            crate::users::recipient::find(conn, account_id, user_id)?.map(|r| Recipient {
-                given_name: r.given_name,
-                preferred_language: r.preferred_language,
-                locale: r.locale,
-                active: r.active,
-                address: r.address,
-            }),
-        )
+        Ok(crate::users::recipient::find(conn, account_id, user_id)?)
     }
 
     fn account_name(&self, conn: &mut DbConn, account_id: &str) -> anyhow::Result<String> {

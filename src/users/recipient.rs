@@ -5,21 +5,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::{user_emails, users};
-
-/// What a message to a user needs, read when it is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    /// The given name, for the greeting.
-    pub given_name: Option<String>,
-    /// `preferredLanguage` as stored.
-    pub preferred_language: Option<String>,
-    /// `locale` as stored.
-    pub locale: Option<String>,
-    /// Whether the user is active (a deactivated user is sent nothing).
-    pub active: bool,
-    /// The primary e-mail address, else the first; `None` when the user has none.
-    pub address: Option<String>,
-}
+/// The mail job's own type: `users` answers in it, so nothing converts between twins.
+pub use crate::email::job::Recipient;
 
 /// User `user_id` of account `account_id` as a recipient; `None` when there is no such user.
 pub fn find(conn: &mut DbConn, account_id: &str, user_id: &str) -> QueryResult<Option<Recipient>> {

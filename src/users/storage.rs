@@ -472,6 +472,19 @@ pub fn user_name_taken(conn: &mut DbConn, account_id: &str, user_name: &str) -> 
         .is_some())
 }
 
+/// The columns of a [`ShadowRow`].
+const SHADOW: (
+    users::id,
+    users::account_id,
+    users::user_name,
+    users::user_name_ci,
+) = (
+    users::id,
+    users::account_id,
+    users::user_name,
+    users::user_name_ci,
+);
+
 /// Up to `limit` users of every account, in id order after `after`: their userName and its
 /// shadow value, for the re-fold of [`crate::refold`] (keyset paging, so a large database is
 /// walked in pages, never loaded whole).
@@ -481,12 +494,7 @@ pub fn user_name_page(
     limit: i64,
 ) -> QueryResult<Vec<ShadowRow>> {
     let mut query = users::table
-        .select((
-            users::id,
-            users::account_id,
-            users::user_name,
-            users::user_name_ci,
-        ))
+        .select(SHADOW)
         .order(users::id)
         .limit(limit)
         .into_boxed();
@@ -500,12 +508,7 @@ pub fn user_name_page(
 pub fn user_name_row(conn: &mut DbConn, id: &str) -> QueryResult<Option<ShadowRow>> {
     users::table
         .filter(users::id.eq(id))
-        .select((
-            users::id,
-            users::account_id,
-            users::user_name,
-            users::user_name_ci,
-        ))
+        .select(SHADOW)
         .load(conn)
         .map(|rows| rows.into_iter().next())
 }
@@ -521,12 +524,7 @@ pub fn user_name_holder(
         .filter(users::account_id.eq(account_id))
         .filter(users::user_name_ci.eq(user_name_ci))
         .filter(users::id.ne(except_id))
-        .select((
-            users::id,
-            users::account_id,
-            users::user_name,
-            users::user_name_ci,
-        ))
+        .select(SHADOW)
         .load(conn)
         .map(|rows| rows.into_iter().next())
 }
