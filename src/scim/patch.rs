@@ -483,10 +483,12 @@ fn settle(def: &AttributeDef, items: Vec<(Value, bool)>) -> Vec<Value> {
     let keys = identifying(def);
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
     for (mut element, written) in items {
-        if moves_primary && !written && is_primary(&element) {
-            if let Some(m) = element.as_object_mut() {
-                m.remove("primary");
-            }
+        if moves_primary
+            && !written
+            && is_primary(&element)
+            && let Some(m) = element.as_object_mut()
+        {
+            m.remove("primary");
         }
         match out.iter_mut().find(|e| same_element(def, e, &element)) {
             Some(Value::Object(earlier)) => {
