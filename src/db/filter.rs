@@ -17,7 +17,7 @@
 //! - a multi-valued attribute matches when one of its elements does; a value path
 //!   (`emails[type eq "work" and value co "@x"]`) requires one element to match all of it.
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDateTime, Timelike};
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter};
 
 use super::Backend;
@@ -594,12 +594,23 @@ impl<'a> Compiler<'a> {
                         ))
                     })?
                     .naive_utc();
-                let sql_op = match op {
-                    CompareOp::Eq => " = ",
-                    CompareOp::Gt => " > ",
-                    CompareOp::Ge => " >= ",
-                    CompareOp::Lt => " < ",
-                    CompareOp::Le => " <= ",
+                // Both databases store microseconds, and PostgreSQL would round a bound value with
+                // more digits to them, so `…57.1677835Z` would equal `…57.167783Z`. Compare with
+                // the literal cut to microseconds instead, choosing the operator so that the answer
+                // is the one the full literal gives: a stored time (whole microseconds) is never
+                // equal to a literal between two of them, is above it exactly when above the cut,
+                // and below or at it exactly when at most the cut.
+                let (at, between) = stored_precision(at);
+                let sql_op = match (op, between) {
+                    (CompareOp::Eq, false) => " = ",
+                    (CompareOp::Eq, true) => {
+                        sql.push("(1 = 0)");
+                        return Ok(());
+                    }
+                    (CompareOp::Gt, _) | (CompareOp::Ge, true) => " > ",
+                    (CompareOp::Ge, false) => " >= ",
+                    (CompareOp::Lt, false) => " < ",
+                    (CompareOp::Lt, true) | (CompareOp::Le, _) => " <= ",
                     _ => {
                         return Err(invalid(format!(
                             "\"{name}\" is a date-time: it takes eq, ne, gt, ge, lt, le or pr"
@@ -677,6 +688,16 @@ impl<'a> Compiler<'a> {
 }
 
 /// `column pr`: a value that is not null, and for text not empty.
+/// `at` cut to the microseconds both databases store, and whether digits were cut (the literal
+/// lies strictly between two storable times).
+fn stored_precision(at: NaiveDateTime) -> (NaiveDateTime, bool) {
+    let nanos = at.nanosecond();
+    let cut = at
+        .with_nanosecond(nanos - nanos % 1_000)
+        .expect("fewer nanoseconds than a valid time has");
+    (cut, cut != at)
+}
+
 fn present(column: &str, kind: Kind, sql: &mut SqlBuilder) {
     sql.push("(").push(column).push(" IS NOT NULL");
     if kind == Kind::Text {
@@ -735,6 +756,26 @@ pub fn sort_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_times_are_cut_to_the_stored_microseconds() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().naive_utc();
+        assert_eq!(
+            stored_precision(at("2026-11-22T10:00:57.1677835Z")),
+            (at("2026-11-22T10:00:57.167783Z"), true)
+        );
+        assert_eq!(
+            stored_precision(at("2026-11-22T10:00:57.1677830Z")),
+            (at("2026-11-22T10:00:57.167783Z"), false)
+        );
+        assert_eq!(
+            stored_precision(at("2026-11-22T10:00:57Z")),
+            (at("2026-11-22T10:00:57Z"), false)
+        );
+        // A leap second keeps its extra second.
+        let leap = at("2026-12-31T23:59:60.0000009Z");
+        assert_eq!(stored_precision(leap).0.nanosecond(), 1_000_000_000);
+    }
 
     #[test]
     fn like_metacharacters_are_escaped() {

@@ -7,8 +7,14 @@
 //! it into plain RFC operations and reports each rewrite: capitalised op names, pathless values whose
 //! keys are paths, `null`/`""` meaning "clear", a string where a complex attribute belongs, removal
 //! by a `value` list. Add or replace on a value path that matches no element creates the element from
-//! the filter's equalities (Entra's `emails[type eq "work"].value`). ReadOnly attributes are refused
-//! with `mutability`, except in a pathless value that merely echoes the current state (Okta).
+//! the filter's equalities (Entra's `emails[type eq "work"].value`); a clear of such a path has
+//! nothing to clear and changes nothing. ReadOnly attributes are refused with `mutability`, except in
+//! a pathless value that merely echoes the current state (Okta).
+//!
+//! After every add or replace on a multi-valued complex attribute, one step ([`settle`]) keeps it
+//! well-formed: making an element primary moves `primary` to it (RFC 7643 §2.4), and an element
+//! that is already there is merged into it instead of added twice (RFC 7644 §3.5.2.1). A request
+//! that changes nothing therefore gives back an equal document, which callers store as no change.
 
 use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
 use serde_json::{Map, Value};
@@ -419,6 +425,87 @@ fn element_from_filter(
     }
 }
 
+/// Whether an element of a multi-valued attribute is marked primary.
+fn is_primary(element: &Value) -> bool {
+    element.get("primary") == Some(&Value::Bool(true))
+}
+
+/// The sub-attributes that say which element an element of a multi-valued complex attribute is:
+/// `value` and `type` (emails, phoneNumbers, roles), `refId` (a store is identified by its ref id),
+/// or, for an attribute with neither `value` nor `refId` (addresses), every sub-attribute but
+/// `primary`. Two elements equal on these are the same element.
+fn identifying(def: &AttributeDef) -> Vec<&AttributeDef> {
+    let is =
+        |s: &AttributeDef, names: &[&str]| names.iter().any(|n| s.name.eq_ignore_ascii_case(n));
+    let keyed = def
+        .sub_attributes
+        .iter()
+        .any(|s| is(s, &["value", "refId"]));
+    def.sub_attributes
+        .iter()
+        .filter(|s| {
+            if keyed {
+                is(s, &["value", "refId", "type"])
+            } else {
+                !is(s, &["primary"])
+            }
+        })
+        .collect()
+}
+
+/// Whether two elements of `def` are the same element: equal on every identifying sub-attribute,
+/// text compared by the sub-attribute's case rule (`caseExact: false` compares folded), an absent
+/// sub-attribute equal only to an absent (or null) one.
+fn same_element(def: &AttributeDef, a: &Value, b: &Value) -> bool {
+    identifying(def).into_iter().all(|sub| {
+        let get = |e: &Value| e.get(&sub.name).filter(|v| !v.is_null()).cloned();
+        match (get(a), get(b)) {
+            (Some(Value::String(x)), Some(Value::String(y))) if !sub.case_exact => {
+                fold_case(&x) == fold_case(&y)
+            }
+            (x, y) => x == y,
+        }
+    })
+}
+
+/// Makes a multi-valued complex attribute's elements obey RFC 7643 §2.4 and RFC 7644 §3.5.2.1 after
+/// an operation. `items` pairs each element with whether the operation wrote it.
+///
+/// * Primary: when the operation made an element primary, every element it did not write loses
+///   `primary`, so setting one primary moves it. Elements the operation itself marks primary are
+///   left as sent: two of them are the client's mistake, refused by the rules' one-primary check.
+/// * Duplicates: an element that is the same as an earlier one ([`same_element`]) is merged into
+///   it (its other sub-attributes, `primary` included, are set on the earlier one, whose
+///   identifying sub-attributes keep their spelling), so an add of what is already there changes
+///   nothing and a list never holds the same element twice.
+fn settle(def: &AttributeDef, items: Vec<(Value, bool)>) -> Vec<Value> {
+    let moves_primary = items.iter().any(|(e, written)| *written && is_primary(e));
+    let keys = identifying(def);
+    let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    for (mut element, written) in items {
+        if moves_primary
+            && !written
+            && is_primary(&element)
+            && let Some(m) = element.as_object_mut()
+        {
+            m.remove("primary");
+        }
+        match out.iter_mut().find(|e| same_element(def, e, &element)) {
+            Some(Value::Object(earlier)) => {
+                if let Value::Object(later) = element {
+                    earlier.extend(
+                        later
+                            .into_iter()
+                            .filter(|(k, _)| !keys.iter().any(|s| &s.name == k)),
+                    );
+                }
+            }
+            _ => out.push(element),
+        }
+    }
+    out
+}
+
 /// The value of an add or replace, canonicalised for its target; `None` means "clear".
 fn target_value(
     def: &AttributeDef,
@@ -553,21 +640,27 @@ fn apply_one(
                         return Ok(());
                     };
                     match (&loc.def, slot.get_mut(&loc.name)) {
+                        (def, existing) if def.multi_valued && def.kind == AttrType::Complex => {
+                            // An add keeps what is there; a replace starts from nothing. Every
+                            // element the operation sends is its own, for the primary rule.
+                            let mut items: Vec<(Value, bool)> = match (op.kind, existing) {
+                                (OpKind::Add, Some(Value::Array(items))) => {
+                                    items.drain(..).map(|e| (e, false)).collect()
+                                }
+                                (OpKind::Add, Some(single @ Value::Object(_))) => {
+                                    vec![(single.take(), false)]
+                                }
+                                _ => Vec::new(),
+                            };
+                            if let Value::Array(new) = value {
+                                items.extend(new.into_iter().map(|e| (e, true)));
+                            }
+                            slot.insert(loc.name.clone(), Value::Array(settle(def, items)));
+                        }
                         (def, Some(Value::Array(items)))
                             if def.multi_valued && op.kind == OpKind::Add =>
                         {
-                            let new = value.as_array().cloned().unwrap_or_default();
-                            if new
-                                .iter()
-                                .any(|v| v.get("primary") == Some(&Value::Bool(true)))
-                            {
-                                items.iter_mut().for_each(|e| {
-                                    if let Some(m) = e.as_object_mut() {
-                                        m.remove("primary");
-                                    }
-                                });
-                            }
-                            for v in new {
+                            for v in value.as_array().cloned().unwrap_or_default() {
                                 if !items.contains(&v) {
                                     items.push(v);
                                 }
@@ -652,11 +745,12 @@ fn apply_one(
                 Some(single @ Value::Object(_)) => vec![single],
                 _ => Vec::new(),
             };
+            // Each element kept, and whether this operation wrote it (for the primary rule).
+            let mut kept: Vec<(Value, bool)> = Vec::with_capacity(items.len());
             let mut matched = false;
-            let mut kept = Vec::with_capacity(items.len());
             for mut element in items.drain(..) {
                 if !element_matches(&filter, &element, &parent)? {
-                    kept.push(element);
+                    kept.push((element, false));
                     continue;
                 }
                 matched = true;
@@ -680,10 +774,12 @@ fn apply_one(
                     }
                     (_, None, _) => continue,
                 }
-                kept.push(element);
+                kept.push((element, op.kind != OpKind::Remove));
             }
-            if !matched && op.kind != OpKind::Remove {
-                // Entra adds and replaces values of elements that do not exist yet: create the element.
+            // Entra adds and replaces values of elements that do not exist yet: create the element.
+            // A clear ("" or null) of an element that does not exist has nothing to clear, so it
+            // creates nothing (the validator's null update of an attribute never set).
+            if !matched && op.kind != OpKind::Remove && value.is_some() {
                 let mut element = Map::new();
                 if !element_from_filter(&filter, &parent, &mut element) {
                     return Err(no_target(format!(
@@ -699,14 +795,14 @@ fn apply_one(
                     _ => {}
                 }
                 rewrites.push(Rewrite::CreateOnValuePath);
-                kept.push(Value::Object(element));
+                kept.push((Value::Object(element), true));
             }
-            kept.retain(|e| !matches!(e, Value::Object(m) if m.is_empty()));
+            kept.retain(|(e, _)| !matches!(e, Value::Object(m) if m.is_empty()));
             if !kept.is_empty() {
                 let stored = if parent.multi_valued {
-                    Value::Array(kept)
+                    Value::Array(settle(&parent, kept))
                 } else {
-                    kept.into_iter().next().expect("non-empty")
+                    kept.into_iter().next().expect("non-empty").0
                 };
                 slot.insert(loc.name.clone(), stored);
             }
@@ -719,6 +815,8 @@ fn apply_one(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const MT: &str = "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User";
 
     fn patch(doc: Value, body: Value) -> Result<(Value, Vec<Rewrite>), InputError> {
         let registry = Registry::embedded();
@@ -961,5 +1059,171 @@ mod tests {
             ),
         );
         assert!(err.is_ok(), "several matches are all replaced");
+    }
+
+    fn primaries(d: &Value, attr: &str) -> Vec<String> {
+        d[attr]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["primary"] == true)
+            .map(|e| e["value"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn setting_primary_moves_it() {
+        // Through a value path: B becomes primary, A stops being.
+        let (d, _) = patch(base(), ops(json!([{"op": "replace", "path": "emails[value eq \"a@home\"].primary", "value": true}]))).unwrap();
+        assert_eq!(primaries(&d, "emails"), ["a@home"]);
+        assert_eq!(d["emails"].as_array().unwrap().len(), 2);
+        // Entra's "True", and add instead of replace.
+        let (d, _) = patch(
+            base(),
+            ops(
+                json!([{"op": "Add", "path": "emails[type eq \"home\"].primary", "value": "True"}]),
+            ),
+        )
+        .unwrap();
+        assert_eq!(primaries(&d, "emails"), ["a@home"]);
+        // A whole element through a value path.
+        let (d, _) = patch(base(), ops(json!([{"op": "replace", "path": "emails[type eq \"home\"]", "value": {"value": "a@home", "type": "home", "primary": true}}]))).unwrap();
+        assert_eq!(primaries(&d, "emails"), ["a@home"]);
+        // An add of a new primary element, with and without a path, and a created element.
+        let (d, _) = patch(base(), ops(json!([{"op": "add", "path": "emails", "value": [{"value": "n@x", "primary": true}]}]))).unwrap();
+        assert_eq!(primaries(&d, "emails"), ["n@x"]);
+        let (d, _) = patch(
+            base(),
+            ops(json!([{"op": "add", "value": {"emails": [{"value": "n@x", "primary": true}]}}])),
+        )
+        .unwrap();
+        assert_eq!(primaries(&d, "emails"), ["n@x"]);
+        let (d, _) = patch(base(), ops(json!([{"op": "add", "path": "emails[type eq \"other\"]", "value": {"value": "o@x", "primary": true}}]))).unwrap();
+        assert_eq!(primaries(&d, "emails"), ["o@x"]);
+        // The same rule on every multi-valued attribute with `primary`.
+        let doc = json!({"id": "u1", "phoneNumbers": [{"value": "+1", "primary": true}, {"value": "+2"}],
+            "roles": [{"value": "r1", "primary": true}, {"value": "r2"}],
+            "addresses": [{"type": "work", "locality": "Ghent", "primary": true}, {"type": "home", "locality": "Bruges"}],
+            MT: {"stores": [{"refId": "S1", "primary": true}, {"refId": "S2"}]}});
+        let (d, _) = patch(doc, ops(json!([
+            {"op": "replace", "path": "phoneNumbers[value eq \"+2\"].primary", "value": true},
+            {"op": "replace", "path": "roles[value eq \"r2\"].primary", "value": true},
+            {"op": "replace", "path": "addresses[type eq \"home\"].primary", "value": true},
+            {"op": "replace", "path": format!("{MT}:stores[refId eq \"S2\"].primary"), "value": true}]))).unwrap();
+        assert_eq!(primaries(&d, "phoneNumbers"), ["+2"]);
+        assert_eq!(primaries(&d, "roles"), ["r2"]);
+        let home: Vec<&Value> = d["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["primary"] == true)
+            .collect();
+        assert_eq!(
+            home,
+            [&json!({"type": "home", "locality": "Bruges", "primary": true})]
+        );
+        let stores = d[MT]["stores"].as_array().unwrap();
+        assert_eq!(
+            stores,
+            &[
+                json!({"refId": "S1"}),
+                json!({"refId": "S2", "primary": true})
+            ]
+        );
+        // A request that itself marks two elements primary is left as sent, for the rules to refuse.
+        let (d, _) = patch(base(), ops(json!([{"op": "replace", "path": "emails", "value": [{"value": "p@x", "primary": true}, {"value": "q@x", "primary": true}]}]))).unwrap();
+        assert_eq!(primaries(&d, "emails"), ["p@x", "q@x"]);
+        let (d, _) = patch(base(), ops(json!([{"op": "replace", "path": "emails[type eq \"work\" or type eq \"home\"].primary", "value": true}]))).unwrap();
+        assert_eq!(primaries(&d, "emails"), ["a@x", "a@home"]);
+        // Writing a non-primary element does not move primary.
+        let (d, _) = patch(base(), ops(json!([{"op": "replace", "path": "emails[type eq \"home\"].display", "value": "Home"}]))).unwrap();
+        assert_eq!(primaries(&d, "emails"), ["a@x"]);
+    }
+
+    #[test]
+    fn an_element_already_there_is_not_added_again() {
+        // Same value (by the attribute's case rule) and type: nothing changes.
+        for dup in [
+            json!({"value": "a@x", "type": "work"}),
+            json!({"value": "A@X", "type": "Work"}),
+            json!({"value": "a@x", "type": "work", "primary": true}),
+        ] {
+            let (d, _) = patch(
+                base(),
+                ops(json!([{"op": "add", "path": "emails", "value": [dup.clone()]}])),
+            )
+            .unwrap();
+            assert_eq!(d, base(), "{dup}");
+        }
+        // Another type is another element.
+        let (d, _) = patch(base(), ops(json!([{"op": "add", "path": "emails", "value": [{"value": "a@x", "type": "other"}]}]))).unwrap();
+        assert_eq!(d["emails"].as_array().unwrap().len(), 3);
+        // A duplicate carrying primary makes the existing element primary; other sub-attributes merge.
+        let (d, _) = patch(base(), ops(json!([{"op": "add", "path": "emails", "value": [{"value": "a@home", "type": "home", "primary": true, "display": "Home"}]}]))).unwrap();
+        assert_eq!(
+            d["emails"],
+            json!([{"value": "a@x", "type": "work"},
+            {"value": "a@home", "type": "home", "primary": true, "display": "Home"}])
+        );
+        // A list with the same element twice is stored once (replace and add of an absent attribute).
+        let twice = json!([{"value": "p@x", "type": "work"}, {"value": "P@x", "type": "work", "primary": true}]);
+        let (d, _) = patch(
+            base(),
+            ops(json!([{"op": "replace", "path": "emails", "value": twice.clone()}])),
+        )
+        .unwrap();
+        assert_eq!(
+            d["emails"],
+            json!([{"value": "p@x", "type": "work", "primary": true}])
+        );
+        let (d, _) = patch(
+            json!({"id": "u1"}),
+            ops(json!([{"op": "add", "path": "emails", "value": twice}])),
+        )
+        .unwrap();
+        assert_eq!(
+            d["emails"],
+            json!([{"value": "p@x", "type": "work", "primary": true}])
+        );
+        // Stores are identified by refId (case-exact): the same ref id is the same store.
+        let doc = json!({"id": "u1", MT: {"stores": [{"refId": "S1", "name": "Ghent"}]}});
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "add", "path": format!("{MT}:stores"), "value": [{"refId": "S1", "name": "Ghent"}]}]))).unwrap();
+        assert_eq!(d, doc);
+        let (d, _) = patch(
+            doc,
+            ops(json!([{"op": "add", "path": format!("{MT}:stores"), "value": [{"refId": "s1"}]}])),
+        )
+        .unwrap();
+        assert_eq!(d[MT]["stores"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn clearing_what_does_not_exist_changes_nothing() {
+        for op in ["replace", "add"] {
+            for clear in [json!(""), json!(null)] {
+                let (d, _) = patch(base(), ops(json!([{"op": op, "path": "emails[type eq \"other\"].display", "value": clear}]))).unwrap();
+                assert_eq!(d, base(), "{op} {clear}");
+                let (d, _) = patch(base(), ops(json!([{"op": op, "path": "phoneNumbers[type eq \"mobile\"].value", "value": clear}]))).unwrap();
+                assert_eq!(d, base(), "{op} {clear} on an absent attribute");
+            }
+        }
+        // A value still creates the element (Entra's create on absent).
+        let (d, _) = patch(base(), ops(json!([{"op": "replace", "path": "emails[type eq \"other\"].display", "value": "O"}]))).unwrap();
+        assert_eq!(d["emails"][2], json!({"type": "other", "display": "O"}));
+    }
+
+    #[test]
+    fn an_add_of_what_is_there_gives_the_same_document() {
+        // The caller stores nothing when the result equals the current document (RFC 7644 §3.5.2.1).
+        for list in [
+            json!([{"op": "add", "path": "active", "value": true}]),
+            json!([{"op": "Add", "path": "active", "value": "True"}]),
+            json!([{"op": "add", "path": "name.givenName", "value": "Ann"}]),
+            json!([{"op": "add", "value": {"userName": "ann", "emails": [{"value": "a@home", "type": "home"}]}}]),
+            json!([{"op": "add", "path": "emails[type eq \"work\"].primary", "value": true}]),
+        ] {
+            let (d, _) = patch(base(), ops(list.clone())).unwrap();
+            assert_eq!(d, base(), "{list}");
+        }
     }
 }

@@ -641,7 +641,8 @@ pub fn replace(
 
 /// Applies a PATCH request (RFC 7644 §3.5.2, with Entra's and Okta's dialects) atomically: the
 /// operations apply to the current state under a row lock, and the result is validated by the seed's
-/// rules and stored exactly as a PUT would be. Returns the user and the dialect rewrites applied.
+/// rules and stored exactly as a PUT would be; a result equal to the current state is not stored at
+/// all (same version, no log entry). Returns the user and the dialect rewrites applied.
 pub fn patch(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
@@ -680,6 +681,13 @@ pub fn patch(
                 &mut apply_rewrites,
             )?;
             let attrs = parse_input(ctx.registry, &Value::Object(new_doc))?;
+            // A PATCH whose result is the user as stored (an add of what is there, Entra's periodic
+            // `active: true`) changes nothing: RFC 7644 §3.5.2.1 keeps the modify timestamp, so the
+            // version, `lastModified` and the provisioning log stay as they are. Both sides are read
+            // the same way, so only a real difference counts.
+            if attrs == parse_input(ctx.registry, &Value::Object(doc))? {
+                return Ok(current);
+            }
             let warnings = rules::check(&attrs, ctx.account)?;
             patched = Some(attrs.clone());
             write_replacement(

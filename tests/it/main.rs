@@ -30,6 +30,7 @@ mod listing;
 mod mailer;
 mod parser_property;
 mod patch;
+mod patch_semantics;
 mod query_plans;
 mod rules;
 mod secrets;
