@@ -453,11 +453,11 @@ fn identifying(def: &AttributeDef) -> Vec<&AttributeDef> {
         .collect()
 }
 
-/// Whether two elements of `def` are the same element: equal on every identifying sub-attribute,
-/// text compared by the sub-attribute's case rule (`caseExact: false` compares folded), an absent
-/// sub-attribute equal only to an absent (or null) one.
-fn same_element(def: &AttributeDef, a: &Value, b: &Value) -> bool {
-    identifying(def).into_iter().all(|sub| {
+/// Whether two elements are the same element: equal on every identifying sub-attribute (`keys`,
+/// from [`identifying`]), text compared by the sub-attribute's case rule (`caseExact: false`
+/// compares folded), an absent sub-attribute equal only to an absent (or null) one.
+fn same_element(keys: &[&AttributeDef], a: &Value, b: &Value) -> bool {
+    keys.iter().all(|sub| {
         let get = |e: &Value| e.get(&sub.name).filter(|v| !v.is_null()).cloned();
         match (get(a), get(b)) {
             (Some(Value::String(x)), Some(Value::String(y))) if !sub.case_exact => {
@@ -490,7 +490,7 @@ fn settle(def: &AttributeDef, items: Vec<(Value, bool)>) -> Vec<Value> {
         {
             m.remove("primary");
         }
-        match out.iter_mut().find(|e| same_element(def, e, &element)) {
+        match out.iter_mut().find(|e| same_element(&keys, e, &element)) {
             Some(Value::Object(earlier)) => {
                 if let Value::Object(later) = element {
                     earlier.extend(
