@@ -480,3 +480,56 @@ fn serve_refuses_to_start_off_loopback_without_public_url() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("PUBLIC_URL must be"));
 }
+
+#[test]
+fn a_malformed_request_is_one_warning_line_never_an_error() {
+    use std::io::BufRead;
+    let db = crate::harness::TestDb::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", &db.url)
+        .env(
+            "SERVER_KEY",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        )
+        .env("RUST_LOG", "info")
+        .env("WORKER_THREADS", "0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let addr = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split("listening on http://")
+                .nth(1)
+                .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
+        })
+        .expect("the server says where it listens");
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: \x01\r\n\r\n")
+        .unwrap();
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 400");
+    drop(stream);
+    // Stop the server, then read everything it logged.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.lines().any(|l| l.contains("WARN")
+            && l.contains("malformed request was answered 400")
+            && l.contains("invalid Header")),
+        "{log}"
+    );
+    assert!(!log.contains("ERROR"), "{log}");
+}
