@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDateTime, Timelike};
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter};
 
 use super::Backend;
-use super::sql::{BindValue, SqlBuilder};
+use super::sql::{BindValue, SqlBuilder, like_escape};
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
 use crate::scim::path::{self, Resolved};
@@ -189,18 +189,6 @@ fn fold_expression(backend: Backend, column: &str) -> String {
             format!("(lower(normalize({column}, NFC) COLLATE \"und-x-icu\") COLLATE \"C\")")
         }
     }
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn like_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl<'a> Compiler<'a> {

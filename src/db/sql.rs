@@ -9,6 +9,18 @@ use diesel::{QueryResult, RunQueryDsl};
 
 use super::{Backend, MultiBackend};
 
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern, so `value` matches only itself.
+pub fn like_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BindValue {

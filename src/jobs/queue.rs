@@ -432,7 +432,7 @@ pub fn cancel_waiting_by_prefix(
     account_id: Option<&str>,
     prefix: &str,
 ) -> QueryResult<usize> {
-    let pattern = format!("{}%", like_escape(prefix));
+    let pattern = format!("{}%", crate::db::sql::like_escape(prefix));
     let query = diesel::delete(jobs::table)
         .filter(jobs::state.eq(JobState::Queued.as_str()))
         .filter(jobs::dedup_key.like(pattern).escape('\\'))
@@ -442,18 +442,6 @@ pub fn cancel_waiting_by_prefix(
         None => query.filter(jobs::account_id.is_null()),
     };
     query.execute(conn)
-}
-
-/// `value` with LIKE's wildcards and the escape character escaped, so it matches only itself.
-fn like_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The jobs a run at `now` would take: queued ones whose `run_at` has come, and running ones whose
