@@ -12,7 +12,8 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const MT: &str = "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User";
 
-fn ops(list: Value) -> Value {
+/// A PatchOp body with `list` as its operations.
+pub fn ops(list: Value) -> Value {
     json!({"schemas": [PATCH_OP], "Operations": list})
 }
 
@@ -27,7 +28,7 @@ async fn patch(app: &TestApp, acct: &TestAccount, id: &str, body: &Value) -> Res
 }
 
 /// PATCHes and returns the user as stored (read back with a GET).
-async fn patched(app: &TestApp, acct: &TestAccount, id: &str, body: Value) -> Value {
+pub async fn patched(app: &TestApp, acct: &TestAccount, id: &str, body: Value) -> Value {
     let r = patch(app, acct, id, &body).await;
     assert_eq!(r.status, 200, "{body}: {}", r.body);
     let stored = app

@@ -8,28 +8,19 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use crate::harness::{Resp, TestAccount, TestApp, user};
+use crate::patch::ops;
 use crate::users_crud::urlencode;
 
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const MT: &str = "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User";
-
-fn ops(list: Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": list})
-}
 
 async fn patch(app: &TestApp, acct: &TestAccount, path: &str, list: Value) -> Resp {
     app.call(Method::PATCH, path, &acct.scim, Some(&ops(list)))
         .await
 }
 
-/// PATCHes a user, expects 200, and returns the user as stored (read back).
+/// PATCHes a user with the operations `list`, expects 200, and returns the user as stored.
 async fn patched(app: &TestApp, acct: &TestAccount, id: &str, list: Value) -> Value {
-    let path = format!("/scim/v2/Users/{id}");
-    let r = patch(app, acct, &path, list.clone()).await;
-    assert_eq!(r.status, 200, "{list}: {}", r.body);
-    let stored = app.get(&path, &acct.scim).await.body;
-    assert_eq!(r.body, stored, "the PATCH response is the stored user");
-    stored
+    crate::patch::patched(app, acct, id, ops(list)).await
 }
 
 /// A user with e-mails A (work, primary) and B (home), two phone numbers and two stores.
