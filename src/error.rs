@@ -1,6 +1,6 @@
 //! The error type of the domain layer: what went wrong, in terms the HTTP layer maps to a status.
 
-use crate::scim::error::{InputError, ScimType};
+use crate::scim::error::{InputError, ScimType, Violation, Violations};
 
 /// A failed domain operation. The HTTP layer turns each variant into exactly one response.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +14,10 @@ pub enum ServiceError {
     /// A value that must be unique in the account is taken.
     #[error("{0}")]
     Uniqueness(String),
+    /// Values of the resource break rules of the data model, each with its attribute path and rule
+    /// (400, or 409 when a unique value is taken).
+    #[error(transparent)]
+    Violated(#[from] Violations),
     /// The database failed in a way the client cannot correct.
     #[error("database error: {0}")]
     Database(diesel::result::Error),
@@ -89,6 +93,12 @@ impl From<diesel::result::Error> for ServiceError {
     }
 }
 
+impl From<Violation> for ServiceError {
+    fn from(violation: Violation) -> Self {
+        ServiceError::Violated(violation.into())
+    }
+}
+
 impl ServiceError {
     /// An `invalidValue` input error.
     pub fn invalid_value(detail: impl Into<String>) -> Self {
@@ -99,6 +109,7 @@ impl ServiceError {
     pub fn scim_type(&self) -> Option<ScimType> {
         match self {
             ServiceError::Input(e) => Some(e.scim_type),
+            ServiceError::Violated(v) => Some(v.scim_type()),
             ServiceError::InvalidFields(_) => Some(ScimType::InvalidValue),
             ServiceError::Uniqueness(_) | ServiceError::FieldTaken(_) => Some(ScimType::Uniqueness),
             _ => None,

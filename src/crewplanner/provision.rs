@@ -6,8 +6,6 @@
 //! user in the group of that name with `groupType` Department, created when needed. Every write goes
 //! through the same user rules, group code and provisioning log as SCIM.
 
-use serde_json::{Map, Value, json};
-
 use super::LaunchError;
 use super::refusal::{Reason, Refusal};
 use super::token::Claims;
@@ -15,12 +13,13 @@ use crate::context::WriteContext;
 use crate::db::DbConn;
 use crate::error::ServiceError;
 use crate::groups::{self, storage as group_storage};
+use crate::scim::error::{AttrPath, Rule};
 use crate::scim::etag::Precondition;
-use crate::scim::urn;
 use crate::text::Lines;
 use crate::text::{char_len, fold_identity};
-use crate::users::rules::{MAX_TEXT, check_text};
-use crate::users::{self, Lifecycle, UserRecord, origin, registration, sign_in};
+use crate::users::model::PluralValue;
+use crate::users::rules::{MAX_TEXT, text_problem};
+use crate::users::{self, Lifecycle, UserInput, UserRecord, origin, registration, sign_in};
 
 /// The `groupType` of the group a `department` claim names.
 pub const DEPARTMENT: &str = "Department";
@@ -46,8 +45,15 @@ pub fn check_user_claims(claims: &Claims) -> Result<(), Refusal> {
         ("job_title", &claims.job_title),
         ("department", &claims.department),
     ] {
-        check_text(name, value.as_deref(), MAX_TEXT, Lines::Single)
-            .map_err(|e| Refusal::new(Reason::InvalidClaim, format!("the claim {}", e.detail)))?;
+        if let Some((_, detail)) = value
+            .as_deref()
+            .and_then(|v| text_problem(name, v, MAX_TEXT, Lines::Single))
+        {
+            return Err(Refusal::new(
+                Reason::InvalidClaim,
+                format!("the claim {detail}"),
+            ));
+        }
     }
     Ok(())
 }
@@ -62,8 +68,7 @@ pub fn user_for(
     let found = users::storage::id_by_external_id(conn, &ctx.account.id, &claims.sub)
         .map_err(ServiceError::from)?;
     let Some(id) = found else {
-        let body = new_user_body(conn, ctx, claims)?;
-        let mut rec = users::create_as(conn, ctx, &body, CREWPLANNER).map_err(invalid_claim)?;
+        let mut rec = create_user(conn, ctx, claims)?;
         if let Some(department) = &claims.department {
             join_department(conn, ctx, &rec, None, department)?;
             rec = users::get(conn, &ctx.account.id, &rec.row.id)?;
@@ -81,15 +86,13 @@ pub fn user_for(
     if current.row.origin != origin::CREWPLANNER {
         return Ok(current);
     }
-    let before = serde_json::to_value(users::to_attributes(&current)).unwrap_or_default();
-    let mut body = before.clone();
-    if let Some(doc) = body.as_object_mut() {
-        apply_claims(doc, claims);
-    }
-    let rec = if body == before {
+    let before = UserInput::of_record(&current);
+    let mut user = before.clone();
+    apply_claims(&mut user, claims);
+    let rec = if user == before {
         current.clone()
     } else {
-        users::replace(conn, ctx, &id, &body, &Precondition::None).map_err(invalid_claim)?
+        users::replace(conn, ctx, &id, &user, &Precondition::None).map_err(invalid_claim)?
     };
     if let Some(department) = &claims.department
         && current.row.department.as_deref() != Some(department.as_str())
@@ -110,17 +113,39 @@ pub fn user_for(
 /// the attribute and rule, not a server error.
 fn invalid_claim(e: ServiceError) -> LaunchError {
     match e {
+        ServiceError::Violated(v) => {
+            Refusal::new(Reason::InvalidClaim, v.first().detail.clone()).into()
+        }
         ServiceError::Input(input) => Refusal::new(Reason::InvalidClaim, input.detail).into(),
         ServiceError::Uniqueness(detail) => Refusal::new(Reason::InvalidClaim, detail).into(),
         other => LaunchError::Service(other),
     }
 }
 
-fn new_user_body(
+/// Creates the user of a first visit. The userName is the e-mail when the token has one and no
+/// user of the account has it as userName (the users' uniqueness rule says so), else
+/// `crewplanner:{sub}`.
+fn create_user(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     claims: &Claims,
-) -> Result<Value, LaunchError> {
+) -> Result<UserRecord, LaunchError> {
+    let mut user = new_user(claims)?;
+    if let Some(email) = &claims.email {
+        user.user_name = Some(email.clone());
+        // `create_as` runs in a savepoint of the caller's transaction: a refusal leaves it usable.
+        match users::create_as(conn, ctx, &user, CREWPLANNER) {
+            Err(ServiceError::Violated(v))
+                if v.breaks(AttrPath::core("userName"), Rule::Unique) => {}
+            created => return created.map_err(invalid_claim),
+        }
+    }
+    user.user_name = Some(format!("crewplanner:{}", claims.sub));
+    users::create_as(conn, ctx, &user, CREWPLANNER).map_err(invalid_claim)
+}
+
+/// The user a first visit creates, but for the userName.
+fn new_user(claims: &Claims) -> Result<UserInput, LaunchError> {
     for (name, value) in [
         ("given_name", &claims.given_name),
         ("family_name", &claims.family_name),
@@ -133,57 +158,44 @@ fn new_user_body(
             .into());
         }
     }
-    let user_name = match &claims.email {
-        Some(email) if !user_name_taken(conn, &ctx.account.id, email)? => email.clone(),
-        _ => format!("crewplanner:{}", claims.sub),
+    let mut user = UserInput {
+        external_id: Some(claims.sub.clone()),
+        locale: claims.locale.clone(),
+        preferred_language: claims.locale.clone(),
+        ..UserInput::default()
     };
-    let mut body = json!({
-        "schemas": [urn::USER, urn::ENTERPRISE_USER],
-        "userName": user_name,
-        "externalId": claims.sub,
-    });
-    apply_claims(body.as_object_mut().expect("an object"), claims);
-    if let Some(locale) = &claims.locale {
-        body["locale"] = json!(locale);
-        body["preferredLanguage"] = json!(locale);
-    }
-    Ok(body)
+    apply_claims(&mut user, claims);
+    Ok(user)
 }
 
-fn user_name_taken(conn: &mut DbConn, account_id: &str, name: &str) -> Result<bool, ServiceError> {
-    Ok(users::storage::user_name_taken(conn, account_id, name)?)
-}
-
-/// Lays the token's optional user data over a SCIM User body: what a claim carries replaces the
-/// attribute; what it lacks is left as it is.
-fn apply_claims(doc: &mut Map<String, Value>, claims: &Claims) {
-    if claims.given_name.is_some() || claims.family_name.is_some() {
-        let name = doc.entry("name").or_insert_with(|| json!({}));
-        if let Some(g) = &claims.given_name {
-            name["givenName"] = json!(g);
-        }
-        if let Some(f) = &claims.family_name {
-            name["familyName"] = json!(f);
-        }
+/// Lays the token's optional user data over a user: what a claim carries replaces the attribute;
+/// what it lacks is left as it is.
+fn apply_claims(user: &mut UserInput, claims: &Claims) {
+    if let Some(g) = &claims.given_name {
+        user.name.given_name = Some(g.clone());
     }
+    if let Some(f) = &claims.family_name {
+        user.name.family_name = Some(f.clone());
+    }
+    let only = |value: &String, kind: &str| {
+        vec![PluralValue {
+            value: Some(value.clone()),
+            display: None,
+            kind: Some(kind.to_owned()),
+            primary: Some(true),
+        }]
+    };
     if let Some(email) = &claims.email {
-        doc.insert(
-            "emails".into(),
-            json!([{"value": email, "type": "work", "primary": true}]),
-        );
+        user.emails = only(email, "work");
     }
     if let Some(phone) = &claims.phone_number {
-        doc.insert(
-            "phoneNumbers".into(),
-            json!([{"value": phone, "type": "mobile", "primary": true}]),
-        );
+        user.phone_numbers = only(phone, "mobile");
     }
     if let Some(title) = &claims.job_title {
-        doc.insert("title".into(), json!(title));
+        user.title = Some(title.clone());
     }
     if let Some(department) = &claims.department {
-        let ext = doc.entry(urn::ENTERPRISE_USER).or_insert_with(|| json!({}));
-        ext["department"] = json!(department);
+        user.enterprise.department = Some(department.clone());
     }
 }
 

@@ -11,6 +11,7 @@ use super::admin_catalog::PageParams;
 use super::auth::AdminCaller;
 use super::error::ProblemError;
 use super::run_db;
+use crate::error::ServiceError;
 use crate::invitations::{self, Invitation};
 use crate::state::AppState;
 
@@ -38,10 +39,11 @@ async fn create(
     caller: AdminCaller,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ProblemError> {
+    let form = invitations::rules::parse(&body).map_err(ServiceError::InvalidFields)?;
     let st = state.clone();
     let invitation = run_db(&state, move |conn| {
         write_ctx!(st, caller, actor, ctx);
-        invitations::create(conn, &ctx, &st.invitations, &body)
+        invitations::create(conn, &ctx, &st.invitations, &form)
     })
     .await?;
     Ok(HttpResponse::Created()

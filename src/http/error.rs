@@ -54,6 +54,8 @@ impl Failure {
                 ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
                 ServiceError::Input(_) | ServiceError::InvalidFields(_) => StatusCode::BAD_REQUEST,
                 ServiceError::Uniqueness(_) | ServiceError::FieldTaken(_) => StatusCode::CONFLICT,
+                ServiceError::Violated(v) if v.is_conflict() => StatusCode::CONFLICT,
+                ServiceError::Violated(_) => StatusCode::BAD_REQUEST,
                 ServiceError::Gone(_) => StatusCode::GONE,
                 ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
                 ServiceError::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -98,6 +100,7 @@ impl Failure {
                 format!("the {what} does not exist (or not in the account this token opens)")
             }
             Failure::Service(ServiceError::Input(e)) => e.detail.clone(),
+            Failure::Service(ServiceError::Violated(v)) => v.first().detail.clone(),
             Failure::Service(
                 ServiceError::Uniqueness(d)
                 | ServiceError::PreconditionFailed(d)

@@ -12,7 +12,7 @@ use super::{ScimReply, scim_base};
 use crate::scim::error::InputError;
 use crate::scim::projection::Projection;
 use crate::state::AppState;
-use crate::users::{self, UserRecord};
+use crate::users::{self, UserInput, UserRecord};
 
 /// Registers the `/Users` routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -121,7 +121,8 @@ async fn create(state: web::Data<AppState>, input: ScimInput) -> Result<HttpResp
         let projection = projection_of(&st, &input)?;
         let body = input.json()?;
         write_ctx!(st, caller, actor, ctx);
-        let rec = users::create(conn, &ctx, &body)?;
+        let user = UserInput::from_scim(&body, ctx.registry)?;
+        let rec = users::create(conn, &ctx, &user)?;
         Ok(single(
             &st,
             StatusCode::CREATED,
@@ -172,7 +173,8 @@ async fn replace(
         let projection = projection_of(&st, &input)?;
         let body = input.json()?;
         write_ctx!(st, caller, actor, ctx);
-        let rec = users::replace(conn, &ctx, &id, &body, &precondition)?;
+        let user = UserInput::from_scim(&body, ctx.registry)?;
+        let rec = users::replace(conn, &ctx, &id, &user, &precondition)?;
         Ok(single(
             &st,
             StatusCode::OK,

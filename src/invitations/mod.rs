@@ -31,6 +31,7 @@ use crate::email::templates::Language;
 use crate::error::{FieldError, ServiceError};
 use crate::scim::etag::Precondition;
 use crate::users::{self, Lifecycle, origin, registration, sign_in};
+use rules::InvitationForm;
 
 /// When invitations are reminded, expire and may be sent again, and where their links point.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,43 +302,33 @@ fn open(
     Ok(row)
 }
 
-/// Invites a person through the CMS form: checks every rule (DESIGN 5 and 6), then creates the
-/// user (`origin` invitation, `registration` invited) in the form's groups, the invitation and its
-/// jobs, in one transaction. Nothing is written when a rule is broken.
+/// Invites a person through the CMS form (read by [`rules::parse`]): checks every rule (DESIGN 5
+/// and 6), then creates the user (`origin` invitation, `registration` invited) in the form's
+/// groups, the invitation and its jobs, in one transaction. Nothing is written when a rule is broken.
 pub fn create(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     settings: &InvitationSettings,
-    body: &Value,
+    form: &InvitationForm,
 ) -> Result<Invitation, ServiceError> {
-    let form = rules::parse(body).map_err(ServiceError::InvalidFields)?;
-    let checked = rules::check(&form, &ctx.account.default_language);
-    let user_body = checked.map(|c| (rules::user_body(&form, c), c.language));
+    let checked = rules::check(form, &ctx.account.default_language);
+    let user = checked.map(|c| (rules::user_input(form, c), c.language));
     db::write_transaction(conn, |conn| {
-        let mut errors = user_body.as_ref().err().cloned().unwrap_or_default();
+        let mut errors = user.as_ref().err().cloned().unwrap_or_default();
         let missing = missing_groups(conn, &ctx.account.id, &form.group_ids)?;
         errors.extend(missing);
         if !errors.is_empty() {
             return Err(ServiceError::InvalidFields(errors));
         }
-        let (user_body, language) = user_body.clone().expect("no errors, so a body");
-        let email = form.email.clone().unwrap_or_default();
-        if email_taken(conn, &ctx.account.id, &email)? {
-            return Err(taken(&email));
-        }
+        let (user, language) = user.as_ref().expect("no errors, so a user");
         let lifecycle = Lifecycle {
             origin: origin::INVITATION,
             sign_in: sign_in::ANY,
             registration: registration::INVITED,
         };
-        let rec = users::create_as(conn, ctx, &user_body, lifecycle).map_err(|e| match e {
-            ServiceError::Input(input) => ServiceError::InvalidFields(vec![FieldError::new(
-                rules::field_of(&input.detail),
-                input.detail,
-            )]),
-            ServiceError::Uniqueness(_) => taken(&email),
-            other => other,
-        })?;
+        let email = form.email.as_deref().unwrap_or_default();
+        let rec =
+            users::create_as(conn, ctx, user, lifecycle).map_err(|e| refused_user(e, email))?;
         for group_id in &form.group_ids {
             crate::groups::add_members(conn, ctx, group_id, std::slice::from_ref(&rec.row.id))?;
         }
@@ -347,7 +338,7 @@ pub fn create(
             &ctx.account.id,
             &rec.row.id,
             (source::ADMIN, true),
-            language,
+            *language,
             Some(ctx.now),
             ctx.now,
         )?;
@@ -364,6 +355,26 @@ pub fn create(
     })
 }
 
+/// A refusal of the form's user by the user-data rules, told as the form's fields: each broken rule
+/// names its attribute path, which the form maps to the field holding it; a taken userName (the
+/// e-mail) is a conflict on `email`.
+fn refused_user(err: ServiceError, email: &str) -> ServiceError {
+    match err {
+        ServiceError::Violated(v) if v.is_conflict() => taken(email),
+        ServiceError::Violated(v) => ServiceError::InvalidFields(
+            v.iter()
+                .map(|v| {
+                    FieldError::new(
+                        rules::form_field(&v.path).unwrap_or_default(),
+                        v.detail.clone(),
+                    )
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn taken(email: &str) -> ServiceError {
     let shown: String = email.chars().take(64).collect();
     ServiceError::FieldTaken(FieldError::new(
@@ -373,10 +384,6 @@ fn taken(email: &str) -> ServiceError {
              userName is their e-mail address)"
         ),
     ))
-}
-
-fn email_taken(conn: &mut DbConn, account_id: &str, email: &str) -> Result<bool, ServiceError> {
-    Ok(users::storage::user_name_taken(conn, account_id, email)?)
 }
 
 fn missing_groups(

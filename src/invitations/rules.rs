@@ -1,16 +1,21 @@
 //! The CMS "Invite user" form (seed `invite-users-by-email.txt`) and its rules (DESIGN 5 and 6):
-//! read field by field, so every offending field is named at once, and turned into the SCIM-shaped
-//! user body that [`crate::users::create_as`] checks again under the seed's user-data rules.
+//! read field by field, so every offending field is named at once, and turned into the typed
+//! [`UserInput`] that [`crate::users::create_as`] checks again under the seed's user-data rules; a
+//! rule those break comes back with its attribute path, which [`form_field`] turns into the field
+//! the admin filled in.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::email::templates::Language;
 use crate::error::FieldError;
 use crate::phone::{calling_code, e164};
+use crate::scim::error::AttrPath;
 use crate::scim::urn;
 use crate::text::char_len;
 use crate::text::{Lines, forbidden_char};
-use crate::users::rules::MAX_TEXT;
+use crate::users::UserInput;
+use crate::users::model::{Name, PluralValue, StoreValue};
+use crate::users::rules::{MAX_TEXT, is_email_address};
 
 /// The most stores one invitation names.
 pub const MAX_STORES: usize = 50;
@@ -233,19 +238,6 @@ fn single_line(field: &str, value: &str, errors: &mut Vec<FieldError>) -> bool {
     true
 }
 
-fn looks_like_email(value: &str) -> bool {
-    match value.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !value.chars().any(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
 /// What the rules make of a form: the language, the role, and whether the user is a manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Checked {
@@ -295,7 +287,7 @@ pub fn check(form: &InvitationForm, default_language: &str) -> Result<Checked, V
                     "email",
                     format!("is longer than {MAX_EMAIL_LEN} characters"),
                 ));
-            } else if !looks_like_email(email) {
+            } else if !is_email_address(email) {
                 errors.push(FieldError::new(
                     "email",
                     "is not an e-mail address (expected local-part@domain)",
@@ -402,73 +394,77 @@ pub fn check(form: &InvitationForm, default_language: &str) -> Result<Checked, V
     }
 }
 
-/// The SCIM-shaped body of the user an invitation creates: the e-mail is the userName.
-pub fn user_body(form: &InvitationForm, checked: Checked) -> Value {
-    let email = form.email.clone().unwrap_or_default();
-    let mut body = json!({
-        "schemas": [urn::USER, urn::MOBIETRAIN_USER],
-        "userName": email,
-        "name": {"givenName": form.given_name, "familyName": form.family_name},
-        "emails": [{"value": email, "type": "work", "primary": true}],
-        "preferredLanguage": checked.language.as_str(),
-        "roles": [{"value": if checked.manager { "manager" } else { "user" }}],
-    });
-    if let Some(phone) = &form.phone_number {
-        body["phoneNumbers"] = json!([{"value": phone, "type": "mobile"}]);
-    }
-    if let Some(title) = &form.job_position {
-        body["title"] = json!(title);
-    }
-    let mut mt = Map::new();
-    if let Some(company) = &form.company_id {
-        mt.insert("companyId".into(), json!(company));
-    }
-    if !form.stores.is_empty() {
-        let stores: Vec<Value> = form
+/// The user an invitation creates: the e-mail is the userName and the work address.
+pub fn user_input(form: &InvitationForm, checked: Checked) -> UserInput {
+    let plural = |value: &Option<String>, kind: &str, primary: Option<bool>| PluralValue {
+        value: value.clone(),
+        display: None,
+        kind: Some(kind.to_owned()),
+        primary,
+    };
+    let role = if checked.manager { "manager" } else { "user" };
+    UserInput {
+        user_name: form.email.clone(),
+        name: Name {
+            given_name: form.given_name.clone(),
+            family_name: form.family_name.clone(),
+            ..Name::default()
+        },
+        emails: vec![plural(&form.email, "work", Some(true))],
+        phone_numbers: form
+            .phone_number
+            .iter()
+            .map(|phone| plural(&Some(phone.clone()), "mobile", None))
+            .collect(),
+        title: form.job_position.clone(),
+        preferred_language: Some(checked.language.as_str().to_owned()),
+        roles: vec![PluralValue {
+            value: Some(role.to_owned()),
+            ..PluralValue::default()
+        }],
+        company_id: form.company_id.clone(),
+        stores: form
             .stores
             .iter()
-            .map(|s| {
-                json!({"refId": s.ref_id, "name": s.name,
-                       "countryCallingCode": s.country_calling_code})
+            .map(|s| StoreValue {
+                ref_id: s.ref_id.clone(),
+                name: s.name.clone(),
+                country_calling_code: s.country_calling_code.clone(),
+                primary: None,
             })
-            .collect();
-        mt.insert("stores".into(), Value::Array(stores));
+            .collect(),
+        ..UserInput::default()
     }
-    body[urn::MOBIETRAIN_USER] = Value::Object(mt);
-    body
 }
 
-/// The form field a message of the user-data rules names (they quote SCIM paths), so a refusal by
-/// those rules still names the field the admin filled in.
-pub fn field_of(detail: &str) -> String {
-    let quoted = detail
-        .split('"')
-        .nth(1)
-        .unwrap_or_default()
-        .trim_start_matches(&format!("{}:", urn::MOBIETRAIN_USER))
-        .to_owned();
-    if quoted.starts_with("name.givenName") {
-        "givenName".to_owned()
-    } else if quoted.starts_with("name.familyName") {
-        "familyName".to_owned()
-    } else if quoted.starts_with("emails") || quoted == "userName" {
-        "email".to_owned()
-    } else if quoted.starts_with("phoneNumbers") {
-        "phoneNumber".to_owned()
-    } else if quoted == "title" {
-        "jobPosition".to_owned()
-    } else if quoted.starts_with("roles") {
-        "role".to_owned()
-    } else if quoted.starts_with("stores") || quoted == "companyId" {
-        quoted
-    } else {
-        String::new()
-    }
+/// The form field that holds the user attribute at `path` ([`user_input`] in reverse), or `None`
+/// for an attribute the form has no field for.
+pub fn form_field(path: &AttrPath) -> Option<String> {
+    let field = match (path.schema, path.attribute, path.sub) {
+        (None, "name", Some("givenName")) => "givenName",
+        (None, "name", Some("familyName")) => "familyName",
+        (None, "userName" | "emails", _) => "email",
+        (None, "phoneNumbers", _) => "phoneNumber",
+        (None, "title", _) => "jobPosition",
+        (None, "preferredLanguage", _) => "language",
+        (None, "roles", _) => "role",
+        (Some(urn::MOBIETRAIN_USER), "companyId", _) => "companyId",
+        (Some(urn::MOBIETRAIN_USER), "stores", sub) => {
+            return Some(match (path.index, sub) {
+                (Some(i), Some(sub)) => format!("stores[{i}].{sub}"),
+                (Some(i), None) => format!("stores[{i}]"),
+                (None, _) => "stores".to_owned(),
+            });
+        }
+        _ => return None,
+    };
+    Some(field.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn valid() -> Value {
         json!({"givenName": "Ann", "familyName": "Lee", "email": "ann@example.com",
@@ -476,13 +472,15 @@ mod tests {
     }
 
     #[test]
-    fn a_valid_form_passes_and_becomes_a_user_body() {
+    fn a_valid_form_passes_and_becomes_a_user_input() {
         let form = parse(&valid()).unwrap();
         let checked = check(&form, "en").unwrap();
         assert_eq!(checked.language, Language::Nl);
-        let body = user_body(&form, checked);
-        assert_eq!(body["userName"], "ann@example.com");
-        assert_eq!(body["preferredLanguage"], "nl");
+        let user = user_input(&form, checked);
+        assert_eq!(user.user_name.as_deref(), Some("ann@example.com"));
+        assert_eq!(user.emails[0].value.as_deref(), Some("ann@example.com"));
+        assert_eq!(user.preferred_language.as_deref(), Some("nl"));
+        assert_eq!(user.roles[0].value.as_deref(), Some("user"));
     }
 
     #[test]
@@ -528,17 +526,27 @@ mod tests {
     }
 
     #[test]
-    fn rule_messages_map_to_form_fields() {
-        assert_eq!(
-            field_of("\"name.givenName\" is 300 characters long"),
-            "givenName"
-        );
-        assert_eq!(
-            field_of(&format!(
-                "\"{}:stores[0].countryCallingCode\" is required",
-                urn::MOBIETRAIN_USER
-            )),
-            "stores[0].countryCallingCode"
-        );
+    fn attribute_paths_map_to_form_fields() {
+        let stores = AttrPath::extension(urn::MOBIETRAIN_USER, "stores");
+        for (path, field) in [
+            (AttrPath::core("name").sub("givenName"), "givenName"),
+            (AttrPath::core("name").sub("familyName"), "familyName"),
+            (AttrPath::core("emails").at(0).sub("value"), "email"),
+            (AttrPath::core("userName"), "email"),
+            (
+                AttrPath::core("phoneNumbers").at(0).sub("value"),
+                "phoneNumber",
+            ),
+            (AttrPath::core("title"), "jobPosition"),
+            (AttrPath::core("roles").at(0).sub("value"), "role"),
+            (
+                stores.at(1).sub("countryCallingCode"),
+                "stores[1].countryCallingCode",
+            ),
+            (stores, "stores"),
+        ] {
+            assert_eq!(form_field(&path).as_deref(), Some(field), "{path}");
+        }
+        assert_eq!(form_field(&AttrPath::core("nickName")), None);
     }
 }

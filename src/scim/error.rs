@@ -86,3 +86,196 @@ impl InputError {
         }
     }
 }
+
+/// Where in a resource a value sits: an attribute of the core schema or of an extension, an element
+/// of it, a sub-attribute. Displayed as the SCIM attribute path a client knows (`name.givenName`,
+/// `emails[1].value`, `urn:…:mobietrain:2.0:User:stores[0].refId`), so a form or another client can
+/// tell which of its own fields is meant without reading any message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttrPath {
+    /// The extension's schema URN; `None` for the resource's core schema.
+    pub schema: Option<&'static str>,
+    /// The attribute's canonical name (`name`, `emails`, `stores`).
+    pub attribute: &'static str,
+    /// The element of a multi-valued attribute.
+    pub index: Option<usize>,
+    /// The sub-attribute (`givenName`, `value`, `refId`).
+    pub sub: Option<&'static str>,
+}
+
+impl AttrPath {
+    /// An attribute of the core schema.
+    pub const fn core(attribute: &'static str) -> Self {
+        Self {
+            schema: None,
+            attribute,
+            index: None,
+            sub: None,
+        }
+    }
+
+    /// An attribute of the extension `schema`.
+    pub const fn extension(schema: &'static str, attribute: &'static str) -> Self {
+        Self {
+            schema: Some(schema),
+            attribute,
+            index: None,
+            sub: None,
+        }
+    }
+
+    /// The element `index` of this (multi-valued) attribute.
+    pub const fn at(self, index: usize) -> Self {
+        Self {
+            index: Some(index),
+            ..self
+        }
+    }
+
+    /// The sub-attribute `sub` of this attribute (or of its element).
+    pub const fn sub(self, sub: &'static str) -> Self {
+        Self {
+            sub: Some(sub),
+            ..self
+        }
+    }
+}
+
+impl fmt::Display for AttrPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(schema) = self.schema {
+            write!(f, "{schema}:")?;
+        }
+        f.write_str(self.attribute)?;
+        if let Some(i) = self.index {
+            write!(f, "[{i}]")?;
+        }
+        if let Some(sub) = self.sub {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The rule of the data model a value breaks (DESIGN 5), as data: what a caller branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// A value that must be there is missing or blank.
+    Required,
+    /// Text longer than its bound.
+    TooLong,
+    /// Text holding a character it may not (a control character, a line break in one line).
+    ForbiddenCharacter,
+    /// More than one element of a multi-valued attribute is marked primary.
+    OnePrimary,
+    /// An element names the same thing as an earlier one.
+    Duplicate,
+    /// An e-mail value that is not an address.
+    EmailAddress,
+    /// Neither an e-mail address nor a phone number.
+    Contact,
+    /// A phone number without its country code where it has to have one.
+    CountryCode,
+    /// A store's calling code that is not an ITU calling code.
+    CallingCode,
+    /// A role MobieTrain does not know.
+    Role,
+    /// A manager without a store.
+    ManagerStore,
+    /// A reference to a resource the account does not have.
+    Reference,
+    /// A value that must be unique in the account is taken.
+    Unique,
+}
+
+impl Rule {
+    /// The `scimType` a client is told for this rule.
+    pub fn scim_type(self) -> ScimType {
+        match self {
+            Rule::Unique => ScimType::Uniqueness,
+            _ => ScimType::InvalidValue,
+        }
+    }
+}
+
+/// One broken rule: where, which rule, and a sentence a human can act on (naming the attribute,
+/// never repeating the value when it may be personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The attribute at fault.
+    pub path: AttrPath,
+    /// The rule it breaks.
+    pub rule: Rule,
+    /// What is wrong and what to send instead.
+    pub detail: String,
+}
+
+impl Violation {
+    /// A violation of `rule` at `path`.
+    pub fn new(path: AttrPath, rule: Rule, detail: impl Into<String>) -> Self {
+        Self {
+            path,
+            rule,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The rules a request breaks: at least one. A client is told the first one's `scimType` and
+/// `detail` (a later change may name them all); callers that show fields (the invitation form)
+/// read every one's path and rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.first().detail)]
+pub struct Violations {
+    first: Violation,
+    rest: Vec<Violation>,
+}
+
+impl Violations {
+    /// The violations of `list`, or `None` when it is empty.
+    pub fn from_list(list: Vec<Violation>) -> Option<Self> {
+        let mut list = list.into_iter();
+        let first = list.next()?;
+        Some(Self {
+            first,
+            rest: list.collect(),
+        })
+    }
+
+    /// The violation a client is told about.
+    pub fn first(&self) -> &Violation {
+        &self.first
+    }
+
+    /// Every violation, the first one first.
+    pub fn iter(&self) -> impl Iterator<Item = &Violation> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
+
+    /// The `scimType` a client is told.
+    pub fn scim_type(&self) -> ScimType {
+        self.first.rule.scim_type()
+    }
+
+    /// Whether the request conflicts with the account's data (a 409) rather than being wrong in
+    /// itself (a 400).
+    pub fn is_conflict(&self) -> bool {
+        self.scim_type() == ScimType::Uniqueness
+    }
+
+    /// Whether `rule` is broken at `path` (or at an element or sub-attribute of it).
+    pub fn breaks(&self, path: AttrPath, rule: Rule) -> bool {
+        self.iter().any(|v| {
+            v.rule == rule && v.path.schema == path.schema && v.path.attribute == path.attribute
+        })
+    }
+}
+
+impl From<Violation> for Violations {
+    fn from(first: Violation) -> Self {
+        Self {
+            first,
+            rest: Vec::new(),
+        }
+    }
+}

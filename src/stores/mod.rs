@@ -15,6 +15,7 @@ use crate::db::models::StoreRow;
 use crate::db::schema::{stores, user_stores};
 use crate::error::ServiceError;
 use crate::phone::calling_code;
+use crate::scim::error::{AttrPath, Rule, Violation};
 
 /// A store as a user write names it.
 #[derive(Debug, Clone)]
@@ -25,8 +26,8 @@ pub struct StoreRef {
     pub name: Option<String>,
     /// Its calling code, if the write carries one (already checked to be an ITU code).
     pub country_calling_code: Option<String>,
-    /// Where the reference sits in the request, for error messages.
-    pub path: String,
+    /// Where the reference sits in the request (the element of `stores`), for errors.
+    pub path: AttrPath,
 }
 
 /// Finds or creates each referenced store, updating those whose name or calling code differ.
@@ -45,11 +46,17 @@ pub fn resolve(
             Some(existing) => update_if_changed(conn, actor, existing, r, code, now)?,
             None => {
                 let Some(code) = code else {
-                    return Err(ServiceError::invalid_value(format!(
-                        "\"{}.countryCallingCode\" is required: the store {:?} does not exist yet, \
-                         and a store needs the ITU calling code of its country, such as \"32\"",
-                        r.path, r.ref_id
-                    )));
+                    let path = r.path.sub("countryCallingCode");
+                    return Err(Violation::new(
+                        path,
+                        Rule::Required,
+                        format!(
+                            "\"{path}\" is required: the store {:?} does not exist yet, and a \
+                             store needs the ITU calling code of its country, such as \"32\"",
+                            r.ref_id
+                        ),
+                    )
+                    .into());
                 };
                 let row = StoreRow {
                     id: new_id(),

@@ -2,6 +2,7 @@
 //! provisioning log. Every operation is scoped to one account and runs in one transaction.
 
 pub mod group_rules;
+pub mod input;
 pub mod jobs;
 pub mod model;
 pub mod recipient;
@@ -19,15 +20,15 @@ use crate::db::models::{
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
-use crate::scim::error::InputError;
+use crate::scim::error::{AttrPath, Rule, Violation};
 use crate::scim::etag::{Precondition, etag};
 use crate::scim::list::ListRequest;
 use crate::scim::patch;
-use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
 use crate::stores::{self, StoreRef};
 use crate::text::{fold_identity, identity_shadow};
+pub use input::UserInput;
 use model::{
     Address, EnterpriseUser, Manager, MobieTrainUser, Name, PluralValue, StoreValue, UserAttributes,
 };
@@ -79,48 +80,29 @@ impl Lifecycle {
     };
 }
 
-/// Reads a request body as User attributes (canonical names, flat store attributes folded in).
-pub fn parse_input(registry: &Registry, body: &Value) -> Result<UserAttributes, InputError> {
-    let resource_type = registry
-        .resource_type("User")
-        .expect("the User resource type is served");
-    let canonical = canonicalize(registry, resource_type, body)?;
-    let mut attrs: UserAttributes = serde_json::from_value(Value::Object(canonical))
-        .map_err(|e| InputError::invalid_syntax(format!("the user cannot be read: {e}")))?;
-    if let Some(mt) = attrs.mobietrain.as_mut() {
-        mt.fold_flat_store();
-    }
-    Ok(attrs)
-}
-
-fn store_refs(attrs: &UserAttributes) -> Vec<StoreRef> {
-    let stores = attrs
-        .mobietrain
-        .as_ref()
-        .map(|m| m.stores.as_slice())
-        .unwrap_or_default();
-    stores
+fn store_refs(attrs: &UserInput) -> Vec<StoreRef> {
+    attrs
+        .stores
         .iter()
         .enumerate()
         .map(|(i, s)| StoreRef {
             ref_id: s.ref_id.clone().unwrap_or_default(),
             name: s.name.clone(),
             country_calling_code: s.country_calling_code.clone(),
-            path: format!("{}:stores[{i}]", urn::MOBIETRAIN_USER),
+            path: AttrPath::extension(urn::MOBIETRAIN_USER, "stores").at(i),
         })
         .collect()
 }
 
 /// Fills the attribute columns and child rows of `row` from `attrs`.
 fn build_record(
-    attrs: &UserAttributes,
+    attrs: &UserInput,
     mut row: UserRow,
     stores: Vec<crate::db::models::StoreRow>,
 ) -> UserRecord {
-    let name = attrs.name.clone().unwrap_or_default();
-    let ent = attrs.enterprise.clone().unwrap_or_default();
+    let name = attrs.name.clone();
+    let ent = attrs.enterprise.clone();
     let manager = ent.manager.clone().unwrap_or_default();
-    let mt = attrs.mobietrain.clone().unwrap_or_default();
     let user_name = attrs.user_name.clone().unwrap_or_default();
     // A replacement starts from the stored row, so a user the re-fold kept distinct from an older
     // look-alike keeps its mark while its userName folds the same (`crate::refold`).
@@ -148,7 +130,7 @@ fn build_record(
     row.department = ent.department;
     row.manager_value = manager.value;
     row.manager_ref = manager.reference;
-    row.company_id = mt.company_id.clone();
+    row.company_id = attrs.company_id.clone();
 
     let (id, account) = (row.id.clone(), row.account_id.clone());
     let position = |i: usize| i32::try_from(i).expect("multi-valued attributes are bounded");
@@ -218,7 +200,7 @@ fn build_record(
             is_primary: r.primary,
         })
         .collect();
-    let stores = mt
+    let stores = attrs
         .stores
         .iter()
         .zip(stores)
@@ -384,8 +366,9 @@ fn snapshot(rec: &UserRecord) -> Value {
     serde_json::to_value(to_attributes(rec)).expect("user attributes serialise")
 }
 
-/// Turns a unique-index violation into the 409 that names the attribute.
-fn uniqueness(err: ServiceError, attrs: &UserAttributes) -> ServiceError {
+/// Turns a unique-index violation into the violation of [`Rule::Unique`] that names the attribute
+/// (a 409).
+fn uniqueness(err: ServiceError, attrs: &UserInput) -> ServiceError {
     let ServiceError::Database(db_err) = &err else {
         return err;
     };
@@ -393,16 +376,26 @@ fn uniqueness(err: ServiceError, attrs: &UserAttributes) -> ServiceError {
         return err;
     };
     if constraint.contains("user_name") {
-        ServiceError::Uniqueness(format!(
-            "userName {:?} is already taken in this account (userName is compared ignoring case, \
-             width, ligatures and invisible characters)",
-            attrs.user_name.as_deref().unwrap_or_default()
-        ))
+        Violation::new(
+            AttrPath::core("userName"),
+            Rule::Unique,
+            format!(
+                "userName {:?} is already taken in this account (userName is compared ignoring \
+                 case, width, ligatures and invisible characters)",
+                attrs.user_name.as_deref().unwrap_or_default()
+            ),
+        )
+        .into()
     } else if constraint.contains("external_id") {
-        ServiceError::Uniqueness(format!(
-            "externalId {:?} is already used by another user in this account",
-            attrs.external_id.as_deref().unwrap_or_default()
-        ))
+        Violation::new(
+            AttrPath::core("externalId"),
+            Rule::Unique,
+            format!(
+                "externalId {:?} is already used by another user in this account",
+                attrs.external_id.as_deref().unwrap_or_default()
+            ),
+        )
+        .into()
     } else {
         err
     }
@@ -441,13 +434,13 @@ fn record_warnings(
 fn check_manager(
     conn: &mut DbConn,
     account_id: &str,
-    attrs: &UserAttributes,
+    attrs: &UserInput,
     current: Option<&UserRecord>,
 ) -> Result<(), ServiceError> {
     let Some(value) = attrs
         .enterprise
+        .manager
         .as_ref()
-        .and_then(|e| e.manager.as_ref())
         .and_then(|m| m.value.as_deref())
         .filter(|v| !v.trim().is_empty())
     else {
@@ -459,32 +452,36 @@ fn check_manager(
     if storage::exists(conn, account_id, value)? {
         return Ok(());
     }
-    Err(ServiceError::invalid_value(format!(
-        "\"{}:manager.value\" {value:?} is not the id of a user in this account; a manager is \
-         referenced by the id MobieTrain gave the manager's user",
-        urn::ENTERPRISE_USER
-    )))
+    let path = AttrPath::extension(urn::ENTERPRISE_USER, "manager").sub("value");
+    Err(Violation::new(
+        path,
+        Rule::Reference,
+        format!(
+            "\"{path}\" {value:?} is not the id of a user in this account; a manager is \
+             referenced by the id MobieTrain gave the manager's user"
+        ),
+    )
+    .into())
 }
 
-/// Creates a user from a SCIM body (origin `scim`). When the account invites on provisioning and
-/// the user has an e-mail, the user is `invited` and their invitation is enqueued in the same
+/// Creates a user provisioned over SCIM (origin `scim`). When the account invites on provisioning
+/// and the user has an e-mail, the user is `invited` and their invitation is enqueued in the same
 /// transaction (a job makes it, with the invitation settings; DESIGN 6).
 pub fn create(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
-    body: &Value,
+    input: &UserInput,
 ) -> Result<UserRecord, ServiceError> {
-    let invite = ctx.account.invite_on_provision
-        && parse_input(ctx.registry, body).is_ok_and(|a| !a.emails.is_empty());
+    let invite = ctx.account.invite_on_provision && !input.emails.is_empty();
     if !invite {
-        return create_as(conn, ctx, body, Lifecycle::SCIM);
+        return create_as(conn, ctx, input, Lifecycle::SCIM);
     }
     db::write_transaction(conn, |conn| {
         let lifecycle = Lifecycle {
             registration: registration::INVITED,
             ..Lifecycle::SCIM
         };
-        let rec = create_as(conn, ctx, body, lifecycle)?;
+        let rec = create_as(conn, ctx, input, lifecycle)?;
         jobs::enqueue_provision(conn, &ctx.account.id, &rec.row.id, ctx.now)?;
         Ok(rec)
     })
@@ -532,15 +529,15 @@ pub fn mark_registered(
     Ok(())
 }
 
-/// Creates a user from a SCIM-shaped body with the given lifecycle (invitations and CrewPlanner
-/// create users this way, under the same rules as SCIM). Joins the caller's transaction if any.
+/// Creates a user with the given lifecycle (invitations and CrewPlanner create users this way,
+/// under the same rules as SCIM). Joins the caller's transaction if any; inside one, a refusal
+/// (a rule, a taken userName) leaves the caller's transaction usable.
 pub fn create_as(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
-    body: &Value,
+    attrs: &UserInput,
     lifecycle: Lifecycle,
 ) -> Result<UserRecord, ServiceError> {
-    let attrs = parse_input(ctx.registry, body)?;
     let invited = lifecycle.origin == origin::INVITATION;
     let warnings = if invited {
         // An invitation has no externalId (DESIGN 5: n/a), and puts the user in its groups in the
@@ -549,11 +546,11 @@ pub fn create_as(
             require_external_id: false,
             ..ctx.account.clone()
         };
-        let mut warnings = rules::check(&attrs, &account)?;
+        let mut warnings = rules::check(attrs, &account)?;
         warnings.retain(|w| w.code != "user.external_id_missing");
         warnings
     } else {
-        rules::check(&attrs, ctx.account)?
+        rules::check(attrs, ctx.account)?
     };
     let row = UserRow {
         id: new_id(),
@@ -568,15 +565,15 @@ pub fn create_as(
         ..Default::default()
     };
     db::write_transaction(conn, |conn| {
-        check_manager(conn, &ctx.account.id, &attrs, None)?;
+        check_manager(conn, &ctx.account.id, attrs, None)?;
         let stores = stores::resolve(
             conn,
             &ctx.account.id,
             ctx.actor,
-            &store_refs(&attrs),
+            &store_refs(attrs),
             ctx.now,
         )?;
-        let mut rec = build_record(&attrs, row, stores);
+        let mut rec = build_record(attrs, row, stores);
         storage::insert(conn, &rec)?;
         let placed = group_rules::apply(conn, ctx, &mut rec)?;
         audit::record(
@@ -596,7 +593,7 @@ pub fn create_as(
         group_rules::warn_if_unplaced(conn, ctx, &rec, placed || invited)?;
         Ok(rec)
     })
-    .map_err(|e| uniqueness(e, &attrs))
+    .map_err(|e| uniqueness(e, attrs))
 }
 
 /// Refuses a write whose `If-Match` names another version than the user's `version` (412).
@@ -611,17 +608,16 @@ fn check_precondition(precondition: &Precondition, version: i64) -> Result<(), S
     }
 }
 
-/// Replaces a user with the body of a PUT: attributes not sent are cleared. `active`, when not
-/// sent, keeps its value, so a PUT never reactivates a user by omission. Never creates.
+/// Replaces a user with `attrs` (the body of a PUT): attributes not given are cleared. `active`,
+/// when not given, keeps its value, so a PUT never reactivates a user by omission. Never creates.
 pub fn replace(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     id: &str,
-    body: &Value,
+    attrs: &UserInput,
     precondition: &Precondition,
 ) -> Result<UserRecord, ServiceError> {
-    let attrs = parse_input(ctx.registry, body)?;
-    let warnings = rules::check(&attrs, ctx.account)?;
+    let warnings = rules::check(attrs, ctx.account)?;
     with_retries(|| {
         db::write_transaction(conn, |conn| {
             let current = locked(conn, ctx, id, precondition)?;
@@ -629,14 +625,14 @@ pub fn replace(
                 conn,
                 ctx,
                 &current,
-                &attrs,
+                attrs,
                 &warnings,
                 "replace",
                 "user.replaced",
             )
         })
     })
-    .map_err(|e| uniqueness(e, &attrs))
+    .map_err(|e| uniqueness(e, attrs))
 }
 
 /// Applies a PATCH request (RFC 7644 §3.5.2, with Entra's and Okta's dialects) atomically: the
@@ -656,7 +652,7 @@ pub fn patch(
         .expect("the User resource type is served");
     let mut parse_rewrites = Vec::new();
     let operations = patch::normalize(ctx.registry, resource_type, body, &mut parse_rewrites)?;
-    let mut patched: Option<UserAttributes> = None;
+    let mut patched: Option<UserInput> = None;
     let mut apply_rewrites = Vec::new();
     let result = with_retries(|| {
         db::write_transaction(conn, |conn| {
@@ -680,12 +676,13 @@ pub fn patch(
                 &operations,
                 &mut apply_rewrites,
             )?;
-            let attrs = parse_input(ctx.registry, &Value::Object(new_doc))?;
+            // The patched document is handed over typed, through the parse every SCIM body takes.
+            let attrs = UserInput::from_scim(&Value::Object(new_doc), ctx.registry)?;
             // A PATCH whose result is the user as stored (an add of what is there, Entra's periodic
             // `active: true`) changes nothing: RFC 7644 §3.5.2.1 keeps the modify timestamp, so the
             // version, `lastModified` and the provisioning log stay as they are. Both sides are read
             // the same way, so only a real difference counts.
-            if attrs == parse_input(ctx.registry, &Value::Object(doc))? {
+            if attrs == UserInput::from_scim(&Value::Object(doc), ctx.registry)? {
                 return Ok(current);
             }
             let warnings = rules::check(&attrs, ctx.account)?;
@@ -745,7 +742,7 @@ fn write_replacement(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     current: &UserRecord,
-    attrs: &UserAttributes,
+    attrs: &UserInput,
     warnings: &[rules::Warning],
     action: &str,
     code: &str,

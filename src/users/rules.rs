@@ -14,10 +14,12 @@
 
 use serde_json::{Value, json};
 
-use super::model::{PluralValue, UserAttributes};
+use super::input::UserInput;
+use super::model::PluralValue;
 use crate::db::models::Account;
 use crate::phone::{calling_code, e164};
-use crate::scim::error::InputError;
+use crate::scim::error::{AttrPath, Rule, Violation, Violations};
+use crate::scim::urn::{ENTERPRISE_USER, MOBIETRAIN_USER};
 use crate::text::{Lines, char_len, forbidden_char_detail};
 
 /// Free text the seed bounds (names, job position, company id, store name, …), in characters.
@@ -26,6 +28,9 @@ pub const MAX_TEXT: usize = 255;
 pub const MAX_LONG_TEXT: usize = 1024;
 /// URLs.
 pub const MAX_URL: usize = 2048;
+
+/// MobieTrain's `stores`.
+const STORES: AttrPath = AttrPath::extension(MOBIETRAIN_USER, "stores");
 
 /// A data-quality warning: a machine-readable code and its particulars (no personal data).
 #[derive(Debug, Clone, PartialEq)]
@@ -36,31 +41,37 @@ pub struct Warning {
     pub detail: Value,
 }
 
-/// The rule of every text attribute: at most `max` characters, and only the characters text of
-/// `lines` may hold. A 400 `invalidValue` naming `path` otherwise.
+/// What is wrong with the text `value` by the rule of every text attribute (at most `max`
+/// characters, and only the characters text of `lines` may hold): the rule broken and a sentence
+/// naming `name` (an attribute path, or a claim's name), or `None` when it is fine.
+pub fn text_problem(name: &str, value: &str, max: usize, lines: Lines) -> Option<(Rule, String)> {
+    if char_len(value) > max {
+        return Some((
+            Rule::TooLong,
+            format!(
+                "\"{name}\" is {} characters long; at most {max} are allowed",
+                char_len(value)
+            ),
+        ));
+    }
+    forbidden_char_detail(name, value, lines).map(|detail| (Rule::ForbiddenCharacter, detail))
+}
+
+/// The rule of every text attribute ([`text_problem`]) at `path`: a violation naming it otherwise.
 pub fn check_text(
-    path: &str,
+    path: AttrPath,
     value: Option<&str>,
     max: usize,
     lines: Lines,
-) -> Result<(), InputError> {
-    let Some(v) = value else {
-        return Ok(());
-    };
-    if char_len(v) > max {
-        return Err(InputError::invalid_value(format!(
-            "\"{path}\" is {} characters long; at most {max} are allowed",
-            char_len(v)
-        )));
-    }
-    match forbidden_char_detail(path, v, lines) {
-        Some(detail) => Err(InputError::invalid_value(detail)),
+) -> Result<(), Violation> {
+    match value.and_then(|v| text_problem(&path.to_string(), v, max, lines)) {
+        Some((rule, detail)) => Err(Violation::new(path, rule, detail)),
         None => Ok(()),
     }
 }
 
 /// [`check_text`] for single-line text, which almost every attribute is.
-fn bounded(path: &str, value: Option<&str>, max: usize) -> Result<(), InputError> {
+fn bounded(path: AttrPath, value: Option<&str>, max: usize) -> Result<(), Violation> {
     check_text(path, value, max, Lines::Single)
 }
 
@@ -68,104 +79,133 @@ fn present(value: Option<&str>) -> bool {
     value.is_some_and(|v| !v.trim().is_empty())
 }
 
-fn one_primary(path: &str, values: impl Iterator<Item = Option<bool>>) -> Result<(), InputError> {
+fn one_primary(
+    path: AttrPath,
+    values: impl Iterator<Item = Option<bool>>,
+) -> Result<(), Violation> {
     if values.filter(|p| *p == Some(true)).count() > 1 {
-        return Err(InputError::invalid_value(format!(
-            "\"{path}\" has more than one element with \"primary\": true; at most one may be primary"
-        )));
+        return Err(Violation::new(
+            path,
+            Rule::OnePrimary,
+            format!(
+                "\"{path}\" has more than one element with \"primary\": true; at most one may be primary"
+            ),
+        ));
     }
     Ok(())
 }
 
-fn plural_texts(path: &str, values: &[PluralValue]) -> Result<(), InputError> {
+fn plural_texts(attribute: &'static str, values: &[PluralValue]) -> Result<(), Violation> {
+    let path = AttrPath::core(attribute);
     for (i, v) in values.iter().enumerate() {
-        bounded(&format!("{path}[{i}].value"), v.value.as_deref(), MAX_TEXT)?;
-        bounded(
-            &format!("{path}[{i}].display"),
-            v.display.as_deref(),
-            MAX_TEXT,
-        )?;
-        bounded(&format!("{path}[{i}].type"), v.kind.as_deref(), MAX_TEXT)?;
+        let element = path.at(i);
+        bounded(element.sub("value"), v.value.as_deref(), MAX_TEXT)?;
+        bounded(element.sub("display"), v.display.as_deref(), MAX_TEXT)?;
+        bounded(element.sub("type"), v.kind.as_deref(), MAX_TEXT)?;
         if !present(v.value.as_deref()) {
-            return Err(InputError::invalid_value(format!(
-                "\"{path}[{i}].value\" is required"
-            )));
+            let at = element.sub("value");
+            return Err(Violation::new(
+                at,
+                Rule::Required,
+                format!("\"{at}\" is required"),
+            ));
         }
     }
     one_primary(path, values.iter().map(|v| v.primary))
 }
 
-fn looks_like_email(value: &str) -> bool {
+/// Whether `value` is an e-mail address (`local-part@domain`, no white space, a domain that does
+/// not start or end with a dot): the one address rule of user data, SCIM and invitations alike.
+pub fn is_email_address(value: &str) -> bool {
     match value.rsplit_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && !domain.is_empty() && !value.chars().any(char::is_whitespace)
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !value.chars().any(char::is_whitespace)
         }
         None => false,
     }
 }
 
-/// Checks `user` (with the flat store attributes already folded into `stores`) against the rules.
-/// Returns the warnings to record, or the first rule broken.
-pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, InputError> {
+/// Checks `user` against the rules. Returns the warnings to record, or the first rule broken.
+pub fn check(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violations> {
+    check_all(user, account).map_err(Violations::from)
+}
+
+fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violation> {
     let mut warnings = Vec::new();
 
     // userName: required by SCIM, unique per account (the database enforces that).
+    let user_name = AttrPath::core("userName");
     if !present(user.user_name.as_deref()) {
-        return Err(InputError::invalid_value(
+        return Err(Violation::new(
+            user_name,
+            Rule::Required,
             "\"userName\" is required and must not be blank",
         ));
     }
-    bounded("userName", user.user_name.as_deref(), MAX_TEXT)?;
-    bounded("externalId", user.external_id.as_deref(), MAX_TEXT)?;
+    bounded(user_name, user.user_name.as_deref(), MAX_TEXT)?;
+    let external_id = AttrPath::core("externalId");
+    bounded(external_id, user.external_id.as_deref(), MAX_TEXT)?;
 
     // First and last name present; free text of at most 255 characters.
-    let name = user.name.clone().unwrap_or_default();
+    let name = &user.name;
+    let part = |sub| AttrPath::core("name").sub(sub);
     for (path, value) in [
-        ("name.givenName", &name.given_name),
-        ("name.familyName", &name.family_name),
+        (part("givenName"), &name.given_name),
+        (part("familyName"), &name.family_name),
     ] {
         if !present(value.as_deref()) {
-            return Err(InputError::invalid_value(format!(
-                "\"{path}\" is required: MobieTrain needs a user's first and last name"
-            )));
+            return Err(Violation::new(
+                path,
+                Rule::Required,
+                format!("\"{path}\" is required: MobieTrain needs a user's first and last name"),
+            ));
         }
     }
     for (path, value, max) in [
-        ("name.givenName", &name.given_name, MAX_TEXT),
-        ("name.familyName", &name.family_name, MAX_TEXT),
-        ("name.middleName", &name.middle_name, MAX_TEXT),
-        ("name.honorificPrefix", &name.honorific_prefix, MAX_TEXT),
-        ("name.honorificSuffix", &name.honorific_suffix, MAX_TEXT),
-        ("name.formatted", &name.formatted, MAX_LONG_TEXT),
-        ("displayName", &user.display_name, MAX_TEXT),
-        ("nickName", &user.nick_name, MAX_TEXT),
-        ("profileUrl", &user.profile_url, MAX_URL),
-        ("title", &user.title, MAX_TEXT),
-        ("userType", &user.user_type, MAX_TEXT),
-        ("preferredLanguage", &user.preferred_language, MAX_TEXT),
-        ("locale", &user.locale, MAX_TEXT),
-        ("timezone", &user.timezone, MAX_TEXT),
+        (part("givenName"), &name.given_name, MAX_TEXT),
+        (part("familyName"), &name.family_name, MAX_TEXT),
+        (part("middleName"), &name.middle_name, MAX_TEXT),
+        (part("honorificPrefix"), &name.honorific_prefix, MAX_TEXT),
+        (part("honorificSuffix"), &name.honorific_suffix, MAX_TEXT),
+        (part("formatted"), &name.formatted, MAX_LONG_TEXT),
+        (AttrPath::core("displayName"), &user.display_name, MAX_TEXT),
+        (AttrPath::core("nickName"), &user.nick_name, MAX_TEXT),
+        (AttrPath::core("profileUrl"), &user.profile_url, MAX_URL),
+        (AttrPath::core("title"), &user.title, MAX_TEXT),
+        (AttrPath::core("userType"), &user.user_type, MAX_TEXT),
+        (
+            AttrPath::core("preferredLanguage"),
+            &user.preferred_language,
+            MAX_TEXT,
+        ),
+        (AttrPath::core("locale"), &user.locale, MAX_TEXT),
+        (AttrPath::core("timezone"), &user.timezone, MAX_TEXT),
     ] {
         bounded(path, value.as_deref(), max)?;
     }
-    if let Some(ent) = &user.enterprise {
-        let manager = ent.manager.clone().unwrap_or_default();
-        for (attr, value, max) in [
-            ("employeeNumber", &ent.employee_number, MAX_TEXT),
-            ("costCenter", &ent.cost_center, MAX_TEXT),
-            ("organization", &ent.organization, MAX_TEXT),
-            ("division", &ent.division, MAX_TEXT),
-            ("department", &ent.department, MAX_TEXT),
-            ("manager.value", &manager.value, MAX_TEXT),
-            ("manager.$ref", &manager.reference, MAX_URL),
-        ] {
-            bounded(
-                &format!("{}:{attr}", crate::scim::urn::ENTERPRISE_USER),
-                value.as_deref(),
-                max,
-            )?;
-        }
+    let ent = &user.enterprise;
+    let manager = ent.manager.clone().unwrap_or_default();
+    let enterprise = |attribute| AttrPath::extension(ENTERPRISE_USER, attribute);
+    for (path, value, max) in [
+        (enterprise("employeeNumber"), &ent.employee_number, MAX_TEXT),
+        (enterprise("costCenter"), &ent.cost_center, MAX_TEXT),
+        (enterprise("organization"), &ent.organization, MAX_TEXT),
+        (enterprise("division"), &ent.division, MAX_TEXT),
+        (enterprise("department"), &ent.department, MAX_TEXT),
+        (enterprise("manager").sub("value"), &manager.value, MAX_TEXT),
+        (
+            enterprise("manager").sub("$ref"),
+            &manager.reference,
+            MAX_URL,
+        ),
+    ] {
+        bounded(path, value.as_deref(), max)?;
     }
+    let addresses = AttrPath::core("addresses");
     for (i, a) in user.addresses.iter().enumerate() {
         for (sub, value, max, lines) in [
             ("formatted", &a.formatted, MAX_LONG_TEXT, Lines::Multi),
@@ -181,28 +221,28 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
             ("country", &a.country, MAX_TEXT, Lines::Single),
             ("type", &a.kind, MAX_TEXT, Lines::Single),
         ] {
-            check_text(
-                &format!("addresses[{i}].{sub}"),
-                value.as_deref(),
-                max,
-                lines,
-            )?;
+            check_text(addresses.at(i).sub(sub), value.as_deref(), max, lines)?;
         }
     }
-    one_primary("addresses", user.addresses.iter().map(|a| a.primary))?;
+    one_primary(addresses, user.addresses.iter().map(|a| a.primary))?;
 
     // At least an e-mail or a phone number; a phone number carries its country code.
     plural_texts("emails", &user.emails)?;
     plural_texts("phoneNumbers", &user.phone_numbers)?;
     for (i, email) in user.emails.iter().enumerate() {
-        if !looks_like_email(email.value.as_deref().unwrap_or_default()) {
-            return Err(InputError::invalid_value(format!(
-                "\"emails[{i}].value\" is not an e-mail address (expected local-part@domain)"
-            )));
+        if !is_email_address(email.value.as_deref().unwrap_or_default()) {
+            let path = AttrPath::core("emails").at(i).sub("value");
+            return Err(Violation::new(
+                path,
+                Rule::EmailAddress,
+                format!("\"{path}\" is not an e-mail address (expected local-part@domain)"),
+            ));
         }
     }
     if user.emails.is_empty() && user.phone_numbers.is_empty() {
-        return Err(InputError::invalid_value(
+        return Err(Violation::new(
+            AttrPath::core("emails"),
+            Rule::Contact,
             "a user needs at least an e-mail address (\"emails\") or a phone number (\"phoneNumbers\")",
         ));
     }
@@ -210,15 +250,20 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
         if e164(phone.value.as_deref().unwrap_or_default()).is_some() {
             continue;
         }
+        let path = AttrPath::core("phoneNumbers").at(i).sub("value");
         if user.emails.is_empty() {
-            return Err(InputError::invalid_value(format!(
-                "\"phoneNumbers[{i}].value\" must carry its country code, as in \"+32 470 12 34 56\": \
-                 it is the user's only contact"
-            )));
+            return Err(Violation::new(
+                path,
+                Rule::CountryCode,
+                format!(
+                    "\"{path}\" must carry its country code, as in \"+32 470 12 34 56\": \
+                     it is the user's only contact"
+                ),
+            ));
         }
         warnings.push(Warning {
             code: "user.phone_without_country_code",
-            detail: json!({"attribute": format!("phoneNumbers[{i}].value"),
+            detail: json!({"attribute": path.to_string(),
                            "message": "phone number without a country code; write it as +32 470 12 34 56"}),
         });
     }
@@ -243,56 +288,74 @@ pub fn check(user: &UserAttributes, account: &Account) -> Result<Vec<Warning>, I
             Some("user") => {}
             Some("manager") => manager = true,
             _ => {
-                return Err(InputError::invalid_value(format!(
-                    "\"roles[{i}].value\" must be \"user\" or \"manager\""
-                )));
+                let path = AttrPath::core("roles").at(i).sub("value");
+                return Err(Violation::new(
+                    path,
+                    Rule::Role,
+                    format!("\"{path}\" must be \"user\" or \"manager\""),
+                ));
             }
         }
     }
 
     // Stores: each has a ref id and a real ITU calling code.
-    let mt = user.mobietrain.clone().unwrap_or_default();
     bounded(
-        &format!("{}:companyId", crate::scim::urn::MOBIETRAIN_USER),
-        mt.company_id.as_deref(),
+        AttrPath::extension(MOBIETRAIN_USER, "companyId"),
+        user.company_id.as_deref(),
         MAX_TEXT,
     )?;
-    let stores_path = format!("{}:stores", crate::scim::urn::MOBIETRAIN_USER);
-    for (i, store) in mt.stores.iter().enumerate() {
-        let path = format!("{stores_path}[{i}]");
+    for (i, store) in user.stores.iter().enumerate() {
+        let ref_id = STORES.at(i).sub("refId");
         if !present(store.ref_id.as_deref()) {
-            return Err(InputError::invalid_value(format!(
-                "\"{path}.refId\" is required: a store is identified by its ref id \
-                 (for the primary store, \"storeRefId\" sets it)"
-            )));
+            return Err(Violation::new(
+                ref_id,
+                Rule::Required,
+                format!(
+                    "\"{ref_id}\" is required: a store is identified by its ref id \
+                     (for the primary store, \"storeRefId\" sets it)"
+                ),
+            ));
         }
-        bounded(&format!("{path}.refId"), store.ref_id.as_deref(), MAX_TEXT)?;
-        bounded(&format!("{path}.name"), store.name.as_deref(), MAX_TEXT)?;
+        bounded(ref_id, store.ref_id.as_deref(), MAX_TEXT)?;
+        bounded(STORES.at(i).sub("name"), store.name.as_deref(), MAX_TEXT)?;
         if let Some(code) = &store.country_calling_code
             && calling_code(code).is_none()
         {
-            return Err(InputError::invalid_value(format!(
-                "\"{path}.countryCallingCode\" must be the ITU calling code of the store's country, \
-                 digits only, such as \"32\" for Belgium; {code:?} is not one"
-            )));
+            let path = STORES.at(i).sub("countryCallingCode");
+            return Err(Violation::new(
+                path,
+                Rule::CallingCode,
+                format!(
+                    "\"{path}\" must be the ITU calling code of the store's country, digits only, \
+                     such as \"32\" for Belgium; {code:?} is not one"
+                ),
+            ));
         }
-        if mt.stores[..i].iter().any(|s| s.ref_id == store.ref_id) {
-            return Err(InputError::invalid_value(format!(
-                "\"{path}.refId\" names the same store as an earlier element"
-            )));
+        if user.stores[..i].iter().any(|s| s.ref_id == store.ref_id) {
+            return Err(Violation::new(
+                ref_id,
+                Rule::Duplicate,
+                format!("\"{ref_id}\" names the same store as an earlier element"),
+            ));
         }
     }
-    one_primary(&stores_path, mt.stores.iter().map(|s| s.primary))?;
-    if manager && mt.stores.is_empty() {
-        return Err(InputError::invalid_value(format!(
-            "a user with the role \"manager\" needs at least one store (\"{stores_path}\" or \"storeRefId\")"
-        )));
+    one_primary(STORES, user.stores.iter().map(|s| s.primary))?;
+    if manager && user.stores.is_empty() {
+        return Err(Violation::new(
+            STORES,
+            Rule::ManagerStore,
+            format!(
+                "a user with the role \"manager\" needs at least one store (\"{STORES}\" or \"storeRefId\")"
+            ),
+        ));
     }
 
     // externalId: required by the seed; by default a warning, the userName standing in.
     if !present(user.external_id.as_deref()) {
         if account.require_external_id {
-            return Err(InputError::invalid_value(
+            return Err(Violation::new(
+                external_id,
+                Rule::Required,
                 "\"externalId\" is required: this account requires the identity provider's id of every user",
             ));
         }
@@ -343,9 +406,13 @@ mod tests {
             forbidden_char("Main St\u{1b}", Lines::Multi),
             Some('\u{1b}')
         );
-        let err =
-            check_text("name.givenName", Some("Ann\nLee"), MAX_TEXT, Lines::Single).unwrap_err();
-        assert_eq!(err.scim_type, crate::scim::error::ScimType::InvalidValue);
+        let path = AttrPath::core("name").sub("givenName");
+        let err = check_text(path, Some("Ann\nLee"), MAX_TEXT, Lines::Single).unwrap_err();
+        assert_eq!((err.path, err.rule), (path, Rule::ForbiddenCharacter));
+        assert_eq!(
+            err.rule.scim_type(),
+            crate::scim::error::ScimType::InvalidValue
+        );
         assert!(
             err.detail
                 .starts_with("\"name.givenName\" contains the control character U+000A"),
@@ -357,5 +424,195 @@ mod tests {
             "the value is not repeated: {}",
             err.detail
         );
+    }
+
+    use crate::users::model::{Address, Manager, StoreValue};
+
+    /// A user every rule accepts.
+    fn valid() -> UserInput {
+        let plural = |value: &str| PluralValue {
+            value: Some(value.to_owned()),
+            ..PluralValue::default()
+        };
+        UserInput {
+            user_name: Some("ann@example.com".into()),
+            external_id: Some("e1".into()),
+            name: crate::users::model::Name {
+                given_name: Some("Ann".into()),
+                family_name: Some("Lee".into()),
+                ..Default::default()
+            },
+            emails: vec![plural("ann@example.com")],
+            phone_numbers: vec![plural("+32 470 12 34 56")],
+            roles: vec![plural("manager")],
+            stores: vec![StoreValue {
+                ref_id: Some("GNT-01".into()),
+                country_calling_code: Some("32".into()),
+                ..StoreValue::default()
+            }],
+            ..UserInput::default()
+        }
+    }
+
+    fn broken(spoil: impl FnOnce(&mut UserInput), account: &Account) -> Violation {
+        let mut user = valid();
+        spoil(&mut user);
+        let err = check(&user, account).expect_err("a rule is broken");
+        assert_eq!(err.iter().count(), 1, "the first broken rule, as before");
+        err.first().clone()
+    }
+
+    fn account(require_external_id: bool) -> Account {
+        Account {
+            id: "a1".into(),
+            name: "Acme".into(),
+            require_external_id,
+            created_at: chrono::NaiveDateTime::default(),
+            updated_at: chrono::NaiveDateTime::default(),
+            invite_on_provision: false,
+            default_language: "en".into(),
+            invite_agreement_accepted_at: None,
+        }
+    }
+
+    #[test]
+    fn each_rule_names_its_attribute_path_and_rule_as_data() {
+        let account = account(false);
+        assert_eq!(check(&valid(), &account), Ok(Vec::new()));
+        let stores = AttrPath::extension(crate::scim::urn::MOBIETRAIN_USER, "stores");
+        let enterprise = |a| AttrPath::extension(crate::scim::urn::ENTERPRISE_USER, a);
+        type Spoil = Box<dyn FnOnce(&mut UserInput)>;
+        let cases: Vec<(Spoil, AttrPath, Rule)> = vec![
+            (
+                Box::new(|u| u.user_name = Some(" ".into())),
+                AttrPath::core("userName"),
+                Rule::Required,
+            ),
+            (
+                Box::new(|u| u.name.family_name = None),
+                AttrPath::core("name").sub("familyName"),
+                Rule::Required,
+            ),
+            (
+                Box::new(|u| u.title = Some("x".repeat(MAX_TEXT + 1))),
+                AttrPath::core("title"),
+                Rule::TooLong,
+            ),
+            (
+                Box::new(|u| {
+                    u.enterprise.manager = Some(Manager {
+                        value: Some("a\u{0}b".into()),
+                        reference: None,
+                    })
+                }),
+                enterprise("manager").sub("value"),
+                Rule::ForbiddenCharacter,
+            ),
+            (
+                Box::new(|u| {
+                    u.emails[0].primary = Some(true);
+                    let mut second = u.emails[0].clone();
+                    second.value = Some("b@example.com".into());
+                    u.emails.push(second);
+                }),
+                AttrPath::core("emails"),
+                Rule::OnePrimary,
+            ),
+            (
+                Box::new(|u| u.emails[0].value = Some("ann at example".into())),
+                AttrPath::core("emails").at(0).sub("value"),
+                Rule::EmailAddress,
+            ),
+            (
+                Box::new(|u| {
+                    u.emails.clear();
+                    u.phone_numbers.clear();
+                }),
+                AttrPath::core("emails"),
+                Rule::Contact,
+            ),
+            (
+                Box::new(|u| {
+                    u.emails.clear();
+                    u.phone_numbers[0].value = Some("0470 12 34 56".into());
+                }),
+                AttrPath::core("phoneNumbers").at(0).sub("value"),
+                Rule::CountryCode,
+            ),
+            (
+                Box::new(|u| u.roles[0].value = Some("boss".into())),
+                AttrPath::core("roles").at(0).sub("value"),
+                Rule::Role,
+            ),
+            (Box::new(|u| u.stores.clear()), stores, Rule::ManagerStore),
+            (
+                Box::new(|u| u.stores[0].ref_id = None),
+                stores.at(0).sub("refId"),
+                Rule::Required,
+            ),
+            (
+                Box::new(|u| u.stores[0].country_calling_code = Some("999".into())),
+                stores.at(0).sub("countryCallingCode"),
+                Rule::CallingCode,
+            ),
+            (
+                Box::new(|u| u.stores.push(u.stores[0].clone())),
+                stores.at(1).sub("refId"),
+                Rule::Duplicate,
+            ),
+            (
+                Box::new(|u| {
+                    u.addresses = vec![Address {
+                        locality: Some("Gent\nZuid".into()),
+                        ..Address::default()
+                    }]
+                }),
+                AttrPath::core("addresses").at(0).sub("locality"),
+                Rule::ForbiddenCharacter,
+            ),
+        ];
+        for (spoil, path, rule) in cases {
+            let v = broken(spoil, &account);
+            assert_eq!((v.path, v.rule), (path, rule), "{}", v.detail);
+            assert!(
+                v.detail.contains(&format!("\"{path}\"")) || rule == Rule::ManagerStore,
+                "the detail names the path: {}",
+                v.detail
+            );
+        }
+        // The account's setting turns the missing externalId from a warning into a rule.
+        let strict = self::account(true);
+        let v = broken(|u| u.external_id = None, &strict);
+        assert_eq!(
+            (v.path, v.rule),
+            (AttrPath::core("externalId"), Rule::Required)
+        );
+        let warnings = check(
+            &UserInput {
+                external_id: None,
+                ..valid()
+            },
+            &account,
+        )
+        .unwrap();
+        assert_eq!(warnings[0].code, "user.external_id_missing");
+    }
+
+    #[test]
+    fn one_e_mail_address_rule() {
+        for good in ["ann@example.com", "a@x", "o'neil+tag@sub.example.be"] {
+            assert!(is_email_address(good), "{good}");
+        }
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann @example.com",
+            "ann@.x",
+            "ann@x.",
+        ] {
+            assert!(!is_email_address(bad), "{bad}");
+        }
     }
 }
