@@ -645,6 +645,44 @@ async fn a_scim_user_with_the_same_external_id_is_linked_and_keeps_its_scim_data
     assert_eq!(scim.body["userName"], "ann@corp.example");
 }
 
+/// The e-mail is the userName only while no user of the account has it (by the identity fold):
+/// when a SCIM user does, the first visit still creates its own user, as `crewplanner:{sub}`, and
+/// the SCIM user is untouched. On PostgreSQL this also shows the refused insert leaves the link's
+/// transaction usable (the `jti`, the code and the user are written after it).
+#[actix_web::test]
+async fn a_taken_e_mail_gives_the_new_user_the_crewplanner_user_name() {
+    let (app, account) = app_with(rsa_platform());
+    let created = app
+        .post(
+            "/scim/v2/Users",
+            &account.scim,
+            &user("EMP-11@acme.example"),
+        )
+        .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    let scim_version = created.body["meta"]["version"].clone();
+
+    let c = claims(&account.id, "emp-11");
+    let code = assert_signed_in(&launch(&app, &account.id, &rs256(&c)).await);
+    let token = exchange(&app, &code).await.body["sessionToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = app.get("/app/v1/me", &token).await;
+    assert_eq!(me.status.as_u16(), 200, "{}", me.body);
+    assert_eq!(me.body["userName"], "crewplanner:emp-11");
+    assert_eq!(me.body["origin"], "crewplanner");
+    assert_ne!(me.body["id"], created.body["id"]);
+    assert_eq!(app.count("users"), 2);
+    let scim = app
+        .get(
+            &format!("/scim/v2/Users/{}", created.body["id"].as_str().unwrap()),
+            &account.scim,
+        )
+        .await;
+    assert_eq!(scim.body["meta"]["version"], scim_version, "untouched");
+}
+
 #[actix_web::test]
 async fn deactivation_over_scim_ends_an_open_session_and_refuses_the_next_link() {
     let (app, account) = app_with(rsa_platform());

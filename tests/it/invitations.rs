@@ -398,6 +398,60 @@ async fn every_rule_is_refused_with_a_problem_naming_the_field_and_nothing_writt
     assert_problem(&r, 401, None);
 }
 
+/// A rule only the user-data rules judge (a new store needs its calling code; a userName is taken)
+/// comes back from `users` as an attribute path and a rule, and lands on the form field that holds
+/// that attribute: the element's own index, one entry, the rule's sentence.
+#[actix_web::test]
+async fn a_user_rule_refusal_lands_on_the_form_field_holding_the_attribute() {
+    let app = TestApp::new();
+    app.allow_unprocessed_jobs();
+    let (account, group) = account_with_group(&app, "Acme Retail").await;
+    let only_error = |r: &Resp, status: u16, field: &str| {
+        let problem = assert_problem(r, status, Some(field));
+        let errors = problem["errors"].as_array().unwrap().clone();
+        assert_eq!(errors.len(), 1, "{problem}");
+        errors[0]["detail"].as_str().unwrap().to_owned()
+    };
+
+    let before = footprint(&app);
+    let mut body = form("new.person@example.com", &group);
+    body["stores"] = json!([
+        {"refId": "GNT-01", "name": "Gent Zuid", "countryCallingCode": "32"},
+        {"refId": "BRU-03", "name": "Brussel"},
+    ]);
+    let r = app
+        .post("/admin/v1/invitations", &account.admin, &body)
+        .await;
+    let detail = only_error(&r, 400, "stores[1].countryCallingCode");
+    assert!(
+        detail.contains(
+            "\"urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User:stores[1].countryCallingCode\" is required"
+        ),
+        "{detail}"
+    );
+    assert_eq!(footprint(&app), before, "nothing was written");
+
+    let scim = app
+        .post(
+            "/scim/v2/Users",
+            &account.scim,
+            &crate::harness::user("ann.lee@example.com"),
+        )
+        .await;
+    assert_eq!(scim.status.as_u16(), 201, "{}", scim.body);
+    let before = footprint(&app);
+    let r = app
+        .post(
+            "/admin/v1/invitations",
+            &account.admin,
+            &form("ANN.LEE@example.com", &group),
+        )
+        .await;
+    let detail = only_error(&r, 409, "email");
+    assert!(detail.contains("is already the userName"), "{detail}");
+    assert_eq!(footprint(&app), before, "nothing was written");
+}
+
 #[actix_web::test]
 async fn the_invited_users_tab_pages_by_expiry_and_markers_turn_at_53_and_57_days() {
     let (app, clock) = app_with_clock();
