@@ -151,8 +151,10 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
     bounded(external_id, user.external_id.as_deref(), MAX_TEXT)?;
 
     // First and last name present; free text of at most 255 characters.
-    let name = &user.name;
+    let (name, ent) = (&user.name, &user.enterprise);
+    let manager = ent.manager.clone().unwrap_or_default();
     let part = |sub| AttrPath::core("name").sub(sub);
+    let enterprise = |attribute| AttrPath::extension(ENTERPRISE_USER, attribute);
     for (path, value) in [
         (part("givenName"), &name.given_name),
         (part("familyName"), &name.family_name),
@@ -184,13 +186,6 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
         ),
         (AttrPath::core("locale"), &user.locale, MAX_TEXT),
         (AttrPath::core("timezone"), &user.timezone, MAX_TEXT),
-    ] {
-        bounded(path, value.as_deref(), max)?;
-    }
-    let ent = &user.enterprise;
-    let manager = ent.manager.clone().unwrap_or_default();
-    let enterprise = |attribute| AttrPath::extension(ENTERPRISE_USER, attribute);
-    for (path, value, max) in [
         (enterprise("employeeNumber"), &ent.employee_number, MAX_TEXT),
         (enterprise("costCenter"), &ent.cost_center, MAX_TEXT),
         (enterprise("organization"), &ent.organization, MAX_TEXT),

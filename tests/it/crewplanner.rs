@@ -536,6 +536,15 @@ async fn exchange(app: &TestApp, code: &str) -> Resp {
     .await
 }
 
+/// Signs in with `claims` and answers `GET /app/v1/me` with the session it gets.
+async fn me_after_launch(app: &TestApp, account: &str, claims: &Value) -> Resp {
+    let code = assert_signed_in(&launch(app, account, &rs256(claims)).await);
+    let session = exchange(app, &code).await;
+    assert_eq!(session.status.as_u16(), 200, "{}", session.body);
+    let token = session.body["sessionToken"].as_str().unwrap().to_owned();
+    app.get("/app/v1/me", &token).await
+}
+
 #[actix_web::test]
 async fn first_visit_creates_the_user_and_requires_onboarding_the_second_reuses_them() {
     let (app, account) = app_with(rsa_platform());
@@ -662,13 +671,7 @@ async fn a_taken_e_mail_gives_the_new_user_the_crewplanner_user_name() {
     assert_eq!(created.status.as_u16(), 201, "{}", created.body);
     let scim_version = created.body["meta"]["version"].clone();
 
-    let c = claims(&account.id, "emp-11");
-    let code = assert_signed_in(&launch(&app, &account.id, &rs256(&c)).await);
-    let token = exchange(&app, &code).await.body["sessionToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let me = app.get("/app/v1/me", &token).await;
+    let me = me_after_launch(&app, &account.id, &claims(&account.id, "emp-11")).await;
     assert_eq!(me.status.as_u16(), 200, "{}", me.body);
     assert_eq!(me.body["userName"], "crewplanner:emp-11");
     assert_eq!(me.body["origin"], "crewplanner");
