@@ -1,4 +1,7 @@
-//! SCIM error detail types (RFC 7644 §3.12): the `scimType` keywords and an input error that carries one.
+//! SCIM error detail types (RFC 7644 §3.12): the `scimType` keywords, an input error that carries
+//! one, and the violations of the data model's rules, which carry the attribute path and the rule
+//! as data (so a caller such as the invitation form branches on them, never on a message) and
+//! turn into a `scimType` and a `detail` for the client.
 
 use std::fmt;
 
