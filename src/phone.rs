@@ -12,9 +12,19 @@ pub fn e164(value: &str) -> Option<String> {
     Some(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
-/// The ITU country calling code in `raw` (`"32"`, or `"+32"`), if it is one that exists.
+/// The ITU country calling code in `raw`, if it names one that exists: the code itself (`"32"`,
+/// `"+32"`) or the ISO 3166-1 alpha-2 code of a country or region (`"BE"`, `"be"`), the form identity
+/// providers hold countries in. Several regions share a code (`"US"` and `"CA"` are both `"1"`).
 pub fn calling_code(raw: &str) -> Option<String> {
-    let digits = raw.trim().strip_prefix('+').unwrap_or(raw.trim());
+    let trimmed = raw.trim();
+    if trimmed.len() == 2 && trimmed.bytes().all(|b| b.is_ascii_alphabetic()) {
+        let region = trimmed.to_ascii_uppercase();
+        // "001" style non-geographic entities are not regions; a two-letter id is one.
+        return phonenumber::metadata::DATABASE
+            .by_id(&region)
+            .map(|m| m.country_code().to_string());
+    }
+    let digits = trimmed.strip_prefix('+').unwrap_or(trimmed);
     if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -45,5 +55,19 @@ mod tests {
         assert_eq!(calling_code("999"), None);
         assert_eq!(calling_code("3a"), None);
         assert_eq!(calling_code(""), None);
+    }
+
+    #[test]
+    fn calling_codes_from_iso_country_codes() {
+        assert_eq!(calling_code("BE").as_deref(), Some("32"));
+        assert_eq!(calling_code(" be ").as_deref(), Some("32"));
+        assert_eq!(calling_code("NL").as_deref(), Some("31"));
+        assert_eq!(calling_code("US").as_deref(), Some("1"));
+        assert_eq!(calling_code("CA").as_deref(), Some("1"));
+        assert_eq!(calling_code("GB").as_deref(), Some("44"));
+        assert_eq!(calling_code("XX"), None);
+        assert_eq!(calling_code("B"), None);
+        assert_eq!(calling_code("BEL"), None);
+        assert_eq!(calling_code("Bé"), None);
     }
 }

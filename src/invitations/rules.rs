@@ -330,8 +330,8 @@ pub fn check(form: &InvitationForm, default_language: &str) -> Result<Checked, V
             Some(code) if calling_code(code).is_none() => errors.push(FieldError::new(
                 format!("stores[{i}].countryCallingCode"),
                 format!(
-                    "must be the ITU calling code of the store's country, digits only, such as \
-                     \"32\" for Belgium; {:?} is not one",
+                    "must name the store's country, as its ITU calling code (\"32\" for \
+                     Belgium) or its ISO 3166 code (\"BE\"); {:?} is neither",
                     code.chars().take(16).collect::<String>()
                 ),
             )),

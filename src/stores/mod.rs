@@ -1,6 +1,9 @@
-//! Stores: account-level entities keyed by `refId` (DESIGN 5). A user write names stores by ref id;
-//! a store it names for the first time is created, and one it names with another name or calling code
-//! is updated for every user, both recorded in the provisioning log.
+//! Stores: account-level entities keyed by `refId` (DESIGN §5). A user write names stores by ref id;
+//! a store it names for the first time is created (recorded in the provisioning log). A user write
+//! never renames a store nor moves it to another country: another spelling or calling code is a
+//! warning (`store.name_differs`, `store.calling_code_differs`) and the store keeps what it has, so
+//! two spellings in an identity provider cannot make a store flip for all its users. Renames go
+//! through the admin API. A name is filled in when the store has none yet.
 
 pub mod storage;
 
@@ -24,14 +27,14 @@ pub struct StoreRef {
     pub ref_id: String,
     /// Its name, if the write carries one.
     pub name: Option<String>,
-    /// Its calling code, if the write carries one (already checked to be an ITU code).
+    /// Its calling code, if the write carries one (already checked to be an ITU or ISO 3166 code).
     pub country_calling_code: Option<String>,
     /// Where the reference sits in the request (the element of `stores`), for errors.
     pub path: AttrPath,
 }
 
-/// Finds or creates each referenced store, updating those whose name or calling code differ.
-/// Returns the stores in the order given.
+/// Finds or creates each referenced store; one that exists keeps its name and calling code (a
+/// difference is a warning), but gets a name when it has none. Returns the stores in the order given.
 pub fn resolve(
     conn: &mut DbConn,
     account_id: &str,
@@ -43,7 +46,7 @@ pub fn resolve(
     for r in refs {
         let code = r.country_calling_code.as_deref().and_then(calling_code);
         let store = match storage::find(conn, account_id, &r.ref_id)? {
-            Some(existing) => update_if_changed(conn, actor, existing, r, code, now)?,
+            Some(existing) => reconcile(conn, actor, existing, r, code, now)?,
             None => {
                 let Some(code) = code else {
                     let path = r.path.sub("countryCallingCode");
@@ -52,7 +55,8 @@ pub fn resolve(
                         Rule::Required,
                         format!(
                             "\"{path}\" is required: the store {:?} does not exist yet, and a \
-                             store needs the ITU calling code of its country, such as \"32\"",
+                             store needs its country, as the ITU calling code (\"32\") or the \
+                             ISO 3166 country code (\"BE\")",
                             r.ref_id
                         ),
                     )
@@ -87,7 +91,7 @@ pub fn resolve(
                 } else {
                     let existing = storage::find(conn, account_id, &r.ref_id)?
                         .ok_or(ServiceError::NotFound("store"))?;
-                    update_if_changed(
+                    reconcile(
                         conn,
                         actor,
                         existing,
@@ -103,7 +107,9 @@ pub fn resolve(
     Ok(out)
 }
 
-fn update_if_changed(
+/// Compares what a write says of an existing store with the store: a missing name is filled in
+/// (`store.updated`); another name or calling code is a warning and changes nothing.
+fn reconcile(
     conn: &mut DbConn,
     actor: &Actor,
     mut store: StoreRow,
@@ -111,30 +117,47 @@ fn update_if_changed(
     code: Option<String>,
     now: NaiveDateTime,
 ) -> Result<StoreRow, ServiceError> {
-    let mut changes = serde_json::Map::new();
-    if r.name.is_some() && r.name != store.name {
-        changes.insert("name".into(), json!({"from": store.name, "to": r.name}));
-        store.name = r.name.clone();
+    let account_id = store.account_id.clone();
+    let warn = |conn: &mut DbConn, code: &'static str, detail: serde_json::Value| {
+        audit::record(
+            conn,
+            &account_id,
+            actor,
+            Event {
+                action: "warn",
+                resource_type: "Store",
+                resource_id: Some(&store.id),
+                code,
+                detail: Some(detail),
+            },
+            now,
+        )
+    };
+    match (&store.name, &r.name) {
+        (Some(kept), Some(sent)) if kept != sent => warn(
+            conn,
+            "store.name_differs",
+            json!({"refId": store.ref_id, "name": kept, "sent": sent,
+                   "hint": "a user write never renames a store: rename it through the admin API"}),
+        )?,
+        _ => {}
     }
-    if let Some(code) = code.filter(|c| *c != store.country_calling_code) {
-        changes.insert(
-            "countryCallingCode".into(),
-            json!({"from": store.country_calling_code, "to": code}),
-        );
-        store.country_calling_code = code;
+    if let Some(sent) = code.filter(|c| *c != store.country_calling_code) {
+        warn(
+            conn,
+            "store.calling_code_differs",
+            json!({"refId": store.ref_id, "countryCallingCode": store.country_calling_code,
+                   "sent": sent}),
+        )?;
     }
-    if changes.is_empty() {
+    if store.name.is_some() || r.name.is_none() {
         return Ok(store);
     }
+    store.name = r.name.clone();
     store.updated_at = now;
     diesel::update(stores::table.find(&store.id))
-        .set((
-            stores::name.eq(&store.name),
-            stores::country_calling_code.eq(&store.country_calling_code),
-            stores::updated_at.eq(now),
-        ))
+        .set((stores::name.eq(&store.name), stores::updated_at.eq(now)))
         .execute(conn)?;
-    changes.insert("refId".into(), json!(store.ref_id));
     audit::record(
         conn,
         &store.account_id.clone(),
@@ -144,7 +167,7 @@ fn update_if_changed(
             resource_type: "Store",
             resource_id: Some(&store.id),
             code: "store.updated",
-            detail: Some(serde_json::Value::Object(changes)),
+            detail: Some(json!({"refId": store.ref_id, "name": {"from": null, "to": store.name}})),
         },
         now,
     )?;

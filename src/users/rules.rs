@@ -321,8 +321,8 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
                 path,
                 Rule::CallingCode,
                 format!(
-                    "\"{path}\" must be the ITU calling code of the store's country, digits only, \
-                     such as \"32\" for Belgium; {code:?} is not one"
+                    "\"{path}\" must name the store's country, as its ITU calling code (\"32\" for \
+                     Belgium) or its ISO 3166 code (\"BE\"); {code:?} is neither"
                 ),
             ));
         }

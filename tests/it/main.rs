@@ -34,5 +34,6 @@ mod patch_semantics;
 mod query_plans;
 mod rules;
 mod secrets;
+mod stores;
 mod tenancy;
 mod users_crud;

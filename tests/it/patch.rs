@@ -370,7 +370,12 @@ async fn the_flat_store_attributes_write_the_primary_store() {
         ops(json!([{"op": "Replace", "path": format!("{MT}:storeName"), "value": "Gent Zuid"}])),
     )
     .await;
-    assert_eq!(u[MT]["stores"][0]["name"], "Gent Zuid");
+    // A user write never renames a store (DESIGN §5): the store keeps its name, the log warns.
+    assert_eq!(u[MT]["stores"][0]["name"], "Gent");
+    let warned = app
+        .get("/admin/v1/audit?code=store.name_differs", &acct.admin)
+        .await;
+    assert_eq!(warned.body["totalResults"], 1, "{}", warned.body);
     let u = patched(
         &app,
         &acct,

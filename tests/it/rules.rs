@@ -351,7 +351,7 @@ async fn an_account_can_require_external_id() {
 }
 
 #[actix_web::test]
-async fn stores_are_shared_by_ref_id_and_updates_are_logged() {
+async fn stores_are_shared_by_ref_id_and_a_user_write_never_renames_one() {
     let app = TestApp::new();
     let acct = app.account("acme");
     let mut first = user("a@example.com");
@@ -369,28 +369,31 @@ async fn stores_are_shared_by_ref_id_and_updates_are_logged() {
         json!([{"refId": "S1", "name": "Gent", "countryCallingCode": "32"}])
     );
 
-    // A third brings another name: the store changes for everybody, and the log says so.
+    // A third brings another name: the store keeps its name for everybody (a user write never
+    // renames a store), and the log warns with both names.
     let mut third = user("c@example.com");
     third[MT] =
         json!({"stores": [{"refId": "S1", "name": "Gent Zuid", "countryCallingCode": "+32"}]});
-    assert_eq!(
-        app.post("/scim/v2/Users", &acct.scim, &third).await.status,
-        201
-    );
+    let c = app.post("/scim/v2/Users", &acct.scim, &third).await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    assert_eq!(c.body[MT]["storeName"], "Gent");
     let a_again = app
         .get(
             &format!("/scim/v2/Users/{}", a.body["id"].as_str().unwrap()),
             &acct.scim,
         )
         .await;
-    assert_eq!(a_again.body[MT]["storeName"], "Gent Zuid");
+    assert_eq!(a_again.body[MT]["storeName"], "Gent");
+    assert_eq!(a_again.body["meta"]["version"], a.body["meta"]["version"]);
     assert_eq!(app.count("stores"), 1);
-    let log = app
+    let renamed = app
         .get("/admin/v1/audit?code=store.updated", &acct.admin)
         .await;
-    assert_eq!(log.body["totalResults"], 1);
-    assert_eq!(
-        log.body["events"][0]["detail"]["name"],
-        json!({"from": "Gent", "to": "Gent Zuid"})
-    );
+    assert_eq!(renamed.body["totalResults"], 0, "{}", renamed.body);
+    let log = app
+        .get("/admin/v1/audit?code=store.name_differs", &acct.admin)
+        .await;
+    assert_eq!(log.body["totalResults"], 1, "{}", log.body);
+    assert_eq!(log.body["events"][0]["detail"]["name"], "Gent");
+    assert_eq!(log.body["events"][0]["detail"]["sent"], "Gent Zuid");
 }
