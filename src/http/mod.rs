@@ -16,23 +16,14 @@ macro_rules! write_ctx {
 }
 
 pub mod admin;
-pub mod admin_account;
-pub mod admin_catalog;
-pub mod admin_invitations;
-pub mod admin_jobs;
-pub mod admin_users;
 pub mod app;
 pub mod auth;
 pub mod crewplanner;
-pub mod discovery;
 pub mod error;
-pub mod groups;
 pub mod health;
 pub mod intake;
-pub mod invitation_accept;
-pub mod search;
+pub mod scim;
 pub mod telemetry;
-pub mod users;
 
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, mime, web};
@@ -59,10 +50,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::scope("/scim/v2")
                     .wrap(from_fn(|req, next| intake(Gate::Handler, req, next)))
-                    .configure(users::routes)
-                    .configure(groups::routes)
-                    .configure(discovery::routes)
-                    .configure(search::routes)
+                    .configure(scim::users::routes)
+                    .configure(scim::groups::routes)
+                    .configure(scim::discovery::routes)
+                    .configure(scim::search::routes)
                     .default_service(web::to(|| async {
                         Err::<HttpResponse, _>(ScimError(Failure::NoRoute))
                     })),
@@ -87,7 +78,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     })),
             )
             .configure(crewplanner::routes)
-            .configure(invitation_accept::routes(limit));
+            .configure(app::accept::routes(limit));
     }
 }
 

@@ -6,9 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::auth::ScimCaller;
-use super::error::{Failure, ScimError};
-use super::{scim_base, scim_response};
+use super::super::auth::ScimCaller;
+use super::super::error::{Failure, ScimError};
+use super::super::{scim_base, scim_response};
 use crate::error::ServiceError;
 use crate::scim::list::{Page, list_response};
 use crate::scim::urn;

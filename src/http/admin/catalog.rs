@@ -5,9 +5,9 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::auth::AdminCaller;
-use super::error::ProblemError;
-use super::run_db;
+use super::super::auth::AdminCaller;
+use super::super::error::ProblemError;
+use super::super::run_db;
 use crate::scim::list::Page;
 use crate::state::AppState;
 use crate::stores;

@@ -7,10 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::auth::{ScimInput, run_scim};
-use super::error::{Failure, ScimError};
+use super::super::auth::{ScimInput, run_scim};
+use super::super::error::{Failure, ScimError};
 use super::users::ProjectionParams;
-use super::{ScimReply, scim_base};
+use super::super::{ScimReply, scim_base};
 use crate::groups::{self, GroupRecord};
 use crate::scim::error::InputError;
 use crate::scim::projection::Projection;
@@ -119,13 +119,13 @@ async fn read(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let none_match = super::if_none_match(&req);
+    let none_match = super::super::if_none_match(&req);
     let st = state.clone();
     let reply = run_scim(&state, input, move |conn, caller, input| {
         let (projection, _) = projection_of(&st, &input)?;
         let include = projection.wants("members");
         let rec = groups::get(conn, &caller.0.account.id, &id, include)?;
-        if super::none_match_holds(none_match.as_deref(), rec.row.version) {
+        if super::super::none_match_holds(none_match.as_deref(), rec.row.version) {
             return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(rec.row.version));
         }
         Ok(single(
@@ -146,7 +146,7 @@ async fn replace(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let precondition = super::if_match(&req);
+    let precondition = super::super::if_match(&req);
     let st = state.clone();
     let reply = run_scim(&state, input, move |conn, caller, input| {
         let (projection, _) = projection_of(&st, &input)?;
@@ -171,7 +171,7 @@ async fn patch(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let precondition = super::if_match(&req);
+    let precondition = super::super::if_match(&req);
     let st = state.clone();
     let reply = run_scim(&state, input, move |conn, caller, input| {
         let (projection, asked) = projection_of(&st, &input)?;
@@ -202,7 +202,7 @@ async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let precondition = super::if_match(&req);
+    let precondition = super::super::if_match(&req);
     let st = state.clone();
     run_scim(&state, input, move |conn, caller, _| {
         write_ctx!(st, caller, actor, ctx);

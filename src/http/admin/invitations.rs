@@ -7,10 +7,10 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::admin_catalog::PageParams;
-use super::auth::AdminCaller;
-use super::error::ProblemError;
-use super::run_db;
+use super::catalog::PageParams;
+use super::super::auth::AdminCaller;
+use super::super::error::ProblemError;
+use super::super::run_db;
 use crate::invitations::{self, Invitation};
 use crate::state::AppState;
 

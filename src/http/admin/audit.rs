@@ -8,9 +8,9 @@ use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::AdminCaller;
-use super::error::ProblemError;
-use super::run_db;
+use super::super::auth::AdminCaller;
+use super::super::error::ProblemError;
+use super::super::run_db;
 use crate::audit;
 use crate::scim::error::InputError;
 use crate::scim::list::Page;
@@ -19,11 +19,11 @@ use crate::state::AppState;
 /// Registers the admin routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit", web::get().to(list_audit))
-        .configure(super::admin_jobs::routes)
-        .configure(super::admin_catalog::routes)
-        .configure(super::admin_invitations::routes)
-        .configure(super::admin_users::routes)
-        .configure(super::admin_account::routes);
+        .configure(super::jobs::routes)
+        .configure(super::catalog::routes)
+        .configure(super::invitations::routes)
+        .configure(super::users::routes)
+        .configure(super::account::routes);
 }
 
 /// Query parameters of `GET /admin/v1/audit`.

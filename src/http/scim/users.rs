@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::auth::{ScimInput, run_scim};
-use super::error::{Failure, ScimError};
-use super::{ScimReply, scim_base};
+use super::super::auth::{ScimInput, run_scim};
+use super::super::error::{Failure, ScimError};
+use super::super::{ScimReply, scim_base};
 use crate::scim::error::InputError;
 use crate::scim::projection::Projection;
 use crate::state::AppState;
@@ -140,12 +140,12 @@ async fn read(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let none_match = super::if_none_match(&req);
+    let none_match = super::super::if_none_match(&req);
     let st = state.clone();
     let reply = run_scim(&state, input, move |conn, caller, input| {
         let projection = projection_of(&st, &input)?;
         let rec = users::get(conn, &caller.0.account.id, &id)?;
-        if super::none_match_holds(none_match.as_deref(), rec.row.version) {
+        if super::super::none_match_holds(none_match.as_deref(), rec.row.version) {
             return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(rec.row.version));
         }
         Ok(single(
@@ -166,7 +166,7 @@ async fn replace(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let precondition = super::if_match(&req);
+    let precondition = super::super::if_match(&req);
     let st = state.clone();
     let reply = run_scim(&state, input, move |conn, caller, input| {
         let projection = projection_of(&st, &input)?;
@@ -191,7 +191,7 @@ async fn patch(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let precondition = super::if_match(&req);
+    let precondition = super::super::if_match(&req);
     let st = state.clone();
     let reply = run_scim(&state, input, move |conn, caller, input| {
         let projection = projection_of(&st, &input)?;
@@ -217,7 +217,7 @@ async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let precondition = super::if_match(&req);
+    let precondition = super::super::if_match(&req);
     let st = state.clone();
     run_scim(&state, input, move |conn, caller, _| {
         write_ctx!(st, caller, actor, ctx);

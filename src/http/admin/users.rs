@@ -4,9 +4,9 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::auth::AdminCaller;
-use super::error::ProblemError;
-use super::run_db;
+use super::super::auth::AdminCaller;
+use super::super::error::ProblemError;
+use super::super::run_db;
 use crate::error::ServiceError;
 use crate::scim::etag::Precondition;
 use crate::state::AppState;
@@ -25,8 +25,8 @@ async fn get(
 ) -> Result<HttpResponse, ProblemError> {
     let account_id = caller.0.account.id.clone();
     let rec = run_db(&state, move |conn| users::get(conn, &account_id, &id)).await?;
-    let base = super::scim_base(&state);
-    Ok(super::with_etag(
+    let base = super::super::scim_base(&state);
+    Ok(super::super::with_etag(
         HttpResponse::Ok().json(users::to_resource(&rec, &base)),
         rec.row.version,
     ))

@@ -7,9 +7,9 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::auth::{ScimInput, run_scim};
-use super::error::{Failure, ScimError};
-use super::{ScimReply, scim_base};
+use super::super::auth::{ScimInput, run_scim};
+use super::super::error::{Failure, ScimError};
+use super::super::{ScimReply, scim_base};
 use crate::error::ServiceError;
 use crate::groups;
 use crate::scim::error::InputError;
