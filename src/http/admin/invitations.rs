@@ -4,14 +4,14 @@
 //! `Retry-After` inside the cool-down) and `DELETE /admin/v1/invitations/{id}` (withdraw).
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 use serde_json::Value;
 
-use super::catalog::PageParams;
+use super::PageParams;
 use super::super::auth::AdminCaller;
 use super::super::error::ProblemError;
 use super::super::run_db;
-use crate::invitations::{self, Invitation};
+use super::views::InvitationPage;
+use crate::invitations;
 use crate::state::AppState;
 
 /// Registers the invitation routes.
@@ -21,16 +21,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invitations/{id}", web::get().to(get))
         .route("/invitations/{id}", web::delete().to(withdraw))
         .route("/invitations/{id}/resend", web::post().to(resend));
-}
-
-/// A page of invitations.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InvitationPage {
-    total_results: i64,
-    start_index: u64,
-    items_per_page: usize,
-    invitations: Vec<Invitation>,
 }
 
 async fn create(
