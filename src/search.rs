@@ -34,15 +34,14 @@ pub fn all_types(
     include_members: bool,
 ) -> Result<Found, ServiceError> {
     let mut user_error = None;
-    let (user_total, users, mut rewrites) =
-        match users::list(conn, registry, account_id, request) {
-            Ok(found) => found,
-            Err(ServiceError::Input(e)) => {
-                user_error = Some(e);
-                Default::default()
-            }
-            Err(other) => return Err(other),
-        };
+    let (user_total, users, mut rewrites) = match users::list(conn, registry, account_id, request) {
+        Ok(found) => found,
+        Err(ServiceError::Input(e)) => {
+            user_error = Some(e);
+            Default::default()
+        }
+        Err(other) => return Err(other),
+    };
     let group_request = ListRequest {
         page: groups_page(request.page, user_total, users.len())?,
         ..request.clone()

@@ -112,8 +112,9 @@ impl Failure {
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Failure::NoRoute => StatusCode::NOT_FOUND,
             Failure::Forbidden(_) => StatusCode::FORBIDDEN,
-            Failure::Refused(refusal) => StatusCode::from_u16(refusal.reason.status())
-                .unwrap_or(StatusCode::UNAUTHORIZED),
+            Failure::Refused(refusal) => {
+                StatusCode::from_u16(refusal.reason.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+            }
         }
     }
 

@@ -603,7 +603,11 @@ fn http_apis_share_only_the_plumbing() {
         "use super::app::AppCaller;\n// crate::http::scim in a comment is no import\n",
     )
     .unwrap();
-    std::fs::write(src.join("http/error.rs"), "use super::scim::kit::ScimReply;\n").unwrap();
+    std::fs::write(
+        src.join("http/error.rs"),
+        "use super::scim::kit::ScimReply;\n",
+    )
+    .unwrap();
     let found: Vec<String> = violations(src)
         .into_iter()
         .filter(|f| f.contains(" API"))

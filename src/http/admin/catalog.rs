@@ -4,10 +4,10 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::PageParams;
 use super::super::auth::AdminCaller;
 use super::super::error::ProblemError;
 use super::super::run_db;
+use super::PageParams;
 use super::views::{GroupRule, GroupRuleList, Store, StorePage};
 use crate::state::AppState;
 use crate::stores;

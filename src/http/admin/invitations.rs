@@ -6,10 +6,10 @@
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
-use super::PageParams;
 use super::super::auth::AdminCaller;
 use super::super::error::ProblemError;
 use super::super::run_db;
+use super::PageParams;
 use super::views::InvitationPage;
 use crate::invitations;
 use crate::state::AppState;

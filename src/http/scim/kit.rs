@@ -1,13 +1,13 @@
 //! The SCIM endpoint kit: what every resource endpoint shares, so that `/Users` and `/Groups` are
-//! instances of it ([`Resource`]) and a future `/Bulk` runs the same steps per operation. It holds
+//! two values of one [`Endpoint`] and a future `/Bulk` runs the same steps per operation. It holds
 //! the routes of a resource type (with the 405 of a method a route lacks, and the 404 of no route),
 //! the projection (`attributes`/`excludedAttributes`), the representation, single-resource answers
 //! with `ETag` and `Location`, `If-Match`/`If-None-Match`, and the handlers themselves: create
 //! (201), read (200, or 304 when `If-None-Match` names the current version), replace, patch,
 //! delete (204), list and search ([`super::search`]).
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
@@ -26,73 +26,56 @@ use crate::scim::projection::Projection;
 use crate::scim::schema::{Registry, ResourceTypeDef};
 use crate::state::AppState;
 
-/// A SCIM resource type served by the kit: its names and the domain calls behind each operation.
-/// Every method is one domain call (or two, where the answer needs a fresh read).
-pub trait Resource: 'static {
-    /// What the domain returns for one resource.
-    type Record: Send + 'static;
+/// A SCIM resource type as the kit serves it: its names, and the domain call behind each
+/// operation (each one call, or two where the answer needs a fresh read). Users and Groups are
+/// each one value of it ([`super::users::USERS`], [`super::groups::GROUPS`]).
+#[derive(Debug)]
+pub struct Endpoint<R> {
     /// The resource type's name in the schema registry (`User`).
-    const TYPE: &'static str;
+    pub resource_type: &'static str,
     /// The endpoint below the base URL (`/Users`).
-    const ENDPOINT: &'static str;
-
-    /// The resource's id.
-    fn id(rec: &Self::Record) -> &str;
-    /// The resource's version (its `ETag`).
-    fn version(rec: &Self::Record) -> i64;
+    pub path: &'static str,
+    /// The resource's id and version (its `ETag`).
+    pub meta: fn(&R) -> (&str, i64),
     /// The whole SCIM representation, before projection.
-    fn to_resource(rec: &Self::Record, base: &str) -> Value;
-    /// One resource of the account; `wanted` says which costly parts are needed.
-    fn get(
-        conn: &mut DbConn,
-        account_id: &str,
-        id: &str,
-        wanted: &Wanted,
-    ) -> Result<Self::Record, ServiceError>;
-    /// A page of the account's resources matching `request`, how many match, and the filter's
-    /// dialect rewrites.
-    fn list(
-        conn: &mut DbConn,
-        registry: &Registry,
-        account_id: &str,
-        request: &ListRequest,
-        projection: &Projection,
-    ) -> Result<(u64, Vec<Self::Record>, Vec<Rewrite>), ServiceError>;
+    pub to_resource: fn(&R, &str) -> Value,
+    /// One resource of the account; the [`Wanted`] says which costly parts are needed.
+    pub get: fn(&mut DbConn, &str, &str, &Wanted) -> Result<R, ServiceError>,
+    /// A page of the account's resources matching the request, how many match, and the
+    /// filter's dialect rewrites; the projection says which costly parts are needed.
+    pub list: ListFn<R>,
     /// Creates a resource from a SCIM body.
-    fn create(
-        conn: &mut DbConn,
-        ctx: &WriteContext<'_>,
-        body: &Value,
-    ) -> Result<Self::Record, ServiceError>;
+    pub create: fn(&mut DbConn, &WriteContext<'_>, &Value) -> Result<R, ServiceError>,
     /// Replaces a resource with a SCIM body (PUT).
-    fn replace(
-        conn: &mut DbConn,
-        ctx: &WriteContext<'_>,
-        id: &str,
-        body: &Value,
-        precondition: &Precondition,
-    ) -> Result<Self::Record, ServiceError>;
-    /// Applies a PATCH request; the resource after it, and the dialect rewrites it needed.
-    fn patch(
-        conn: &mut DbConn,
-        ctx: &WriteContext<'_>,
-        id: &str,
-        body: &Value,
-        precondition: &Precondition,
-        wanted: &Wanted,
-    ) -> Result<(Self::Record, Vec<Rewrite>), ServiceError>;
+    pub replace: ReplaceFn<R>,
+    /// Applies a PATCH request: the resource after it, and the dialect rewrites it needed.
+    pub patch: PatchFn<R>,
     /// Deletes a resource.
-    fn delete(
-        conn: &mut DbConn,
-        ctx: &WriteContext<'_>,
-        id: &str,
-        precondition: &Precondition,
-    ) -> Result<(), ServiceError>;
+    pub delete: fn(&mut DbConn, &WriteContext<'_>, &str, &Precondition) -> Result<(), ServiceError>,
     /// Whether a PATCH answers 200 with the resource (else 204 with its `ETag`).
-    fn patch_shows_resource(_wanted: &Wanted) -> bool {
-        true
-    }
+    pub patch_shows_resource: fn(&Wanted) -> bool,
 }
+
+/// [`Endpoint::list`].
+pub type ListFn<R> = fn(
+    &mut DbConn,
+    &Registry,
+    &str,
+    &ListRequest,
+    &Projection,
+) -> Result<(u64, Vec<R>, Vec<Rewrite>), ServiceError>;
+/// [`Endpoint::replace`].
+pub type ReplaceFn<R> =
+    fn(&mut DbConn, &WriteContext<'_>, &str, &Value, &Precondition) -> Result<R, ServiceError>;
+/// [`Endpoint::patch`].
+pub type PatchFn<R> = fn(
+    &mut DbConn,
+    &WriteContext<'_>,
+    &str,
+    &Value,
+    &Precondition,
+    &Wanted,
+) -> Result<(R, Vec<Rewrite>), ServiceError>;
 
 /// What a request wants to see of a resource: the projection, and whether it named `attributes`
 /// at all.
@@ -124,97 +107,193 @@ impl ProjectionParams {
     }
 }
 
-/// The registry's definition of `R`'s resource type.
-pub fn resource_type<R: Resource>(registry: &Registry) -> &ResourceTypeDef {
-    registry
-        .resource_type(R::TYPE)
-        .expect("every resource type the kit serves is in the registry")
-}
-
-/// Reads the projection of an `R` response.
-pub fn projection<R: Resource>(
-    state: &AppState,
-    attributes: Option<&str>,
-    excluded: Option<&str>,
-) -> Result<Projection, InputError> {
-    Projection::parse(
-        &state.registry,
-        resource_type::<R>(&state.registry),
-        attributes,
-        excluded,
-    )
-}
-
-/// What the request's query string asks to see.
-fn wanted<R: Resource>(state: &AppState, input: &ScimInput) -> Result<Wanted, Failure> {
-    let params: ProjectionParams = input.query()?;
-    Ok(Wanted {
-        projection: projection::<R>(
-            state,
-            params.attributes(),
-            params.excluded_attributes(),
-        )?,
-        asked: params.attributes().is_some(),
-    })
-}
-
-/// An `R`'s representation, projected.
-pub fn representation<R: Resource>(
-    state: &AppState,
-    rec: &R::Record,
-    base: &str,
-    projection: &Projection,
-) -> Value {
-    let resource = R::to_resource(rec, base);
-    if projection.is_identity() {
-        return resource;
+impl<R: Send + 'static> Endpoint<R> {
+    /// The registry's definition of the resource type.
+    pub fn definition<'r>(&self, registry: &'r Registry) -> &'r ResourceTypeDef {
+        registry
+            .resource_type(self.resource_type)
+            .expect("every resource type the kit serves is in the registry")
     }
-    projection.apply(
-        &state.registry,
-        resource_type::<R>(&state.registry),
-        resource,
-    )
-}
 
-/// A single resource: its projected representation with its `ETag`, and its `Location` when it
-/// was created.
-fn single<R: Resource>(
-    state: &AppState,
-    status: StatusCode,
-    rec: &R::Record,
-    projection: &Projection,
-) -> ScimReply {
-    let base = scim_base(state);
-    let reply = ScimReply::json(status, &representation::<R>(state, rec, &base, projection))
-        .tagged(R::version(rec));
-    if status == StatusCode::CREATED {
-        return reply.located(format!("{base}{}/{}", R::ENDPOINT, R::id(rec)));
+    /// Reads the projection of a response.
+    pub fn projection(
+        &self,
+        state: &AppState,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Projection, InputError> {
+        let definition = self.definition(&state.registry);
+        Projection::parse(&state.registry, definition, attributes, excluded)
     }
-    reply
+
+    /// What the request's query string asks to see.
+    fn wanted(&self, state: &AppState, input: &ScimInput) -> Result<Wanted, Failure> {
+        let params: ProjectionParams = input.query()?;
+        Ok(Wanted {
+            projection: self.projection(
+                state,
+                params.attributes(),
+                params.excluded_attributes(),
+            )?,
+            asked: params.attributes().is_some(),
+        })
+    }
+
+    /// A resource's representation, projected.
+    pub fn representation(
+        &self,
+        state: &AppState,
+        rec: &R,
+        base: &str,
+        projection: &Projection,
+    ) -> Value {
+        let resource = (self.to_resource)(rec, base);
+        if projection.is_identity() {
+            return resource;
+        }
+        projection.apply(&state.registry, self.definition(&state.registry), resource)
+    }
+
+    /// A single resource: its projected representation with its `ETag`, and its `Location`
+    /// when it was created.
+    fn single(
+        &self,
+        state: &AppState,
+        status: StatusCode,
+        rec: &R,
+        projection: &Projection,
+    ) -> ScimReply {
+        let base = scim_base(state);
+        let (id, version) = (self.meta)(rec);
+        let reply = ScimReply::json(status, &self.representation(state, rec, &base, projection))
+            .tagged(version);
+        if status == StatusCode::CREATED {
+            return reply.located(format!("{base}{}/{id}", self.path));
+        }
+        reply
+    }
+
+    /// Registers the resource type's routes: the collection, its `.search`, and one resource
+    /// by id; any other method on them is a 405.
+    pub fn routes(&'static self, cfg: &mut web::ServiceConfig) {
+        let collection = |op: Op| {
+            web::to(move |state: web::Data<AppState>, input: ScimInput| {
+                self.on_collection(op, state, input)
+            })
+        };
+        let resource = |op: Op| {
+            web::to(
+                move |state: web::Data<AppState>,
+                      input: ScimInput,
+                      req: HttpRequest,
+                      id: web::Path<String>| {
+                    self.on_resource(op, state, input, req, id.into_inner())
+                },
+            )
+        };
+        cfg.service(
+            web::resource(self.path)
+                .route(collection(Op::List).method(Method::GET))
+                .route(collection(Op::Create).method(Method::POST))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{}/.search", self.path))
+                .route(collection(Op::Search).method(Method::POST))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{}/{{id}}", self.path))
+                .route(resource(Op::Read).method(Method::GET))
+                .route(resource(Op::Replace).method(Method::PUT))
+                .route(resource(Op::Patch).method(Method::PATCH))
+                .route(resource(Op::Delete).method(Method::DELETE))
+                .default_service(web::to(method_not_allowed)),
+        );
+    }
+
+    /// Answers an operation on the collection: a list, a search, a create.
+    async fn on_collection(
+        &'static self,
+        op: Op,
+        state: web::Data<AppState>,
+        input: ScimInput,
+    ) -> Result<HttpResponse, ScimError> {
+        match op {
+            Op::List => {
+                super::search::list(self, &state, input, super::search::Source::Query).await
+            }
+            Op::Search => {
+                super::search::list(self, &state, input, super::search::Source::Body).await
+            }
+            _ => {
+                respond(&state, input, move |st, conn, caller, input| {
+                    let wanted = self.wanted(st, &input)?;
+                    let body = input.json()?;
+                    write_ctx!(st, caller, actor, ctx);
+                    let rec = (self.create)(conn, &ctx, &body)?;
+                    Ok(self.single(st, StatusCode::CREATED, &rec, &wanted.projection))
+                })
+                .await
+            }
+        }
+    }
+
+    /// Answers an operation on one resource: read (or 304), replace, patch, delete.
+    async fn on_resource(
+        &'static self,
+        op: Op,
+        state: web::Data<AppState>,
+        input: ScimInput,
+        req: HttpRequest,
+        id: String,
+    ) -> Result<HttpResponse, ScimError> {
+        let precondition = if_match(&req);
+        let none_match = if_none_match(&req);
+        respond(&state, input, move |st, conn, caller, input| {
+            if op == Op::Delete {
+                write_ctx!(st, caller, actor, ctx);
+                (self.delete)(conn, &ctx, &id, &precondition)?;
+                return Ok(ScimReply::empty(StatusCode::NO_CONTENT));
+            }
+            let wanted = self.wanted(st, &input)?;
+            if op == Op::Read {
+                let rec = (self.get)(conn, &caller.0.account.id, &id, &wanted)?;
+                let (_, version) = (self.meta)(&rec);
+                if none_match_holds(none_match.as_deref(), version) {
+                    return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(version));
+                }
+                return Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection));
+            }
+            let body = input.json()?;
+            write_ctx!(st, caller, actor, ctx);
+            let rec = if op == Op::Replace {
+                (self.replace)(conn, &ctx, &id, &body, &precondition)?
+            } else {
+                let (rec, rewrites) = (self.patch)(conn, &ctx, &id, &body, &precondition, &wanted)?;
+                st.dialects.record(&rewrites);
+                if !(self.patch_shows_resource)(&wanted) {
+                    let (_, version) = (self.meta)(&rec);
+                    return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(version));
+                }
+                rec
+            };
+            Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection))
+        })
+        .await
+    }
 }
 
-/// Registers `R`'s routes: the collection, its `.search`, and one resource by id; any other
-/// method on them is a 405.
-pub fn routes<R: Resource>(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource(R::ENDPOINT)
-            .get(list::<R>)
-            .post(create::<R>)
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource(format!("{}/.search", R::ENDPOINT))
-            .post(search::<R>)
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource(format!("{}/{{id}}", R::ENDPOINT))
-            .get(read::<R>)
-            .put(replace::<R>)
-            .patch(patch::<R>)
-            .delete(delete::<R>)
-            .default_service(web::to(method_not_allowed)),
-    );
+/// The operations of a resource type's routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    List,
+    Search,
+    Create,
+    Read,
+    Replace,
+    Patch,
+    Delete,
 }
 
 /// The 405 of a method a SCIM route does not serve.
@@ -247,110 +326,6 @@ where
     Ok(reply.into_response())
 }
 
-async fn create<R: Resource>(
-    state: web::Data<AppState>,
-    input: ScimInput,
-) -> Result<HttpResponse, ScimError> {
-    respond(&state, input, |st, conn, caller, input| {
-        let wanted = wanted::<R>(st, &input)?;
-        let body = input.json()?;
-        write_ctx!(st, caller, actor, ctx);
-        let rec = R::create(conn, &ctx, &body)?;
-        Ok(single::<R>(
-            st,
-            StatusCode::CREATED,
-            &rec,
-            &wanted.projection,
-        ))
-    })
-    .await
-}
-
-async fn read<R: Resource>(
-    state: web::Data<AppState>,
-    input: ScimInput,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let none_match = if_none_match(&req);
-    respond(&state, input, move |st, conn, caller, input| {
-        let wanted = wanted::<R>(st, &input)?;
-        let rec = R::get(conn, &caller.0.account.id, &id, &wanted)?;
-        if none_match_holds(none_match.as_deref(), R::version(&rec)) {
-            return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(R::version(&rec)));
-        }
-        Ok(single::<R>(st, StatusCode::OK, &rec, &wanted.projection))
-    })
-    .await
-}
-
-async fn replace<R: Resource>(
-    state: web::Data<AppState>,
-    input: ScimInput,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let precondition = if_match(&req);
-    respond(&state, input, move |st, conn, caller, input| {
-        let wanted = wanted::<R>(st, &input)?;
-        let body = input.json()?;
-        write_ctx!(st, caller, actor, ctx);
-        let rec = R::replace(conn, &ctx, &id, &body, &precondition)?;
-        Ok(single::<R>(st, StatusCode::OK, &rec, &wanted.projection))
-    })
-    .await
-}
-
-async fn patch<R: Resource>(
-    state: web::Data<AppState>,
-    input: ScimInput,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let precondition = if_match(&req);
-    respond(&state, input, move |st, conn, caller, input| {
-        let wanted = wanted::<R>(st, &input)?;
-        let body = input.json()?;
-        write_ctx!(st, caller, actor, ctx);
-        let (rec, rewrites) = R::patch(conn, &ctx, &id, &body, &precondition, &wanted)?;
-        st.dialects.record(&rewrites);
-        if R::patch_shows_resource(&wanted) {
-            return Ok(single::<R>(st, StatusCode::OK, &rec, &wanted.projection));
-        }
-        Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(R::version(&rec)))
-    })
-    .await
-}
-
-async fn delete<R: Resource>(
-    state: web::Data<AppState>,
-    input: ScimInput,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
-    let precondition = if_match(&req);
-    respond(&state, input, move |st, conn, caller, _| {
-        write_ctx!(st, caller, actor, ctx);
-        R::delete(conn, &ctx, &id, &precondition)?;
-        Ok(ScimReply::empty(StatusCode::NO_CONTENT))
-    })
-    .await
-}
-
-async fn list<R: Resource>(
-    state: web::Data<AppState>,
-    input: ScimInput,
-) -> Result<HttpResponse, ScimError> {
-    super::search::list::<R>(&state, input, super::search::Source::Query).await
-}
-
-async fn search<R: Resource>(
-    state: web::Data<AppState>,
-    input: ScimInput,
-) -> Result<HttpResponse, ScimError> {
-    super::search::list::<R>(&state, input, super::search::Source::Body).await
-}
-
 /// The client's `If-Match` precondition.
 pub fn if_match(req: &HttpRequest) -> Precondition {
     Precondition::if_match(
@@ -375,10 +350,7 @@ pub fn none_match_holds(header: Option<&str>, version: i64) -> bool {
         return false;
     };
     let current = version.to_string();
-    header.trim() == "*"
-        || header
-            .split(',')
-            .any(|t| etag::opaque_tag(t) == current)
+    header.trim() == "*" || header.split(',').any(|t| etag::opaque_tag(t) == current)
 }
 
 /// A SCIM answer built on the blocking pool, with the resource serialised there too (an

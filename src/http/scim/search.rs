@@ -1,7 +1,7 @@
 //! Listing and searching (RFC 7644 §3.4.2, §3.4.3): query parameters of `GET /Users` and
 //! `GET /Groups` and the SearchRequest bodies of `POST /Users/.search`, `POST /Groups/.search` and
 //! `POST /.search` become one request type, answered the same way: one resource type through the
-//! kit's [`Resource`], every type at once through [`crate::search`].
+//! kit's [`Endpoint`], every type at once through [`crate::search`].
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::super::auth::ScimInput;
 use super::super::error::{Failure, ScimError};
 use super::super::scim_base;
-use super::groups::Groups;
-use super::kit::{self, Resource, ScimReply, representation};
-use super::users::Users;
+use super::groups::GROUPS;
+use super::kit::{self, Endpoint, ScimReply};
+use super::users::USERS;
 use crate::scim::error::InputError;
 use crate::scim::filter;
 use crate::scim::list::{ListRequest, Sort};
@@ -140,20 +140,21 @@ impl Source {
 }
 
 /// Answers a list or search of one resource type.
-pub async fn list<R: Resource>(
+pub async fn list<R: Send + 'static>(
+    endpoint: &'static Endpoint<R>,
     state: &web::Data<AppState>,
     input: ScimInput,
     source: Source,
 ) -> Result<HttpResponse, ScimError> {
     kit::respond(state, input, move |st, conn, caller, input| {
         let params = source.params(&input)?;
-        let projection = kit::projection::<R>(
+        let projection = endpoint.projection(
             st,
             path_list(&params.attributes).as_deref(),
             path_list(&params.excluded_attributes).as_deref(),
         )?;
         let request = params.into_request(st)?;
-        let (total, records, rewrites) = R::list(
+        let (total, records, rewrites) = (endpoint.list)(
             conn,
             &st.registry,
             &caller.0.account.id,
@@ -164,7 +165,7 @@ pub async fn list<R: Resource>(
         let base = scim_base(st);
         let resources = records
             .iter()
-            .map(|r| representation::<R>(st, r, &base, &projection))
+            .map(|r| endpoint.representation(st, r, &base, &projection))
             .collect();
         Ok(ScimReply::json(
             StatusCode::OK,
@@ -190,8 +191,8 @@ async fn search_root(
         let lenient = |rt| {
             Projection::parse_lenient(&st.registry, rt, attributes.as_deref(), excluded.as_deref())
         };
-        let user_projection = lenient(kit::resource_type::<Users>(&st.registry))?;
-        let group_projection = lenient(kit::resource_type::<Groups>(&st.registry))?;
+        let user_projection = lenient(USERS.definition(&st.registry))?;
+        let group_projection = lenient(GROUPS.definition(&st.registry))?;
         let request = params.into_request(st)?;
         let found = search::all_types(
             conn,
@@ -205,12 +206,12 @@ async fn search_root(
         let resources = found
             .users
             .iter()
-            .map(|r| representation::<Users>(st, r, &base, &user_projection))
+            .map(|r| USERS.representation(st, r, &base, &user_projection))
             .chain(
                 found
                     .groups
                     .iter()
-                    .map(|r| representation::<Groups>(st, r, &base, &group_projection)),
+                    .map(|r| GROUPS.representation(st, r, &base, &group_projection)),
             )
             .collect();
         Ok(ScimReply::json(
