@@ -1,5 +1,8 @@
 //! HTTP: the route table (`configure`), shared by `serve` and every test, plus the helpers handlers
 //! share. Handlers are thin: extract, call one domain function in `web::block`, map to the wire.
+//!
+//! Grouped by API: [`scim`], [`admin`], [`app`], [`crewplanner`] (and [`health`]), each importing
+//! only itself and the shared plumbing here ([`auth`], [`intake`], [`error`], [`telemetry`]).
 
 /// The [`crate::context::WriteContext`] of a write by `caller`, built where the write runs (in the
 /// blocking closure, which owns the caller and a clone of the state).
