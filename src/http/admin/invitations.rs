@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::super::auth::AdminCaller;
 use super::super::error::ProblemError;
 use super::super::run_db;
-use super::PageParams;
 use super::views::InvitationPage;
+use super::{PageParams, write};
 use crate::invitations;
 use crate::state::AppState;
 
@@ -28,10 +28,8 @@ async fn create(
     caller: AdminCaller,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ProblemError> {
-    let st = state.clone();
-    let invitation = run_db(&state, move |conn| {
-        write_ctx!(st, caller, actor, ctx);
-        invitations::create(conn, &ctx, &st.invitations, &body)
+    let invitation = write(&state, caller, move |conn, ctx, st| {
+        invitations::create(conn, ctx, &st.invitations, &body)
     })
     .await?;
     Ok(HttpResponse::Created()
@@ -91,10 +89,8 @@ async fn resend(
     caller: AdminCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ProblemError> {
-    let st = state.clone();
-    let invitation = run_db(&state, move |conn| {
-        write_ctx!(st, caller, actor, ctx);
-        invitations::resend(conn, &ctx, &st.invitations, &id)
+    let invitation = write(&state, caller, move |conn, ctx, st| {
+        invitations::resend(conn, ctx, &st.invitations, &id)
     })
     .await?;
     Ok(HttpResponse::Accepted().json(invitation))
@@ -105,10 +101,8 @@ async fn withdraw(
     caller: AdminCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ProblemError> {
-    let st = state.clone();
-    run_db(&state, move |conn| {
-        write_ctx!(st, caller, actor, ctx);
-        invitations::withdraw(conn, &ctx, &id)
+    write(&state, caller, move |conn, ctx, _| {
+        invitations::withdraw(conn, ctx, &id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -14,8 +14,14 @@ pub mod views;
 use actix_web::web;
 use serde::Deserialize;
 
+use super::auth::AdminCaller;
 use super::error::ProblemError;
+use super::run_db;
+use crate::context::WriteContext;
+use crate::db::DbConn;
+use crate::error::ServiceError;
 use crate::scim::list::Page;
+use crate::state::AppState;
 
 /// Registers the admin routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -46,4 +52,25 @@ impl PageParams {
             max_results,
         )?)
     }
+}
+
+/// Runs an admin write on the blocking pool, with the write context of the caller (the admin
+/// token's holder is the actor in the provisioning log).
+pub async fn write<T, F>(
+    state: &web::Data<AppState>,
+    caller: AdminCaller,
+    f: F,
+) -> Result<T, ProblemError>
+where
+    F: FnOnce(&mut DbConn, &WriteContext<'_>, &AppState) -> Result<T, ServiceError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let st = state.clone();
+    Ok(run_db(state, move |conn| {
+        write_ctx!(st, caller, actor, ctx);
+        f(conn, &ctx, &st)
+    })
+    .await?)
 }

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 use super::super::auth::AdminCaller;
 use super::super::error::ProblemError;
 use super::super::run_db;
+use super::write;
 use crate::state::AppState;
 use crate::users;
 
@@ -36,10 +37,8 @@ async fn delete(
     caller: AdminCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ProblemError> {
-    let st = state.clone();
-    run_db(&state, move |conn| {
-        write_ctx!(st, caller, actor, ctx);
-        users::delete_unmanaged(conn, &ctx, &id)
+    write(&state, caller, move |conn, ctx, _| {
+        users::delete_unmanaged(conn, ctx, &id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
