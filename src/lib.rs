@@ -4,7 +4,7 @@
 //! Layers, each importing only those below it (DESIGN §2):
 //!
 //! ```text
-//! main → cli → bench → app → http → state → {invitations, crewplanner, refold} → users
+//! main → cli → bench → app → http → state → {invitations, crewplanner, refold, search} → users
 //!      → {groups, stores} → {audit, sessions} → accounts → foundation
 //! ```
 //!
@@ -14,8 +14,9 @@
 //! - [`http`] routes, auth, the one error policy; no SQL.
 //! - The domain: [`users`] (with its rules, group rules and the provisioning job type),
 //!   [`groups`], [`stores`], [`invitations`], [`crewplanner`], [`accounts`] (with the account
-//!   settings), [`audit`] (the provisioning log), [`sessions`]; [`refold`] re-folds stored
-//!   identifiers once after the schema migrations. Each table has one owning module; others ask it.
+//!   settings), [`audit`] (the provisioning log), [`sessions`], [`search`] (one search over
+//!   every resource type); [`refold`] re-folds stored identifiers once after the schema
+//!   migrations. Each table has one owning module; others ask it.
 //! - The foundation, which imports no domain or HTTP module: [`scim`] (the protocol, pure: entity
 //!   tags, list requests), [`db`] (diesel over SQLite and PostgreSQL, the filter compiler and its
 //!   attribute tables; the only place backend-specific SQL lives, beside `*/storage.rs`),
@@ -43,6 +44,7 @@ pub mod jwt;
 pub mod phone;
 pub mod refold;
 pub mod scim;
+pub mod search;
 pub mod sessions;
 pub mod state;
 pub mod stores;

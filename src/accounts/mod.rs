@@ -44,7 +44,7 @@ pub const TOKEN_PREFIX: &str = "mts_";
 /// How many characters of a token `token list` shows.
 const SHOWN_PREFIX_LEN: usize = TOKEN_PREFIX.len() + 8;
 
-pub use settings::{SettingsChange, change_settings, settings_json};
+pub use settings::{SettingsChange, change_settings};
 
 /// Id generation lives in the foundation ([`crate::context`]); re-exported where callers have
 /// always found it.

@@ -2,9 +2,7 @@
 //! settings`): each change checked, every broken rule named, nothing written then.
 
 use chrono::NaiveDateTime;
-use serde_json::{Value, json};
 
-use crate::clock::rfc3339;
 use crate::db::models::Account;
 use crate::db::{self, DbConn};
 use crate::email::templates::Language;
@@ -66,17 +64,5 @@ pub fn change_settings(
         account.updated_at = now;
         super::store_settings(conn, &account)?;
         Ok(account)
-    })
-}
-
-/// The account's settings as the admin API shows them.
-pub fn settings_json(account: &Account) -> Value {
-    json!({
-        "id": account.id,
-        "name": account.name,
-        "requireExternalId": account.require_external_id,
-        "inviteOnProvision": account.invite_on_provision,
-        "defaultLanguage": account.default_language,
-        "inviteAgreementAcceptedAt": account.invite_agreement_accepted_at.map(rfc3339),
     })
 }

@@ -208,20 +208,6 @@ pub fn list(
     Ok((total, rows))
 }
 
-/// An event as the admin API shows it.
-pub fn to_json(row: &AuditEventRow) -> Value {
-    json!({
-        "id": row.id,
-        "occurredAt": crate::clock::rfc3339(row.occurred_at),
-        "actor": row.actor,
-        "action": row.action,
-        "resourceType": row.resource_type,
-        "resourceId": row.resource_id,
-        "code": row.code,
-        "detail": row.detail.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok()),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 //! code issued for the app. A refusal writes nothing and is counted by reason ([`refusal`]).
 
 pub mod keys;
+pub mod launch;
 pub mod link;
 pub mod provision;
 pub mod refusal;
@@ -23,6 +24,8 @@ use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::jwt;
 use crate::sessions;
+pub use launch::launch;
+
 use keys::{PlatformKeys, VerifyingKey};
 use refusal::{Reason, Refusal, RefusalCounters};
 use token::{Claims, Expected, Parts};

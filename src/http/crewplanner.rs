@@ -1,28 +1,43 @@
 //! `GET /crewplanner/{account_id}/launch?jwt=…`: the CrewPlanner link. Open to the internet; every
-//! answer is `Cache-Control: no-store` and `Referrer-Policy: no-referrer`. Success is a 303 to the
-//! app with a one-time code; a refusal is a short page, or `application/problem+json` when the
-//! client asks for JSON, naming the reason class (never the token).
+//! answer is `Cache-Control: no-store` and `Referrer-Policy: no-referrer`. The whole launch is one
+//! domain call ([`crewplanner::launch`]); success is a 303 to the app with the one-time code, and a
+//! failure is answered by the one error mapping ([`Failure::answer`]) as a short page, or as
+//! `application/problem+json` when the client asks for JSON, naming the reason class (never the
+//! token).
 
-use actix_web::http::{StatusCode, header};
+use std::collections::HashMap;
+
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde_json::json;
 
-use crate::context::Actor;
-use crate::context::WriteContext;
-use crate::crewplanner::refusal::{Reason, Refusal};
-use crate::crewplanner::{self, LaunchError, Launched, link, token};
+use super::error::{Answer, Failure};
+use crate::crewplanner::launch::{Blocking, Link, Server};
+use crate::crewplanner::{self, refusal::Reason};
 use crate::db::DbConn;
 use crate::error::ServiceError;
 use crate::state::AppState;
 
-/// The longest account id in a path (a UUID is 36).
-const MAX_ACCOUNT_ID_LEN: usize = 64;
-/// The longest query string read.
-const MAX_QUERY_LEN: usize = token::MAX_TOKEN_BYTES + 512;
+/// The page's sentence when the failure is ours.
+const OUR_SIDE: &str =
+    "MobieTrain could not sign you in because of an error on our side. Try again in a minute.";
 
 /// The routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/crewplanner/{account_id}/launch").get(launch));
+}
+
+/// The launch's database work runs on the blocking pool, as every handler's does.
+struct OnPool<'a>(&'a AppState);
+
+impl Blocking for OnPool<'_> {
+    async fn run<T, F>(&self, f: F) -> Result<T, ServiceError>
+    where
+        F: FnOnce(&mut DbConn) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        super::run_db(self.0, move |conn| Ok(f(conn))).await
+    }
 }
 
 async fn launch(
@@ -30,117 +45,36 @@ async fn launch(
     state: web::Data<AppState>,
     account_id: web::Path<String>,
 ) -> HttpResponse {
-    match try_launch(&req, &state, account_id.into_inner()).await {
+    let query = req.query_string();
+    let link = Link {
+        account_id: account_id.into_inner(),
+        jwt: web::Query::<HashMap<String, String>>::from_query(query)
+            .ok()
+            .and_then(|q| q.into_inner().remove("jwt")),
+        query_len: query.len(),
+    };
+    let server = Server {
+        crewplanner: &state.crewplanner,
+        server_key: &state.server_key,
+        registry: &state.registry,
+        now: state.clock.now_naive(),
+    };
+    match crewplanner::launch(&OnPool(&state), server, link).await {
         Ok(launched) => {
             let location = format!("{}?code={}", state.app.app_url, launched.code);
             guarded(HttpResponse::SeeOther())
                 .insert_header((header::LOCATION, location))
                 .finish()
         }
-        Err(LaunchError::Refused(refusal)) => {
-            state.crewplanner.refusals.count(refusal.reason);
-            refused(&req, &refusal)
-        }
-        Err(LaunchError::Service(e)) => {
-            tracing::error!(error = %e, "CrewPlanner launch failed on our side");
-            let status = match e {
-                ServiceError::Unavailable(_) | ServiceError::Contended => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(e) => {
+            let failure = Failure::from(e);
+            let reason = match &failure {
+                Failure::Refused(refusal) => Some(refusal.reason),
+                _ => None,
             };
-            page_or_problem(
-                &req,
-                status,
-                "MobieTrain could not sign you in because of an error on our side. Try again in a minute.",
-                "an internal error occurred; it has been logged",
-                None,
-            )
+            page_or_problem(&req, &failure.answer(), reason)
         }
     }
-}
-
-async fn try_launch(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    account_id: String,
-) -> Result<Launched, LaunchError> {
-    let malformed = |what: &str| Refusal::new(Reason::Malformed, what.to_owned());
-    let query = req.query_string();
-    if query.len() > MAX_QUERY_LEN || account_id.len() > MAX_ACCOUNT_ID_LEN {
-        return Err(malformed("the link is longer than a CrewPlanner link can be").into());
-    }
-    // An account id is a UUID: anything else (a NUL, which PostgreSQL cannot even compare) names
-    // no account, and is refused before any database work.
-    if !account_id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
-        return Err(malformed("the link's account id is not an account id").into());
-    }
-    let jwt = web::Query::<std::collections::HashMap<String, String>>::from_query(query)
-        .ok()
-        .and_then(|q| q.into_inner().remove("jwt"))
-        .ok_or_else(|| malformed("the link carries no jwt parameter"))?;
-    if jwt.contains('\0') {
-        return Err(malformed("the link's jwt is not a token").into());
-    }
-    let parts = token::split(&jwt)?;
-
-    let (account, link_row) = {
-        let account_id = account_id.clone();
-        blocking(state, move |conn| {
-            crewplanner::enabled_link(conn, &account_id)
-        })
-        .await?
-    };
-    let own = link::own_keys(&link_row, &state.server_key)
-        .map_err(|e| ServiceError::Internal(format!("the account's CrewPlanner keys: {e:#}")))?;
-    let keys = match own {
-        Some(keys) => keys,
-        None if state.crewplanner.platform.is_configured() => {
-            state
-                .crewplanner
-                .platform
-                .keys(parts.kid.as_deref())
-                .await?
-        }
-        None => {
-            return Err(Refusal::new(
-                Reason::KeysUnavailable,
-                "no CrewPlanner keys are configured on this server",
-            )
-            .into());
-        }
-    };
-    let now = state.clock.now_naive();
-    let claims = state.crewplanner.verify(&parts, &keys, &link_row, now)?;
-
-    let registry = state.registry.clone();
-    let leeway = state.crewplanner.leeway_secs;
-    blocking(state, move |conn| {
-        let actor = Actor {
-            label: "crewplanner".to_owned(),
-            token_id: None,
-        };
-        let ctx = WriteContext {
-            account: &account,
-            actor: &actor,
-            registry: &registry,
-            now,
-        };
-        crewplanner::complete(conn, &ctx, &claims, leeway)
-    })
-    .await
-}
-
-/// Runs database work on the blocking pool, keeping refusals apart from failures.
-async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, LaunchError>
-where
-    F: FnOnce(&mut DbConn) -> Result<T, LaunchError> + Send + 'static,
-    T: Send + 'static,
-{
-    super::run_db(state, move |conn| Ok(f(conn))).await?
 }
 
 fn guarded(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
@@ -150,37 +84,21 @@ fn guarded(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
     builder
 }
 
-fn refused(req: &HttpRequest, refusal: &Refusal) -> HttpResponse {
-    let status = StatusCode::from_u16(refusal.reason.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    page_or_problem(
-        req,
-        status,
-        refusal.reason.title(),
-        &refusal.detail,
-        Some(refusal.reason),
-    )
-}
-
 /// A short HTML page for a browser, or a problem document for a client that asks for JSON.
-fn page_or_problem(
-    req: &HttpRequest,
-    status: StatusCode,
-    title: &str,
-    detail: &str,
-    reason: Option<Reason>,
-) -> HttpResponse {
+fn page_or_problem(req: &HttpRequest, answer: &Answer, reason: Option<Reason>) -> HttpResponse {
     let wants_json = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("json"));
-    let mut builder = guarded(HttpResponse::build(status));
+    let title = reason.map_or(OUR_SIDE, Reason::title);
+    let mut builder = guarded(HttpResponse::build(answer.status));
     if wants_json {
         let body = json!({
             "type": "about:blank",
             "title": title,
-            "status": status.as_u16(),
-            "detail": detail,
+            "status": answer.status.as_u16(),
+            "detail": answer.detail,
             "reason": reason.map(Reason::code),
         });
         builder

@@ -1,6 +1,9 @@
-//! The one place errors become responses: SCIM error bodies (RFC 7644 §3.12, `application/scim+json`,
-//! string `status`) under `/scim/v2`, and `application/problem+json` (RFC 9457) on the admin API,
-//! with an `errors` list (`field`, `detail`) when the request's fields are at fault.
+//! The one place errors become answers. [`Failure::answer`] maps any failure to its status,
+//! `scimType` and `detail` as data, without a response (what a future `/Bulk` puts in each
+//! operation's result); the responders dress that answer: SCIM error bodies (RFC 7644 §3.12,
+//! `application/scim+json`, string `status`) under `/scim/v2`, `application/problem+json` (RFC
+//! 9457) on the admin and app APIs, with an `errors` list (`field`, `detail`) when the request's
+//! fields are at fault, and the CrewPlanner link's pages and problem bodies.
 //! Internal errors are logged here and answered with a generic detail; their text never leaves.
 
 use actix_web::http::StatusCode;
@@ -8,6 +11,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::crewplanner::LaunchError;
+use crate::crewplanner::refusal::Refusal;
 use crate::error::ServiceError;
 use crate::scim::error::{InputError, ScimType};
 use crate::scim::urn;
@@ -39,6 +44,30 @@ pub enum Failure {
     /// Discovery endpoints take no filter (RFC 7644 §4).
     #[error("filters are not allowed on this endpoint")]
     Forbidden(&'static str),
+    /// A CrewPlanner link is refused (its reason decides the status).
+    #[error("refused: {}", .0.reason.code())]
+    Refused(Refusal),
+}
+
+/// What a failure answers, as data: the status, the `scimType` (SCIM's error kind) and the
+/// `detail` a client sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The SCIM error kind, where SCIM defines one.
+    pub scim_type: Option<ScimType>,
+    /// Actionable for the client's own mistakes, generic for ours.
+    pub detail: String,
+}
+
+impl From<LaunchError> for Failure {
+    fn from(err: LaunchError) -> Self {
+        match err {
+            LaunchError::Refused(refusal) => Failure::Refused(refusal),
+            LaunchError::Service(e) => Failure::Service(e),
+        }
+    }
 }
 
 impl From<InputError> for Failure {
@@ -48,6 +77,17 @@ impl From<InputError> for Failure {
 }
 
 impl Failure {
+    /// The answer to this failure, logging it first when it is ours (an internal or database
+    /// error, an unreachable database).
+    pub fn answer(&self) -> Answer {
+        self.log();
+        Answer {
+            status: self.status(),
+            scim_type: self.scim_type(),
+            detail: self.detail(),
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             Failure::Service(e) => match e {
@@ -74,6 +114,9 @@ impl Failure {
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Failure::NoRoute => StatusCode::NOT_FOUND,
             Failure::Forbidden(_) => StatusCode::FORBIDDEN,
+            Failure::Refused(refusal) => {
+                StatusCode::from_u16(refusal.reason.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+            }
         }
     }
 
@@ -127,6 +170,7 @@ impl Failure {
                 "this endpoint does not support that HTTP method".to_owned()
             }
             Failure::NoRoute => "there is no such endpoint".to_owned(),
+            Failure::Refused(refusal) => refusal.detail.clone(),
             other => other.to_string(),
         }
     }
@@ -193,17 +237,16 @@ impl ResponseError for ScimError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        self.0.log();
-        let status = self.0.status();
+        let answer = self.0.answer();
         let mut body = json!({
             "schemas": [urn::ERROR],
-            "status": status.as_u16().to_string(),
-            "detail": self.0.detail(),
+            "status": answer.status.as_u16().to_string(),
+            "detail": answer.detail,
         });
-        if let Some(t) = self.0.scim_type() {
+        if let Some(t) = answer.scim_type {
             body["scimType"] = json!(t.as_str());
         }
-        let mut builder = HttpResponse::build(status);
+        let mut builder = HttpResponse::build(answer.status);
         self.0.decorate(&mut builder);
         builder
             .content_type(super::SCIM_JSON)
@@ -234,18 +277,17 @@ impl ResponseError for ProblemError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        self.0.log();
-        let status = self.0.status();
+        let answer = self.0.answer();
         let mut body = json!({
             "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": self.0.detail(),
+            "title": answer.status.canonical_reason().unwrap_or("Error"),
+            "status": answer.status.as_u16(),
+            "detail": answer.detail,
         });
         if let Some(errors) = self.0.field_errors() {
             body["errors"] = json!(errors);
         }
-        let mut builder = HttpResponse::build(status);
+        let mut builder = HttpResponse::build(answer.status);
         self.0.decorate(&mut builder);
         builder
             .content_type("application/problem+json")

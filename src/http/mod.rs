@@ -1,5 +1,8 @@
 //! HTTP: the route table (`configure`), shared by `serve` and every test, plus the helpers handlers
 //! share. Handlers are thin: extract, call one domain function in `web::block`, map to the wire.
+//!
+//! Grouped by API: [`scim`], [`admin`], [`app`], [`crewplanner`] (and [`health`]), each importing
+//! only itself and the shared plumbing here ([`auth`], [`intake`], [`error`], [`telemetry`]).
 
 /// The [`crate::context::WriteContext`] of a write by `caller`, built where the write runs (in the
 /// blocking closure, which owns the caller and a clone of the state).
@@ -16,32 +19,22 @@ macro_rules! write_ctx {
 }
 
 pub mod admin;
-pub mod admin_account;
-pub mod admin_catalog;
-pub mod admin_invitations;
-pub mod admin_jobs;
-pub mod admin_users;
 pub mod app;
 pub mod auth;
 pub mod crewplanner;
-pub mod discovery;
 pub mod error;
-pub mod groups;
 pub mod health;
 pub mod intake;
-pub mod invitation_accept;
-pub mod search;
+pub mod scim;
 pub mod telemetry;
-pub mod users;
 
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
-use actix_web::{HttpRequest, HttpResponse, mime, web};
-use serde_json::Value;
+use actix_web::{HttpResponse, mime, web};
 
 use crate::db::DbConn;
 use crate::error::ServiceError;
 use crate::state::AppState;
-use error::{Failure, ProblemError, ScimError};
+use error::{Failure, ProblemError};
 
 /// The SCIM media type (RFC 7644 §3.1).
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -59,13 +52,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::scope("/scim/v2")
                     .wrap(from_fn(|req, next| intake(Gate::Handler, req, next)))
-                    .configure(users::routes)
-                    .configure(groups::routes)
-                    .configure(discovery::routes)
-                    .configure(search::routes)
-                    .default_service(web::to(|| async {
-                        Err::<HttpResponse, _>(ScimError(Failure::NoRoute))
-                    })),
+                    .configure(scim::routes)
+                    .default_service(web::to(scim::kit::no_route)),
             )
             .service(
                 web::scope("/admin/v1")
@@ -87,7 +75,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     })),
             )
             .configure(crewplanner::routes)
-            .configure(invitation_accept::routes(limit));
+            .configure(app::accept::routes(limit));
     }
 }
 
@@ -155,15 +143,6 @@ pub fn scim_base(state: &AppState) -> String {
     )
 }
 
-/// The client's `If-Match` precondition.
-pub fn if_match(req: &HttpRequest) -> crate::scim::etag::Precondition {
-    crate::scim::etag::Precondition::if_match(
-        req.headers()
-            .get(actix_web::http::header::IF_MATCH)
-            .and_then(|v| v.to_str().ok()),
-    )
-}
-
 /// `response` with the `ETag` of a resource at `version`.
 pub fn with_etag(mut response: HttpResponse, version: i64) -> HttpResponse {
     if let Ok(tag) =
@@ -174,94 +153,4 @@ pub fn with_etag(mut response: HttpResponse, version: i64) -> HttpResponse {
             .insert(actix_web::http::header::ETAG, tag);
     }
     response
-}
-
-/// The client's `If-None-Match`, as sent.
-pub fn if_none_match(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(actix_web::http::header::IF_NONE_MATCH)?
-        .to_str()
-        .ok()
-        .map(str::to_owned)
-}
-
-/// Whether an `If-None-Match` header names the current version (weak comparison, or `*`).
-pub fn none_match_holds(header: Option<&str>, version: i64) -> bool {
-    let Some(header) = header else {
-        return false;
-    };
-    let current = version.to_string();
-    header.trim() == "*"
-        || header
-            .split(',')
-            .any(|t| crate::scim::etag::opaque_tag(t) == current)
-}
-
-/// A SCIM answer built on the blocking pool, with the resource serialised there too (an
-/// `HttpResponse` cannot cross threads); [`ScimReply::into_response`] finishes it on the worker.
-#[derive(Debug)]
-pub struct ScimReply {
-    status: actix_web::http::StatusCode,
-    body: Option<String>,
-    version: Option<i64>,
-    location: Option<String>,
-}
-
-impl ScimReply {
-    /// A JSON document.
-    pub fn json(status: actix_web::http::StatusCode, body: &Value) -> Self {
-        Self {
-            status,
-            body: Some(body.to_string()),
-            version: None,
-            location: None,
-        }
-    }
-
-    /// An answer without a body (`204`, `304`).
-    pub fn empty(status: actix_web::http::StatusCode) -> Self {
-        Self {
-            status,
-            body: None,
-            version: None,
-            location: None,
-        }
-    }
-
-    /// With the `ETag` of `version`.
-    pub fn tagged(mut self, version: i64) -> Self {
-        self.version = Some(version);
-        self
-    }
-
-    /// With a `Location`.
-    pub fn located(mut self, url: String) -> Self {
-        self.location = Some(url);
-        self
-    }
-
-    /// The response.
-    pub fn into_response(self) -> HttpResponse {
-        let mut builder = HttpResponse::build(self.status);
-        if let Some(location) = self.location
-            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&location)
-        {
-            builder.insert_header((actix_web::http::header::LOCATION, value));
-        }
-        let response = match self.body {
-            Some(body) => builder.content_type(SCIM_JSON).body(body),
-            None => builder.finish(),
-        };
-        match self.version {
-            Some(version) => with_etag(response, version),
-            None => response,
-        }
-    }
-}
-
-/// A SCIM JSON response.
-pub fn scim_response(status: actix_web::http::StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type(SCIM_JSON)
-        .body(body.to_string())
 }

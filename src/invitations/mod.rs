@@ -711,7 +711,7 @@ pub fn accept(
 
 /// Account settings moved to [`crate::accounts`], which owns the row; re-exported where the CLI
 /// and the admin API have always found them.
-pub use crate::accounts::{SettingsChange, change_settings, settings_json};
+pub use crate::accounts::{SettingsChange, change_settings};
 
 #[cfg(test)]
 mod tests {

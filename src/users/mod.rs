@@ -824,6 +824,27 @@ pub fn delete(
     })
 }
 
+/// Deletes a user an admin removes by hand (the seed's "manually deleted in the CMS"): only users
+/// no identity provider manages. A user provisioned over SCIM is refused (`Forbidden`), for the
+/// identity provider would only create them again; nothing is written then.
+pub fn delete_unmanaged(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    id: &str,
+) -> Result<(), ServiceError> {
+    db::write_transaction(conn, |conn| {
+        let rec = get(conn, &ctx.account.id, id)?;
+        if rec.row.origin == origin::SCIM {
+            return Err(ServiceError::Forbidden(
+                "this user is managed by the account's identity provider (provisioned over \
+                 SCIM): delete or deactivate them there"
+                    .to_owned(),
+            ));
+        }
+        delete(conn, ctx, id, &Precondition::None)
+    })
+}
+
 /// How many users an account has.
 pub fn count(conn: &mut DbConn, account_id: &str) -> Result<i64, ServiceError> {
     Ok(storage::count(conn, account_id)?)

@@ -7,7 +7,12 @@
 //! - a cycle between top-level modules (the foundation's modules among themselves included);
 //! - the backend escape hatch (`on_inner!`, `fetch_optional_inner!`) outside `db/` and storage
 //!   modules (`*/storage.rs`);
-//! - diesel in `http/`.
+//! - diesel in `http/`;
+//! - an `http/` module reaching into another API's modules: each API (`http/scim/`,
+//!   `http/admin/`, `http/app/`, `http/crewplanner.rs`, `http/health.rs`) imports only itself and
+//!   the shared plumbing (`http/mod.rs`, `auth`, `intake`, `error`, `telemetry`, and any other
+//!   top-level file that is no API), and the plumbing imports no API; `http/mod.rs`, which
+//!   composes the route table, may name them all.
 //!
 //! Unit-test modules (`#[cfg(test)] mod … { … }`) are left out: they may reach anywhere.
 
@@ -28,13 +33,17 @@ const LAYERS: &[(usize, &[&str])] = &[
     (2, &["audit", "sessions"]),
     (3, &["groups", "stores"]),
     (4, &["users"]),
-    (5, &["invitations", "crewplanner", "refold"]),
+    (5, &["invitations", "crewplanner", "refold", "search"]),
     (6, &["state"]),
     (7, &["http"]),
     (8, &["app"]),
     (9, &["bench"]),
     (10, &["cli"]),
 ];
+
+/// The APIs under `http/`: folders or files whose modules may import only their own API and the
+/// shared plumbing (every other module directly under `http/`).
+const HTTP_APIS: &[&str] = &["scim", "admin", "app", "crewplanner", "health"];
 
 /// Items at the crate root that belong to a module: the escape-hatch macros (`#[macro_export]`
 /// puts them at the root) are `db`'s.
@@ -288,8 +297,8 @@ fn find_use(code: &str) -> Option<usize> {
     None
 }
 
-/// The top-level module `path` leads to from a file whose module path is `module`, if another.
-fn target(module: &[String], path: &str, crate_name: &str) -> Option<String> {
+/// The module path `path` names from a file whose module path is `module`, if it is a crate path.
+fn resolve(module: &[String], path: &str, crate_name: &str) -> Option<Vec<String>> {
     let segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
     let mut resolved: Vec<String> = match segments.first() {
         Some(&"crate") => Vec::new(),
@@ -308,11 +317,43 @@ fn target(module: &[String], path: &str, crate_name: &str) -> Option<String> {
     for s in rest {
         resolved.push((*s).to_owned());
     }
+    Some(resolved)
+}
+
+/// The top-level module `path` leads to from a file whose module path is `module`, if another.
+fn target(module: &[String], path: &str, crate_name: &str) -> Option<String> {
+    let resolved = resolve(module, path, crate_name)?;
     let mut top = resolved.first()?.clone();
     if let Some((_, owner)) = ROOT_ITEMS.iter().find(|(item, _)| *item == top) {
         top = (*owner).to_owned();
     }
     (Some(&top) != module.first()).then_some(top)
+}
+
+/// The API an `http/` module belongs to (`None`: the shared plumbing, `http/mod.rs` included).
+fn http_api(module: &[String]) -> Option<&str> {
+    match module {
+        [http, api, ..] if http == "http" => HTTP_APIS.iter().copied().find(|a| a == api),
+        _ => None,
+    }
+}
+
+/// Where an `http/` module at `module` names another API's module through `path`.
+fn crosses_apis(module: &[String], path: &str) -> Option<String> {
+    if module.len() < 2 || module[0] != "http" {
+        return None; // not in http/, or http/mod.rs itself
+    }
+    let resolved = resolve(module, path, "crate")?;
+    let to = http_api(&resolved)?;
+    let from = http_api(module);
+    (from != Some(to)).then(|| match from {
+        Some(from) => format!(
+            "the {from} API imports the {to} API through `{path}`: APIs share only the plumbing of http/"
+        ),
+        None => format!(
+            "the shared plumbing imports the {to} API through `{path}`: the plumbing serves every API and names none"
+        ),
+    })
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -355,6 +396,11 @@ fn violations(src: &Path) -> Vec<String> {
         let code = without_test_modules(&strip(&std::fs::read_to_string(file).unwrap()));
         let is_main = shown == "main.rs";
         let crate_name = if is_main { "mobietrain_scim" } else { "crate" };
+        for path in paths_in(&code) {
+            if let Some(crossing) = crosses_apis(&module, &path) {
+                found.push(format!("{shown}: {crossing}"));
+            }
+        }
         if let Some(top) = module.first() {
             for path in paths_in(&code) {
                 if let Some(to) = target(&module, &path, crate_name) {
@@ -508,4 +554,78 @@ fn the_scanner_sees_nested_use_trees_inline_and_super_paths() {
         1,
         "{found:?}"
     );
+}
+
+#[test]
+fn http_apis_share_only_the_plumbing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    for folder in ["http/scim", "http/admin", "http/app"] {
+        std::fs::create_dir_all(src.join(folder)).unwrap();
+    }
+    std::fs::write(src.join("lib.rs"), "pub mod http;").unwrap();
+    // The route table names every API; the plumbing and each API name the plumbing.
+    std::fs::write(
+        src.join("http/mod.rs"),
+        "pub mod scim;\nfn c() { crate::http::scim::routes(); crate::http::admin::routes(); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("http/auth.rs"),
+        "use super::error::Failure;\nuse super::intake::Intake;\n",
+    )
+    .unwrap();
+    // Allowed: its own API (super:: within scim/), the plumbing by either spelling.
+    std::fs::write(
+        src.join("http/scim/users.rs"),
+        "use super::kit::Resource;\nuse super::super::auth::ScimInput;\n\
+         use crate::http::{error::ScimError, run_db, SCIM_JSON};\n",
+    )
+    .unwrap();
+    // Crossings: a nested use tree, an inline path, `super::super::` out of a folder, a file API.
+    std::fs::write(
+        src.join("http/scim/kit.rs"),
+        "use crate::http::{auth::X, admin::{views::Job, PageParams}};\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("http/admin/users.rs"),
+        "fn f() { let _ = crate::http::scim::kit::representation; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("http/app/mod.rs"),
+        "use super::crewplanner::launch;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("http/admin/mod.rs"),
+        "use super::app::AppCaller;\n// crate::http::scim in a comment is no import\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("http/error.rs"),
+        "use super::scim::kit::ScimReply;\n",
+    )
+    .unwrap();
+    let found: Vec<String> = violations(src)
+        .into_iter()
+        .filter(|f| f.contains(" API"))
+        .collect();
+    let expect = [
+        "http/scim/kit.rs: the scim API imports the admin API through `crate::http::admin::views::Job`",
+        "http/scim/kit.rs: the scim API imports the admin API through `crate::http::admin::PageParams`",
+        "http/admin/users.rs: the admin API imports the scim API through `crate::http::scim::kit::representation`",
+        "http/app/mod.rs: the app API imports the crewplanner API through `super::crewplanner::launch`",
+        "http/admin/mod.rs: the admin API imports the app API through `super::app::AppCaller`",
+        "http/error.rs: the shared plumbing imports the scim API through `super::scim::kit::ScimReply`",
+    ];
+    for e in expect {
+        assert!(
+            found.iter().any(|f| f.starts_with(e)),
+            "expected a line starting {e:?} in:\n{}",
+            found.join("\n")
+        );
+    }
+    assert_eq!(found.len(), expect.len(), "{}", found.join("\n"));
 }

@@ -292,13 +292,3 @@ pub fn warn_if_unplaced(
     )?;
     Ok(())
 }
-
-/// A rule as the admin API shows it.
-pub fn to_json(row: &GroupRuleRow) -> Value {
-    json!({
-        "id": row.id,
-        "attribute": row.attribute,
-        "groupType": row.group_type,
-        "created": crate::clock::rfc3339(row.created_at),
-    })
-}

@@ -1,25 +1,27 @@
 //! Listing and searching (RFC 7644 §3.4.2, §3.4.3): query parameters of `GET /Users` and
 //! `GET /Groups` and the SearchRequest bodies of `POST /Users/.search`, `POST /Groups/.search` and
-//! `POST /.search` become one request type, answered the same way.
+//! `POST /.search` become one request type, answered the same way: one resource type through the
+//! kit's [`Endpoint`], every type at once through [`crate::search`].
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::auth::{ScimInput, run_scim};
-use super::error::{Failure, ScimError};
-use super::{ScimReply, scim_base};
-use crate::error::ServiceError;
-use crate::groups;
+use super::super::auth::ScimInput;
+use super::super::error::{Failure, ScimError};
+use super::super::scim_base;
+use super::groups::GROUPS;
+use super::kit::{self, Endpoint, ScimReply};
+use super::users::USERS;
 use crate::scim::error::InputError;
 use crate::scim::filter;
 use crate::scim::list::{ListRequest, Sort};
 use crate::scim::list::{Page, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::urn;
+use crate::search;
 use crate::state::AppState;
-use crate::users;
 
 /// Registers `POST /.search` (every resource type).
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -137,150 +139,85 @@ impl Source {
     }
 }
 
-/// Answers a user list or search.
-pub async fn users(
+/// Answers a list or search of one resource type.
+pub async fn list<R: Send + 'static>(
+    endpoint: &'static Endpoint<R>,
     state: &web::Data<AppState>,
     input: ScimInput,
     source: Source,
 ) -> Result<HttpResponse, ScimError> {
-    let st = state.clone();
-    let reply = run_scim(state, input, move |conn, caller, input| {
+    kit::respond(state, input, move |st, conn, caller, input| {
         let params = source.params(&input)?;
-        let projection = super::users::user_projection(
-            &st,
+        let projection = endpoint.projection(
+            st,
             path_list(&params.attributes).as_deref(),
             path_list(&params.excluded_attributes).as_deref(),
         )?;
-        let request = params.into_request(&st)?;
-        let page = request.page;
-        let (total, records, rewrites) =
-            users::list(conn, &st.registry, &caller.0.account.id, &request)?;
-        st.dialects.record(&rewrites);
-        let base = scim_base(&st);
-        let resources = records
-            .iter()
-            .map(|r| super::users::representation(&st, r, &base, &projection))
-            .collect();
-        Ok(ScimReply::json(
-            StatusCode::OK,
-            &list_response(total, page, resources),
-        ))
-    })
-    .await?;
-    Ok(reply.into_response())
-}
-
-/// Answers a group list or search.
-pub async fn groups(
-    state: &web::Data<AppState>,
-    input: ScimInput,
-    source: Source,
-) -> Result<HttpResponse, ScimError> {
-    let st = state.clone();
-    let reply = run_scim(state, input, move |conn, caller, input| {
-        let params = source.params(&input)?;
-        let projection = super::groups::group_projection(
-            &st,
-            path_list(&params.attributes).as_deref(),
-            path_list(&params.excluded_attributes).as_deref(),
+        let request = params.into_request(st)?;
+        let (total, records, rewrites) = (endpoint.list)(
+            conn,
+            &st.registry,
+            &caller.0.account.id,
+            &request,
+            &projection,
         )?;
-        let include = projection.wants("members");
-        let request = params.into_request(&st)?;
-        let page = request.page;
-        let (total, records, rewrites) =
-            groups::list(conn, &st.registry, &caller.0.account.id, &request, include)?;
         st.dialects.record(&rewrites);
-        let base = scim_base(&st);
+        let base = scim_base(st);
         let resources = records
             .iter()
-            .map(|r| super::groups::representation(&st, r, &base, &projection))
+            .map(|r| endpoint.representation(st, r, &base, &projection))
             .collect();
         Ok(ScimReply::json(
             StatusCode::OK,
-            &list_response(total, page, resources),
+            &list_response(total, request.page, resources),
         ))
     })
-    .await?;
-    Ok(reply.into_response())
+    .await
 }
 
-/// `POST /.search`: Users and Groups (RFC 7644 §3.4.3). `totalResults` is the sum; pages run over
-/// the concatenation of the matching users, then the matching groups, each in its own order.
+/// `POST /.search`: Users and Groups (RFC 7644 §3.4.3), one page over the matching users, then
+/// the matching groups ([`search::all_types`]).
 async fn search_root(
     state: web::Data<AppState>,
     input: ScimInput,
 ) -> Result<HttpResponse, ScimError> {
-    let st = state.clone();
-    let reply = run_scim(&state, input, move |conn, caller, input| {
+    kit::respond(&state, input, move |st, conn, caller, input| {
         let params = Source::Body.params(&input)?;
         // Across resource types, a name one type does not have is no error for it (RFC 7644 §3.4.3).
         let (attributes, excluded) = (
             path_list(&params.attributes),
             path_list(&params.excluded_attributes),
         );
-        let user_rt = st.registry.resource_type("User").expect("served");
-        let group_rt = st.registry.resource_type("Group").expect("served");
-        let user_projection = Projection::parse_lenient(
-            &st.registry,
-            user_rt,
-            attributes.as_deref(),
-            excluded.as_deref(),
-        )?;
-        let group_projection = Projection::parse_lenient(
-            &st.registry,
-            group_rt,
-            attributes.as_deref(),
-            excluded.as_deref(),
-        )?;
-        let include = group_projection.wants("members");
-        let request = params.into_request(&st)?;
-        let page = request.page;
-        let account = &caller.0.account.id;
-        // A filter naming attributes of one resource type only matches no resource of the
-        // other: an input error on one side is that side's empty result, unless both fail.
-        let mut user_error = None;
-        let (user_total, user_records, mut rewrites) =
-            match users::list(conn, &st.registry, account, &request) {
-                Ok(found) => found,
-                Err(ServiceError::Input(e)) => {
-                    user_error = Some(e);
-                    Default::default()
-                }
-                Err(other) => return Err(other.into()),
-            };
-        let group_request = ListRequest {
-            page: Page {
-                start_index: page.offset().saturating_sub(user_total) + 1,
-                count: page.count.saturating_sub(user_records.len() as u64),
-            },
-            ..request.clone()
+        let lenient = |rt| {
+            Projection::parse_lenient(&st.registry, rt, attributes.as_deref(), excluded.as_deref())
         };
-        let (group_total, group_records, group_rewrites) = match (
-            groups::list(conn, &st.registry, account, &group_request, include),
-            user_error,
-        ) {
-            (Ok(found), _) => found,
-            (Err(ServiceError::Input(_)), None) => Default::default(),
-            (Err(ServiceError::Input(_)), Some(e)) => return Err(ServiceError::Input(e).into()),
-            (Err(other), _) => return Err(other.into()),
-        };
-        rewrites.extend(group_rewrites);
-        st.dialects.record(&rewrites);
-        let base = scim_base(&st);
-        let resources = user_records
+        let user_projection = lenient(USERS.definition(&st.registry))?;
+        let group_projection = lenient(GROUPS.definition(&st.registry))?;
+        let request = params.into_request(st)?;
+        let found = search::all_types(
+            conn,
+            &st.registry,
+            &caller.0.account.id,
+            &request,
+            group_projection.wants("members"),
+        )?;
+        st.dialects.record(&found.rewrites);
+        let base = scim_base(st);
+        let resources = found
+            .users
             .iter()
-            .map(|r| super::users::representation(&st, r, &base, &user_projection))
+            .map(|r| USERS.representation(st, r, &base, &user_projection))
             .chain(
-                group_records
+                found
+                    .groups
                     .iter()
-                    .map(|r| super::groups::representation(&st, r, &base, &group_projection)),
+                    .map(|r| GROUPS.representation(st, r, &base, &group_projection)),
             )
             .collect();
         Ok(ScimReply::json(
             StatusCode::OK,
-            &list_response(user_total + group_total, page, resources),
+            &list_response(found.total, request.page, resources),
         ))
     })
-    .await?;
-    Ok(reply.into_response())
+    .await
 }

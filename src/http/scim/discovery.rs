@@ -6,9 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::auth::ScimCaller;
-use super::error::{Failure, ScimError};
-use super::{scim_base, scim_response};
+use super::super::auth::ScimCaller;
+use super::super::error::{Failure, ScimError};
+use super::super::scim_base;
+use super::kit::scim_response;
 use crate::error::ServiceError;
 use crate::scim::list::{Page, list_response};
 use crate::scim::urn;
@@ -83,20 +84,38 @@ async fn service_provider_config(state: web::Data<AppState>, _caller: ScimCaller
     scim_response(StatusCode::OK, &body)
 }
 
+/// A whole list of registry documents (no paging, no filter), located.
+fn list_of<'d>(
+    state: &AppState,
+    req: &HttpRequest,
+    documents: impl Iterator<Item = &'d Value>,
+) -> Result<HttpResponse, ScimError> {
+    refuse_filter(req)?;
+    let base = scim_base(state);
+    let documents = documents.map(|d| located(d.clone(), &base)).collect();
+    Ok(scim_response(StatusCode::OK, &whole_list(documents)))
+}
+
+/// One registry document, located, or the 404 of `what`.
+fn one_of(
+    state: &AppState,
+    document: Option<&Value>,
+    what: &'static str,
+) -> Result<HttpResponse, ScimError> {
+    let document = document.ok_or(ServiceError::NotFound(what))?;
+    Ok(scim_response(
+        StatusCode::OK,
+        &located(document.clone(), &scim_base(state)),
+    ))
+}
+
 async fn resource_types(
     state: web::Data<AppState>,
     _caller: ScimCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
-    refuse_filter(&req)?;
-    let base = scim_base(&state);
-    let documents = state
-        .registry
-        .resource_types()
-        .iter()
-        .map(|rt| located(rt.document.clone(), &base))
-        .collect();
-    Ok(scim_response(StatusCode::OK, &whole_list(documents)))
+    let types = state.registry.resource_types();
+    list_of(&state, &req, types.iter().map(|rt| &rt.document))
 }
 
 async fn resource_type(
@@ -104,15 +123,8 @@ async fn resource_type(
     _caller: ScimCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let base = scim_base(&state);
-    let rt = state
-        .registry
-        .resource_type(&id)
-        .ok_or(ServiceError::NotFound("resource type"))?;
-    Ok(scim_response(
-        StatusCode::OK,
-        &located(rt.document.clone(), &base),
-    ))
+    let rt = state.registry.resource_type(&id);
+    one_of(&state, rt.map(|rt| &rt.document), "resource type")
 }
 
 async fn schemas(
@@ -120,15 +132,8 @@ async fn schemas(
     _caller: ScimCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
-    refuse_filter(&req)?;
-    let base = scim_base(&state);
-    let documents = state
-        .registry
-        .schemas()
-        .iter()
-        .map(|s| located(s.document.clone(), &base))
-        .collect();
-    Ok(scim_response(StatusCode::OK, &whole_list(documents)))
+    let schemas = state.registry.schemas();
+    list_of(&state, &req, schemas.iter().map(|s| &s.document))
 }
 
 async fn schema(
@@ -136,13 +141,6 @@ async fn schema(
     _caller: ScimCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let base = scim_base(&state);
-    let schema = state
-        .registry
-        .schema(&id)
-        .ok_or(ServiceError::NotFound("schema"))?;
-    Ok(scim_response(
-        StatusCode::OK,
-        &located(schema.document.clone(), &base),
-    ))
+    let schema = state.registry.schema(&id);
+    one_of(&state, schema.map(|s| &s.document), "schema")
 }

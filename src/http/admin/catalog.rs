@@ -2,13 +2,13 @@
 //! group rules (`GET`/`POST /admin/v1/group-rules`, `DELETE /admin/v1/group-rules/{id}`).
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
 
-use super::auth::AdminCaller;
-use super::error::ProblemError;
-use super::run_db;
-use crate::scim::list::Page;
+use super::super::auth::AdminCaller;
+use super::super::error::ProblemError;
+use super::super::run_db;
+use super::PageParams;
+use super::views::{GroupRule, GroupRuleList, Store, StorePage};
 use crate::state::AppState;
 use crate::stores;
 use crate::users::group_rules;
@@ -19,48 +19,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/group-rules", web::get().to(list_rules))
         .route("/group-rules", web::post().to(create_rule))
         .route("/group-rules/{id}", web::delete().to(delete_rule));
-}
-
-/// Paging parameters.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PageParams {
-    /// 1-based index of the first result.
-    pub start_index: Option<String>,
-    /// How many results at most.
-    pub count: Option<String>,
-}
-
-impl PageParams {
-    /// The page these parameters ask for, at most `max_results` long.
-    pub fn page(&self, max_results: u64) -> Result<Page, ProblemError> {
-        Ok(Page::from_params(
-            self.start_index.as_deref(),
-            self.count.as_deref(),
-            max_results,
-        )?)
-    }
-}
-
-/// A store as the admin API shows it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StoreView {
-    id: String,
-    ref_id: String,
-    name: Option<String>,
-    country_calling_code: String,
-    user_count: i64,
-}
-
-/// A page of stores.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StorePage {
-    total_results: i64,
-    start_index: u64,
-    items_per_page: usize,
-    stores: Vec<StoreView>,
 }
 
 async fn list_stores(
@@ -79,21 +37,11 @@ async fn list_stores(
         )?)
     })
     .await?;
-    let stores: Vec<StoreView> = rows
-        .into_iter()
-        .map(|s| StoreView {
-            id: s.store.id,
-            ref_id: s.store.ref_id,
-            name: s.store.name,
-            country_calling_code: s.store.country_calling_code,
-            user_count: s.user_count,
-        })
-        .collect();
     Ok(HttpResponse::Ok().json(StorePage {
         total_results: total,
         start_index: page.start_index,
-        items_per_page: stores.len(),
-        stores,
+        items_per_page: rows.len(),
+        stores: rows.iter().map(Store::from).collect(),
     }))
 }
 
@@ -114,11 +62,10 @@ async fn list_rules(
         Ok(group_rules::list(conn, &account_id)?)
     })
     .await?;
-    let rules: Vec<Value> = rows.iter().map(group_rules::to_json).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "totalResults": rules.len(),
-        "rules": rules,
-    })))
+    Ok(HttpResponse::Ok().json(GroupRuleList {
+        total_results: rows.len(),
+        rules: rows.iter().map(GroupRule::from).collect(),
+    }))
 }
 
 async fn create_rule(
@@ -139,7 +86,7 @@ async fn create_rule(
         )
     })
     .await?;
-    Ok(HttpResponse::Created().json(group_rules::to_json(&row)))
+    Ok(HttpResponse::Created().json(GroupRule::from(&row)))
 }
 
 async fn delete_rule(

@@ -5,9 +5,10 @@
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
-use super::auth::AdminCaller;
-use super::error::ProblemError;
-use super::run_db;
+use super::super::auth::AdminCaller;
+use super::super::error::ProblemError;
+use super::super::run_db;
+use super::views::Settings;
 use crate::accounts::{self, SettingsChange};
 use crate::error::{FieldError, ServiceError};
 use crate::state::AppState;
@@ -27,7 +28,7 @@ async fn get(
         crate::accounts::find_account(conn, &account_id)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(accounts::settings_json(&account)))
+    Ok(HttpResponse::Ok().json(Settings::from(&account)))
 }
 
 /// Reads a PATCH body, naming every field of the wrong type or unknown.
@@ -87,5 +88,5 @@ async fn patch(
         accounts::change_settings(conn, &account_id, &change, now)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(accounts::settings_json(&account)))
+    Ok(HttpResponse::Ok().json(Settings::from(&account)))
 }

@@ -4,13 +4,11 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
-use super::auth::AdminCaller;
-use super::error::ProblemError;
-use super::run_db;
-use crate::clock::rfc3339;
-use crate::db::models::JobRow;
+use super::super::auth::AdminCaller;
+use super::super::error::ProblemError;
+use super::super::run_db;
+use super::views::{Job, JobList};
 use crate::jobs::{JobState, queue};
 use crate::scim::error::InputError;
 use crate::state::AppState;
@@ -26,23 +24,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct JobsParams {
     state: Option<String>,
     count: Option<String>,
-}
-
-/// A job as the admin API shows it (its payload stays inside).
-pub fn to_json(row: &JobRow) -> Value {
-    json!({
-        "id": row.id,
-        "name": row.name,
-        "state": row.state,
-        "attempts": row.attempts,
-        "maxAttempts": row.max_attempts,
-        "priority": row.priority,
-        "runAt": rfc3339(row.run_at),
-        "lastError": row.last_error,
-        "created": rfc3339(row.created_at),
-        "lastModified": rfc3339(row.updated_at),
-        "finished": row.finished_at.map(rfc3339),
-    })
 }
 
 async fn list_jobs(
@@ -72,10 +53,10 @@ async fn list_jobs(
         Ok(queue::list(conn, Some(&account_id), job_state, count)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "itemsPerPage": rows.len(),
-        "jobs": rows.iter().map(to_json).collect::<Vec<_>>(),
-    })))
+    Ok(HttpResponse::Ok().json(JobList {
+        items_per_page: rows.len(),
+        jobs: rows.iter().map(Job::from).collect(),
+    }))
 }
 
 async fn retry_job(
@@ -89,5 +70,5 @@ async fn retry_job(
         queue::retry(conn, Some(&account_id), &id, now)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(to_json(&row)))
+    Ok(HttpResponse::Ok().json(Job::from(&row)))
 }

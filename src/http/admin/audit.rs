@@ -1,29 +1,22 @@
-//! The admin API (`/admin/v1`, admin-scope tokens, `application/problem+json` errors): for now the
-//! provisioning log, `GET /admin/v1/audit`, the account's background jobs (`admin_jobs`), its
-//! stores and group rules (`admin_catalog`), invitations (`admin_invitations`), users
-//! (`admin_users`) and settings (`admin_account`).
+//! The provisioning log on the admin API: `GET /admin/v1/audit`, filtered by resource, code and
+//! time, paged, newest first.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
-use serde_json::json;
 
-use super::auth::AdminCaller;
-use super::error::ProblemError;
-use super::run_db;
+use super::super::auth::AdminCaller;
+use super::super::error::ProblemError;
+use super::super::run_db;
+use super::views::{AuditEvent, AuditPage};
 use crate::audit;
 use crate::scim::error::InputError;
 use crate::scim::list::Page;
 use crate::state::AppState;
 
-/// Registers the admin routes.
+/// Registers the route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(list_audit))
-        .configure(super::admin_jobs::routes)
-        .configure(super::admin_catalog::routes)
-        .configure(super::admin_invitations::routes)
-        .configure(super::admin_users::routes)
-        .configure(super::admin_account::routes);
+    cfg.route("/audit", web::get().to(list_audit));
 }
 
 /// Query parameters of `GET /admin/v1/audit`.
@@ -77,10 +70,10 @@ async fn list_audit(
         Ok(audit::list(conn, &account_id, &query)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "totalResults": total,
-        "startIndex": page.start_index,
-        "itemsPerPage": rows.len(),
-        "events": rows.iter().map(audit::to_json).collect::<Vec<_>>(),
-    })))
+    Ok(HttpResponse::Ok().json(AuditPage {
+        total_results: total,
+        start_index: page.start_index,
+        items_per_page: rows.len(),
+        events: rows.iter().map(AuditEvent::from).collect(),
+    }))
 }

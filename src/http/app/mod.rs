@@ -2,6 +2,8 @@
 //! onboarding still required, complete onboarding, sign out. Sessions are bearer tokens
 //! ([`crate::sessions`]); errors are `application/problem+json`.
 
+pub mod accept;
+
 use std::future::Future;
 use std::pin::Pin;
 

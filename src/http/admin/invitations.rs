@@ -4,15 +4,15 @@
 //! `Retry-After` inside the cool-down) and `DELETE /admin/v1/invitations/{id}` (withdraw).
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 use serde_json::Value;
 
-use super::admin_catalog::PageParams;
-use super::auth::AdminCaller;
-use super::error::ProblemError;
-use super::run_db;
+use super::super::auth::AdminCaller;
+use super::super::error::ProblemError;
+use super::super::run_db;
+use super::views::InvitationPage;
+use super::{PageParams, write};
 use crate::error::ServiceError;
-use crate::invitations::{self, Invitation};
+use crate::invitations;
 use crate::state::AppState;
 
 /// Registers the invitation routes.
@@ -24,26 +24,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invitations/{id}/resend", web::post().to(resend));
 }
 
-/// A page of invitations.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InvitationPage {
-    total_results: i64,
-    start_index: u64,
-    items_per_page: usize,
-    invitations: Vec<Invitation>,
-}
-
 async fn create(
     state: web::Data<AppState>,
     caller: AdminCaller,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ProblemError> {
     let form = invitations::rules::parse(&body).map_err(ServiceError::InvalidFields)?;
-    let st = state.clone();
-    let invitation = run_db(&state, move |conn| {
-        write_ctx!(st, caller, actor, ctx);
-        invitations::create(conn, &ctx, &st.invitations, &form)
+    let invitation = write(&state, caller, move |conn, ctx, st| {
+        invitations::create(conn, ctx, &st.invitations, &form)
     })
     .await?;
     Ok(HttpResponse::Created()
@@ -103,10 +91,8 @@ async fn resend(
     caller: AdminCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ProblemError> {
-    let st = state.clone();
-    let invitation = run_db(&state, move |conn| {
-        write_ctx!(st, caller, actor, ctx);
-        invitations::resend(conn, &ctx, &st.invitations, &id)
+    let invitation = write(&state, caller, move |conn, ctx, st| {
+        invitations::resend(conn, ctx, &st.invitations, &id)
     })
     .await?;
     Ok(HttpResponse::Accepted().json(invitation))
@@ -117,10 +103,8 @@ async fn withdraw(
     caller: AdminCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ProblemError> {
-    let st = state.clone();
-    run_db(&state, move |conn| {
-        write_ctx!(st, caller, actor, ctx);
-        invitations::withdraw(conn, &ctx, &id)
+    write(&state, caller, move |conn, ctx, _| {
+        invitations::withdraw(conn, ctx, &id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

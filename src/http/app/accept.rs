@@ -6,8 +6,8 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::error::{Failure, ProblemError};
-use super::run_db;
+use super::super::error::{Failure, ProblemError};
+use super::super::run_db;
 use crate::error::{FieldError, ServiceError};
 use crate::invitations;
 use crate::state::AppState;
@@ -18,9 +18,9 @@ pub fn routes(limit: usize) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.service(
             web::scope("/invitations")
                 .wrap(actix_web::middleware::from_fn(|req, next| {
-                    super::intake::intake(super::intake::Gate::Open, req, next)
+                    super::super::intake::intake(super::super::intake::Gate::Open, req, next)
                 }))
-                .app_data(super::problem_json_config(limit))
+                .app_data(super::super::problem_json_config(limit))
                 .route("/accept", web::post().to(accept))
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ProblemError(Failure::NoRoute))

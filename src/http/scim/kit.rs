@@ -1,0 +1,423 @@
+//! The SCIM endpoint kit: what every resource endpoint shares, so that `/Users` and `/Groups` are
+//! two values of one [`Endpoint`] and a future `/Bulk` runs the same steps per operation. It holds
+//! the routes of a resource type (with the 405 of a method a route lacks, and the 404 of no route),
+//! the projection (`attributes`/`excludedAttributes`), the representation, single-resource answers
+//! with `ETag` and `Location`, `If-Match`/`If-None-Match`, and the handlers themselves: create
+//! (201), read (200, or 304 when `If-None-Match` names the current version), replace, patch,
+//! delete (204), list and search ([`super::search`]).
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::super::auth::{ScimCaller, ScimInput, run_scim};
+use super::super::error::{Failure, ScimError};
+use super::super::{SCIM_JSON, scim_base, with_etag};
+use crate::context::WriteContext;
+use crate::db::DbConn;
+use crate::error::ServiceError;
+use crate::scim::dialect::Rewrite;
+use crate::scim::error::InputError;
+use crate::scim::etag::{self, Precondition};
+use crate::scim::list::ListRequest;
+use crate::scim::projection::Projection;
+use crate::scim::schema::{Registry, ResourceTypeDef};
+use crate::state::AppState;
+
+/// A SCIM resource type as the kit serves it: its names, and the domain call behind each
+/// operation (each one call, or two where the answer needs a fresh read). Users and Groups are
+/// each one value of it ([`super::users::USERS`], [`super::groups::GROUPS`]).
+#[derive(Debug)]
+pub struct Endpoint<R> {
+    /// The resource type's name in the schema registry (`User`).
+    pub resource_type: &'static str,
+    /// The endpoint below the base URL (`/Users`).
+    pub path: &'static str,
+    /// The resource's id and version (its `ETag`).
+    pub meta: fn(&R) -> (&str, i64),
+    /// The whole SCIM representation, before projection.
+    pub to_resource: fn(&R, &str) -> Value,
+    /// One resource of the account; the [`Wanted`] says which costly parts are needed.
+    pub get: fn(&mut DbConn, &str, &str, &Wanted) -> Result<R, ServiceError>,
+    /// A page of the account's resources matching the request, how many match, and the
+    /// filter's dialect rewrites; the projection says which costly parts are needed.
+    pub list: ListFn<R>,
+    /// Creates a resource from a SCIM body.
+    pub create: fn(&mut DbConn, &WriteContext<'_>, &Value) -> Result<R, ServiceError>,
+    /// Replaces a resource with a SCIM body (PUT).
+    pub replace: ReplaceFn<R>,
+    /// Applies a PATCH request: the resource after it, and the dialect rewrites it needed.
+    pub patch: PatchFn<R>,
+    /// Deletes a resource.
+    pub delete: fn(&mut DbConn, &WriteContext<'_>, &str, &Precondition) -> Result<(), ServiceError>,
+    /// Whether a PATCH answers 200 with the resource (else 204 with its `ETag`).
+    pub patch_shows_resource: fn(&Wanted) -> bool,
+}
+
+/// [`Endpoint::list`].
+pub type ListFn<R> = fn(
+    &mut DbConn,
+    &Registry,
+    &str,
+    &ListRequest,
+    &Projection,
+) -> Result<(u64, Vec<R>, Vec<Rewrite>), ServiceError>;
+/// [`Endpoint::replace`].
+pub type ReplaceFn<R> =
+    fn(&mut DbConn, &WriteContext<'_>, &str, &Value, &Precondition) -> Result<R, ServiceError>;
+/// [`Endpoint::patch`].
+pub type PatchFn<R> = fn(
+    &mut DbConn,
+    &WriteContext<'_>,
+    &str,
+    &Value,
+    &Precondition,
+    &Wanted,
+) -> Result<(R, Vec<Rewrite>), ServiceError>;
+
+/// What a request wants to see of a resource: the projection, and whether it named `attributes`
+/// at all.
+#[derive(Debug)]
+pub struct Wanted {
+    /// The projection of the answer.
+    pub projection: Projection,
+    /// Whether the request named `attributes`.
+    pub asked: bool,
+}
+
+/// `attributes` and `excludedAttributes` as query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionParams {
+    attributes: Option<String>,
+    excluded_attributes: Option<String>,
+}
+
+impl ProjectionParams {
+    /// `attributes`, when given and not empty.
+    pub fn attributes(&self) -> Option<&str> {
+        self.attributes.as_deref().filter(|a| !a.trim().is_empty())
+    }
+
+    /// `excludedAttributes`, when given.
+    pub fn excluded_attributes(&self) -> Option<&str> {
+        self.excluded_attributes.as_deref()
+    }
+}
+
+impl<R: Send + 'static> Endpoint<R> {
+    /// The registry's definition of the resource type.
+    pub fn definition<'r>(&self, registry: &'r Registry) -> &'r ResourceTypeDef {
+        registry
+            .resource_type(self.resource_type)
+            .expect("every resource type the kit serves is in the registry")
+    }
+
+    /// Reads the projection of a response.
+    pub fn projection(
+        &self,
+        state: &AppState,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Projection, InputError> {
+        let definition = self.definition(&state.registry);
+        Projection::parse(&state.registry, definition, attributes, excluded)
+    }
+
+    /// What the request's query string asks to see.
+    fn wanted(&self, state: &AppState, input: &ScimInput) -> Result<Wanted, Failure> {
+        let params: ProjectionParams = input.query()?;
+        Ok(Wanted {
+            projection: self.projection(
+                state,
+                params.attributes(),
+                params.excluded_attributes(),
+            )?,
+            asked: params.attributes().is_some(),
+        })
+    }
+
+    /// A resource's representation, projected.
+    pub fn representation(
+        &self,
+        state: &AppState,
+        rec: &R,
+        base: &str,
+        projection: &Projection,
+    ) -> Value {
+        let resource = (self.to_resource)(rec, base);
+        if projection.is_identity() {
+            return resource;
+        }
+        projection.apply(&state.registry, self.definition(&state.registry), resource)
+    }
+
+    /// A single resource: its projected representation with its `ETag`, and its `Location`
+    /// when it was created.
+    fn single(
+        &self,
+        state: &AppState,
+        status: StatusCode,
+        rec: &R,
+        projection: &Projection,
+    ) -> ScimReply {
+        let base = scim_base(state);
+        let (id, version) = (self.meta)(rec);
+        let reply = ScimReply::json(status, &self.representation(state, rec, &base, projection))
+            .tagged(version);
+        if status == StatusCode::CREATED {
+            return reply.located(format!("{base}{}/{id}", self.path));
+        }
+        reply
+    }
+
+    /// Registers the resource type's routes: the collection, its `.search`, and one resource
+    /// by id; any other method on them is a 405.
+    pub fn routes(&'static self, cfg: &mut web::ServiceConfig) {
+        let collection = |op: Op| {
+            web::to(move |state: web::Data<AppState>, input: ScimInput| {
+                self.on_collection(op, state, input)
+            })
+        };
+        let resource = |op: Op| {
+            web::to(
+                move |state: web::Data<AppState>,
+                      input: ScimInput,
+                      req: HttpRequest,
+                      id: web::Path<String>| {
+                    self.on_resource(op, state, input, req, id.into_inner())
+                },
+            )
+        };
+        cfg.service(
+            web::resource(self.path)
+                .route(collection(Op::List).method(Method::GET))
+                .route(collection(Op::Create).method(Method::POST))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{}/.search", self.path))
+                .route(collection(Op::Search).method(Method::POST))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{}/{{id}}", self.path))
+                .route(resource(Op::Read).method(Method::GET))
+                .route(resource(Op::Replace).method(Method::PUT))
+                .route(resource(Op::Patch).method(Method::PATCH))
+                .route(resource(Op::Delete).method(Method::DELETE))
+                .default_service(web::to(method_not_allowed)),
+        );
+    }
+
+    /// Answers an operation on the collection: a list, a search, a create.
+    async fn on_collection(
+        &'static self,
+        op: Op,
+        state: web::Data<AppState>,
+        input: ScimInput,
+    ) -> Result<HttpResponse, ScimError> {
+        match op {
+            Op::List => {
+                super::search::list(self, &state, input, super::search::Source::Query).await
+            }
+            Op::Search => {
+                super::search::list(self, &state, input, super::search::Source::Body).await
+            }
+            _ => {
+                respond(&state, input, move |st, conn, caller, input| {
+                    let wanted = self.wanted(st, &input)?;
+                    let body = input.json()?;
+                    write_ctx!(st, caller, actor, ctx);
+                    let rec = (self.create)(conn, &ctx, &body)?;
+                    Ok(self.single(st, StatusCode::CREATED, &rec, &wanted.projection))
+                })
+                .await
+            }
+        }
+    }
+
+    /// Answers an operation on one resource: read (or 304), replace, patch, delete.
+    async fn on_resource(
+        &'static self,
+        op: Op,
+        state: web::Data<AppState>,
+        input: ScimInput,
+        req: HttpRequest,
+        id: String,
+    ) -> Result<HttpResponse, ScimError> {
+        let precondition = if_match(&req);
+        let none_match = if_none_match(&req);
+        respond(&state, input, move |st, conn, caller, input| {
+            if op == Op::Delete {
+                write_ctx!(st, caller, actor, ctx);
+                (self.delete)(conn, &ctx, &id, &precondition)?;
+                return Ok(ScimReply::empty(StatusCode::NO_CONTENT));
+            }
+            let wanted = self.wanted(st, &input)?;
+            if op == Op::Read {
+                let rec = (self.get)(conn, &caller.0.account.id, &id, &wanted)?;
+                let (_, version) = (self.meta)(&rec);
+                if none_match_holds(none_match.as_deref(), version) {
+                    return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(version));
+                }
+                return Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection));
+            }
+            let body = input.json()?;
+            write_ctx!(st, caller, actor, ctx);
+            let rec = if op == Op::Replace {
+                (self.replace)(conn, &ctx, &id, &body, &precondition)?
+            } else {
+                let (rec, rewrites) = (self.patch)(conn, &ctx, &id, &body, &precondition, &wanted)?;
+                st.dialects.record(&rewrites);
+                if !(self.patch_shows_resource)(&wanted) {
+                    let (_, version) = (self.meta)(&rec);
+                    return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(version));
+                }
+                rec
+            };
+            Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection))
+        })
+        .await
+    }
+}
+
+/// The operations of a resource type's routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    List,
+    Search,
+    Create,
+    Read,
+    Replace,
+    Patch,
+    Delete,
+}
+
+/// The 405 of a method a SCIM route does not serve.
+pub async fn method_not_allowed() -> Result<HttpResponse, ScimError> {
+    Err(ScimError(Failure::MethodNotAllowed))
+}
+
+/// The 404 of a path no SCIM route serves.
+pub async fn no_route() -> Result<HttpResponse, ScimError> {
+    Err(ScimError(Failure::NoRoute))
+}
+
+/// Answers a SCIM request: `f` runs on the blocking pool after the token was checked, with the
+/// state, a connection, the caller and the request to parse.
+pub async fn respond<F>(
+    state: &web::Data<AppState>,
+    input: ScimInput,
+    f: F,
+) -> Result<HttpResponse, ScimError>
+where
+    F: FnOnce(&AppState, &mut DbConn, ScimCaller, ScimInput) -> Result<ScimReply, Failure>
+        + Send
+        + 'static,
+{
+    let st = state.clone();
+    let reply = run_scim(state, input, move |conn, caller, input| {
+        f(&st, conn, caller, input)
+    })
+    .await?;
+    Ok(reply.into_response())
+}
+
+/// The client's `If-Match` precondition.
+pub fn if_match(req: &HttpRequest) -> Precondition {
+    Precondition::if_match(
+        req.headers()
+            .get(header::IF_MATCH)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// The client's `If-None-Match`, as sent.
+pub fn if_none_match(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::IF_NONE_MATCH)?
+        .to_str()
+        .ok()
+        .map(str::to_owned)
+}
+
+/// Whether an `If-None-Match` header names the current version (weak comparison, or `*`).
+pub fn none_match_holds(header: Option<&str>, version: i64) -> bool {
+    let Some(header) = header else {
+        return false;
+    };
+    let current = version.to_string();
+    header.trim() == "*" || header.split(',').any(|t| etag::opaque_tag(t) == current)
+}
+
+/// A SCIM answer built on the blocking pool, with the resource serialised there too (an
+/// `HttpResponse` cannot cross threads); [`ScimReply::into_response`] finishes it on the worker.
+#[derive(Debug)]
+pub struct ScimReply {
+    status: StatusCode,
+    body: Option<String>,
+    version: Option<i64>,
+    location: Option<String>,
+}
+
+impl ScimReply {
+    /// A JSON document.
+    pub fn json(status: StatusCode, body: &Value) -> Self {
+        Self {
+            status,
+            body: Some(body.to_string()),
+            version: None,
+            location: None,
+        }
+    }
+
+    /// An answer without a body (`204`, `304`).
+    pub fn empty(status: StatusCode) -> Self {
+        Self {
+            status,
+            body: None,
+            version: None,
+            location: None,
+        }
+    }
+
+    /// With the `ETag` of `version`.
+    pub fn tagged(mut self, version: i64) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// With a `Location`.
+    pub fn located(mut self, url: String) -> Self {
+        self.location = Some(url);
+        self
+    }
+
+    /// The response.
+    pub fn into_response(self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        if let Some(location) = self.location
+            && let Ok(value) = HeaderValue::from_str(&location)
+        {
+            builder.insert_header((header::LOCATION, value));
+        }
+        let response = match self.body {
+            Some(body) => builder.content_type(SCIM_JSON).body(body),
+            None => builder.finish(),
+        };
+        match self.version {
+            Some(version) => with_etag(response, version),
+            None => response,
+        }
+    }
+}
+
+/// A SCIM JSON response.
+pub fn scim_response(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(SCIM_JSON)
+        .body(body.to_string())
+}
