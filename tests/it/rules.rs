@@ -113,8 +113,8 @@ async fn each_hard_rule_is_a_400_naming_attribute_and_rule_and_writes_nothing() 
             "countryCallingCode",
         ),
         (
-            "store with letters as calling code",
-            store(json!({"refId": "S1", "countryCallingCode": "BE"})),
+            "store with letters that are no ISO 3166 country code",
+            store(json!({"refId": "S1", "countryCallingCode": "XY"})),
             "countryCallingCode",
         ),
         (
