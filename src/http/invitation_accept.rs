@@ -20,6 +20,7 @@ pub fn routes(limit: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(|req, next| {
                     super::intake::intake(super::intake::Gate::Open, req, next)
                 }))
+                .wrap(actix_web::middleware::from_fn(super::cors::app_api))
                 .app_data(super::problem_json_config(limit))
                 .route("/accept", web::post().to(accept))
                 .default_service(web::to(|| async {

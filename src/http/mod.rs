@@ -23,6 +23,7 @@ pub mod admin_jobs;
 pub mod admin_users;
 pub mod app;
 pub mod auth;
+pub mod cors;
 pub mod crewplanner;
 pub mod discovery;
 pub mod error;
@@ -79,6 +80,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .service(
                 web::scope("/app/v1")
+                    .wrap(from_fn(cors::app_api))
                     .app_data(problem_json_config(limit))
                     .app_data(problem_query_config())
                     .configure(app::routes)

@@ -109,7 +109,7 @@ async fn accounts_tokens_scopes_settings_and_revocation() {
     assert_eq!(app.get("/scim/v2/Users", &scim).await.status, 200);
     assert_eq!(
         app.get("/scim/v2/Users", &admin).await.status,
-        401,
+        403,
         "scopes do not mix"
     );
     assert_eq!(app.get("/admin/v1/audit", &admin).await.status, 200);
@@ -132,6 +132,89 @@ async fn accounts_tokens_scopes_settings_and_revocation() {
     let (ok, _, _) = cli(&app.db, &["token", "revoke", &token_id]);
     assert!(ok);
     assert_eq!(app.get("/scim/v2/Users", &scim).await.status, 401);
+    let (ok, out, err) = cli(&app.db, &["token", "revoke", &token_id]);
+    assert!(
+        !ok && out.is_empty() && err.contains("was revoked already"),
+        "revoking a revoked token is not reported as done: {out} {err}"
+    );
+
+    // Errors are sentences for a terminal, not the protocol's vocabulary.
+    let (ok, _, err) = cli(
+        &app.db,
+        &["account", "settings", &account, "--default-language", "xx"],
+    );
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        !ok && last.starts_with("error: ") && !err.contains("invalidValue"),
+        "{err}"
+    );
+    let (ok, _, err) = cli(&app.db, &["account", "show", "no-such-account"]);
+    assert!(!ok && err.contains("there is no such account"), "{err}");
+}
+
+/// Runs the real binary on `db` with more environment.
+fn cli_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env("SERVER_KEY", TEST_SERVER_KEY)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn secrets_are_refused_as_flags_and_read_from_the_environment_or_files() {
+    let db = TestDb::new();
+    let (ok, _, err) = cli(&db, &["--server-key", TEST_SERVER_KEY, "account", "list"]);
+    assert!(
+        !ok && err.contains("--server-key is refused") && err.contains("SERVER_KEY_FILE"),
+        "{err}"
+    );
+    let (ok, _, err) = cli(&db, &["worker", "--smtp-url", "smtp://u:pw@localhost:2525"]);
+    assert!(
+        !ok && err.contains("--smtp-url is refused") && !err.contains("pw@"),
+        "{err}"
+    );
+    let (ok, _, err) = cli_env(&db, &["account", "list"], &[("SERVER_KEY", "abc")]);
+    assert!(
+        !ok && err.contains("64 hex characters") && err.contains("has 3"),
+        "{err}"
+    );
+    // SMTP_URL_FILE: read, checked, never shown.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("smtp");
+    std::fs::write(&file, "http://user:hunter2@mail.example\n").unwrap();
+    let (ok, _, err) = cli_env(
+        &db,
+        &["serve", "--bind", "127.0.0.1:0"],
+        &[("SMTP_URL_FILE", file.to_str().unwrap())],
+    );
+    assert!(
+        !ok && err.contains("SMTP_URL must start with smtp://") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let (ok, _, err) = cli_env(
+        &db,
+        &["serve", "--bind", "127.0.0.1:0"],
+        &[
+            ("SMTP_URL_FILE", file.to_str().unwrap()),
+            ("SMTP_URL", "smtp://localhost:2525"),
+        ],
+    );
+    assert!(!ok && err.contains("not both"), "{err}");
+    // --workers and HTTP_WORKERS name one setting.
+    let (ok, help, _) = cli(&db, &["serve", "--help"]);
+    assert!(
+        ok && help.contains("--http-workers") && help.contains("--workers"),
+        "{help}"
+    );
 }
 
 struct Server {
@@ -195,16 +278,20 @@ fn field(lines: &[String], label: &str) -> Option<String> {
 #[test]
 fn first_start_creates_one_account_even_when_two_instances_start_together() {
     let db = TestDb::new();
-    let (a, b) = (Server::start(&db), Server::start(&db));
-    let (out_a, out_b) = (a.until_listening(), b.until_listening());
-    let printed: Vec<&Vec<String>> = [&out_a, &out_b]
-        .into_iter()
+    // SQLite serves one instance (a second refuses: `safe_start`); PostgreSQL several.
+    let servers: Vec<Server> = match db.is_postgres() {
+        true => vec![Server::start(&db), Server::start(&db)],
+        false => vec![Server::start(&db)],
+    };
+    let outputs: Vec<Vec<String>> = servers.iter().map(Server::until_listening).collect();
+    let printed: Vec<&Vec<String>> = outputs
+        .iter()
         .filter(|o| field(o, "SCIM token:").is_some())
         .collect();
     assert_eq!(
         printed.len(),
         1,
-        "exactly one instance bootstraps: {out_a:?} {out_b:?}"
+        "exactly one instance bootstraps: {outputs:?}"
     );
     let token = field(printed[0], "SCIM token:").unwrap();
     let base = field(printed[0], "SCIM base URL:").unwrap();
@@ -218,7 +305,7 @@ fn first_start_creates_one_account_even_when_two_instances_start_together() {
         &user("a@example.com"),
     );
     assert_eq!(status, 201, "{body}");
-    drop((a, b));
+    drop(servers);
 
     let again = Server::start(&db);
     assert!(
@@ -280,9 +367,49 @@ fn crewplanner_enable_show_disable_never_print_or_store_the_secret() {
             &account,
             "--slug",
             "Not A Slug",
+            "--hs256-secret-file",
+            file.to_str().unwrap(),
         ],
     );
     assert!(!ok && err.contains("slug"), "{err}");
     let (ok, out, _) = cli(&app.db, &["crewplanner", "disable", "--account", &account]);
     assert!(ok && out.contains("enabled:  false"));
+
+    // The server's keys: refused where this environment names none; the launch URL is shown.
+    let platform = [
+        "crewplanner",
+        "enable",
+        "--account",
+        &account,
+        "--slug",
+        "acme",
+    ];
+    let (ok, _, err) = cli(&app.db, &platform);
+    assert!(
+        !ok && err.contains("no CrewPlanner keys") && err.contains("CREWPLANNER_JWKS_URL"),
+        "{err}"
+    );
+    let (_, shown, _) = cli(&app.db, &["crewplanner", "show", "--account", &account]);
+    assert!(
+        shown.contains("enabled:  false"),
+        "nothing changed: {shown}"
+    );
+    let (ok, out, err) = cli_env(
+        &app.db,
+        &platform,
+        &[
+            (
+                "CREWPLANNER_JWKS_URL",
+                "https://auth.crewplanner.example/jwks.json",
+            ),
+            ("PUBLIC_URL", "https://scim.example.com"),
+        ],
+    );
+    assert!(ok && out.contains("the server's CrewPlanner keys"), "{err}");
+    assert!(
+        out.contains(&format!(
+            "https://scim.example.com/crewplanner/{account}/launch"
+        )),
+        "{out}"
+    );
 }
