@@ -282,7 +282,8 @@ impl KeyConfig {
             .as_ref()
             .filter(|k| !k.expose().trim().is_empty())
         {
-            crate::crypto::ServerKey::parse(key.expose()).context("SERVER_KEY")?;
+            crate::crypto::ServerKey::parse(key.expose())
+                .map_err(|e| anyhow::anyhow!("SERVER_KEY: {e}"))?;
         }
         Ok(())
     }
