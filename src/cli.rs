@@ -133,7 +133,7 @@ pub enum CrewPlannerCommand {
         /// The server's CrewPlanner keys, as `serve` reads them: without one of them or an
         /// account key above, enabling is refused (every sign-in would fail).
         #[command(flatten)]
-        keys: CrewPlannerArgs,
+        keys: Box<CrewPlannerArgs>,
         /// Where the launch URL points.
         #[command(flatten)]
         public: PublicUrlArgs,
