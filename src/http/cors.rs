@@ -33,15 +33,7 @@ pub async fn app_api(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .expect("AppState is registered by http::configure")
-        .clone();
-    let origin = req.headers().get(header::ORIGIN).cloned();
-    let allowed = origin.filter(|o| {
-        o.to_str()
-            .is_ok_and(|o| state.settings.cors_origins.iter().any(|a| a == o))
-    });
+    let allowed = allowed_origin(&req);
     let preflight = req.method() == Method::OPTIONS
         && req
             .headers()
@@ -71,6 +63,15 @@ pub async fn app_api(
     }
     vary_on_origin(headers);
     Ok(response)
+}
+
+/// The request's `Origin`, when it is one of the configured origins (compared exactly: browsers
+/// send the serialised origin, which configuration holds in the same form).
+fn allowed_origin(req: &ServiceRequest) -> Option<HeaderValue> {
+    let origins = &req.app_data::<web::Data<AppState>>()?.settings.cors_origins;
+    let origin = req.headers().get(header::ORIGIN)?;
+    let text = origin.to_str().ok()?;
+    origins.iter().any(|o| o == text).then(|| origin.clone())
 }
 
 /// Tells caches that the answer depends on `Origin`.

@@ -14,18 +14,33 @@ const TEST_SERVER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0
 
 /// Runs the real binary on `db`; returns whether it succeeded, its stdout and its stderr.
 pub fn cli(db: &TestDb, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
-        .args(args)
-        .env("DATABASE_URL", &db.url)
-        .env("SERVER_KEY", TEST_SERVER_KEY)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    cli_env(db, args, &[])
+}
+
+/// Whether a finished command succeeded, its stdout and its stderr.
+pub fn outcome(out: std::process::Output) -> (bool, String, String) {
     (
         out.status.success(),
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// `crewplanner enable` for `account` with `slug`, and the account's own HS256 secret file when
+/// given (else the server's keys).
+pub fn enable<'a>(account: &'a str, slug: &'a str, hs256_file: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = vec![
+        "crewplanner",
+        "enable",
+        "--account",
+        account,
+        "--slug",
+        slug,
+    ];
+    if let Some(file) = hs256_file {
+        args.extend(["--hs256-secret-file", file]);
+    }
+    args
 }
 
 fn last_line(s: &str) -> String {
@@ -154,18 +169,15 @@ async fn accounts_tokens_scopes_settings_and_revocation() {
 
 /// Runs the real binary on `db` with more environment.
 fn cli_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
-        .args(args)
-        .env("DATABASE_URL", &db.url)
-        .env("SERVER_KEY", TEST_SERVER_KEY)
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
+    outcome(
+        Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .env("SERVER_KEY", TEST_SERVER_KEY)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap(),
     )
 }
 
@@ -327,19 +339,7 @@ fn crewplanner_enable_show_disable_never_print_or_store_the_secret() {
     let secret = "cp-secret-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e";
     let file = dir.path().join("hs256.txt");
     std::fs::write(&file, format!("{secret}\n")).unwrap();
-    let (ok, out, err) = cli(
-        &db,
-        &[
-            "crewplanner",
-            "enable",
-            "--account",
-            &account,
-            "--slug",
-            "acme",
-            "--hs256-secret-file",
-            file.to_str().unwrap(),
-        ],
-    );
+    let (ok, out, err) = cli(&db, &enable(&account, "acme", file.to_str()));
     assert!(ok, "{err}");
     assert!(out.contains("enabled:  true") && out.contains("HS256 secret"));
     let (ok, shown, _) = cli(&db, &["crewplanner", "show", "--account", &account]);
@@ -358,32 +358,13 @@ fn crewplanner_enable_show_disable_never_print_or_store_the_secret() {
             .unwrap()
     };
     assert!(!stored.contains(secret) && !stored.contains("7f3a9c1e"));
-    let (ok, _, err) = cli(
-        &app.db,
-        &[
-            "crewplanner",
-            "enable",
-            "--account",
-            &account,
-            "--slug",
-            "Not A Slug",
-            "--hs256-secret-file",
-            file.to_str().unwrap(),
-        ],
-    );
+    let (ok, _, err) = cli(&app.db, &enable(&account, "Not A Slug", file.to_str()));
     assert!(!ok && err.contains("slug"), "{err}");
     let (ok, out, _) = cli(&app.db, &["crewplanner", "disable", "--account", &account]);
     assert!(ok && out.contains("enabled:  false"));
 
     // The server's keys: refused where this environment names none; the launch URL is shown.
-    let platform = [
-        "crewplanner",
-        "enable",
-        "--account",
-        &account,
-        "--slug",
-        "acme",
-    ];
+    let platform = enable(&account, "acme", None);
     let (ok, _, err) = cli(&app.db, &platform);
     assert!(
         !ok && err.contains("no CrewPlanner keys") && err.contains("CREWPLANNER_JWKS_URL"),

@@ -15,6 +15,7 @@ use mobietrain_scim::clock::{Clock, SystemClock};
 use mobietrain_scim::db::schema::{accounts as accounts_table, server_key};
 use mobietrain_scim::db::{ConnectionManager, DatabaseTarget, DbConn, SqliteSync};
 
+use crate::cli::{enable as crewplanner_enable, outcome};
 use crate::harness::TestDb;
 
 const KEY_A: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -81,15 +82,11 @@ impl Fresh {
 
     /// Runs a command to its end: success, stdout, stderr.
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-        let out = self
-            .command(args)
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
+        outcome(
+            self.command(args)
+                .envs(env.iter().copied())
+                .output()
+                .unwrap(),
         )
     }
 
@@ -391,16 +388,7 @@ fn a_database_refuses_a_server_key_it_was_not_first_used_with() {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("hs256");
     std::fs::write(&secret, "a-secret-of-at-least-thirty-two-bytes-long").unwrap();
-    let enable = [
-        "crewplanner",
-        "enable",
-        "--account",
-        &account,
-        "--slug",
-        "acme",
-        "--hs256-secret-file",
-        secret.to_str().unwrap(),
-    ];
+    let enable = crewplanner_enable(&account, "acme", secret.to_str());
     let (ok, _, err) = fresh.run(&enable, &key_b);
     assert!(!ok && err.contains("another server key"), "{err}");
     let (ok, _, err) = fresh.run(&["worker"], &key_b);
@@ -423,15 +411,17 @@ fn a_database_refuses_a_server_key_it_was_not_first_used_with() {
 fn commands_refuse_a_sqlite_database_that_does_not_exist_and_an_empty_path() {
     let dir = tempfile::tempdir().unwrap();
     let run = |url: &str, args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
-            .args(args)
-            .current_dir(dir.path())
-            .env("DATABASE_URL", url)
-            .env("SERVER_KEY", KEY_A)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        (out.status.success(), String::from_utf8(out.stderr).unwrap())
+        let (ok, _, err) = outcome(
+            Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
+                .args(args)
+                .current_dir(dir.path())
+                .env("DATABASE_URL", url)
+                .env("SERVER_KEY", KEY_A)
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap(),
+        );
+        (ok, err)
     };
     let expected = std::path::absolute(dir.path().join("elsewhere.db")).unwrap();
     for args in [
