@@ -394,3 +394,23 @@ fn crewplanner_enable_show_disable_never_print_or_store_the_secret() {
         "{out}"
     );
 }
+
+#[test]
+fn every_variable_the_command_line_reads_is_documented_in_env_sample() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cli = std::fs::read_to_string(format!("{root}/src/cli.rs")).unwrap();
+    let sample = std::fs::read_to_string(format!("{root}/.env.sample")).unwrap();
+    let mut names: Vec<&str> = cli
+        .split("env = \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    // The secrets, read from the environment only (never flags).
+    names.extend(["SERVER_KEY", "SMTP_URL"]);
+    assert!(names.len() > 30, "{names:?}");
+    let missing: Vec<&str> = names
+        .into_iter()
+        .filter(|name| !sample.contains(&format!("{name}=")))
+        .collect();
+    assert!(missing.is_empty(), ".env.sample lacks {missing:?}");
+}
