@@ -55,14 +55,18 @@ pub fn pool(database: &DatabaseConfig) -> anyhow::Result<Pool> {
     )?)
 }
 
-/// The server key: `SERVER_KEY`, else the key file, which is created only for SQLite (a single
-/// instance).
-pub fn server_key(config: &Config) -> anyhow::Result<ServerKey> {
+/// The server key: `SERVER_KEY`, else the key file. A new key is made only when `may_create`
+/// and the database is SQLite (a single instance); its file is for the caller to write once the
+/// database accepted the key ([`crate::crypto::NewKeyFile`]).
+pub fn server_key(
+    config: &Config,
+    may_create: bool,
+) -> anyhow::Result<(ServerKey, Option<crate::crypto::NewKeyFile>)> {
     let sqlite = config.database.backend()? == db::Backend::Sqlite;
     ServerKey::load(
         config.key.server_key.as_ref().map(|k| k.expose()),
         &config.key.server_key_file,
-        sqlite,
+        may_create && sqlite,
     )
 }
 
@@ -113,6 +117,8 @@ pub fn http_settings(config: &Config, public_url: String) -> HttpSettings {
         max_body_bytes: config.http.max_body_bytes,
         body_read_timeout: config.http.body_read_timeout(),
         max_results: config.http.max_results,
+        // Validated with the configuration (`Config::validate`), so never the fallback.
+        cors_origins: config.cors_origins().unwrap_or_default(),
     }
 }
 

@@ -1,11 +1,16 @@
 //! The command line: `serve`, `worker`, `migrate`, `account …`, `token …`, `jobs …` and
-//! `crewplanner …`. Every option can also be set by
-//! the environment variable named in its help (documented in `.env.sample`).
+//! `crewplanner …`. Every option can also be set by the environment variable named in its help
+//! (documented in `.env.sample`); secrets come only from the environment or files, never from
+//! flags (a flag is visible to every user of the machine in `ps`). How the commands start safely
+//! is [`start`]; how they print errors, [`human`].
+
+pub mod human;
+pub mod start;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::accounts::{self, Scope};
@@ -16,7 +21,14 @@ use crate::jobs::{JobState, queue};
 
 /// The provisioning server of MobieTrain: SCIM 2.0 for identity providers.
 #[derive(Debug, Parser)]
-#[command(name = "mobietrain-scim", version, about)]
+#[command(
+    name = "mobietrain-scim",
+    version,
+    about,
+    after_help = "Secrets come from the environment or files, never from flags: SERVER_KEY or \
+                  SERVER_KEY_FILE, SMTP_URL or SMTP_URL_FILE. The .env file is not read: load it \
+                  with `set -a; . ./.env; set +a` (or systemd's EnvironmentFile=)."
+)]
 pub struct Cli {
     /// Database settings, shared by every command.
     #[command(flatten)]
@@ -58,13 +70,14 @@ pub struct DatabaseArgs {
     pub db_pool_timeout_secs: u64,
 }
 
-/// Where the server key comes from.
+/// Where the server key comes from: the environment variable `SERVER_KEY` (64 hex characters,
+/// `openssl rand -hex 32`; read by [`config`], never a flag), else the key file.
 #[derive(Debug, Clone, Args)]
 pub struct KeyArgs {
-    /// The server key: 64 hex characters (`openssl rand -hex 32`). Seals stored secrets and keys
-    /// invitation links; every instance sharing a database needs the same one. Never logged.
-    #[arg(long, env = "SERVER_KEY", hide_env_values = true, global = true)]
-    pub server_key: Option<String>,
+    /// Refused: a key on the command line is visible to every user of the machine. Kept so that
+    /// the old flag says what to do instead of "unexpected argument".
+    #[arg(long = "server-key", hide = true, global = true)]
+    pub server_key_flag: Option<String>,
     /// The file holding the server key when SERVER_KEY is not set; created on first start of a
     /// SQLite server.
     #[arg(long, env = "SERVER_KEY_FILE", default_value = defaults::SERVER_KEY_FILE, global = true)]
@@ -117,19 +130,55 @@ pub enum CrewPlannerCommand {
         /// The account's own HS256 secret (at least 32 bytes; stored encrypted, never shown).
         #[arg(long, group = "own_key")]
         hs256_secret_file: Option<std::path::PathBuf>,
+        /// The server's CrewPlanner keys, as `serve` reads them: without one of them or an
+        /// account key above, enabling is refused (every sign-in would fail).
+        #[command(flatten)]
+        keys: Box<CrewPlannerArgs>,
+        /// Where the launch URL points.
+        #[command(flatten)]
+        public: PublicUrlArgs,
     },
     /// Turn the CrewPlanner link off for an account.
     Disable {
         /// The account id.
         #[arg(long)]
         account: String,
+        /// Where the launch URL points.
+        #[command(flatten)]
+        public: PublicUrlArgs,
     },
-    /// Show an account's CrewPlanner link (never a secret).
+    /// Show an account's CrewPlanner link and its launch URL (never a secret).
     Show {
         /// The account id.
         #[arg(long)]
         account: String,
+        /// Where the launch URL points.
+        #[command(flatten)]
+        public: PublicUrlArgs,
     },
+}
+
+/// The server's public base URL, for commands that print a URL of it.
+#[derive(Debug, Clone, Args)]
+pub struct PublicUrlArgs {
+    /// The server's externally visible base URL (as `serve` has it).
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The address the server listens on (the base URL when PUBLIC_URL is not set).
+    #[arg(long, env = "BIND", default_value = defaults::BIND)]
+    pub bind: SocketAddr,
+}
+
+impl PublicUrlArgs {
+    /// The base URL, as `serve` works it out.
+    fn base(&self) -> String {
+        config::HttpConfig {
+            bind: self.bind,
+            public_url: self.public_url.clone(),
+            ..config::HttpConfig::default()
+        }
+        .public_url_for(self.bind)
+    }
 }
 
 /// Options of the background workers and the mailer, for `serve` and `worker`.
@@ -144,10 +193,15 @@ pub struct WorkerArgs {
     /// Milliseconds an idle worker waits before it looks for work again.
     #[arg(long, env = "JOB_POLL_MS", default_value_t = defaults::JOB_POLL_MS)]
     pub job_poll_ms: u64,
-    /// The mail server: smtp://host:2525, smtp://user:pass@host:587?tls=required or
-    /// smtps://user:pass@host. Never logged. Without it, e-mail jobs fail and wait for a retry.
-    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
-    pub smtp_url: Option<String>,
+    /// Refused: the mail server's URL holds its password. Set SMTP_URL in the environment, or
+    /// SMTP_URL_FILE.
+    #[arg(long = "smtp-url", hide = true)]
+    pub smtp_url_flag: Option<String>,
+    /// A file holding the mail server's URL (smtp://host:2525, smtp://user:pass@host:587?tls=required
+    /// or smtps://user:pass@host), when SMTP_URL is not set in the environment. Never logged.
+    /// Without either, e-mail jobs fail and wait for a retry.
+    #[arg(long, env = "SMTP_URL_FILE")]
+    pub smtp_url_file: Option<std::path::PathBuf>,
     /// The sender's address.
     #[arg(long, env = "MAIL_FROM", default_value = defaults::MAIL_FROM)]
     pub mail_from: String,
@@ -237,8 +291,16 @@ pub struct ServeArgs {
     #[arg(long, env = "MAX_RESULTS", default_value_t = defaults::MAX_RESULTS)]
     pub max_results: u64,
     /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "HTTP_WORKERS")]
-    pub workers: Option<usize>,
+    #[arg(long = "http-workers", visible_alias = "workers", env = "HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+    /// Origins whose browsers may call the app API and the invitation accept route (CORS),
+    /// comma-separated (default: the origins of APP_URL and INVITE_URL).
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Option<Vec<String>>,
+    /// Write the first start's SCIM token to this file (mode 0600) instead of stdout, which under
+    /// systemd or a container is the log.
+    #[arg(long, visible_alias = "token-file", env = "BOOTSTRAP_TOKEN_FILE")]
+    pub bootstrap_token_file: Option<std::path::PathBuf>,
     /// The app's sign-in page: a signed-in user is sent there with `?code=…`.
     #[arg(long, env = "APP_URL", default_value = defaults::APP_URL)]
     pub app_url: String,
@@ -375,8 +437,14 @@ pub fn config(cli: &Cli) -> anyhow::Result<Config> {
         pool_size: cli.database.db_pool_size,
         pool_timeout_secs: cli.database.db_pool_timeout_secs,
     };
+    if cli.key.server_key_flag.is_some() {
+        bail!(
+            "--server-key is refused: a flag is visible to every user of this machine (ps). Set \
+             SERVER_KEY in the environment, or put the key in a file named by SERVER_KEY_FILE"
+        );
+    }
     config.key = config::KeyConfig {
-        server_key: cli.key.server_key.clone().map(Secret::new),
+        server_key: secret_from_env("SERVER_KEY")?,
         server_key_file: cli.key.server_key_file.clone(),
     };
     match &cli.command {
@@ -393,26 +461,23 @@ pub fn config(cli: &Cli) -> anyhow::Result<Config> {
                     multi_values: args.max_multi_values,
                     members: args.max_members_per_request,
                 },
-                workers: args.workers,
+                workers: args.http_workers,
             };
             config.app = config::AppConfig {
                 app_url: args.app_url.clone(),
                 session_lifetime_hours: args.session_lifetime_hours,
+                cors_allowed_origins: args.cors_allowed_origins.clone(),
             };
-            let cp = &args.crewplanner;
-            config.crewplanner = config::CrewPlannerConfig {
-                jwks_url: cp.crewplanner_jwks_url.clone(),
-                jwks_file: cp.crewplanner_jwks_file.clone(),
-                public_key_file: cp.crewplanner_public_key_file.clone(),
-                public_key_id: cp.crewplanner_public_key_id.clone(),
-                issuer_template: cp.crewplanner_issuer_template.clone(),
-            };
-            worker_config(&mut config, &args.jobs);
+            config.crewplanner = crewplanner_config(&args.crewplanner);
+            worker_config(&mut config, &args.jobs)?;
         }
         Command::Worker(args) => {
-            worker_config(&mut config, args);
+            worker_config(&mut config, args)?;
             // A worker process without workers would do nothing.
             config.workers.threads = config.workers.threads.max(1);
+        }
+        Command::Crewplanner(CrewPlannerCommand::Enable { keys, .. }) => {
+            config.crewplanner = crewplanner_config(keys);
         }
         _ => {}
     }
@@ -420,14 +485,55 @@ pub fn config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-fn worker_config(config: &mut Config, args: &WorkerArgs) {
+fn crewplanner_config(cp: &CrewPlannerArgs) -> config::CrewPlannerConfig {
+    config::CrewPlannerConfig {
+        jwks_url: cp.crewplanner_jwks_url.clone(),
+        jwks_file: cp.crewplanner_jwks_file.clone(),
+        public_key_file: cp.crewplanner_public_key_file.clone(),
+        public_key_id: cp.crewplanner_public_key_id.clone(),
+        issuer_template: cp.crewplanner_issuer_template.clone(),
+    }
+}
+
+/// A secret from the environment only (never a flag); empty counts as unset.
+fn secret_from_env(name: &str) -> anyhow::Result<Option<Secret>> {
+    match std::env::var(name) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => Ok(Some(Secret::new(value))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{name} is not valid UTF-8"),
+    }
+}
+
+/// `SMTP_URL` from the environment, else the file `SMTP_URL_FILE` names (one line).
+fn smtp_url(args: &WorkerArgs) -> anyhow::Result<Option<Secret>> {
+    if args.smtp_url_flag.is_some() {
+        bail!(
+            "--smtp-url is refused: the URL holds the mail server's password, and a flag is \
+             visible to every user of this machine (ps). Set SMTP_URL in the environment, or put \
+             the URL in a file named by SMTP_URL_FILE"
+        );
+    }
+    let from_env = secret_from_env("SMTP_URL")?;
+    match (&from_env, &args.smtp_url_file) {
+        (Some(_), Some(_)) => bail!("set SMTP_URL or SMTP_URL_FILE, not both"),
+        (_, None) => Ok(from_env),
+        (None, Some(file)) => {
+            let text = config::read_key_file(file).context("SMTP_URL_FILE")?;
+            let url = text.trim();
+            Ok((!url.is_empty()).then(|| Secret::new(url)))
+        }
+    }
+}
+
+fn worker_config(config: &mut Config, args: &WorkerArgs) -> anyhow::Result<()> {
     config.workers = config::WorkerConfig {
         threads: args.worker_threads,
         lease_secs: args.job_lease_secs,
         poll_ms: args.job_poll_ms,
     };
     config.mail = config::MailConfig {
-        smtp_url: args.smtp_url.clone().map(Secret::new),
+        smtp_url: smtp_url(args)?,
         from: args.mail_from.clone(),
         from_name: args.mail_from_name.clone(),
     };
@@ -438,6 +544,7 @@ fn worker_config(config: &mut Config, args: &WorkerArgs) {
         expiry_days: inv.invitation_expiry_days,
         resend_cooldown_hours: inv.invitation_resend_cooldown_hours,
     };
+    Ok(())
 }
 
 /// Runs the command line.
@@ -445,34 +552,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     let config = config(&cli)?;
     let clock = SystemClock;
+    // Every command but `serve` and `migrate` works on an existing database only.
+    let existing = |config: &Config| -> anyhow::Result<DbConn> {
+        start::prepare_database(&config.database, false)?;
+        crate::app::open_migrated(&config.database)
+    };
     match cli.command {
-        Command::Serve(_) => serve(&config),
+        Command::Serve(args) => serve(&config, &args),
         Command::Migrate => {
+            start::prepare_database(&config.database, true)?;
             crate::app::open_migrated(&config.database)?;
             println!("database is up to date");
             Ok(())
         }
-        Command::Account(cmd) => account(
-            &mut crate::app::open_migrated(&config.database)?,
-            cmd,
-            &clock,
-        ),
-        Command::Token(cmd) => token(
-            &mut crate::app::open_migrated(&config.database)?,
-            cmd,
-            &clock,
-        ),
+        Command::Account(cmd) => account(&mut existing(&config)?, cmd, &clock),
+        Command::Token(cmd) => token(&mut existing(&config)?, cmd, &clock),
         Command::Worker(_) => worker(&config),
-        Command::Jobs(cmd) => jobs(
-            &mut crate::app::open_migrated(&config.database)?,
-            cmd,
-            &clock,
-        ),
+        Command::Jobs(cmd) => jobs(&mut existing(&config)?, cmd, &clock),
         Command::Bench(args) => crate::bench::run(&config.database, args),
         Command::Crewplanner(cmd) => {
-            let mut conn = crate::app::open_migrated(&config.database)?;
-            let key = crate::app::server_key(&config)?;
-            crewplanner(&mut conn, &key, cmd, &clock)
+            start::prepare_database(&config.database, false)?;
+            let (key, _) = crate::app::server_key(&config, false)?;
+            let now = clock.now_naive();
+            let (mut conn, ()) = crate::app::migrate(&config.database, |conn| {
+                start::check_server_key(conn, &key, &config, now)
+            })?;
+            crewplanner(&mut conn, &key, &config, cmd, &clock)
         }
     }
 }
@@ -480,8 +585,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// Runs the job workers until SIGINT or SIGTERM, then stops them gracefully.
 fn worker(config: &Config) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let server_key = Arc::new(crate::app::server_key(config)?);
-    crate::app::open_migrated(&config.database)?;
+    start::prepare_database(&config.database, false)?;
+    let (key, _) = crate::app::server_key(config, false)?;
+    let now = clock.now_naive();
+    crate::app::migrate(&config.database, |conn| {
+        start::check_server_key(conn, &key, config, now)
+    })?;
+    let server_key = Arc::new(key);
     let pool = crate::app::pool(&config.database)?;
     let workers = crate::app::start_workers(config, &pool, clock, server_key)?;
     println!("mobietrain-scim worker running; stop it with Ctrl-C or SIGTERM");
@@ -558,7 +668,7 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
             }
         }
         AccountCommand::Show { id } => {
-            let a = accounts::find_account(conn, &id)?;
+            let a = accounts::find_account(conn, &id).with_context(|| format!("account {id}"))?;
             let tokens = accounts::list_tokens(conn, &id)?;
             println!("id:                  {}", a.id);
             println!("name:                {}", a.name);
@@ -590,7 +700,7 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
                 agreement_accepted: agreement_accepted.then_some(true),
             };
             let a = crate::invitations::change_settings(conn, &id, &change, clock.now_naive())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .with_context(|| format!("account {id}"))?;
             println!("require-external-id: {}", a.require_external_id);
             println!("invite-on-provision: {}", a.invite_on_provision);
             println!("default-language:    {}", a.default_language);
@@ -602,11 +712,12 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
 fn crewplanner(
     conn: &mut DbConn,
     key: &crate::crypto::ServerKey,
+    config: &Config,
     cmd: CrewPlannerCommand,
     clock: &dyn Clock,
 ) -> anyhow::Result<()> {
     use crate::crewplanner::link::{self, KeyChoice};
-    let show = |row: &crate::db::models::CrewPlannerLinkRow| {
+    let show = |row: &crate::db::models::CrewPlannerLinkRow, public: &PublicUrlArgs| {
         println!("account:  {}", row.account_id);
         println!("slug:     {}", row.slug);
         println!("enabled:  {}", row.enabled);
@@ -621,6 +732,11 @@ fn crewplanner(
             }
         );
         println!("updated:  {}", crate::clock::rfc3339(row.updated_at));
+        println!(
+            "launch:   {}/crewplanner/{}/launch  (give CrewPlanner this URL; it adds ?jwt=…)",
+            public.base(),
+            row.account_id
+        );
     };
     match cmd {
         CrewPlannerCommand::Enable {
@@ -629,6 +745,8 @@ fn crewplanner(
             jwks_file,
             public_key_file,
             hs256_secret_file,
+            keys: _,
+            public,
         } => {
             let choice = if let Some(f) = jwks_file {
                 KeyChoice::Jwks(config::read_key_file(&f)?)
@@ -638,22 +756,41 @@ fn crewplanner(
                 let secret = config::read_key_file(&f)?;
                 KeyChoice::Hs256(secret.trim_end_matches(['\r', '\n']).as_bytes().to_vec())
             } else {
+                refuse_without_platform_keys(&config.crewplanner)?;
                 KeyChoice::Platform
             };
-            let row = link::enable(conn, key, &account, &slug, &choice, clock.now_naive())?;
+            let row = link::enable(conn, key, &account, &slug, &choice, clock.now_naive())
+                .with_context(|| format!("account {account}"))?;
             println!("CrewPlanner link enabled");
-            show(&row);
+            show(&row, &public);
         }
-        CrewPlannerCommand::Disable { account } => {
-            let row = link::disable(conn, &account, clock.now_naive())?;
+        CrewPlannerCommand::Disable { account, public } => {
+            let row = link::disable(conn, &account, clock.now_naive())
+                .with_context(|| format!("account {account}"))?;
             println!("CrewPlanner link disabled");
-            show(&row);
+            show(&row, &public);
         }
-        CrewPlannerCommand::Show { account } => match link::find(conn, &account)? {
-            Some(row) => show(&row),
+        CrewPlannerCommand::Show { account, public } => match link::find(conn, &account)? {
+            Some(row) => show(&row, &public),
             None => println!("account {account} has no CrewPlanner link"),
         },
     }
+    Ok(())
+}
+
+/// Enabling with the server's CrewPlanner keys when this environment names none would leave
+/// every employee at "try again in a minute": refused, saying what to set.
+fn refuse_without_platform_keys(keys: &config::CrewPlannerConfig) -> anyhow::Result<()> {
+    if keys.jwks_url().is_none() && keys.jwks_file.is_none() && keys.public_key_file.is_none() {
+        bail!(
+            "the server has no CrewPlanner keys in this environment: set CREWPLANNER_JWKS_URL, \
+             CREWPLANNER_JWKS_FILE or CREWPLANNER_PUBLIC_KEY_FILE as the server has them (run \
+             this with the server's environment), or give the account its own key with \
+             --jwks-file, --public-key-file or --hs256-secret-file"
+        );
+    }
+    // The files must hold keys, as `serve` will read them.
+    crate::app::crewplanner(keys)?;
     Ok(())
 }
 
@@ -665,7 +802,8 @@ fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Res
             scope,
         } => {
             let (row, token) =
-                accounts::issue_token(conn, &account, &label, scope, clock.now_naive())?;
+                accounts::issue_token(conn, &account, &label, scope, clock.now_naive())
+                    .with_context(|| format!("account {account}"))?;
             println!(
                 "issued {} token {} ({:?}); it is shown once, store it now:",
                 row.scope, row.id, row.label
@@ -681,7 +819,9 @@ fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Res
                 t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                     .unwrap_or_else(|| "-".into())
             };
-            for t in accounts::list_tokens(conn, &account)? {
+            for t in accounts::list_tokens(conn, &account)
+                .with_context(|| format!("account {account}"))?
+            {
                 println!(
                     "{:<36}  {:<6}  {:<12}  {:<20}  {:<20}  {}",
                     t.id,
@@ -694,7 +834,16 @@ fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Res
             }
         }
         TokenCommand::Revoke { id } => {
-            let t = accounts::revoke_token(conn, &id, clock.now_naive())?;
+            let (t, revoked) = accounts::revoke_token(conn, &id, clock.now_naive())
+                .with_context(|| format!("token {id}"))?;
+            if !revoked {
+                bail!(
+                    "token {} ({:?}) was revoked already, at {}; nothing changed",
+                    t.id,
+                    t.label,
+                    t.revoked_at.map(crate::clock::rfc3339).unwrap_or_default()
+                );
+            }
             println!("revoked token {} ({:?})", t.id, t.label);
         }
     }
@@ -703,20 +852,34 @@ fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Res
 
 /// Runs the HTTP server and the job workers until stopped (SIGINT/SIGTERM); then the workers finish
 /// the jobs they hold.
-fn serve(config: &Config) -> anyhow::Result<()> {
+///
+/// The order is what makes a start safe: the configuration was validated ([`config`]) and the
+/// CrewPlanner keys are read, the port is bound and (SQLite) the one-server lock taken before
+/// anything is written; the database then accepts the server key or the start is refused; the
+/// first start's account and token are created last, under the migration lock, and handed over
+/// before that transaction commits, so a start that fails on the way creates no token nobody saw.
+fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let server_key = Arc::new(crate::app::server_key(config)?);
     let crewplanner = Arc::new(crate::app::crewplanner(&config.crewplanner)?);
-    // Listen before anything is written, so a taken port fails the start early.
     let bind = config.http.bind;
     let listener =
         std::net::TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr().unwrap_or(bind);
     let public_url = config.http.public_url_for(addr);
+    let (key, new_key_file) = crate::app::server_key(config, true)?;
+    let _lock = start::lock_instance(&config.database)?;
+    start::prepare_database(&config.database, true)?;
     let now = clock.now_naive();
-    let (conn, bootstrapped) =
-        crate::app::migrate(&config.database, |conn| Ok(accounts::bootstrap(conn, now)?))?;
-    drop(conn);
+    let (mut conn, ()) = crate::app::migrate(&config.database, |conn| {
+        start::check_server_key(conn, &key, config, now)?;
+        // A new key's file is written once the database took its fingerprint (on SQLite inside
+        // the same transaction, which a failed write rolls back).
+        new_key_file
+            .map(crate::crypto::NewKeyFile::write)
+            .transpose()?;
+        Ok(())
+    })?;
+    let server_key = Arc::new(key);
     let backend = config.database.backend()?;
     let pool = crate::app::pool(&config.database)?;
     let workers = crate::app::start_workers(config, &pool, clock.clone(), server_key.clone())?;
@@ -724,13 +887,17 @@ fn serve(config: &Config) -> anyhow::Result<()> {
         config,
         crate::app::Parts {
             pool,
-            clock,
+            clock: clock.clone(),
             server_key,
             http: crate::app::http_settings(config, public_url.clone()),
             crewplanner,
         },
     );
     let http_workers = config.http.workers;
+    let token_target = match &args.bootstrap_token_file {
+        Some(path) => start::TokenTarget::File(path.clone()),
+        None => start::TokenTarget::Stdout,
+    };
     let served = actix_web::rt::System::new().block_on(async move {
         let app_state = state.clone();
         let mut server = actix_web::HttpServer::new(move || {
@@ -747,13 +914,25 @@ fn serve(config: &Config) -> anyhow::Result<()> {
             .listen(listener)
             .with_context(|| format!("cannot listen on {addr}"))?;
         let base = public_url.trim_end_matches('/');
-        if let Some((account, token)) = bootstrapped {
-            println!("No account existed, so one was created. Give your identity provider:");
-            println!("  account id:    {}", account.id);
-            println!("  SCIM base URL: {base}/scim/v2");
-            println!("  SCIM token:    {token}");
-            println!("The token is shown once; store it now.");
+        let now = clock.now_naive();
+        let bootstrapped = crate::db::migrate_locked(&mut conn, |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                let made = accounts::bootstrap(conn, now)?;
+                if let Some((account, token)) = &made {
+                    let handed = start::Bootstrapped {
+                        account_id: &account.id,
+                        token,
+                        base,
+                    };
+                    start::deliver(&token_target, &handed)?;
+                }
+                Ok::<_, anyhow::Error>(made.is_some())
+            })
+        })?;
+        if !bootstrapped {
+            start::hint_for_accounts_without_token(&mut conn)?;
         }
+        drop(conn);
         println!("mobietrain-scim listening on http://{addr} (SCIM base URL {base}/scim/v2)");
         tracing::info!(%addr, backend = ?backend, "listening");
         server
@@ -761,7 +940,8 @@ fn serve(config: &Config) -> anyhow::Result<()> {
             .await
             .context("the server stopped with an error")
     });
-    // The HTTP server has stopped (SIGINT/SIGTERM): let the workers finish the jobs they hold.
+    // The HTTP server has stopped (SIGINT/SIGTERM), or never started: let the workers finish the
+    // jobs they hold.
     if let Some(w) = workers {
         w.shutdown();
     }

@@ -116,13 +116,65 @@ impl Config {
     /// the variable, never quoting a secret.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.database.validate()?;
+        self.key.validate()?;
         self.http.validate()?;
         self.app.validate()?;
         self.crewplanner.validate()?;
         self.mail.validate()?;
         self.invitations.validate()?;
+        self.cors_origins()?;
         Ok(())
     }
+
+    /// The origins the app API and the invitation accept route answer cross-origin requests
+    /// from: `CORS_ALLOWED_ORIGINS`, or by default the origins of `APP_URL` and `INVITE_URL`
+    /// (where the app runs). Each as a browser sends it in `Origin` (`https://app.example.com`).
+    pub fn cors_origins(&self) -> anyhow::Result<Vec<String>> {
+        let mut origins = Vec::new();
+        match &self.app.cors_allowed_origins {
+            Some(listed) => {
+                for entry in listed.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+                    let origin = origin_of(entry).with_context(|| {
+                        format!(
+                            "CORS_ALLOWED_ORIGINS: {entry:?} is not an origin such as \
+                             https://app.example.com (scheme, host and port only; no *)"
+                        )
+                    })?;
+                    if origin != entry.trim_end_matches('/').to_ascii_lowercase() {
+                        bail!(
+                            "CORS_ALLOWED_ORIGINS: {entry:?} is not an origin; write it as {origin:?}"
+                        );
+                    }
+                    if !origins.contains(&origin) {
+                        origins.push(origin);
+                    }
+                }
+            }
+            None => {
+                for (name, url) in [
+                    ("APP_URL", &self.app.app_url),
+                    ("INVITE_URL", &self.invitations.invite_url),
+                ] {
+                    let origin =
+                        origin_of(url).with_context(|| format!("{name} has no origin: {url:?}"))?;
+                    if !origins.contains(&origin) {
+                        origins.push(origin);
+                    }
+                }
+            }
+        }
+        Ok(origins)
+    }
+}
+
+/// The origin of an absolute http(s) URL as a browser writes it in `Origin`: lowercase scheme and
+/// host, the port only when it is not the scheme's default.
+fn origin_of(url: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(url.trim())?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        bail!("not an http(s) URL with a host");
+    }
+    Ok(parsed.origin().ascii_serialization())
 }
 
 /// Where the data lives (`DATABASE_URL` and the pool).
@@ -151,8 +203,26 @@ impl Default for DatabaseConfig {
 
 impl DatabaseConfig {
     fn validate(&self) -> anyhow::Result<()> {
-        DatabaseTarget::parse(&self.url)?;
+        let target = DatabaseTarget::parse(&self.url)?;
+        if target.backend == Backend::Sqlite && target.address.trim().is_empty() {
+            bail!(
+                "DATABASE_URL {:?} names no SQLite file: write sqlite://PATH \
+                 (e.g. sqlite:///var/lib/mobietrain-scim/mobietrain-scim.db)",
+                self.url
+            );
+        }
         Ok(())
+    }
+
+    /// The SQLite file the URL names (`None` for PostgreSQL and for an in-memory database).
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let target = DatabaseTarget::parse(&self.url).ok()?;
+        let path = target.address;
+        (target.backend == Backend::Sqlite
+            && !path.is_empty()
+            && !path.starts_with(':')
+            && !path.starts_with("file:"))
+        .then(|| PathBuf::from(path))
     }
 
     /// What the URL points at.
@@ -201,6 +271,21 @@ impl Default for KeyConfig {
             server_key: None,
             server_key_file: PathBuf::from(defaults::SERVER_KEY_FILE),
         }
+    }
+}
+
+impl KeyConfig {
+    /// A `SERVER_KEY` that is set must be a key (the file is read when the key is loaded).
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(key) = self
+            .server_key
+            .as_ref()
+            .filter(|k| !k.expose().trim().is_empty())
+        {
+            crate::crypto::ServerKey::parse(key.expose())
+                .map_err(|e| anyhow::anyhow!("SERVER_KEY: {e}"))?;
+        }
+        Ok(())
     }
 }
 
@@ -334,6 +419,9 @@ pub struct AppConfig {
     pub app_url: String,
     /// How long an app session lasts, in hours (at least 1).
     pub session_lifetime_hours: i64,
+    /// `CORS_ALLOWED_ORIGINS`; `None`: the origins of `APP_URL` and `INVITE_URL` (see
+    /// [`Config::cors_origins`]).
+    pub cors_allowed_origins: Option<Vec<String>>,
 }
 
 impl Default for AppConfig {
@@ -341,6 +429,7 @@ impl Default for AppConfig {
         Self {
             app_url: defaults::APP_URL.to_owned(),
             session_lifetime_hours: defaults::SESSION_LIFETIME_HOURS,
+            cors_allowed_origins: None,
         }
     }
 }
@@ -489,6 +578,15 @@ impl Default for MailConfig {
 impl MailConfig {
     fn validate(&self) -> anyhow::Result<()> {
         if let Some(url) = self.smtp_url() {
+            // The scheme is checked here, in words an operator can act on; the mailer's own
+            // parse (below) says less. The URL itself is never quoted: it may hold a password.
+            let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+            if !matches!(scheme.as_deref(), Some("smtp" | "smtps")) {
+                bail!(
+                    "SMTP_URL must start with smtp:// (plain or STARTTLS: smtp://user:pass@host:587?tls=required) \
+                     or smtps:// (TLS: smtps://user:pass@host:465)"
+                );
+            }
             crate::email::smtp::SmtpMailer::new(url, &self.sender())?;
         }
         Ok(())
@@ -550,7 +648,7 @@ impl InvitationConfig {
             bail!("INVITATION_EXPIRY_DAYS or INVITATION_RESEND_COOLDOWN_HOURS is too large");
         };
         if expiry < chrono::Duration::days(1) {
-            bail!("the invitation expiry must be at least one day");
+            bail!("INVITATION_EXPIRY_DAYS must be at least 1");
         }
         if self.reminder_days.len() > 20 {
             bail!("at most 20 reminder days");
@@ -559,7 +657,13 @@ impl InvitationConfig {
         for &day in &self.reminder_days {
             if day <= previous || day >= self.expiry_days {
                 bail!(
-                    "reminder days must ascend, from 1, and come before the expiry (day {})",
+                    "INVITATION_REMINDER_DAYS ({}) must ascend, from 1, and come before the \
+                     expiry (INVITATION_EXPIRY_DAYS, {})",
+                    self.reminder_days
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
                     self.expiry_days
                 );
             }
@@ -611,6 +715,19 @@ mod tests {
             config.validate().unwrap_err().to_string()
         };
         assert!(broken(|c| c.database.url = "mysql://x".into()).contains("scheme"));
+        assert!(broken(|c| c.database.url = "sqlite://".into()).contains("names no SQLite file"));
+        assert!(
+            broken(|c| c.mail.smtp_url = Some(Secret::new("http://x")))
+                .contains("must start with smtp://")
+        );
+        assert!(
+            broken(|c| c.app.cors_allowed_origins = Some(vec!["*".into()]))
+                .contains("CORS_ALLOWED_ORIGINS")
+        );
+        assert!(
+            broken(|c| c.app.cors_allowed_origins = Some(vec!["https://a.example/x".into()]))
+                .contains("CORS_ALLOWED_ORIGINS")
+        );
         assert!(broken(|c| c.http.limits.members = 0).contains("at least 1"));
         assert!(broken(|c| c.http.body_read_timeout_secs = 0).contains("BODY_READ"));
         assert!(broken(|c| c.http.public_url = Some("ftp://x".into())).contains("PUBLIC_URL"));
@@ -626,8 +743,24 @@ mod tests {
                 .contains("SMTP_URL")
         );
         assert!(broken(|c| c.invitations.reminder_days = vec![7, 3]).contains("ascend"));
-        assert!(broken(|c| c.invitations.expiry_days = 0).contains("at least one day"));
+        assert!(broken(|c| c.invitations.expiry_days = 0).contains("INVITATION_EXPIRY_DAYS"));
+        assert!(
+            broken(|c| c.key.server_key = Some(Secret::new("abc"))).contains("64 hex characters")
+        );
         assert!(broken(|c| c.invitations.invite_url = "x".into()).contains("INVITE_URL"));
+    }
+
+    #[test]
+    fn cors_origins_default_to_those_of_the_app_and_invitation_pages() {
+        let mut config = Config::default();
+        config.app.app_url = "https://App.Example.com:443/sign-in".into();
+        config.invitations.invite_url = "http://localhost:3000/invitation".into();
+        assert_eq!(
+            config.cors_origins().unwrap(),
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+        config.app.cors_allowed_origins = Some(vec!["https://x.example".into(), " ".into()]);
+        assert_eq!(config.cors_origins().unwrap(), ["https://x.example"]);
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! Bearer secrets (API tokens, session tokens, one-time codes) are 32 random bytes shown once; only
 //! their SHA-256 is stored, so a lookup is one indexed query and a database leak opens nothing.
 //!
-//! The server key (32 bytes, `SERVER_KEY` or a key file) never reaches the database. Two keys are
-//! derived from it with HMAC-SHA-256 under fixed labels: one encrypts secrets the server must be able
-//! to use again (an account's CrewPlanner HS256 secret) with AES-256-GCM, bound to where the value
-//! is stored; the other makes keyed digests (an invitation link token is such a digest of the
-//! invitation's id and nonce, so no table or job holds a usable link).
+//! The server key (32 bytes, `SERVER_KEY` or a key file) never reaches the database; only its
+//! fingerprint does, so that an instance with another key refuses to start. Keys are derived from
+//! it with HMAC-SHA-256 under fixed labels: one encrypts secrets the server must be able to use
+//! again (an account's CrewPlanner HS256 secret) with AES-256-GCM, bound to where the value is
+//! stored; another makes keyed digests (an invitation link token is such a digest of the
+//! invitation's id and nonce, so no table or job holds a usable link); a third is the fingerprint.
 
 use std::fmt;
 use std::path::Path;
@@ -52,6 +53,7 @@ pub fn hex(bytes: &[u8]) -> String {
 pub struct ServerKey {
     sealing: [u8; 32],
     mac: hmac::Key,
+    fingerprint: String,
 }
 
 impl fmt::Debug for ServerKey {
@@ -77,7 +79,19 @@ impl ServerKey {
         };
         let sealing = derive("mobietrain-scim/seal/v1");
         let mac = hmac::Key::new(hmac::HMAC_SHA256, &derive("mobietrain-scim/mac/v1"));
-        Self { sealing, mac }
+        let fingerprint = hex(&derive("mobietrain-scim/fingerprint/v1")[..16]);
+        Self {
+            sealing,
+            mac,
+            fingerprint,
+        }
+    }
+
+    /// Names the key without revealing it: an HMAC under the key of a fixed label (32 hex
+    /// characters), stored in the database so that an instance with another key refuses to start
+    /// (`db::server_key`). Knowing it helps no one find the key or anything derived from it.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// A fresh random key (tests, and the first start of a single SQLite instance).
@@ -86,53 +100,80 @@ impl ServerKey {
     }
 
     /// Reads a key written as 64 hex characters or as base64 (standard or URL-safe) of 32 bytes.
+    /// A wrong length is reported as the operator wrote it: in hex characters when the text is
+    /// hex, in bytes when it is base64.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let text = text.trim();
-        let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            (0..32)
+        let hex_len = 2 * SERVER_KEY_LEN;
+        if text.bytes().all(|b| b.is_ascii_hexdigit()) && !text.is_empty() {
+            if text.len() != hex_len {
+                bail!(
+                    "the server key must be {hex_len} hex characters (`openssl rand -hex 32`); \
+                     this one has {}",
+                    text.len()
+                );
+            }
+            let bytes: Vec<u8> = (0..SERVER_KEY_LEN)
                 .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
-                .collect::<Result<Vec<u8>, _>>()?
-        } else {
-            let t = text.trim_end_matches('=');
-            URL_SAFE_NO_PAD
-                .decode(t.replace('+', "-").replace('/', "_"))
-                .context("the server key is neither 64 hex characters nor base64")?
-        };
+                .collect::<Result<_, _>>()?;
+            let bytes: [u8; SERVER_KEY_LEN] = bytes
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("the server key is not {hex_len} hex characters"))?;
+            return Ok(Self::from_bytes(&bytes));
+        }
+        let t = text.trim_end_matches('=');
+        let bytes = URL_SAFE_NO_PAD
+            .decode(t.replace('+', "-").replace('/', "_"))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the server key must be {hex_len} hex characters (`openssl rand -hex 32`) \
+                     or the base64 of {SERVER_KEY_LEN} bytes; this one is neither"
+                )
+            })?;
         let bytes: [u8; SERVER_KEY_LEN] = bytes.try_into().map_err(|b: Vec<u8>| {
             anyhow::anyhow!(
-                "the server key must be {SERVER_KEY_LEN} bytes, this one is {}",
+                "the server key must be {hex_len} hex characters (`openssl rand -hex 32`) or the \
+                 base64 of {SERVER_KEY_LEN} bytes; this base64 holds {} bytes",
                 b.len()
             )
         })?;
         Ok(Self::from_bytes(&bytes))
     }
 
-    /// The server key from `SERVER_KEY` if given, else from `file`. A missing file is created with
-    /// a new random key (mode 0600) only when `may_create` (a single SQLite instance): instances
-    /// sharing a PostgreSQL database must share one key, so they must be given it.
-    pub fn load(given: Option<&str>, file: &Path, may_create: bool) -> anyhow::Result<Self> {
+    /// The server key from `SERVER_KEY` if given, else from `file`. A missing file gets a new
+    /// random key only when `may_create` (a single SQLite instance): instances sharing a
+    /// PostgreSQL database must share one key, so they must be given it. The new key's file is
+    /// not written here but by [`NewKeyFile::write`], once the database has accepted the key (its
+    /// fingerprint), so a start that fails leaves no key file behind.
+    pub fn load(
+        given: Option<&str>,
+        file: &Path,
+        may_create: bool,
+    ) -> anyhow::Result<(Self, Option<NewKeyFile>)> {
         if let Some(text) = given.filter(|t| !t.trim().is_empty()) {
-            return Self::parse(text).context("SERVER_KEY");
+            return Ok((Self::parse(text).context("SERVER_KEY")?, None));
         }
         match std::fs::read_to_string(file) {
-            Ok(text) => {
-                Self::parse(&text).with_context(|| format!("the key file {}", file.display()))
-            }
+            Ok(text) => Ok((
+                Self::parse(&text).with_context(|| format!("the key file {}", file.display()))?,
+                None,
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && may_create => {
                 let bytes = random_key();
-                write_private(file, &format!("{}\n", hex(&bytes))).with_context(|| {
-                    format!("cannot create the server key file {}", file.display())
-                })?;
-                tracing::warn!(
-                    file = %file.display(),
-                    "created a new server key file; back it up with the database: secrets and \
-                     invitation links depend on it"
-                );
-                Ok(Self::from_bytes(&bytes))
+                let new = NewKeyFile {
+                    path: file.to_owned(),
+                    text: format!("{}\n", hex(&bytes)),
+                };
+                Ok((Self::from_bytes(&bytes), Some(new)))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-                "no server key: set SERVER_KEY (64 hex characters, e.g. from `openssl rand -hex 32`) \
-                 or SERVER_KEY_FILE; every instance sharing this database needs the same key"
+                "no server key: the key file {} does not exist and SERVER_KEY is not set. Run this \
+                 where the server runs, with its SERVER_KEY or SERVER_KEY_FILE (a relative path is \
+                 read from the current directory); every instance sharing this database needs the \
+                 same key (64 hex characters, e.g. from `openssl rand -hex 32`)",
+                std::path::absolute(file)
+                    .unwrap_or_else(|_| file.to_owned())
+                    .display()
             ),
             Err(e) => {
                 Err(e).with_context(|| format!("cannot read the key file {}", file.display()))
@@ -200,6 +241,29 @@ impl ServerKey {
     }
 }
 
+/// A server key made by [`ServerKey::load`] that still has to be written to its file.
+#[derive(Debug)]
+pub struct NewKeyFile {
+    path: std::path::PathBuf,
+    text: String,
+}
+
+impl NewKeyFile {
+    /// Writes the key to its file, readable by this user only (mode 0600); refuses to replace a
+    /// file that appeared in the meantime.
+    pub fn write(self) -> anyhow::Result<()> {
+        write_private(&self.path, &self.text).with_context(|| {
+            format!("cannot create the server key file {}", self.path.display())
+        })?;
+        tracing::warn!(
+            file = %self.path.display(),
+            "created a new server key file; back it up with the database: secrets and \
+             invitation links depend on it"
+        );
+        Ok(())
+    }
+}
+
 fn random_key() -> [u8; SERVER_KEY_LEN] {
     let mut bytes = [0u8; SERVER_KEY_LEN];
     getrandom::fill(&mut bytes).expect("the operating system's random source is available");
@@ -263,8 +327,23 @@ mod tests {
             ServerKey::parse(&base64::engine::general_purpose::STANDARD.encode([200u8; 32]))
                 .is_ok()
         );
+        let short = ServerKey::parse("abc").unwrap_err().to_string();
+        assert!(
+            short.contains("64 hex characters") && short.contains("has 3"),
+            "{short}"
+        );
         assert!(ServerKey::parse(&"0f".repeat(16)).is_err());
         assert!(ServerKey::parse("not a key").is_err());
+    }
+
+    #[test]
+    fn the_fingerprint_names_the_key_and_is_none_of_its_derived_keys() {
+        let key = ServerKey::parse(&"ab".repeat(32)).unwrap();
+        let same = ServerKey::parse(&"ab".repeat(32)).unwrap();
+        assert_eq!(key.fingerprint(), same.fingerprint());
+        assert_ne!(key.fingerprint(), ServerKey::generate().fingerprint());
+        assert_eq!(key.fingerprint().len(), 32);
+        assert!(!key.fingerprint().contains(&"ab".repeat(16)));
     }
 
     #[test]
@@ -272,8 +351,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("k");
         assert!(ServerKey::load(None, &file, false).is_err());
-        let first = ServerKey::load(None, &file, true).unwrap();
-        let again = ServerKey::load(None, &file, true).unwrap();
+        let (first, new) = ServerKey::load(None, &file, true).unwrap();
+        assert!(
+            !file.exists(),
+            "nothing is written before the database accepted the key"
+        );
+        new.unwrap().write().unwrap();
+        let (again, none) = ServerKey::load(None, &file, true).unwrap();
+        assert!(none.is_none());
         assert_eq!(first.mac("p", &[]), again.mac("p", &[]));
         #[cfg(unix)]
         {
@@ -281,7 +366,7 @@ mod tests {
             let mode = std::fs::metadata(&file).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "no one but the owner reads the key file");
         }
-        let given = ServerKey::load(Some(&"11".repeat(32)), &file, true).unwrap();
+        let (given, _) = ServerKey::load(Some(&"11".repeat(32)), &file, true).unwrap();
         assert_ne!(given.mac("p", &[]), first.mac("p", &[]));
     }
 }

@@ -20,6 +20,9 @@ pub struct HttpSettings {
     pub body_read_timeout: std::time::Duration,
     /// The most resources one list or search response returns.
     pub max_results: u64,
+    /// The origins (`https://app.example.com`) whose browsers may call the app API and the
+    /// invitation accept route (CORS, `http::cors`); no other route answers cross-origin.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for HttpSettings {
@@ -29,6 +32,7 @@ impl Default for HttpSettings {
             max_body_bytes: 2 * 1024 * 1024,
             body_read_timeout: std::time::Duration::from_secs(5),
             max_results: 1000,
+            cors_origins: vec!["https://app.mobietrain.com".to_owned()],
         }
     }
 }

@@ -90,6 +90,20 @@ pub fn list_accounts(conn: &mut DbConn) -> Result<Vec<Account>, ServiceError> {
         .load(conn)?)
 }
 
+/// Accounts with no live token, oldest first, at most `limit`: after a first start whose token
+/// was lost, `serve` names them and how to issue one.
+pub fn without_live_token(conn: &mut DbConn, limit: i64) -> Result<Vec<Account>, ServiceError> {
+    let live = api_tokens::table
+        .filter(api_tokens::account_id.eq(accounts::id))
+        .filter(api_tokens::revoked_at.is_null());
+    Ok(accounts::table
+        .filter(diesel::dsl::not(diesel::dsl::exists(live)))
+        .select(Account::as_select())
+        .order(accounts::id.asc())
+        .limit(limit)
+        .load(conn)?)
+}
+
 /// Whether any account exists.
 pub fn any_account(conn: &mut DbConn) -> Result<bool, ServiceError> {
     Ok(accounts::table
@@ -191,24 +205,27 @@ pub fn list_tokens(conn: &mut DbConn, account_id: &str) -> Result<Vec<ApiToken>,
         .load(conn)?)
 }
 
-/// Revokes a token; revoking a revoked token changes nothing.
+/// Revokes a token; revoking a revoked token changes nothing. Returns the token and whether this
+/// call revoked it (`false`: it was revoked already).
 pub fn revoke_token(
     conn: &mut DbConn,
     token_id: &str,
     now: NaiveDateTime,
-) -> Result<ApiToken, ServiceError> {
-    diesel::update(
+) -> Result<(ApiToken, bool), ServiceError> {
+    let revoked = diesel::update(
         api_tokens::table
             .find(token_id)
             .filter(api_tokens::revoked_at.is_null()),
     )
     .set(api_tokens::revoked_at.eq(now))
-    .execute(conn)?;
-    api_tokens::table
+    .execute(conn)?
+        > 0;
+    let token = api_tokens::table
         .find(token_id)
         .select(ApiToken::as_select())
         .fetch_optional(conn)?
-        .ok_or(ServiceError::NotFound("token"))
+        .ok_or(ServiceError::NotFound("token"))?;
+    Ok((token, revoked))
 }
 
 /// Why a presented token opens nothing.

@@ -313,6 +313,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    server_key (id) {
+        id -> Int4,
+        fingerprint -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(group_members -> group_rules (rule_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_codes -> users (user_id));
@@ -343,4 +351,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     used_jtis,
     invitations,
     data_migrations,
+    server_key,
 );

@@ -1,5 +1,6 @@
 //! Authentication: the bearer token of each request decides the account (tenant) and must carry the
-//! scope of the API it calls. Missing, unknown, revoked and wrong-scope tokens are all a 401.
+//! scope of the API it calls. Missing, unknown and revoked tokens are a 401; a valid token of the
+//! other scope is a 403 (the caller is known, and may not call this API).
 //!
 //! The token is checked before anything of the request is parsed (see [`super::intake`]). The
 //! SCIM resource handlers take a [`ScimInput`] and authenticate it inside their own blocking call
@@ -35,15 +36,16 @@ pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// The 401 of a refused token of `scope`.
+/// The answer to a refused token of `scope`: 401 for a token that opens nothing, 403 for a live
+/// token of the other scope.
 pub(crate) fn refused(refusal: Refusal, scope: Scope) -> Failure {
-    Failure::Unauthorized(match refusal {
-        Refusal::Unknown => "the token is not valid (unknown or revoked)",
-        Refusal::WrongScope => match scope {
+    match refusal {
+        Refusal::Unknown => Failure::Unauthorized("the token is not valid (unknown or revoked)"),
+        Refusal::WrongScope => Failure::Forbidden(match scope {
             Scope::Scim => "this token is not a SCIM token (issue one with --scope scim)",
             Scope::Admin => "this token is not an admin token (issue one with --scope admin)",
-        },
-    })
+        }),
+    }
 }
 
 /// The 401 of a request without a bearer token.

@@ -41,8 +41,9 @@ pub enum Failure {
     /// No such endpoint.
     #[error("no such endpoint")]
     NoRoute,
-    /// Discovery endpoints take no filter (RFC 7644 §4).
-    #[error("filters are not allowed on this endpoint")]
+    /// The caller is known but may not do this (403), saying why: a token of another scope, a
+    /// filter on a discovery endpoint (RFC 7644 §4).
+    #[error("{0}")]
     Forbidden(&'static str),
     /// A CrewPlanner link is refused (its reason decides the status).
     #[error("refused: {}", .0.reason.code())]

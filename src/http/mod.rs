@@ -21,6 +21,7 @@ macro_rules! write_ctx {
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod cors;
 pub mod crewplanner;
 pub mod error;
 pub mod health;
@@ -67,6 +68,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .service(
                 web::scope("/app/v1")
+                    .wrap(from_fn(cors::app_api))
                     .app_data(problem_json_config(limit))
                     .app_data(problem_query_config())
                     .configure(app::routes)

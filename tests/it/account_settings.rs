@@ -69,7 +69,7 @@ async fn settings_are_read_and_changed_and_bad_changes_write_nothing() {
     // Only admin tokens open it.
     assert_problem(
         &app.get("/admin/v1/account", &account.scim).await,
-        401,
+        403,
         None,
     );
 }

@@ -69,7 +69,7 @@ async fn a_user_the_identity_provider_manages_is_not_deleted_by_hand() {
     assert_problem(
         &app.get(&format!("/admin/v1/users/{id}"), &account.scim)
             .await,
-        401,
+        403,
         None,
     );
 }

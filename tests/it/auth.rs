@@ -7,7 +7,7 @@ use mobietrain_scim::accounts;
 use crate::harness::{TestApp, user};
 
 #[actix_web::test]
-async fn missing_wrong_revoked_and_wrong_scope_tokens_are_401_with_a_scim_body() {
+async fn missing_and_revoked_tokens_are_401_and_wrong_scope_tokens_403_with_a_scim_body() {
     let app = TestApp::new();
     let acct = app.account("acme");
 
@@ -29,23 +29,25 @@ async fn missing_wrong_revoked_and_wrong_scope_tokens_are_401_with_a_scim_body()
         .await
         .assert_scim_error(401, None);
     let admin_on_scim = app.get("/scim/v2/Users", &acct.admin).await;
+    // A valid token of the other scope: the caller is known and may not call this API.
     assert!(
         admin_on_scim
-            .assert_scim_error(401, None)
+            .assert_scim_error(403, None)
             .contains("not a SCIM token")
     );
+    assert!(admin_on_scim.header("www-authenticate").is_none());
     app.get("/scim/v2/Schemas", &acct.admin)
         .await
-        .assert_scim_error(401, None);
+        .assert_scim_error(403, None);
 
     // The admin API answers problem+json, and a SCIM token does not open it.
     let scim_on_admin = app.get("/admin/v1/audit", &acct.scim).await;
-    assert_eq!(scim_on_admin.status, 401);
+    assert_eq!(scim_on_admin.status, 403);
     assert_eq!(
         scim_on_admin.header("content-type").as_deref(),
         Some("application/problem+json")
     );
-    assert_eq!(scim_on_admin.body["status"], 401);
+    assert_eq!(scim_on_admin.body["status"], 403);
     assert!(
         scim_on_admin.body["detail"]
             .as_str()

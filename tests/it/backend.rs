@@ -111,4 +111,8 @@ fn migrated_schema_answers_every_tables_query() {
         .select(DataMigrationRow::as_select())
         .load(conn)
         .unwrap();
+    server_key::table
+        .select(mobietrain_scim::db::server_key::ServerKeyRow::as_select())
+        .load(conn)
+        .unwrap();
 }

@@ -134,13 +134,20 @@ async fn without_a_valid_token_every_request_is_401_whatever_its_body_or_query()
             let r = app
                 .send(raw(method.clone(), path, token, ctype, body))
                 .await;
+            // A valid token of the other scope is a 403 (the app API's sessions are not account
+            // tokens, so there it is unknown): refused before anything is parsed all the same.
+            let other_scope = token.is_some_and(|t| t == acct.admin || t == acct.scim)
+                && !path.starts_with("/app");
+            let expected = if other_scope { 403 } else { 401 };
             assert_eq!(
                 r.status.as_u16(),
-                401,
+                expected,
                 "{method} {path} with {token:?}: {}",
                 r.body
             );
-            assert_eq!(r.header("www-authenticate").as_deref(), Some("Bearer"));
+            if !other_scope {
+                assert_eq!(r.header("www-authenticate").as_deref(), Some("Bearer"));
+            }
         }
     }
 

@@ -395,7 +395,7 @@ async fn every_rule_is_refused_with_a_problem_naming_the_field_and_nothing_writt
             &form("a@example.com", &group),
         )
         .await;
-    assert_problem(&r, 401, None);
+    assert_problem(&r, 403, None);
 }
 
 /// A rule only the user-data rules judge (a new store needs its calling code; a userName is taken)

@@ -481,7 +481,7 @@ async fn an_account_sees_and_retries_only_its_own_failed_jobs_and_readyz_counts_
     assert_eq!(list.body["jobs"][0]["state"], "failed");
 
     let scim_token = app.get("/admin/v1/jobs", &acme.scim).await;
-    assert_eq!(scim_token.status.as_u16(), 401);
+    assert_eq!(scim_token.status.as_u16(), 403);
     let bad = app.get("/admin/v1/jobs?state=nope", &acme.admin).await;
     assert_eq!(bad.status.as_u16(), 400);
     assert_eq!(
@@ -621,6 +621,7 @@ fn the_worker_command_runs_until_sigterm_and_stops_cleanly() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mobietrain-scim"))
         .arg("worker")
         .env("DATABASE_URL", &app.db.url)
+        .env("SERVER_KEY", "ab".repeat(32))
         .env("WORKER_THREADS", "1")
         .env("JOB_POLL_MS", "20")
         .env("RUST_LOG", "warn")

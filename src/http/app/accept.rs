@@ -20,6 +20,7 @@ pub fn routes(limit: usize) -> impl FnOnce(&mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(|req, next| {
                     super::super::intake::intake(super::super::intake::Gate::Open, req, next)
                 }))
+                .wrap(actix_web::middleware::from_fn(super::super::cors::app_api))
                 .app_data(super::super::problem_json_config(limit))
                 .route("/accept", web::post().to(accept))
                 .default_service(web::to(|| async {

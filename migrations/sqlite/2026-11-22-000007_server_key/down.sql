@@ -1,0 +1,2 @@
+-- Forgets the server key's fingerprint: the next start stores the fingerprint of its own key.
+DROP TABLE server_key;
