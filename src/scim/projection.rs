@@ -50,43 +50,49 @@ struct Entry {
     filter: Option<ElementFilter>,
 }
 
-/// The entries of a comma-separated list, refused when there are more than `max`. Commas inside
-/// a value filter's brackets or quotes do not split.
+/// The entries of a comma-separated list, refused when there are more than `max`: counted by
+/// their commas, before anything else is read (a comma inside a value filter counts too). Commas
+/// inside a value filter's brackets do not split.
 fn split<'a>(list: Option<&'a str>, name: &str, max: usize) -> Result<Vec<&'a str>, InputError> {
-    let mut entries = Vec::new();
-    for entry in list
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    let named = list.split(',').filter(|s| !s.trim().is_empty()).count();
+    if named > max {
+        return Err(InputError::invalid_value(format!(
+            "\"{name}\" names more than {max} attributes; name each at most once, {max} at most"
+        )));
+    }
+    Ok(split_top_level(list)
         .into_iter()
-        .flat_map(split_top_level)
         .map(str::trim)
         .filter(|s| !s.is_empty())
-    {
-        if entries.len() == max {
-            return Err(InputError::invalid_value(format!(
-                "\"{name}\" names more than {max} attributes; name each at most once, {max} at most"
-            )));
-        }
-        entries.push(entry);
-    }
-    Ok(entries)
+        .collect())
 }
 
-/// The pieces of `list` between commas that are outside brackets and quotes.
+/// The pieces of `list` between the commas outside a value filter's brackets (and outside quoted
+/// strings inside them), or between every comma when the brackets do not balance.
 fn split_top_level(list: &str) -> Vec<&str> {
     let (mut pieces, mut start, mut depth, mut quoted, mut escaped) =
-        (Vec::new(), 0, 0i32, false, false);
+        (Vec::new(), 0, 0usize, false, false);
     for (i, c) in list.char_indices() {
         match c {
             _ if escaped => escaped = false,
             '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '[' if !quoted => depth += 1,
-            ']' if !quoted => depth -= 1,
-            ',' if !quoted && depth <= 0 => {
+            '"' if depth > 0 => quoted = !quoted,
+            _ if quoted => {}
+            '[' => depth += 1,
+            ']' if depth > 0 => depth -= 1,
+            ']' => return list.split(',').collect(),
+            ',' if depth == 0 => {
                 pieces.push(&list[start..i]);
                 start = i + 1;
             }
             _ => {}
         }
+    }
+    if depth != 0 || quoted {
+        return list.split(',').collect();
     }
     pieces.push(&list[start..]);
     pieces
