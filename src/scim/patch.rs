@@ -163,10 +163,19 @@ pub fn normalize(
             rewrites.push(Rewrite::CapitalisedOp);
         }
         let value = get("value").cloned();
-        match get("path")
+        let path = get("path")
             .and_then(Value::as_str)
-            .filter(|p| !p.trim().is_empty())
-        {
+            .filter(|p| !p.trim().is_empty());
+        if let Some(urn) = path.and_then(|p| {
+            resource_type
+                .extensions
+                .iter()
+                .find(|u| u.eq_ignore_ascii_case(p.trim()))
+        }) {
+            out.extend(whole_extension(registry, urn, kind, value, i)?);
+            continue;
+        }
+        match path {
             Some(path) => out.push(Operation {
                 kind,
                 path: parse_path(path)?,
@@ -240,6 +249,47 @@ pub fn normalize(
         }
     }
     Ok(out)
+}
+
+/// The operations of one whose path is a whole extension (`urn:…:enterprise:2.0:User`, as
+/// scim2-tester sends): an add or replace of an object is one operation per attribute it names (as
+/// in a pathless value, so a read-only attribute it merely echoes is ignored); a remove is a
+/// remove of every attribute of the extension a client may write.
+fn whole_extension(
+    registry: &Registry,
+    urn: &str,
+    kind: OpKind,
+    value: Option<Value>,
+    i: usize,
+) -> Result<Vec<Operation>, InputError> {
+    let operation = |name: &str, value: Option<Value>, from_pathless: bool| {
+        let shown = format!("{urn}:{name}");
+        parse_path(&shown).map(|path| Operation {
+            kind,
+            path,
+            value,
+            from_pathless,
+            shown,
+        })
+    };
+    match (kind, value) {
+        (OpKind::Remove, _) => registry
+            .schema(urn)
+            .map(|s| s.attributes.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|a| a.mutability != Mutability::ReadOnly)
+            .map(|a| operation(&a.name, None, false))
+            .collect(),
+        (_, Some(Value::Object(members))) => members
+            .into_iter()
+            .map(|(name, v)| operation(&name, Some(v), true))
+            .collect(),
+        _ => Err(InputError::invalid_syntax(format!(
+            "Operations[{i}] names the extension {urn} as its path, so its \"value\" must be an \
+             object of the extension's attributes"
+        ))),
+    }
 }
 
 /// Where an attribute lives in the document: its container (`None` for core) and its name.
@@ -1226,6 +1276,30 @@ mod tests {
         // A value still creates the element (Entra's create on absent).
         let (d, _) = patch(base(), ops(json!([{"op": "replace", "path": "emails[type eq \"other\"].display", "value": "O"}]))).unwrap();
         assert_eq!(d["emails"][2], json!({"type": "other", "display": "O"}));
+    }
+
+    #[test]
+    fn a_whole_extension_as_the_path() {
+        const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let mut doc = base();
+        doc[ENT] = json!({"department": "Sales", "costCenter": "C1"});
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "add", "path": ENT, "value": {"division": "D", "department": "Ops"}}]))).unwrap();
+        assert_eq!(
+            d[ENT],
+            json!({"department": "Ops", "costCenter": "C1", "division": "D"})
+        );
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "replace", "path": ENT.to_uppercase(), "value": {"costCenter": "C2"}}]))).unwrap();
+        assert_eq!(d[ENT], json!({"department": "Sales", "costCenter": "C2"}));
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "remove", "path": ENT}]))).unwrap();
+        assert!(d.get(ENT).is_none_or(|e| e == &json!({})), "{d}");
+        // Read-only attributes of an extension stay; an echo of one is ignored.
+        doc[MT] = json!({"origin": "scim", "companyId": "X"});
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "remove", "path": MT}]))).unwrap();
+        assert_eq!(d[MT], json!({"origin": "scim"}));
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "replace", "path": MT, "value": {"origin": "scim", "companyId": "Y"}}]))).unwrap();
+        assert_eq!(d[MT], json!({"origin": "scim", "companyId": "Y"}));
+        let err = patch(doc, ops(json!([{"op": "add", "path": MT, "value": "x"}]))).unwrap_err();
+        assert_eq!(err.scim_type, ScimType::InvalidSyntax);
     }
 
     #[test]

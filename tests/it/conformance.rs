@@ -478,3 +478,35 @@ async fn a_group_rule_never_places_a_user_in_a_group_of_another_type() {
     let cat = app.post("/scim/v2/Users", &acct.scim, &cat).await;
     assert_eq!(cat.body["groups"][0]["display"], "Cashier", "{}", cat.body);
 }
+
+#[actix_web::test]
+async fn a_patch_path_may_name_a_whole_extension() {
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    let id = new_user(&app, &acct, "ann@example.com").await;
+    let u = patched(
+        &app,
+        &acct.scim,
+        &id,
+        json!([{"op": "add", "path": ENT, "value": {"department": "Sales", "costCenter": "C1"}}]),
+    )
+    .await;
+    assert_eq!(u[ENT], json!({"department": "Sales", "costCenter": "C1"}));
+    let u = patched(
+        &app,
+        &acct.scim,
+        &id,
+        json!([{"op": "replace", "path": ENT, "value": {"costCenter": "C2"}}]),
+    )
+    .await;
+    assert_eq!(u[ENT], json!({"department": "Sales", "costCenter": "C2"}));
+    let u = patched(
+        &app,
+        &acct.scim,
+        &id,
+        json!([{"op": "remove", "path": ENT}]),
+    )
+    .await;
+    assert!(u.get(ENT).is_none(), "{u}");
+}
