@@ -281,8 +281,12 @@ fn whole_extension(
             .filter(|a| a.mutability != Mutability::ReadOnly)
             .map(|a| operation(&a.name, None, false))
             .collect(),
+        // Message framing a client may put in the object (`schemas`), as in a pathless value.
         (_, Some(Value::Object(members))) => members
             .into_iter()
+            .filter(|(name, _)| {
+                !name.eq_ignore_ascii_case("schemas") && !name.eq_ignore_ascii_case("meta")
+            })
             .map(|(name, v)| operation(&name, Some(v), true))
             .collect(),
         _ => Err(InputError::invalid_syntax(format!(
@@ -1283,7 +1287,7 @@ mod tests {
         const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
         let mut doc = base();
         doc[ENT] = json!({"department": "Sales", "costCenter": "C1"});
-        let (d, _) = patch(doc.clone(), ops(json!([{"op": "add", "path": ENT, "value": {"division": "D", "department": "Ops"}}]))).unwrap();
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "add", "path": ENT, "value": {"division": "D", "department": "Ops", "schemas": [ENT]}}]))).unwrap();
         assert_eq!(
             d[ENT],
             json!({"department": "Ops", "costCenter": "C1", "division": "D"})
