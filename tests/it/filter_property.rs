@@ -224,7 +224,7 @@ fn render(f: &F) -> String {
         F::Pr { shown, .. } => format!("{shown} pr"),
         F::VPath { parent, inner } => format!("{parent}[{}]", render(inner)),
         // RFC 7644's ABNF has no space between `not` and `(`; clients write both.
-        F::Not(inner) if render(inner).len() % 2 == 0 => format!("not({})", render(inner)),
+        F::Not(inner) if render(inner).len().is_multiple_of(2) => format!("not({})", render(inner)),
         F::Not(inner) => format!("not ({})", render(inner)),
         F::And(a, b) => format!("({}) and ({})", render(a), render(b)),
         F::Or(a, b) => format!("({}) or ({})", render(a), render(b)),
