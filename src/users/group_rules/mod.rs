@@ -184,6 +184,34 @@ fn group_for(
     if same_type {
         return Ok(Some(group));
     }
+    warn(
+        conn,
+        ctx,
+        user_id,
+        "group_rule.type_conflict",
+        json!({
+            "attribute": rule.attribute,
+            "ruleId": rule.id,
+            "group": {"id": group.id, "displayName": group.display_name, "groupType": group.group_type},
+            "detail": format!(
+                "the group rule on {:?} would place the user in the group {:?}, which is not of \
+                 groupType {:?}; the user was placed in no group by this rule (rename one of the \
+                 groups, or change the rule's groupType)",
+                rule.attribute, group.display_name, rule.group_type
+            ),
+        }),
+    )?;
+    Ok(None)
+}
+
+/// Records a warning about user `user_id` in the provisioning log.
+fn warn(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    user_id: &str,
+    code: &'static str,
+    detail: Value,
+) -> Result<(), ServiceError> {
     audit::record(
         conn,
         &ctx.account.id,
@@ -192,22 +220,12 @@ fn group_for(
             action: "warn",
             resource_type: "User",
             resource_id: Some(user_id),
-            code: "group_rule.type_conflict",
-            detail: Some(json!({
-                "attribute": rule.attribute,
-                "ruleId": rule.id,
-                "group": {"id": group.id, "displayName": group.display_name, "groupType": group.group_type},
-                "detail": format!(
-                    "the group rule on {:?} would place the user in the group {:?}, which is not of \
-                     groupType {:?}; the user was placed in no group by this rule (rename one of \
-                     the groups, or change the rule's groupType)",
-                    rule.attribute, group.display_name, rule.group_type
-                ),
-            })),
+            code,
+            detail: Some(detail),
         },
         ctx.now,
     )?;
-    Ok(None)
+    Ok(())
 }
 
 fn log_membership(
@@ -310,24 +328,17 @@ pub fn warn_if_unplaced(
     if placed {
         return Ok(());
     }
-    audit::record(
+    warn(
         conn,
-        &ctx.account.id,
-        ctx.actor,
-        Event {
-            action: "warn",
-            resource_type: "User",
-            resource_id: Some(&rec.row.id),
-            code: "user.no_group",
-            detail: Some(json!({
-                "attribute": "groups",
-                "detail": "the user is in no user group yet; add them to a group (or set up a \
-                           group rule) so they see content"
-            })),
-        },
-        ctx.now,
-    )?;
-    Ok(())
+        ctx,
+        &rec.row.id,
+        "user.no_group",
+        json!({
+            "attribute": "groups",
+            "detail": "the user is in no user group yet; add them to a group (or set up a group \
+                       rule) so they see content"
+        }),
+    )
 }
 
 /// A rule as the admin API shows it.
