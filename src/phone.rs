@@ -34,6 +34,18 @@ pub fn calling_code(raw: &str) -> Option<String> {
         .map(|_| code.to_string())
 }
 
+/// Every ITU country calling code the metadata knows, as [`calling_code`] writes it (`"1"`,
+/// `"32"`), in numeric order: the closed set `/Schemas` publishes as `canonicalValues`.
+pub fn calling_codes() -> Vec<String> {
+    let mut codes: Vec<u16> = phonenumber::metadata::DATABASE
+        .iter()
+        .map(|m| m.country_code())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes.into_iter().map(|c| c.to_string()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +81,14 @@ mod tests {
         assert_eq!(calling_code("B"), None);
         assert_eq!(calling_code("BEL"), None);
         assert_eq!(calling_code("Bé"), None);
+    }
+
+    #[test]
+    fn every_listed_calling_code_is_accepted() {
+        let codes = calling_codes();
+        assert!(codes.len() > 200 && codes.contains(&"32".to_owned()));
+        for code in &codes {
+            assert_eq!(calling_code(code).as_ref(), Some(code));
+        }
     }
 }

@@ -398,7 +398,11 @@ impl<'a> Compiler<'a> {
                 let holds = match op {
                     None => true,
                     Some((op, CompValue::Str(v))) => {
-                        let eq = v.eq_ignore_ascii_case(constant);
+                        // `meta.resourceType` is caseExact: "user" is not "User".
+                        let eq = match target.resolved.def.case_exact {
+                            true => v == constant,
+                            false => fold_case(v) == fold_case(constant),
+                        };
                         match op {
                             CompareOp::Eq => eq,
                             CompareOp::Ne => !eq,

@@ -8,6 +8,7 @@ use scim_v2::filter::Filter;
 
 use super::dialect::Rewrite;
 use super::error::InputError;
+use super::syntax;
 
 /// The longest filter accepted, in bytes.
 pub const MAX_FILTER_LEN: usize = 4096;
@@ -21,7 +22,8 @@ pub struct ParsedFilter {
     pub rewrites: Vec<Rewrite>,
 }
 
-/// Parses a filter as a client sent it.
+/// Parses a filter as a client sent it. A filter that does not parse is a 400 `invalidFilter` whose
+/// `detail` says what is wrong and where ([`syntax::explain`]).
 pub fn parse(raw: &str) -> Result<ParsedFilter, InputError> {
     if raw.len() > MAX_FILTER_LEN {
         return Err(InputError::invalid_filter(format!(
@@ -37,25 +39,40 @@ pub fn parse(raw: &str) -> Result<ParsedFilter, InputError> {
     if raw.contains("].") {
         let (text, rewrites) = normalize(raw);
         if rewrites.contains(&Rewrite::ValuePathSubAttribute)
-            && let Ok(filter) = text.parse::<Filter>()
+            && let Ok(filter) = syntax::prepare(&text).text.parse::<Filter>()
         {
             return Ok(ParsedFilter { filter, rewrites });
         }
     }
-    match raw.parse::<Filter>() {
+    let prepared = syntax::prepare(raw);
+    match prepared.text.parse::<Filter>() {
         Ok(filter) => Ok(ParsedFilter {
             filter,
             rewrites: Vec::new(),
         }),
         Err(original) => {
             let (text, rewrites) = normalize(raw);
-            match (rewrites.is_empty(), text.parse::<Filter>()) {
+            match (
+                rewrites.is_empty(),
+                syntax::prepare(&text).text.parse::<Filter>(),
+            ) {
                 (false, Ok(filter)) => Ok(ParsedFilter { filter, rewrites }),
                 _ => Err(InputError::invalid_filter(format!(
-                    "the filter {raw:?} does not parse: {original}"
+                    "the filter {} does not parse: {}",
+                    quoted(raw),
+                    syntax::explain(raw, &prepared, &original)
                 ))),
             }
         }
+    }
+}
+
+/// The filter quoted for a message, cut after 100 characters.
+fn quoted(raw: &str) -> String {
+    if raw.chars().count() <= 100 {
+        format!("{raw:?}")
+    } else {
+        format!("{:?}…", raw.chars().take(100).collect::<String>())
     }
 }
 
@@ -242,6 +259,8 @@ mod tests {
             r#"displayName eq "displayName""#,
             r#"userName eq "test.user@okta.local""#,
             r#"emails[type eq "work"]"#,
+            // RFC 7644's ABNF puts no space between `not` and `(`.
+            r#"not(userName pr) and emails[not(type eq "work")]"#,
             // `].` inside a string is text, not Entra's value-path form.
             r#"userName eq "a].value eq b""#,
         ] {
@@ -298,6 +317,17 @@ mod tests {
                 "{f}"
             );
             assert!(err.detail.contains("does not parse"), "{f}: {}", err.detail);
+            // In our words: where, and never the parser generator's internals.
+            assert!(
+                ["character", "ends too early", "empty"]
+                    .iter()
+                    .any(|w| err.detail.contains(w)),
+                "{f}: {}",
+                err.detail
+            );
+            for internal in ["Expected one of", "Unrecognized", "Tok", "Lit", "\\s+"] {
+                assert!(!err.detail.contains(internal), "{f}: {}", err.detail);
+            }
         }
         let deep = format!("{}userName eq \"x\"{}", "(".repeat(200), ")".repeat(200));
         assert!(parse(&deep).is_err(), "nesting is bounded");

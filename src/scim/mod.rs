@@ -12,4 +12,5 @@ pub mod path;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod syntax;
 pub mod urn;

@@ -8,8 +8,10 @@
 //! keys are paths, `null`/`""` meaning "clear", a string where a complex attribute belongs, removal
 //! by a `value` list. Add or replace on a value path that matches no element creates the element from
 //! the filter's equalities (Entra's `emails[type eq "work"].value`); a clear of such a path has
-//! nothing to clear and changes nothing. ReadOnly attributes are refused with `mutability`, except in
-//! a pathless value that merely echoes the current state (Okta).
+//! nothing to clear and changes nothing. Clearing (`""`, `null`) or removing the `value` of
+//! filtered elements of a multi-valued attribute removes those elements (Entra's null update).
+//! ReadOnly attributes are refused with `mutability`, except in a pathless value that merely
+//! echoes the current state (Okta).
 //!
 //! After every add or replace on a multi-valued complex attribute, one step ([`settle`]) keeps it
 //! well-formed: making an element primary moves `primary` to it (RFC 7643 §2.4), and an element
@@ -24,6 +26,7 @@ use super::error::{InputError, ScimType};
 use super::path::{self, Resolved};
 use super::resource::canonical_value;
 use super::schema::{AttrType, AttributeDef, Mutability, Registry, ResourceTypeDef};
+use super::syntax;
 use super::urn;
 use crate::text::fold_case;
 
@@ -75,9 +78,13 @@ fn no_target(detail: String) -> InputError {
 }
 
 fn parse_path(text: &str) -> Result<PatchPath, InputError> {
-    text.trim()
-        .parse()
-        .map_err(|e| invalid_path(format!("the path {text:?} does not parse: {e}")))
+    let prepared = syntax::prepare(text);
+    prepared.text.trim().parse().map_err(|e| {
+        invalid_path(format!(
+            "the path {text:?} does not parse: {}",
+            syntax::explain(text, &prepared, &e)
+        ))
+    })
 }
 
 /// Reads a PatchOp body into plain RFC operations, recording every dialect rewrite.
@@ -156,10 +163,19 @@ pub fn normalize(
             rewrites.push(Rewrite::CapitalisedOp);
         }
         let value = get("value").cloned();
-        match get("path")
+        let path = get("path")
             .and_then(Value::as_str)
-            .filter(|p| !p.trim().is_empty())
-        {
+            .filter(|p| !p.trim().is_empty());
+        if let Some(urn) = path.and_then(|p| {
+            resource_type
+                .extensions
+                .iter()
+                .find(|u| u.eq_ignore_ascii_case(p.trim()))
+        }) {
+            out.extend(whole_extension(registry, urn, kind, value, i)?);
+            continue;
+        }
+        match path {
             Some(path) => out.push(Operation {
                 kind,
                 path: parse_path(path)?,
@@ -233,6 +249,51 @@ pub fn normalize(
         }
     }
     Ok(out)
+}
+
+/// The operations of one whose path is a whole extension (`urn:…:enterprise:2.0:User`, as
+/// scim2-tester sends): an add or replace of an object is one operation per attribute it names (as
+/// in a pathless value, so a read-only attribute it merely echoes is ignored); a remove is a
+/// remove of every attribute of the extension a client may write.
+fn whole_extension(
+    registry: &Registry,
+    urn: &str,
+    kind: OpKind,
+    value: Option<Value>,
+    i: usize,
+) -> Result<Vec<Operation>, InputError> {
+    let operation = |name: &str, value: Option<Value>, from_pathless: bool| {
+        let shown = format!("{urn}:{name}");
+        parse_path(&shown).map(|path| Operation {
+            kind,
+            path,
+            value,
+            from_pathless,
+            shown,
+        })
+    };
+    match (kind, value) {
+        (OpKind::Remove, _) => registry
+            .schema(urn)
+            .map(|s| s.attributes.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|a| a.mutability != Mutability::ReadOnly)
+            .map(|a| operation(&a.name, None, false))
+            .collect(),
+        // Message framing a client may put in the object (`schemas`), as in a pathless value.
+        (_, Some(Value::Object(members))) => members
+            .into_iter()
+            .filter(|(name, _)| {
+                !name.eq_ignore_ascii_case("schemas") && !name.eq_ignore_ascii_case("meta")
+            })
+            .map(|(name, v)| operation(&name, Some(v), true))
+            .collect(),
+        _ => Err(InputError::invalid_syntax(format!(
+            "Operations[{i}] names the extension {urn} as its path, so its \"value\" must be an \
+             object of the extension's attributes"
+        ))),
+    }
 }
 
 /// Where an attribute lives in the document: its container (`None` for core) and its name.
@@ -745,6 +806,12 @@ fn apply_one(
                 Some(single @ Value::Object(_)) => vec![single],
                 _ => Vec::new(),
             };
+            // Clearing (or removing) the `value` of filtered elements of a multi-valued attribute
+            // removes those elements: an element is its value (Entra's null update of
+            // `phoneNumbers[type eq "mobile"].value`).
+            let drops_element = parent.multi_valued
+                && sub.as_ref().is_some_and(|s| s.name == "value")
+                && value.is_none();
             // Each element kept, and whether this operation wrote it (for the primary rule).
             let mut kept: Vec<(Value, bool)> = Vec::with_capacity(items.len());
             let mut matched = false;
@@ -754,6 +821,9 @@ fn apply_one(
                     continue;
                 }
                 matched = true;
+                if drops_element {
+                    continue;
+                }
                 match (op.kind, &sub, &value) {
                     (OpKind::Remove, None, _) => continue,
                     (OpKind::Remove, Some(s), _) | (_, Some(s), None) => {
@@ -1210,6 +1280,68 @@ mod tests {
         // A value still creates the element (Entra's create on absent).
         let (d, _) = patch(base(), ops(json!([{"op": "replace", "path": "emails[type eq \"other\"].display", "value": "O"}]))).unwrap();
         assert_eq!(d["emails"][2], json!({"type": "other", "display": "O"}));
+    }
+
+    #[test]
+    fn a_whole_extension_as_the_path() {
+        const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let mut doc = base();
+        doc[ENT] = json!({"department": "Sales", "costCenter": "C1"});
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "add", "path": ENT, "value": {"division": "D", "department": "Ops", "schemas": [ENT]}}]))).unwrap();
+        assert_eq!(
+            d[ENT],
+            json!({"department": "Ops", "costCenter": "C1", "division": "D"})
+        );
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "replace", "path": ENT.to_uppercase(), "value": {"costCenter": "C2"}}]))).unwrap();
+        assert_eq!(d[ENT], json!({"department": "Sales", "costCenter": "C2"}));
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "remove", "path": ENT}]))).unwrap();
+        assert!(d.get(ENT).is_none_or(|e| e == &json!({})), "{d}");
+        // Read-only attributes of an extension stay; an echo of one is ignored.
+        doc[MT] = json!({"origin": "scim", "companyId": "X"});
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "remove", "path": MT}]))).unwrap();
+        assert_eq!(d[MT], json!({"origin": "scim"}));
+        let (d, _) = patch(doc.clone(), ops(json!([{"op": "replace", "path": MT, "value": {"origin": "scim", "companyId": "Y"}}]))).unwrap();
+        assert_eq!(d[MT], json!({"origin": "scim", "companyId": "Y"}));
+        let err = patch(doc, ops(json!([{"op": "add", "path": MT, "value": "x"}]))).unwrap_err();
+        assert_eq!(err.scim_type, ScimType::InvalidSyntax);
+    }
+
+    #[test]
+    fn clearing_a_filtered_value_removes_the_element() {
+        let with_phones = || {
+            let mut d = base();
+            d["phoneNumbers"] = json!([{"value": "+32 470 12 34 56", "type": "mobile"}, {"value": "+32 9 123 45 67", "type": "work"}]);
+            d
+        };
+        let only_work = json!([{"value": "+32 9 123 45 67", "type": "work"}]);
+        for (op, value) in [
+            ("Replace", json!("")),
+            ("replace", json!(null)),
+            ("add", json!("")),
+        ] {
+            let (d, _) = patch(with_phones(), ops(json!([{"op": op, "path": "phoneNumbers[type eq \"mobile\"].value", "value": value}]))).unwrap();
+            assert_eq!(d["phoneNumbers"], only_work, "{op} {value}");
+        }
+        let (d, _) = patch(
+            with_phones(),
+            ops(json!([{"op": "remove", "path": "phoneNumbers[type eq \"mobile\"].value"}])),
+        )
+        .unwrap();
+        assert_eq!(d["phoneNumbers"], only_work);
+        // Every matching element goes; the last one takes the attribute with it.
+        let (d, _) = patch(base(), ops(json!([{"op": "remove", "path": "emails[value ew \"x\" or type eq \"home\"].value"}]))).unwrap();
+        assert!(d.get("emails").is_none(), "{d}");
+        // Any multi-valued attribute; another sub-attribute is still cleared alone.
+        let (d, _) = patch(
+            base(),
+            ops(json!([{"op": "replace", "path": "emails[type eq \"home\"].type", "value": ""}])),
+        )
+        .unwrap();
+        assert_eq!(d["emails"][1], json!({"value": "a@home"}));
+        let mut with_roles = base();
+        with_roles["roles"] = json!([{"value": "user"}, {"value": "manager"}]);
+        let (d, _) = patch(with_roles, ops(json!([{"op": "replace", "path": "roles[value eq \"manager\"].value", "value": null}]))).unwrap();
+        assert_eq!(d["roles"], json!([{"value": "user"}]));
     }
 
     #[test]

@@ -176,8 +176,12 @@ pub fn parse(
     resource_type: &ResourceTypeDef,
     text: &str,
 ) -> Result<Resolved, InputError> {
-    let path: scim_v2::filter::PatchPath = text.trim().parse().map_err(|e| {
-        InputError::invalid_value(format!("{text:?} is not an attribute path: {e}"))
+    let prepared = super::syntax::prepare(text);
+    let path: scim_v2::filter::PatchPath = prepared.text.trim().parse().map_err(|e| {
+        InputError::invalid_value(format!(
+            "{text:?} is not an attribute path: {}",
+            super::syntax::explain(text, &prepared, &e)
+        ))
     })?;
     match path {
         // Outside a filter an unknown attribute is a bad value, not a bad filter.

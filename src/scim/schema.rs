@@ -2,6 +2,7 @@
 //! (embedded in the binary), served verbatim by discovery and used to canonicalise input.
 
 use super::limits::Limits;
+use super::urn;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -56,7 +57,7 @@ pub enum Returned {
 }
 
 /// One attribute definition (RFC 7643 §7).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeDef {
     /// The attribute's name in its canonical case.
@@ -176,6 +177,36 @@ struct ExtensionRef {
     schema: String,
 }
 
+/// The attributes whose values are ITU country calling codes (`schema`, `attribute`, `sub`).
+const CALLING_CODE_ATTRIBUTES: &[(&str, &str, Option<&str>)] = &[
+    (urn::MOBIETRAIN_USER, "stores", Some("countryCallingCode")),
+    (urn::MOBIETRAIN_USER, "storeCountryCallingCode", None),
+];
+
+/// The attribute named `name` in a list of attribute documents.
+fn named<'v>(list: &'v mut Value, name: &str) -> Option<&'v mut Value> {
+    list.as_array_mut()?
+        .iter_mut()
+        .find(|a| a["name"].as_str() == Some(name))
+}
+
+/// Sets `canonicalValues` of the calling-code attributes of a schema document to the codes
+/// [`crate::phone`] knows, so `/Schemas` publishes the closed set the server accepts (clients such
+/// as scim2-tester fill attributes from it).
+fn publish_calling_codes(document: &mut Value) {
+    let id = document["id"].as_str().unwrap_or_default().to_owned();
+    for (_, name, sub) in CALLING_CODE_ATTRIBUTES.iter().filter(|(s, ..)| *s == id) {
+        let Some(mut attribute) = named(&mut document["attributes"], name) else {
+            panic!("{id} has no attribute {name}");
+        };
+        if let Some(sub) = sub {
+            attribute = named(&mut attribute["subAttributes"], sub)
+                .unwrap_or_else(|| panic!("{id}:{name} has no sub-attribute {sub}"));
+        }
+        attribute["canonicalValues"] = Value::from(crate::phone::calling_codes());
+    }
+}
+
 impl Registry {
     /// Loads the embedded files. They are part of the binary, so a failure is a build defect,
     /// caught by the test suite; it panics with the file at fault.
@@ -183,8 +214,9 @@ impl Registry {
         let all: Vec<SchemaDef> = SCHEMA_FILES
             .iter()
             .map(|(file, text)| {
-                let document: Value = serde_json::from_str(text)
+                let mut document: Value = serde_json::from_str(text)
                     .unwrap_or_else(|e| panic!("scim-schemas/{file} is not JSON: {e}"));
+                publish_calling_codes(&mut document);
                 let parsed: SchemaFile = serde_json::from_value(document.clone())
                     .unwrap_or_else(|e| panic!("scim-schemas/{file} is not a SCIM schema: {e}"));
                 SchemaDef {

@@ -35,6 +35,8 @@ const WORDS: &[&str] = &[
     "zed",
     "Zed",
     "straße",
+    "User",
+    "user",
     "",
 ];
 
@@ -67,6 +69,9 @@ const fn text(path: &'static str, case_exact: bool) -> Attr {
 
 const ATTRS: &[Attr] = &[
     text("userName", false),
+    // caseExact: `meta.resourceType eq "user"` matches nothing, `id` compares exactly.
+    text("meta.resourceType", true),
+    text("id", true),
     text("externalId", true),
     text("name.givenName", false),
     text("name.familyName", false),
@@ -218,6 +223,8 @@ fn render(f: &F) -> String {
         }
         F::Pr { shown, .. } => format!("{shown} pr"),
         F::VPath { parent, inner } => format!("{parent}[{}]", render(inner)),
+        // RFC 7644's ABNF has no space between `not` and `(`; clients write both.
+        F::Not(inner) if render(inner).len().is_multiple_of(2) => format!("not({})", render(inner)),
         F::Not(inner) => format!("not ({})", render(inner)),
         F::And(a, b) => format!("({}) and ({})", render(a), render(b)),
         F::Or(a, b) => format!("({}) or ({})", render(a), render(b)),
@@ -263,10 +270,16 @@ fn leaf(attrs: &'static [Attr]) -> impl Strategy<Value = F> {
                     } else {
                         word.to_owned()
                     };
+                    // A constant takes eq and ne only.
+                    let op = match attr.path {
+                        "meta.resourceType" if shape % 2 == 0 => Op::Eq,
+                        "meta.resourceType" => Op::Ne,
+                        _ => OPS[o],
+                    };
                     F::Cmp {
                         attr,
                         shown,
-                        op: OPS[o],
+                        op,
                         val: Val::Str(val),
                     }
                 }

@@ -12,6 +12,7 @@ mod bench_smoke;
 mod cli;
 mod client_lookups;
 mod concurrency;
+mod conformance;
 mod cors;
 mod crewplanner;
 mod discovery;

@@ -15,16 +15,35 @@ use crate::scim::list::{Page, list_response};
 use crate::scim::urn;
 use crate::state::AppState;
 
-/// Registers the discovery routes.
+/// Registers the discovery routes; other methods are 405 with a SCIM error (RFC 7644 §3.12).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/ServiceProviderConfig",
-        web::get().to(service_provider_config),
+    let not_allowed =
+        || web::to(|| async { Err::<HttpResponse, _>(ScimError(Failure::MethodNotAllowed)) });
+    cfg.service(
+        web::resource("/ServiceProviderConfig")
+            .get(service_provider_config)
+            .default_service(not_allowed()),
     )
-    .route("/ResourceTypes", web::get().to(resource_types))
-    .route("/ResourceTypes/{id}", web::get().to(resource_type))
-    .route("/Schemas", web::get().to(schemas))
-    .route("/Schemas/{id}", web::get().to(schema));
+    .service(
+        web::resource("/ResourceTypes")
+            .get(resource_types)
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/ResourceTypes/{id}")
+            .get(resource_type)
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/Schemas")
+            .get(schemas)
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/Schemas/{id}")
+            .get(schema)
+            .default_service(not_allowed()),
+    );
 }
 
 /// Refuses a `filter` parameter (read only after the token was checked, by the handler).

@@ -3,6 +3,9 @@
 //! after the value, with `groupType` "Department", created when first needed). Rules run on every
 //! user create and replace, in the same transaction. Memberships a rule made carry its id, so the
 //! rule takes them away when the attribute changes and leaves memberships made over SCIM alone.
+//! A rule fills only groups of its own type: when the group of that name has another type (a
+//! job-title rule meeting the Department group "Sales"), the user is placed nowhere by the rule and
+//! the provisioning log gets a warning (`group_rule.type_conflict`).
 //!
 //! A step of a user write, so it lives under [`crate::users`]: users place themselves in groups
 //! (users → groups), never the other way round. It owns the `group_rules` table ([`storage`]);
@@ -26,7 +29,7 @@ use crate::groups::{self, storage as group_storage};
 use crate::scim::error::InputError;
 use crate::scim::path;
 use crate::scim::schema::{AttrType, Registry};
-use crate::text::char_len;
+use crate::text::{char_len, fold_case};
 
 /// The account's rules, oldest first.
 pub fn list(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<GroupRuleRow>> {
@@ -160,17 +163,69 @@ fn value_at(user: &Value, canonical: &str) -> Option<String> {
 }
 
 /// The group a rule puts a user with `value` in: the account's group of that name, created (with
-/// the rule's groupType) when there is none.
+/// the rule's groupType) when there is none. A group of that name of another type (or of none) is
+/// not the rule's to fill: the user is placed nowhere, with a warning (`group_rule.type_conflict`).
 fn group_for(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     rule: &GroupRuleRow,
+    user_id: &str,
     value: &str,
 ) -> Result<Option<GroupRow>, ServiceError> {
     if char_len(value) > groups::MAX_TEXT_LEN {
         return Ok(None);
     }
-    groups::find_or_create_typed(conn, ctx, value, &rule.group_type, ("ruleId", &rule.id)).map(Some)
+    let group =
+        groups::find_or_create_typed(conn, ctx, value, &rule.group_type, ("ruleId", &rule.id))?;
+    let same_type = group
+        .group_type
+        .as_deref()
+        .is_some_and(|t| fold_case(t) == fold_case(&rule.group_type));
+    if same_type {
+        return Ok(Some(group));
+    }
+    warn(
+        conn,
+        ctx,
+        user_id,
+        "group_rule.type_conflict",
+        json!({
+            "attribute": rule.attribute,
+            "ruleId": rule.id,
+            "group": {"id": group.id, "displayName": group.display_name, "groupType": group.group_type},
+            "detail": format!(
+                "the group rule on {:?} would place the user in the group {:?}, which is not of \
+                 groupType {:?}; the user was placed in no group by this rule (rename one of the \
+                 groups, or change the rule's groupType)",
+                rule.attribute, group.display_name, rule.group_type
+            ),
+        }),
+    )?;
+    Ok(None)
+}
+
+/// Records a warning about user `user_id` in the provisioning log.
+fn warn(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    user_id: &str,
+    code: &'static str,
+    detail: Value,
+) -> Result<(), ServiceError> {
+    audit::record(
+        conn,
+        &ctx.account.id,
+        ctx.actor,
+        Event {
+            action: "warn",
+            resource_type: "User",
+            resource_id: Some(user_id),
+            code,
+            detail: Some(detail),
+        },
+        ctx.now,
+    )?;
+    Ok(())
 }
 
 fn log_membership(
@@ -213,7 +268,7 @@ pub fn apply(
         let user_id = rec.row.id.clone();
         for rule in &rules {
             let target = match value_at(&user, &rule.attribute) {
-                Some(value) => group_for(conn, ctx, rule, &value)?,
+                Some(value) => group_for(conn, ctx, rule, &user_id, &value)?,
                 None => None,
             };
             let held = group_storage::groups_by_rule(conn, &user_id, &rule.id)?;
@@ -273,22 +328,15 @@ pub fn warn_if_unplaced(
     if placed {
         return Ok(());
     }
-    audit::record(
+    warn(
         conn,
-        &ctx.account.id,
-        ctx.actor,
-        Event {
-            action: "warn",
-            resource_type: "User",
-            resource_id: Some(&rec.row.id),
-            code: "user.no_group",
-            detail: Some(json!({
-                "attribute": "groups",
-                "detail": "the user is in no user group yet; add them to a group (or set up a \
-                           group rule) so they see content"
-            })),
-        },
-        ctx.now,
-    )?;
-    Ok(())
+        ctx,
+        &rec.row.id,
+        "user.no_group",
+        json!({
+            "attribute": "groups",
+            "detail": "the user is in no user group yet; add them to a group (or set up a group \
+                       rule) so they see content"
+        }),
+    )
 }
