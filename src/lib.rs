@@ -40,6 +40,7 @@ pub mod http;
 pub mod invitations;
 pub mod jobs;
 pub mod jwt;
+pub mod metrics;
 pub mod phone;
 pub mod refold;
 pub mod scim;

@@ -15,6 +15,7 @@ macro_rules! write_ctx {
     };
 }
 
+pub mod access_log;
 pub mod admin;
 pub mod admin_account;
 pub mod admin_catalog;
@@ -30,6 +31,7 @@ pub mod groups;
 pub mod health;
 pub mod intake;
 pub mod invitation_accept;
+pub mod rate_limit;
 pub mod search;
 pub mod telemetry;
 pub mod users;
