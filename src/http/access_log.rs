@@ -119,17 +119,15 @@ pub async fn access_log(
     let metrics = req
         .app_data::<actix_web::web::Data<AppState>>()
         .map(|state| state.metrics.clone());
-    let http_req = req.request().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %request_id.0,
         http.method = method,
         http.route = %route,
     );
-    let mut response = match next.call(req).instrument(span).await {
-        Ok(response) => response,
-        Err(error) => ServiceResponse::from_err(error, http_req),
-    };
+    // Handlers and extractors answer their errors as responses; an error here is the framework's
+    // own, answered by it (without our headers).
+    let mut response = next.call(req).instrument(span).await?;
     let noted = note.get();
     let status = response.status().as_u16();
     let scim_type = response
@@ -163,13 +161,13 @@ pub async fn access_log(
     }
     tracing::info!(
         target: TARGET,
-        method = method,
+        method = %method,
         route = %route,
         status = status,
         duration_ms = seconds * 1000.0,
-        account_id = account.as_deref().unwrap_or("-"),
-        token_id = token.as_deref().unwrap_or("-"),
-        scim_type = scim_type.unwrap_or("-"),
+        account_id = %account.as_deref().unwrap_or("-"),
+        token_id = %token.as_deref().unwrap_or("-"),
+        scim_type = %scim_type.unwrap_or("-"),
         request_id = %request_id.0,
         "request handled"
     );
