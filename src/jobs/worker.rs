@@ -63,7 +63,7 @@ impl Default for WorkerSettings {
             instance: format!("worker-{}", std::process::id()),
             faults: None,
             metrics: Arc::default(),
-            classify: classify,
+            classify,
         }
     }
 }
