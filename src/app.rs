@@ -193,19 +193,23 @@ fn server_metrics(
     dialects: &Arc<crate::scim::dialect::DialectCounters>,
     crewplanner: &Arc<crate::crewplanner::CrewPlanner>,
 ) -> Metrics {
-    use crate::metrics::{collector, encode_counters};
+    use crate::metrics::{ConstCounter, Kind, collector, encode_family};
     let mut collectors = queue_collectors(pool, clock);
     let dialects = dialects.clone();
     collectors.push(collector(move |encoder| {
         let samples: Vec<_> = crate::scim::dialect::Rewrite::ALL
             .iter()
-            .map(|r| (vec![("kind", r.name().to_owned())], dialects.count(*r)))
+            .map(|r| {
+                let n = ConstCounter::new(dialects.count(*r));
+                (vec![("kind", r.name().to_owned())], n)
+            })
             .collect();
-        encode_counters(
+        encode_family(
             encoder,
             "dialect_rewrites",
             "Client dialect forms rewritten into RFC form, by kind",
-            &samples,
+            Kind::Counter,
+            samples,
         )
     }));
     let crewplanner = crewplanner.clone();
@@ -214,13 +218,19 @@ fn server_metrics(
             .refusals
             .snapshot()
             .into_iter()
-            .map(|(reason, n)| (vec![("reason", reason.code().to_owned())], n))
+            .map(|(reason, n)| {
+                (
+                    vec![("reason", reason.code().to_owned())],
+                    ConstCounter::new(n),
+                )
+            })
             .collect();
-        encode_counters(
+        encode_family(
             encoder,
             "crewplanner_refusals",
             "CrewPlanner links refused, by reason",
-            &samples,
+            Kind::Counter,
+            samples,
         )
     }));
     Metrics::new(config.observability.metrics_bind.is_some(), collectors)
@@ -231,23 +241,22 @@ fn queue_collectors(
     pool: &Pool,
     clock: &Arc<dyn Clock>,
 ) -> Vec<Box<dyn crate::metrics::Collector>> {
-    use crate::metrics::{collector, encode_gauges};
+    use crate::metrics::{ConstGauge, Kind, collector, encode_family};
+    let gauge = |state: &str, n: i64| (vec![("state", state.to_owned())], ConstGauge::new(n));
     let for_pool = pool.clone();
     let pool_usage = collector(move |encoder| {
         let state = for_pool.state();
         let idle = i64::from(state.idle_connections);
         let open = i64::from(state.connections);
-        encode_gauges(
+        encode_family(
             encoder,
             "db_pool_connections",
             "Database pool connections by state (in_use, idle), and the pool's maximum (max)",
-            &[
-                (vec![("state", "in_use".to_owned())], open - idle),
-                (vec![("state", "idle".to_owned())], idle),
-                (
-                    vec![("state", "max".to_owned())],
-                    i64::from(for_pool.max_size()),
-                ),
+            Kind::Gauge,
+            vec![
+                gauge("in_use", open - idle),
+                gauge("idle", idle),
+                gauge("max", i64::from(for_pool.max_size())),
             ],
         )
     });
@@ -263,16 +272,17 @@ fn queue_collectors(
                 return Ok(());
             }
         };
-        encode_gauges(
+        encode_family(
             encoder,
             "jobs_backlog",
             "Jobs by state over the whole server: due (a worker would take it now), scheduled \
              (queued for later), running, failed",
-            &[
-                (vec![("state", "due".to_owned())], backlog.due),
-                (vec![("state", "scheduled".to_owned())], backlog.scheduled),
-                (vec![("state", "running".to_owned())], backlog.running),
-                (vec![("state", "failed".to_owned())], backlog.failed),
+            Kind::Gauge,
+            vec![
+                gauge("due", backlog.due),
+                gauge("scheduled", backlog.scheduled),
+                gauge("running", backlog.running),
+                gauge("failed", backlog.failed),
             ],
         )
     });

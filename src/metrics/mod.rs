@@ -10,9 +10,11 @@
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
-use prometheus_client::metrics::counter::{ConstCounter, Counter};
+pub use prometheus_client::metrics::MetricType as Kind;
+pub use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+pub use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -255,31 +257,19 @@ pub fn method_label(method: &str) -> &'static str {
     }
 }
 
-/// Writes a counter family read at scrape time: `name` (without the prefix or `_total`) with one
-/// labelled sample per entry. For [`Collector`]s.
-pub fn encode_counters(
+/// Writes a metric family read at scrape time (for [`Collector`]s): `name` (without the prefix or
+/// a counter's `_total`) with one labelled sample per entry, each a [`ConstCounter`] or a
+/// [`ConstGauge`].
+pub fn encode_family<M: EncodeMetric>(
     encoder: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
-    samples: &[(Vec<(&'static str, String)>, u64)],
+    metric_type: MetricType,
+    samples: Vec<(Vec<(&'static str, String)>, M)>,
 ) -> Result<(), std::fmt::Error> {
-    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, value) in samples {
-        ConstCounter::new(*value).encode(metric.encode_family(labels)?)?;
-    }
-    Ok(())
-}
-
-/// Writes a gauge family read at scrape time, as [`encode_counters`] does counters.
-pub fn encode_gauges(
-    encoder: &mut DescriptorEncoder<'_>,
-    name: &str,
-    help: &str,
-    samples: &[(Vec<(&'static str, String)>, i64)],
-) -> Result<(), std::fmt::Error> {
-    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for (labels, value) in samples {
-        ConstGauge::new(*value).encode(metric.encode_family(labels)?)?;
+    let mut metric = encoder.encode_descriptor(name, help, None, metric_type)?;
+    for (labels, value) in &samples {
+        value.encode(metric.encode_family(labels)?)?;
     }
     Ok(())
 }

@@ -559,19 +559,29 @@ fn access_line(request_id: &str) -> String {
         .to_owned()
 }
 
+/// `GET uri` with `token` and the request id `id`.
+async fn traced_get(app: &TestApp, uri: &str, token: &str, id: &str) -> crate::harness::Resp {
+    app.send(
+        TestRequest::get()
+            .uri(uri)
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .insert_header(("X-Request-Id", id)),
+    )
+    .await
+}
+
 #[actix_web::test]
 async fn the_access_log_has_one_line_per_request_with_who_what_and_how_long() {
     let app = TestApp::new();
     let acme = app.account("Acme");
     let scim_token_id = token_id(&app, &acme.id, "test scim");
-    let r = app
-        .send(
-            TestRequest::get()
-                .uri("/scim/v2/Users?filter=userName%20zz%20%22ann%40example.com%22")
-                .insert_header(("Authorization", format!("Bearer {}", acme.scim)))
-                .insert_header(("X-Request-Id", "obs-test-1")),
-        )
-        .await;
+    let r = traced_get(
+        &app,
+        "/scim/v2/Users?filter=userName%20zz%20%22ann%40example.com%22",
+        &acme.scim,
+        "obs-test-1",
+    )
+    .await;
     r.assert_scim_error(400, Some("invalidFilter"));
     assert_eq!(r.header("x-request-id").as_deref(), Some("obs-test-1"));
     let line = access_line("obs-test-1");
@@ -606,14 +616,7 @@ async fn the_access_log_has_one_line_per_request_with_who_what_and_how_long() {
 
     // The admin API names its caller too.
     let admin_token_id = token_id(&app, &acme.id, "test admin");
-    let r = app
-        .send(
-            TestRequest::get()
-                .uri("/admin/v1/jobs")
-                .insert_header(("Authorization", format!("Bearer {}", acme.admin)))
-                .insert_header(("X-Request-Id", "obs-test-2")),
-        )
-        .await;
+    let r = traced_get(&app, "/admin/v1/jobs", &acme.admin, "obs-test-2").await;
     assert_eq!(r.status.as_u16(), 200);
     let line = access_line("obs-test-2");
     assert!(
