@@ -20,7 +20,8 @@
 //!   tags, list requests), [`db`] (diesel over SQLite and PostgreSQL, the filter compiler and its
 //!   attribute tables; the only place backend-specific SQL lives, beside `*/storage.rs`),
 //!   [`context`] (the write context, actor, ids), [`jobs`] (the queue), [`email`], [`text`],
-//!   [`phone`], [`crypto`], [`clock`], [`error`], [`jwt`].
+//!   [`phone`], [`crypto`], [`clock`], [`error`], [`jwt`], [`metrics`] (the Prometheus registry the
+//!   app holds).
 
 pub mod accounts;
 pub mod app;
