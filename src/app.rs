@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::accounts::rate_limit::{RateLimitSettings, RateLimits};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, CrewPlannerConfig, DatabaseConfig, InvitationConfig, MailConfig};
 use crate::crypto::ServerKey;
@@ -20,6 +21,7 @@ use crate::invitations::jobs::InvitationServices;
 use crate::jobs::schedule::{self, Schedule};
 use crate::jobs::worker::{WorkerSettings, Workers};
 use crate::jobs::{Registry, Runtime};
+use crate::metrics::Metrics;
 use crate::state::{AppSettings, AppState, HttpSettings};
 
 /// Opens one connection and brings the schema up to date (migrations, then the one-off refold of
@@ -146,12 +148,29 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
         multi_values: config.http.limits.multi_values,
         members: config.http.limits.members,
     };
+    let dialects = Arc::<crate::scim::dialect::DialectCounters>::default();
+    let metrics = Arc::new(server_metrics(
+        config,
+        &parts.pool,
+        &parts.clock,
+        &dialects,
+        &parts.crewplanner,
+    ));
+    let rate_limits = Arc::new(RateLimits::new(
+        RateLimitSettings {
+            reads: config.observability.rate_limit_reads,
+            writes: config.observability.rate_limit_writes,
+        },
+        parts.clock.clone(),
+    ));
     AppState {
         pool: parts.pool,
         registry: Arc::new(crate::scim::schema::Registry::embedded().with_limits(limits)),
         clock: parts.clock,
         settings: Arc::new(parts.http),
-        dialects: Arc::default(),
+        dialects,
+        metrics,
+        rate_limits,
         server_key: parts.server_key,
         app: Arc::new(AppSettings {
             app_url: config.app.app_url.clone(),
@@ -160,6 +179,181 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
         invitations: Arc::new(invitation_settings(&config.invitations)),
         crewplanner: parts.crewplanner,
     }
+}
+
+/// The metrics of a `worker` process: job outcomes, messages, the pool and the job backlog.
+/// Recording is on only when `METRICS_BIND` is set.
+pub fn worker_metrics(config: &Config, pool: &Pool, clock: &Arc<dyn Clock>) -> Arc<Metrics> {
+    Arc::new(Metrics::new(
+        config.observability.metrics_bind.is_some(),
+        queue_collectors(pool, clock),
+    ))
+}
+
+/// The metrics of `serve`: those of [`worker_metrics`], and what the request handlers count
+/// elsewhere (client dialect rewrites, CrewPlanner refusals), read at each scrape.
+fn server_metrics(
+    config: &Config,
+    pool: &Pool,
+    clock: &Arc<dyn Clock>,
+    dialects: &Arc<crate::scim::dialect::DialectCounters>,
+    crewplanner: &Arc<crate::crewplanner::CrewPlanner>,
+) -> Metrics {
+    use crate::metrics::{ConstCounter, Kind, collector, encode_family};
+    let mut collectors = queue_collectors(pool, clock);
+    let dialects = dialects.clone();
+    collectors.push(collector(move |encoder| {
+        let samples: Vec<_> = crate::scim::dialect::Rewrite::ALL
+            .iter()
+            .map(|r| {
+                let n = ConstCounter::new(dialects.count(*r));
+                (vec![("kind", r.name().to_owned())], n)
+            })
+            .collect();
+        encode_family(
+            encoder,
+            "dialect_rewrites",
+            "Client dialect forms rewritten into RFC form, by kind",
+            Kind::Counter,
+            samples,
+        )
+    }));
+    let crewplanner = crewplanner.clone();
+    collectors.push(collector(move |encoder| {
+        let samples: Vec<_> = crewplanner
+            .refusals
+            .snapshot()
+            .into_iter()
+            .map(|(reason, n)| {
+                (
+                    vec![("reason", reason.code().to_owned())],
+                    ConstCounter::new(n),
+                )
+            })
+            .collect();
+        encode_family(
+            encoder,
+            "crewplanner_refusals",
+            "CrewPlanner links refused, by reason",
+            Kind::Counter,
+            samples,
+        )
+    }));
+    Metrics::new(config.observability.metrics_bind.is_some(), collectors)
+}
+
+/// Collectors of the pool's use and of the job backlog (one database query per scrape).
+fn queue_collectors(
+    pool: &Pool,
+    clock: &Arc<dyn Clock>,
+) -> Vec<Box<dyn crate::metrics::Collector>> {
+    use crate::metrics::{ConstGauge, Kind, collector, encode_family};
+    let gauge = |state: &str, n: i64| (vec![("state", state.to_owned())], ConstGauge::new(n));
+    let for_pool = pool.clone();
+    let pool_usage = collector(move |encoder| {
+        let state = for_pool.state();
+        let idle = i64::from(state.idle_connections);
+        let open = i64::from(state.connections);
+        encode_family(
+            encoder,
+            "db_pool_connections",
+            "Database pool connections by state (in_use, idle), and the pool's maximum (max)",
+            Kind::Gauge,
+            vec![
+                gauge("in_use", open - idle),
+                gauge("idle", idle),
+                gauge("max", i64::from(for_pool.max_size())),
+            ],
+        )
+    });
+    let (pool, clock) = (pool.clone(), clock.clone());
+    let backlog = collector(move |encoder| {
+        let counted = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+            crate::jobs::queue::backlog(&mut conn, clock.now_naive()).map_err(|e| e.to_string())
+        });
+        let backlog = match counted {
+            Ok(backlog) => backlog,
+            Err(e) => {
+                tracing::warn!(error = %e, "the job backlog cannot be read for metrics");
+                return Ok(());
+            }
+        };
+        encode_family(
+            encoder,
+            "jobs_backlog",
+            "Jobs by state over the whole server: due (a worker would take it now), scheduled \
+             (queued for later), running, failed",
+            Kind::Gauge,
+            vec![
+                gauge("due", backlog.due),
+                gauge("scheduled", backlog.scheduled),
+                gauge("running", backlog.running),
+                gauge("failed", backlog.failed),
+            ],
+        )
+    });
+    vec![pool_usage, backlog]
+}
+
+/// Binds the metrics listener of `METRICS_BIND`, if set, so a taken port fails the start early.
+pub fn metrics_listener(config: &Config) -> anyhow::Result<Option<std::net::TcpListener>> {
+    config
+        .observability
+        .metrics_bind
+        .map(|addr| {
+            std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on {addr} (METRICS_BIND)"))
+        })
+        .transpose()
+}
+
+/// Starts the metrics listener (inside the running actix system) and announces it on stdout.
+pub fn serve_metrics(listener: std::net::TcpListener, metrics: Arc<Metrics>) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let server = crate::http::telemetry::metrics_server(listener, metrics)?;
+    actix_web::rt::spawn(server);
+    println!("metrics served at http://{addr}/metrics");
+    tracing::info!(%addr, "metrics listener started");
+    Ok(())
+}
+
+/// Names the kind of a job failure for the log: the mail errors by kind, else what the generic
+/// queue can tell ([`crate::jobs::worker::classify`]).
+pub fn classify_failure(error: &anyhow::Error) -> &'static str {
+    use crate::email::MailError;
+    match error.chain().find_map(|e| e.downcast_ref::<MailError>()) {
+        Some(MailError::Transport(_)) => "mail_transport",
+        Some(MailError::NotConfigured) => "mail_not_configured",
+        Some(_) => "mail_message",
+        None => crate::jobs::worker::classify(error),
+    }
+}
+
+/// A mailer that counts what it hands on: sent or failed.
+#[derive(Debug)]
+struct CountingMailer {
+    inner: Arc<dyn Mailer>,
+    metrics: Arc<Metrics>,
+}
+
+impl Mailer for CountingMailer {
+    fn send(&self, email: &crate::email::Email) -> Result<(), crate::email::MailError> {
+        let sent = self.inner.send(email);
+        self.metrics.message("email", sent.is_ok());
+        sent
+    }
+
+    fn domain(&self) -> &str {
+        self.inner.domain()
+    }
+}
+
+/// `mailer`, counted in `metrics`.
+pub fn counted_mailer(mailer: Arc<dyn Mailer>, metrics: &Arc<Metrics>) -> Arc<dyn Mailer> {
+    Arc::new(CountingMailer {
+        inner: mailer,
+        metrics: metrics.clone(),
+    })
 }
 
 /// The mailer the configuration names: SMTP, or, without `SMTP_URL`, one that refuses every
@@ -197,7 +391,7 @@ pub fn job_services(state: &AppState, mailer: Arc<dyn Mailer>) -> JobServices {
     JobServices {
         pool: state.pool.clone(),
         clock: state.clock.clone(),
-        mailer,
+        mailer: counted_mailer(mailer, &state.metrics),
         templates: Arc::new(Templates::embedded()),
         server_key: state.server_key.clone(),
         invitations: state.invitations.clone(),
@@ -274,16 +468,19 @@ pub fn worker_settings(config: &Config) -> WorkerSettings {
         lease: config.workers.lease(),
         poll_interval: config.workers.poll_interval(),
         schedules: schedules(),
+        classify: classify_failure,
         ..WorkerSettings::default()
     }
 }
 
-/// Starts this process's job workers on `pool`, unless the configuration asks for none.
+/// Starts this process's job workers on `pool`, unless the configuration asks for none; they
+/// count in `metrics`.
 pub fn start_workers(
     config: &Config,
     pool: &Pool,
     clock: Arc<dyn Clock>,
     server_key: Arc<ServerKey>,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<Option<Workers>> {
     if config.workers.threads == 0 {
         return Ok(None);
@@ -291,7 +488,7 @@ pub fn start_workers(
     let services = JobServices {
         pool: pool.clone(),
         clock,
-        mailer: mailer(&config.mail)?,
+        mailer: counted_mailer(mailer(&config.mail)?, &metrics),
         templates: Arc::new(Templates::embedded()),
         server_key,
         invitations: Arc::new(invitation_settings(&config.invitations)),
@@ -300,6 +497,9 @@ pub fn start_workers(
     Ok(Some(Workers::start(
         services,
         job_registry(),
-        worker_settings(config),
+        WorkerSettings {
+            metrics,
+            ..worker_settings(config)
+        },
     )))
 }

@@ -211,6 +211,10 @@ pub struct WorkerArgs {
     /// Invitation reminders, expiry, cool-down and links.
     #[command(flatten)]
     pub invitations: InvitationArgs,
+    /// Where Prometheus metrics are served (`/metrics`, e.g. 127.0.0.1:9464), apart from the
+    /// public listener; unset: no metrics. Port 0 picks a free port (printed at start).
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// Invitation settings (DESIGN 6), for `serve` and `worker`.
@@ -307,6 +311,12 @@ pub struct ServeArgs {
     /// How long an app session lasts, in hours.
     #[arg(long, env = "SESSION_LIFETIME_HOURS", default_value_t = defaults::SESSION_LIFETIME_HOURS)]
     pub session_lifetime_hours: i64,
+    /// Reads per second per account (GET, searches), with a burst of ten seconds' worth; 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_READS", default_value_t = 200)]
+    pub rate_limit_reads: u32,
+    /// Writes per second per account (a Bulk request counts its operations); 0: no limit.
+    #[arg(long, env = "RATE_LIMIT_WRITES", default_value_t = 100)]
+    pub rate_limit_writes: u32,
     /// Background jobs and e-mail.
     #[command(flatten)]
     pub jobs: WorkerArgs,
@@ -470,6 +480,8 @@ pub fn config(cli: &Cli) -> anyhow::Result<Config> {
             };
             config.crewplanner = crewplanner_config(&args.crewplanner);
             worker_config(&mut config, &args.jobs)?;
+            config.observability.rate_limit_reads = args.rate_limit_reads;
+            config.observability.rate_limit_writes = args.rate_limit_writes;
         }
         Command::Worker(args) => {
             worker_config(&mut config, args)?;
@@ -537,6 +549,7 @@ fn worker_config(config: &mut Config, args: &WorkerArgs) -> anyhow::Result<()> {
         from: args.mail_from.clone(),
         from_name: args.mail_from_name.clone(),
     };
+    config.observability.metrics_bind = args.metrics_bind;
     let inv = &args.invitations;
     config.invitations = config::InvitationConfig {
         invite_url: inv.invite_url.clone(),
@@ -585,6 +598,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// Runs the job workers until SIGINT or SIGTERM, then stops them gracefully.
 fn worker(config: &Config) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let metrics_listener = crate::app::metrics_listener(config)?;
     start::prepare_database(&config.database, false)?;
     let (key, _) = crate::app::server_key(config, false)?;
     let now = clock.now_naive();
@@ -593,9 +607,13 @@ fn worker(config: &Config) -> anyhow::Result<()> {
     })?;
     let server_key = Arc::new(key);
     let pool = crate::app::pool(&config.database)?;
-    let workers = crate::app::start_workers(config, &pool, clock, server_key)?;
+    let metrics = crate::app::worker_metrics(config, &pool, &clock);
+    let workers = crate::app::start_workers(config, &pool, clock, server_key, metrics.clone())?;
     println!("mobietrain-scim worker running; stop it with Ctrl-C or SIGTERM");
     actix_web::rt::System::new().block_on(async {
+        if let Some(listener) = metrics_listener {
+            crate::app::serve_metrics(listener, metrics)?;
+        }
         let mut term = actix_web::rt::signal::unix::signal(
             actix_web::rt::signal::unix::SignalKind::terminate(),
         )?;
@@ -629,7 +647,7 @@ fn jobs(conn: &mut DbConn, cmd: JobsCommand, clock: &dyn Clock) -> anyhow::Resul
                 "{:<36}  {:<20}  {:<8}  {:<8}  {:<20}  LAST ERROR",
                 "ID", "NAME", "STATE", "ATTEMPTS", "UPDATED"
             );
-            for j in queue::list(conn, None, state, limit)? {
+            for j in queue::list(conn, None, Some(state), limit)? {
                 println!(
                     "{:<36}  {:<20}  {:<8}  {:<8}  {:<20}  {}",
                     j.id,
@@ -865,6 +883,7 @@ fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
     let listener =
         std::net::TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr().unwrap_or(bind);
+    let metrics_listener = crate::app::metrics_listener(config)?;
     let public_url = config.http.public_url_for(addr);
     let (key, new_key_file) = crate::app::server_key(config, true)?;
     let _lock = start::lock_instance(&config.database)?;
@@ -882,7 +901,6 @@ fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
     let server_key = Arc::new(key);
     let backend = config.database.backend()?;
     let pool = crate::app::pool(&config.database)?;
-    let workers = crate::app::start_workers(config, &pool, clock.clone(), server_key.clone())?;
     let state = crate::app::state(
         config,
         crate::app::Parts {
@@ -893,6 +911,13 @@ fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
             crewplanner,
         },
     );
+    let workers = crate::app::start_workers(
+        config,
+        &state.pool,
+        state.clock.clone(),
+        state.server_key.clone(),
+        state.metrics.clone(),
+    )?;
     let http_workers = config.http.workers;
     let token_target = match &args.bootstrap_token_file {
         Some(path) => start::TokenTarget::File(path.clone()),
@@ -902,9 +927,9 @@ fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
         let app_state = state.clone();
         let mut server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
-                .wrap(tracing_actix_web::TracingLogger::<
-                    crate::http::telemetry::PrivacyRootSpan,
-                >::new())
+                .wrap(actix_web::middleware::from_fn(
+                    crate::http::access_log::access_log,
+                ))
                 .configure(crate::http::configure(app_state.clone()))
         });
         if let Some(workers) = http_workers {
@@ -913,6 +938,9 @@ fn serve(config: &Config, args: &ServeArgs) -> anyhow::Result<()> {
         let server = server
             .listen(listener)
             .with_context(|| format!("cannot listen on {addr}"))?;
+        if let Some(listener) = metrics_listener {
+            crate::app::serve_metrics(listener, state.metrics.clone())?;
+        }
         let base = public_url.trim_end_matches('/');
         let now = clock.now_naive();
         let bootstrapped = crate::db::migrate_locked(&mut conn, |conn| {

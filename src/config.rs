@@ -109,6 +109,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Invitation reminders, expiry, cool-down and links.
     pub invitations: InvitationConfig,
+    /// Metrics and per-account rate limits.
+    pub observability: ObservabilityConfig,
 }
 
 impl Config {
@@ -175,6 +177,28 @@ fn origin_of(url: &str) -> anyhow::Result<String> {
         bail!("not an http(s) URL with a host");
     }
     Ok(parsed.origin().ascii_serialization())
+}
+
+/// Metrics and per-account rate limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservabilityConfig {
+    /// Where `/metrics` is served (`METRICS_BIND`), apart from the public listener; `None` serves
+    /// no metrics (and records none).
+    pub metrics_bind: Option<SocketAddr>,
+    /// Reads per second per account (`RATE_LIMIT_READS`; 0: no limit).
+    pub rate_limit_reads: u32,
+    /// Writes per second per account (`RATE_LIMIT_WRITES`; 0: no limit).
+    pub rate_limit_writes: u32,
+}
+
+impl Default for ObservabilityConfig {
+    fn default() -> Self {
+        Self {
+            metrics_bind: None,
+            rate_limit_reads: 200,
+            rate_limit_writes: 100,
+        }
+    }
 }
 
 /// Where the data lives (`DATABASE_URL` and the pool).

@@ -21,7 +21,8 @@
 //!   tags, list requests), [`db`] (diesel over SQLite and PostgreSQL, the filter compiler and its
 //!   attribute tables; the only place backend-specific SQL lives, beside `*/storage.rs`),
 //!   [`context`] (the write context, actor, ids), [`jobs`] (the queue), [`email`], [`text`],
-//!   [`phone`], [`crypto`], [`clock`], [`error`], [`jwt`].
+//!   [`phone`], [`crypto`], [`clock`], [`error`], [`jwt`], [`metrics`] (the Prometheus registry the
+//!   app holds).
 
 pub mod accounts;
 pub mod app;
@@ -41,6 +42,7 @@ pub mod http;
 pub mod invitations;
 pub mod jobs;
 pub mod jwt;
+pub mod metrics;
 pub mod phone;
 pub mod refold;
 pub mod scim;

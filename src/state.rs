@@ -76,4 +76,8 @@ pub struct AppState {
     pub invitations: Arc<crate::invitations::InvitationSettings>,
     /// The CrewPlanner link: keys, expectations, refusal counts.
     pub crewplanner: Arc<crate::crewplanner::CrewPlanner>,
+    /// This process's metrics (recording nothing without a metrics listener).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// This instance's per-account rate limits.
+    pub rate_limits: Arc<crate::accounts::rate_limit::RateLimits>,
 }

@@ -4,6 +4,7 @@
 //! request is authenticated by one indexed lookup. The stored and computed digests are compared in
 //! constant time. `last_used_at` is written at most once a minute per token, so reads stay reads.
 
+pub mod rate_limit;
 pub mod settings;
 pub mod storage;
 

@@ -7,7 +7,9 @@
 //!
 //! Two databases: `sync` for Entra's initial sync (W1, which starts from an empty tenant) and
 //! the write ceiling; `scale` for everything that needs a large tenant (W3, W4 at two sizes, W7,
-//! W8, the read ceiling). The server has no rate limit yet, so there is none to switch off.
+//! W8, the read ceiling). The servers run without rate limits (`RATE_LIMIT_READS=0
+//! RATE_LIMIT_WRITES=0`). O1 measures what the access log and the metrics cost: the server CPU per
+//! `GET /Users/{id}` with both on and with both off, two servers on one database, alternating.
 
 mod ceiling;
 mod client;
@@ -34,7 +36,7 @@ use workloads::Lookup;
 pub use workloads::encode;
 
 /// The workloads `--workloads` can select.
-const WORKLOADS: [&str; 6] = ["w1", "w3", "w4", "w7", "w8", "a1"];
+const WORKLOADS: [&str; 7] = ["w1", "w3", "w4", "w7", "w8", "a1", "o1"];
 
 /// Options of `bench`.
 #[derive(Debug, Clone, Args)]
@@ -42,9 +44,10 @@ pub struct BenchArgs {
     /// Tiny sizes and short runs: checks that every workload works (CI runs this on the debug build).
     #[arg(long)]
     pub smoke: bool,
-    /// Workloads to run, comma-separated (w1,w3,w4,w7,w8,a1). Ceilings run when a workload needs
-    /// them. A1 is `/healthz` while two clients without a valid token flood `POST /.search`.
-    #[arg(long, value_delimiter = ',', default_value = "w1,w3,w4,w7,w8,a1")]
+    /// Workloads to run, comma-separated (w1,w3,w4,w7,w8,a1,o1). Ceilings run when a workload needs
+    /// them. A1 is `/healthz` while two clients without a valid token flood `POST /.search`. O1 is
+    /// the server CPU per `GET /Users/{id}` with the access log and metrics on, then off, in turns.
+    #[arg(long, value_delimiter = ',', default_value = "w1,w3,w4,w7,w8,a1,o1")]
     pub workloads: Vec<String>,
     /// Users created by W1 at each concurrency.
     #[arg(long)]
@@ -231,7 +234,17 @@ impl Run {
     }
 
     fn start(&mut self, url: &str, name: &str) -> anyhow::Result<Server> {
+        self.start_with(url, name, Vec::new())
+    }
+
+    fn start_with(
+        &mut self,
+        url: &str,
+        name: &str,
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<Server> {
         let launch = Launch {
+            env,
             binary: self.binary.clone(),
             database_url: url.to_owned(),
             sqlite_synchronous: match self.sync {
@@ -403,6 +416,90 @@ impl Run {
         );
         self.check(probe, check);
         server.stop()
+    }
+
+    /// `observe.db`: O1, the cost of the access log and the metrics. Two servers on one database
+    /// with the small tenant: one logs every request (`RUST_LOG=info`) and records metrics
+    /// (`METRICS_BIND`), the other has the access log filtered out and no metrics listener; W3's
+    /// reads go to each in turn, three rounds each, and the server's CPU time per request is
+    /// compared (the load generator's own CPU is not counted).
+    fn observability_phase(&mut self) -> anyhow::Result<()> {
+        println!("phase 4: the cost of the access log and metrics (database \"observe\")");
+        let (pool, tenant, url) = self.fresh("observe.db")?;
+        let started = Instant::now();
+        let ids = seed::users(
+            &mut *pool.get()?,
+            &tenant,
+            "o",
+            0..self.plan.small_users,
+            now(),
+        )?;
+        self.seeded("users".into(), self.plan.small_users, started);
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let on = self.start_with(
+            &url,
+            "observe-on",
+            env(&[("RUST_LOG", "info"), ("METRICS_BIND", "127.0.0.1:0")]),
+        )?;
+        let off = self.start_with(
+            &url,
+            "observe-off",
+            env(&[("RUST_LOG", "info,mobietrain_scim::access=off")]),
+        )?;
+        let c = self.args.read_concurrency;
+        let timed = Stop::For(self.plan.timed);
+        let size = self.plan.small_users;
+        let mut totals = [(0.0f64, 0u64); 2];
+        let mut last_on = None;
+        for round in 1..=3 {
+            for (i, (server, label)) in [(&on, "on"), (&off, "off")].into_iter().enumerate() {
+                let target = Self::target(server, &tenant);
+                let before = server
+                    .cpu_seconds()
+                    .context("cannot read the server's CPU time")?;
+                let measurement = workloads::read_by_id(&target, &ids, c, timed);
+                let after = server
+                    .cpu_seconds()
+                    .context("cannot read the server's CPU time")?;
+                let cpu = after - before;
+                totals[i].0 += cpu;
+                totals[i].1 += measurement.requests;
+                let per_request = cpu * 1e6 / measurement.requests.max(1) as f64;
+                let row = self.row(
+                    Some(server),
+                    "O1",
+                    format!(
+                        "GET /Users/{{id}}, access log + metrics {label}, round {round}: \
+                         {per_request:.1} µs server CPU/request"
+                    ),
+                    size,
+                    c,
+                    || measurement,
+                );
+                if i == 0 {
+                    last_on = Some(row);
+                }
+            }
+        }
+        let per = |(cpu, requests): (f64, u64)| cpu * 1e6 / requests.max(1) as f64;
+        let (cpu_on, cpu_off) = (per(totals[0]), per(totals[1]));
+        println!(
+            "  O1 server CPU per request: {cpu_on:.1} µs on, {cpu_off:.1} µs off ({:+.1}%)",
+            (cpu_on / cpu_off - 1.0) * 100.0
+        );
+        if let Some(row) = last_on {
+            self.check(
+                row,
+                Check::at_most("CPU/request off, all rounds".into(), cpu_on, cpu_off, 1.1),
+            );
+        }
+        on.stop()?;
+        off.stop()
     }
 
     /// `scale.db`: W3 and W4 at the small and the large size, the read ceiling, then W7 and W8.
@@ -656,6 +753,9 @@ pub fn run(database: &DatabaseConfig, args: BenchArgs) -> anyhow::Result<()> {
     }
     if run.wants("a1") {
         run.abuse_phase()?;
+    }
+    if run.wants("o1") {
+        run.observability_phase()?;
     }
     run.report.errors = run.report.rows.iter().map(|r| r.measurement.errors).sum();
     run.report.wall_seconds = started.elapsed().as_secs_f64();

@@ -24,6 +24,9 @@ pub struct Launch {
     /// `SERVER_KEY`: one random key per run (a PostgreSQL server refuses to start without one, and
     /// a SQLite one would otherwise write a key file into the working directory).
     pub server_key: String,
+    /// More environment: the rate limits are always off (`RATE_LIMIT_READS=0
+    /// RATE_LIMIT_WRITES=0`); O1 sets `METRICS_BIND` and `RUST_LOG` here.
+    pub env: Vec<(String, String)>,
 }
 
 /// A running server.
@@ -44,6 +47,9 @@ impl Server {
             .env("SQLITE_SYNCHRONOUS", &launch.sqlite_synchronous)
             .env("SERVER_KEY", &launch.server_key)
             .env("BIND", "127.0.0.1:0")
+            .env("RATE_LIMIT_READS", "0")
+            .env("RATE_LIMIT_WRITES", "0")
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -80,6 +86,19 @@ impl Server {
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// CPU time the server has used so far (user and system, all threads), in seconds, from
+    /// `/proc/<pid>/stat`.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // Fields after the command name (which may hold spaces): state is the 3rd field, utime
+        // the 14th and stime the 15th.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / clock_ticks_per_second())
     }
 
     /// Resident memory now, in MiB.
@@ -122,6 +141,21 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 where it cannot be asked).
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|t: &f64| *t > 0.0)
+            .unwrap_or(100.0)
+    })
 }
 
 fn status_kb(pid: u32, field: &str) -> Option<u64> {

@@ -67,6 +67,8 @@ pub struct ScimInput {
     intake: Intake,
     json_body: bool,
     query: String,
+    note: super::access_log::CallerNote,
+    charge: super::rate_limit::Charge,
 }
 
 impl FromRequest for ScimInput {
@@ -74,13 +76,16 @@ impl FromRequest for ScimInput {
     type Future = std::future::Ready<Result<Self, ScimError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let intake = req
+            .extensions()
+            .get::<Intake>()
+            .cloned()
+            .unwrap_or_default();
         std::future::ready(Ok(ScimInput {
             token: bearer(req),
-            intake: req
-                .extensions()
-                .get::<Intake>()
-                .cloned()
-                .unwrap_or_default(),
+            note: super::access_log::CallerNote::of(req),
+            charge: super::rate_limit::Charge::of(req.method(), req.path(), &intake.body),
+            intake,
             json_body: req
                 .mime_type()
                 .ok()
@@ -130,11 +135,20 @@ where
     };
     let now = state.clock.now_naive();
     let pool = state.pool.clone();
+    let (limits, metrics) = (state.rate_limits.clone(), state.metrics.clone());
     let outcome = web::block(move || -> Result<Result<T, Refusal>, Failure> {
         let mut conn = pool.get().map_err(ServiceError::from)?;
         match accounts::authenticate(&mut conn, &token, Scope::Scim, now)? {
             Err(refusal) => Ok(Err(refusal)),
             Ok(caller) => {
+                super::rate_limit::admit(
+                    &limits,
+                    &metrics,
+                    &input.note,
+                    &caller.account.id,
+                    &caller.token_id,
+                    input.charge,
+                )?;
                 if let Some(fault) = input.intake.fault() {
                     return Err(fault);
                 }
@@ -162,6 +176,8 @@ impl FromRequest for ScimCaller {
         let req = req.clone();
         Box::pin(async move {
             let caller = authenticate(&req, Scope::Scim).await.map_err(ScimError)?;
+            // Discovery is not rate limited; the caller is noted for the access log.
+            super::access_log::CallerNote::of(&req).set(&caller.account.id, &caller.token_id, None);
             if let Some(fault) = req.extensions().get::<Intake>().and_then(Intake::fault) {
                 return Err(ScimError(fault));
             }

@@ -130,7 +130,7 @@ impl Failure {
         }
     }
 
-    fn scim_type(&self) -> Option<ScimType> {
+    pub(crate) fn scim_type(&self) -> Option<ScimType> {
         match self {
             Failure::Service(e) => e.scim_type(),
             _ => None,

@@ -1,5 +1,6 @@
 //! Liveness (`/healthz`, touches no database) and readiness (`/readyz`, the database answers; the
-//! job queue's counts per state come along as detail).
+//! job queue's backlog comes along as detail: `queued` counts only the jobs that are due now, so a
+//! backlog can be alerted on; `scheduled` those queued for later, such as reminders).
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -14,17 +15,21 @@ pub async fn healthz() -> HttpResponse {
 
 /// 200 when a database connection answers a query, 503 otherwise.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let ping = run_db(&state, |conn| {
+    let now = state.clock.now_naive();
+    let ping = run_db(&state, move |conn| {
         crate::db::ping(conn)?;
-        Ok(crate::jobs::queue::count_by_state(conn)?)
+        Ok(crate::jobs::queue::backlog(conn, now)?)
     })
     .await;
     match ping {
-        Ok(counts) => {
-            let jobs: serde_json::Map<String, serde_json::Value> = counts
-                .into_iter()
-                .map(|(state, n)| (state.as_str().to_owned(), json!(n)))
-                .collect();
+        Ok(b) => {
+            let jobs = json!({
+                "queued": b.due,
+                "scheduled": b.scheduled,
+                "running": b.running,
+                "done": b.done,
+                "failed": b.failed,
+            });
             HttpResponse::Ok().json(json!({"status": "ready", "database": "ok", "jobs": jobs}))
         }
         Err(e) => {

@@ -105,7 +105,7 @@ pub async fn intake(
     let failure = match gate {
         Gate::Handler => None,
         Gate::Open => read.fault().or_else(|| nul_in_json(&req, &read.body)),
-        Gate::Admin | Gate::Session => match authenticate(&req, &state, gate).await {
+        Gate::Admin | Gate::Session => match authenticate(&req, &state, gate, &read.body).await {
             Err(refused) => Some(refused),
             Ok(()) => read.fault().or_else(|| nul_in_json(&req, &read.body)),
         },
@@ -177,8 +177,13 @@ fn nul_in_target(req: &ServiceRequest) -> bool {
 }
 
 /// Checks the token of `gate` and leaves the caller in the request's extensions, where the
-/// `AdminCaller` and `AppCaller` extractors find it.
-async fn authenticate(req: &ServiceRequest, state: &AppState, gate: Gate) -> Result<(), Failure> {
+/// `AdminCaller` and `AppCaller` extractors find it; then charges the account's rate limit.
+async fn authenticate(
+    req: &ServiceRequest,
+    state: &AppState,
+    gate: Gate,
+    body: &Bytes,
+) -> Result<(), Failure> {
     let Some(token) = super::auth::bearer(req.request()) else {
         return Err(match gate {
             Gate::Session => Failure::Unauthorized(super::auth::NO_SESSION),
@@ -191,7 +196,9 @@ async fn authenticate(req: &ServiceRequest, state: &AppState, gate: Gate) -> Res
             let found =
                 super::run_db(state, move |conn| sessions::authenticate(conn, &token, now)).await?;
             let caller = found.ok_or(Failure::Unauthorized(super::auth::SESSION_ENDED))?;
+            let (account, token) = (caller.account_id.clone(), caller.session_id.clone());
             req.extensions_mut().insert(caller);
+            admit(req, state, &account, &token, body)?;
         }
         _ => {
             let outcome = super::run_db(state, move |conn| {
@@ -199,10 +206,30 @@ async fn authenticate(req: &ServiceRequest, state: &AppState, gate: Gate) -> Res
             })
             .await?;
             let caller = outcome.map_err(|r| super::auth::refused(r, Scope::Admin))?;
+            let (account, token) = (caller.account.id.clone(), caller.token_id.clone());
             req.extensions_mut().insert(caller);
+            admit(req, state, &account, &token, body)?;
         }
     }
     Ok(())
+}
+
+/// Charges the request to its account's rate limit ([`super::rate_limit::admit`]).
+fn admit(
+    req: &ServiceRequest,
+    state: &AppState,
+    account: &str,
+    token: &str,
+    body: &Bytes,
+) -> Result<(), Failure> {
+    super::rate_limit::admit(
+        &state.rate_limits,
+        &state.metrics,
+        &super::access_log::CallerNote::of(req.request()),
+        account,
+        token,
+        super::rate_limit::Charge::of(req.method(), req.path(), body),
+    )
 }
 
 /// A NUL in a JSON body of an API that reads it with typed extractors, as the failure naming the

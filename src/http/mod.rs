@@ -18,6 +18,7 @@ macro_rules! write_ctx {
     };
 }
 
+pub mod access_log;
 pub mod admin;
 pub mod app;
 pub mod auth;
@@ -26,6 +27,7 @@ pub mod crewplanner;
 pub mod error;
 pub mod health;
 pub mod intake;
+pub mod rate_limit;
 pub mod scim;
 pub mod telemetry;
 

@@ -1,40 +1,42 @@
-//! Request spans for tracing-actix-web that record the method, the route pattern, the request id and
-//! the status, and nothing else: no query string (filters carry user names and e-mail addresses), no
-//! headers (tokens), no bodies.
+//! Telemetry plumbing: the private metrics listener (`METRICS_BIND`, `GET /metrics` in the
+//! Prometheus text format), and actix-http's malformed-request errors re-reported as one WARN line.
+//! The access log and request ids are [`super::access_log`]'s.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::{Error, HttpMessage};
-use tracing::Span;
-use tracing_actix_web::{RequestId, RootSpanBuilder};
+use std::sync::Arc;
 
-/// The root span of every request.
-#[derive(Debug, Clone, Copy)]
-pub struct PrivacyRootSpan;
+use actix_web::{HttpResponse, web};
 
-impl RootSpanBuilder for PrivacyRootSpan {
-    fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
-        let request_id = request.extensions().get::<RequestId>().copied();
-        tracing::info_span!(
-            "request",
-            http.method = %request.method(),
-            http.route = %route,
-            request_id = request_id.map(|id| id.to_string()).unwrap_or_default(),
-            http.status = tracing::field::Empty,
+use crate::metrics::Metrics;
+
+/// The metrics server on `listener`: `GET /metrics` only, one worker, no signal handling of its
+/// own (the process's main loop stops it). The collectors read the database, so rendering runs on
+/// the blocking pool.
+pub fn metrics_server(
+    listener: std::net::TcpListener,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let server = actix_web::HttpServer::new(move || {
+        let metrics = metrics.clone();
+        actix_web::App::new().route(
+            "/metrics",
+            web::get().to(move || {
+                let metrics = metrics.clone();
+                async move {
+                    match web::block(move || metrics.render()).await {
+                        Ok(text) => HttpResponse::Ok()
+                            .content_type("text/plain; version=0.0.4; charset=utf-8")
+                            .body(text),
+                        Err(_) => HttpResponse::InternalServerError().finish(),
+                    }
+                }
+            }),
         )
-    }
-
-    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let status = match outcome {
-            Ok(response) => response.status().as_u16(),
-            Err(error) => error.as_response_error().status_code().as_u16(),
-        };
-        span.record("http.status", status);
-        span.in_scope(|| tracing::info!(http.status = status, "request handled"));
-    }
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?;
+    Ok(server.run())
 }
 
 /// Where the HTTP layer (actix-http) reports a request too malformed to reach the app: it answers

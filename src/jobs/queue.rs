@@ -384,17 +384,18 @@ pub fn find(conn: &mut DbConn, account_id: Option<&str>, id: &str) -> QueryResul
     query.first(conn).optional()
 }
 
-/// An account's jobs in one state (`None`: the server-wide ones), newest first, at most `limit`.
+/// An account's jobs (`account_id` `None`: the server-wide ones) in one state, or in any when
+/// `state` is `None`, newest first, at most `limit`.
 pub fn list(
     conn: &mut DbConn,
     account_id: Option<&str>,
-    state: JobState,
+    state: Option<JobState>,
     limit: i64,
 ) -> QueryResult<Vec<JobRow>> {
-    let query = jobs::table
-        .select(JobRow::as_select())
-        .filter(jobs::state.eq(state.as_str()))
-        .into_boxed();
+    let mut query = jobs::table.select(JobRow::as_select()).into_boxed();
+    if let Some(state) = state {
+        query = query.filter(jobs::state.eq(state.as_str()));
+    }
     let query = match account_id {
         Some(a) => query.filter(jobs::account_id.eq(a)),
         None => query.filter(jobs::account_id.is_null()),
@@ -423,6 +424,55 @@ pub fn count_by_state(conn: &mut DbConn) -> QueryResult<Vec<(JobState, i64)>> {
         .collect())
 }
 
+/// The queue as an operator watches it, over the whole server: queued jobs that are due now (and
+/// running ones whose lease ran out, which are due again) apart from those scheduled later.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Jobs a worker would take now.
+    pub due: i64,
+    /// Queued jobs whose time has not come (reminders, retries after back-off).
+    pub scheduled: i64,
+    /// Jobs a worker holds under a live lease.
+    pub running: i64,
+    /// Jobs that failed for good.
+    pub failed: i64,
+    /// Finished jobs not yet purged.
+    pub done: i64,
+}
+
+/// The [`Backlog`] at `now`.
+pub fn backlog(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Backlog> {
+    let due: i64 = jobs::table
+        .filter(due_at(now))
+        .select(diesel::dsl::count_star())
+        .get_result(conn)?;
+    let mut backlog = Backlog {
+        due,
+        ..Backlog::default()
+    };
+    for (state, n) in count_by_state(conn)? {
+        match state {
+            // What is not due among the queued and running jobs.
+            JobState::Queued | JobState::Running => {}
+            JobState::Failed => backlog.failed = n,
+            JobState::Done => backlog.done = n,
+        }
+    }
+    let queued_later: i64 = jobs::table
+        .filter(jobs::state.eq(JobState::Queued.as_str()))
+        .filter(jobs::run_at.gt(now))
+        .select(diesel::dsl::count_star())
+        .get_result(conn)?;
+    let running_held: i64 = jobs::table
+        .filter(jobs::state.eq(JobState::Running.as_str()))
+        .filter(jobs::claimed_until.ge(now))
+        .select(diesel::dsl::count_star())
+        .get_result(conn)?;
+    backlog.scheduled = queued_later;
+    backlog.running = running_held;
+    Ok(backlog)
+}
+
 /// Cancels an account's waiting jobs (queued, not yet claimed) whose dedup key starts with
 /// `prefix`, for the owner of what they were about (an invitation that ended, say); returns how
 /// many. `account_id` `None` cancels server-wide jobs only. A job already running is left to
@@ -448,17 +498,30 @@ pub fn cancel_waiting_by_prefix(
 /// lease ran out. Most urgent first.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<JobRow>> {
     jobs::table
-        .filter(
-            jobs::state
-                .eq(JobState::Queued.as_str())
-                .and(jobs::run_at.le(now))
-                .or(jobs::state
-                    .eq(JobState::Running.as_str())
-                    .and(jobs::claimed_until.lt(now))),
-        )
+        .filter(due_at(now))
         .select(JobRow::as_select())
         .order((jobs::priority.desc(), jobs::run_at.asc(), jobs::id.asc()))
         .load(conn)
+}
+
+/// The condition of a job a worker would take at `now`.
+fn due_at(
+    now: NaiveDateTime,
+) -> Box<
+    dyn BoxableExpression<
+            jobs::table,
+            crate::db::MultiBackend,
+            SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+        >,
+> {
+    Box::new(
+        jobs::state
+            .eq(JobState::Queued.as_str())
+            .and(jobs::run_at.le(now))
+            .or(jobs::state
+                .eq(JobState::Running.as_str())
+                .and(jobs::claimed_until.lt(now))),
+    )
 }
 
 /// Deletes done jobs that finished before `before`; returns how many.

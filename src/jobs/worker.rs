@@ -12,6 +12,7 @@ use super::queue::{self, Backoff};
 use super::schedule::{self, Schedule};
 use super::{CrashPoint, Crashed, FaultHook, JobContext, JobState, Permanent, Registry, Runtime};
 use crate::db::models::JobRow;
+use crate::metrics::{JobOutcome, Metrics};
 
 /// How the workers of one instance behave.
 #[derive(Clone)]
@@ -32,6 +33,11 @@ pub struct WorkerSettings {
     pub instance: String,
     /// Tests only: makes a worker die at a crash point.
     pub faults: Option<FaultHook>,
+    /// Where job outcomes are counted.
+    pub metrics: Arc<Metrics>,
+    /// Names the kind of a failure for the log (`mail_transport`, `database`, …): a word from the
+    /// code, never the error's text, which may quote an address. The text goes to the job row.
+    pub classify: fn(&anyhow::Error) -> &'static str,
 }
 
 impl std::fmt::Debug for WorkerSettings {
@@ -56,9 +62,40 @@ impl Default for WorkerSettings {
             schedules: Vec::new(),
             instance: format!("worker-{}", std::process::id()),
             faults: None,
+            metrics: Arc::default(),
+            classify,
         }
     }
 }
+
+/// The kind of a failure that the generic queue can tell: a permanent one, a panic, a database
+/// error; anything else is `handler_error`.
+pub fn classify(error: &anyhow::Error) -> &'static str {
+    if error.is::<Permanent>() {
+        "permanent"
+    } else if error.is::<Unregistered>() {
+        "no_handler"
+    } else if error.is::<Panicked>() {
+        "panic"
+    } else if error
+        .chain()
+        .any(|e| e.is::<diesel::result::Error>() || e.is::<diesel::r2d2::PoolError>())
+    {
+        "database"
+    } else {
+        "handler_error"
+    }
+}
+
+/// The job's name has no handler on this instance.
+#[derive(Debug, thiserror::Error)]
+#[error("no handler for job {0:?} on this instance")]
+struct Unregistered(String);
+
+/// The handler panicked.
+#[derive(Debug, thiserror::Error)]
+#[error("the handler panicked")]
+struct Panicked;
 
 #[derive(Debug, Default)]
 struct Stop {
@@ -237,10 +274,7 @@ impl<C: Runtime> Worker<'_, C> {
             )
         } else {
             match self.registry.get(&job.name) {
-                None => Err(anyhow::anyhow!(
-                    "no handler for job {:?} on this instance",
-                    job.name
-                )),
+                None => Err(Unregistered(job.name.clone()).into()),
                 Some(handler) => {
                     let ctx = JobContext {
                         services: self.services,
@@ -251,21 +285,31 @@ impl<C: Runtime> Worker<'_, C> {
                         .map_err(|e| Permanent(format!("the payload is not JSON: {e}")).into())
                         .and_then(|payload| {
                             std::panic::catch_unwind(AssertUnwindSafe(|| handler(&ctx, payload)))
-                                .unwrap_or_else(|_| Err(anyhow::anyhow!("the handler panicked")))
+                                .unwrap_or_else(|_| Err(Panicked.into()))
                         })
                 }
             }
         };
         let mut conn = self.services.pool().get()?;
         let now = self.services.clock().now_naive();
+        // A name the registry does not know is counted under one label, so a stray row cannot
+        // make new series.
+        let label = if self.registry.get(&job.name).is_some() {
+            job.name.as_str()
+        } else {
+            "unregistered"
+        };
+        let metrics = &self.settings.metrics;
         match result {
             Ok(()) => {
                 if self.fault(CrashPoint::BeforeComplete, job) {
                     return Ok(Outcome::Died);
                 }
                 if queue::complete(&mut conn, job, now)? {
+                    metrics.job(label, JobOutcome::Done);
                     tracing::info!(job.id = %job.id, job.name = %job.name, job.attempt = job.attempts, "job done");
                 } else {
+                    metrics.job(label, JobOutcome::LeaseLost);
                     tracing::warn!(job.id = %job.id, job.name = %job.name, "job finished after its lease ran out");
                 }
             }
@@ -276,7 +320,9 @@ impl<C: Runtime> Worker<'_, C> {
                 if permanent {
                     failing.attempts = failing.attempts.max(failing.max_attempts);
                 }
-                // The text goes to the job row only: a mail server may quote an address in it.
+                // The text goes to the job row only: a mail server may quote an address in it. The
+                // log says what kind of failure it was.
+                let reason = (self.settings.classify)(&e);
                 match queue::fail(
                     &mut conn,
                     &failing,
@@ -284,16 +330,25 @@ impl<C: Runtime> Worker<'_, C> {
                     &self.settings.backoff,
                     now,
                 )? {
-                    Some(JobState::Failed) => tracing::error!(
-                        job.id = %job.id, job.name = %job.name, job.attempt = job.attempts,
-                        "job failed for good; see its last_error"
-                    ),
-                    Some(_) => tracing::warn!(
-                        job.id = %job.id, job.name = %job.name, job.attempt = job.attempts,
-                        "job failed; it will be retried"
-                    ),
+                    Some(JobState::Failed) => {
+                        metrics.job(label, JobOutcome::Failed);
+                        tracing::error!(
+                            job.id = %job.id, job.name = %job.name, job.attempt = job.attempts,
+                            job.reason = reason,
+                            "job failed for good; see its last_error"
+                        )
+                    }
+                    Some(_) => {
+                        metrics.job(label, JobOutcome::Retry);
+                        tracing::warn!(
+                            job.id = %job.id, job.name = %job.name, job.attempt = job.attempts,
+                            job.reason = reason,
+                            "job failed; it will be retried"
+                        )
+                    }
                     None => {
-                        tracing::warn!(job.id = %job.id, job.name = %job.name, "job failed after its lease ran out")
+                        metrics.job(label, JobOutcome::LeaseLost);
+                        tracing::warn!(job.id = %job.id, job.name = %job.name, job.reason = reason, "job failed after its lease ran out")
                     }
                 }
             }

@@ -19,13 +19,13 @@ use diesel::sql_types::BigInt;
 use mobietrain_scim::accounts::{self, Scope};
 use mobietrain_scim::app;
 use mobietrain_scim::clock::{Clock, SystemClock};
-use mobietrain_scim::config::{Config, DatabaseConfig};
+use mobietrain_scim::config::{Config, DatabaseConfig, ObservabilityConfig};
 use mobietrain_scim::db::{
     self, ConnectionManager, DatabaseTarget, DbConn, PoolSettings, SqliteSync,
 };
 use mobietrain_scim::email::Mailer;
 use mobietrain_scim::email::memory::MemoryMailer;
-use mobietrain_scim::http::{configure, telemetry::PrivacyRootSpan};
+use mobietrain_scim::http::{access_log::access_log, configure};
 use mobietrain_scim::jobs::schedule::Schedule;
 use mobietrain_scim::jobs::worker::{WorkerSettings, run_due};
 use mobietrain_scim::state::{AppState, HttpSettings};
@@ -305,7 +305,31 @@ impl TestApp {
 
     /// An app on an existing test database, built by the composition root from the default
     /// configuration (with this database and pool size, and a fresh server key).
+    /// The per-account rate limits are off (`RATE_LIMIT_READS=0 RATE_LIMIT_WRITES=0`): only the
+    /// limiter's own tests turn them on ([`TestApp::observed`]).
     pub fn on(db: TestDb, settings: HttpSettings, pool_size: u32) -> Self {
+        let observability = ObservabilityConfig {
+            rate_limit_reads: 0,
+            rate_limit_writes: 0,
+            ..ObservabilityConfig::default()
+        };
+        Self::observed(
+            db,
+            settings,
+            pool_size,
+            observability,
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// An app with these metrics and rate-limit settings and this clock.
+    pub fn observed(
+        db: TestDb,
+        settings: HttpSettings,
+        pool_size: u32,
+        observability: ObservabilityConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         init_logs();
         let config = Config {
             database: DatabaseConfig {
@@ -314,6 +338,7 @@ impl TestApp {
                 pool_size: Some(pool_size),
                 pool_timeout_secs: 30,
             },
+            observability,
             ..Config::default()
         };
         config.validate().unwrap();
@@ -321,7 +346,7 @@ impl TestApp {
             &config,
             app::Parts {
                 pool: app::pool(&config.database).unwrap(),
-                clock: Arc::new(SystemClock),
+                clock,
                 server_key: Arc::new(mobietrain_scim::crypto::ServerKey::generate()),
                 http: settings,
                 crewplanner: Arc::new(app::crewplanner(&config.crewplanner).unwrap()),
@@ -391,7 +416,7 @@ impl TestApp {
     pub async fn send(&self, req: TestRequest) -> Resp {
         let app = init_service(
             App::new()
-                .wrap(tracing_actix_web::TracingLogger::<PrivacyRootSpan>::new())
+                .wrap(actix_web::middleware::from_fn(access_log))
                 .configure(configure(self.state.clone())),
         )
         .await;
@@ -473,7 +498,9 @@ impl TestApp {
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let server = actix_web::HttpServer::new(move || {
-                    App::new().configure(configure(state.clone()))
+                    App::new()
+                        .wrap(actix_web::middleware::from_fn(access_log))
+                        .configure(configure(state.clone()))
                 })
                 .workers(workers)
                 .bind("127.0.0.1:0")

@@ -39,6 +39,7 @@ pub fn start(pool: &db::Pool, app: &TestApp, mailer: Arc<dyn Mailer>, instance: 
             schedules: Vec::new(),
             instance: instance.to_owned(),
             faults: None,
+            ..WorkerSettings::default()
         },
     )
 }

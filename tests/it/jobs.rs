@@ -71,6 +71,7 @@ fn settings(instance: &str, threads: usize, faults: Option<FaultHook>) -> Worker
         schedules: Vec::new(),
         instance: instance.to_owned(),
         faults,
+        ..WorkerSettings::default()
     }
 }
 

@@ -30,6 +30,7 @@ mod jobs;
 mod layering;
 mod listing;
 mod mailer;
+mod operating;
 mod parser_property;
 mod patch;
 mod patch_semantics;

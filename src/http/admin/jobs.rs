@@ -1,4 +1,5 @@
-//! The account's background jobs on the admin API: `GET /admin/v1/jobs?state=failed` lists them,
+//! The account's background jobs on the admin API: `GET /admin/v1/jobs` lists them (all, or those
+//! of one `state`, e.g. `?state=failed`),
 //! `POST /admin/v1/jobs/{id}/retry` queues a failed one again. An account sees only its own jobs:
 //! another account's and server-wide jobs are a 404 (those are for the CLI, `jobs list|retry`).
 
@@ -33,10 +34,10 @@ async fn list_jobs(
 ) -> Result<HttpResponse, ProblemError> {
     let p = params.into_inner();
     let job_state = match p.state.as_deref() {
-        None => JobState::Failed,
-        Some(s) => JobState::parse(s).ok_or_else(|| {
+        None => None,
+        Some(s) => Some(JobState::parse(s).ok_or_else(|| {
             InputError::invalid_value("\"state\" must be queued, running, done or failed")
-        })?,
+        })?),
     };
     let max = state.settings.max_results as i64;
     let count = match p.count.as_deref() {
