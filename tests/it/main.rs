@@ -16,6 +16,7 @@ mod conformance;
 mod cors;
 mod crewplanner;
 mod discovery;
+mod etags;
 mod filter_property;
 mod group_patch;
 mod group_rules;

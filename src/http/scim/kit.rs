@@ -35,8 +35,9 @@ pub struct Endpoint<R> {
     pub resource_type: &'static str,
     /// The endpoint below the base URL (`/Users`).
     pub path: &'static str,
-    /// The resource's id and version (its `ETag`).
-    pub meta: fn(&R) -> (&str, i64),
+    /// The resource's id and the opaque part of its `ETag` (a group's version; a user's covers
+    /// its stores and groups too, [`crate::users::etag`]).
+    pub meta: fn(&R) -> (&str, String),
     /// The whole SCIM representation, before projection.
     pub to_resource: fn(&R, &str) -> Value,
     /// One resource of the account; the [`Wanted`] says which costly parts are needed.
@@ -164,9 +165,9 @@ impl<R: Send + 'static> Endpoint<R> {
         projection: &Projection,
     ) -> ScimReply {
         let base = scim_base(state);
-        let (id, version) = (self.meta)(rec);
+        let (id, tag) = (self.meta)(rec);
         let reply = ScimReply::json(status, &self.representation(state, rec, &base, projection))
-            .tagged(version);
+            .tagged(tag);
         if status == StatusCode::CREATED {
             return reply.located(format!("{base}{}/{id}", self.path));
         }
@@ -259,9 +260,9 @@ impl<R: Send + 'static> Endpoint<R> {
             let wanted = self.wanted(st, &input)?;
             if op == Op::Read {
                 let rec = (self.get)(conn, &caller.0.account.id, &id, &wanted)?;
-                let (_, version) = (self.meta)(&rec);
-                if none_match_holds(none_match.as_deref(), version) {
-                    return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(version));
+                let (_, tag) = (self.meta)(&rec);
+                if none_match_holds(none_match.as_deref(), &tag) {
+                    return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(tag));
                 }
                 return Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection));
             }
@@ -273,8 +274,8 @@ impl<R: Send + 'static> Endpoint<R> {
                 let (rec, rewrites) = (self.patch)(conn, &ctx, &id, &body, &precondition, &wanted)?;
                 st.dialects.record(&rewrites);
                 if !(self.patch_shows_resource)(&wanted) {
-                    let (_, version) = (self.meta)(&rec);
-                    return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(version));
+                    let (_, tag) = (self.meta)(&rec);
+                    return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(tag));
                 }
                 rec
             };
@@ -344,12 +345,11 @@ pub fn if_none_match(req: &HttpRequest) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Whether an `If-None-Match` header names the current version (weak comparison, or `*`).
-pub fn none_match_holds(header: Option<&str>, version: i64) -> bool {
+/// Whether an `If-None-Match` header names the current tag (weak comparison, or `*`).
+pub fn none_match_holds(header: Option<&str>, current: &str) -> bool {
     let Some(header) = header else {
         return false;
     };
-    let current = version.to_string();
     header.trim() == "*" || header.split(',').any(|t| etag::opaque_tag(t) == current)
 }
 
@@ -359,7 +359,7 @@ pub fn none_match_holds(header: Option<&str>, version: i64) -> bool {
 pub struct ScimReply {
     status: StatusCode,
     body: Option<String>,
-    version: Option<i64>,
+    tag: Option<String>,
     location: Option<String>,
 }
 
@@ -369,7 +369,7 @@ impl ScimReply {
         Self {
             status,
             body: Some(body.to_string()),
-            version: None,
+            tag: None,
             location: None,
         }
     }
@@ -379,14 +379,14 @@ impl ScimReply {
         Self {
             status,
             body: None,
-            version: None,
+            tag: None,
             location: None,
         }
     }
 
-    /// With the `ETag` of `version`.
-    pub fn tagged(mut self, version: i64) -> Self {
-        self.version = Some(version);
+    /// With the `ETag` whose opaque part is `tag`.
+    pub fn tagged(mut self, tag: String) -> Self {
+        self.tag = Some(tag);
         self
     }
 
@@ -408,8 +408,8 @@ impl ScimReply {
             Some(body) => builder.content_type(SCIM_JSON).body(body),
             None => builder.finish(),
         };
-        match self.version {
-            Some(version) => with_etag(response, version),
+        match self.tag {
+            Some(tag) => with_etag(response, &tag),
             None => response,
         }
     }

@@ -10,7 +10,7 @@ use crate::users::{self, UserInput, UserRecord};
 pub static USERS: Endpoint<UserRecord> = Endpoint {
     resource_type: "User",
     path: "/Users",
-    meta: |rec| (&rec.row.id, rec.row.version),
+    meta: |rec| (&rec.row.id, rec.tag()),
     to_resource: users::to_resource,
     get: |conn, account_id, id, _| users::get(conn, account_id, id),
     list: |conn, registry, account_id, request, _| users::list(conn, registry, account_id, request),
