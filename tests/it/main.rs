@@ -35,6 +35,7 @@ mod parser_property;
 mod patch;
 mod patch_semantics;
 mod query_plans;
+mod refused;
 mod rules;
 mod safe_start;
 mod secrets;

@@ -31,6 +31,7 @@ pub static GROUPS: Endpoint<GroupRecord> = Endpoint {
     replace: groups::replace,
     patch,
     delete: groups::delete,
+    identifiers: &["externalId", "displayName"],
     patch_shows_resource: |wanted| wanted.asked,
 };
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::super::auth::{ScimCaller, ScimInput, run_scim};
 use super::super::error::{Failure, ScimError};
 use super::super::{SCIM_JSON, scim_base, with_etag};
+use crate::audit;
 use crate::context::WriteContext;
 use crate::db::DbConn;
 use crate::error::ServiceError;
@@ -55,6 +56,9 @@ pub struct Endpoint<R> {
     pub delete: fn(&mut DbConn, &WriteContext<'_>, &str, &Precondition) -> Result<(), ServiceError>,
     /// Whether a PATCH answers 200 with the resource (else 204 with its `ETag`).
     pub patch_shows_resource: fn(&Wanted) -> bool,
+    /// The attributes that identify a resource in the identity provider (`externalId`,
+    /// `userName`), recorded as sent when a write is refused.
+    pub identifiers: &'static [&'static str],
 }
 
 /// [`Endpoint::list`].
@@ -229,11 +233,14 @@ impl<R: Send + 'static> Endpoint<R> {
             }
             _ => {
                 respond(&state, input, move |st, conn, caller, input| {
-                    let wanted = self.wanted(st, &input)?;
-                    let body = input.json()?;
-                    write_ctx!(st, caller, actor, ctx);
-                    let rec = (self.create)(conn, &ctx, &body)?;
-                    Ok(self.single(st, StatusCode::CREATED, &rec, &wanted.projection))
+                    let outcome = (|| {
+                        let wanted = self.wanted(st, &input)?;
+                        let body = input.json()?;
+                        write_ctx!(st, caller, actor, ctx);
+                        let rec = (self.create)(conn, &ctx, &body)?;
+                        Ok(self.single(st, StatusCode::CREATED, &rec, &wanted.projection))
+                    })();
+                    self.noting_refusal(st, conn, &caller, &input, op, None, outcome)
                 })
                 .await
             }
@@ -252,13 +259,8 @@ impl<R: Send + 'static> Endpoint<R> {
         let precondition = if_match(&req);
         let none_match = if_none_match(&req);
         respond(&state, input, move |st, conn, caller, input| {
-            if op == Op::Delete {
-                write_ctx!(st, caller, actor, ctx);
-                (self.delete)(conn, &ctx, &id, &precondition)?;
-                return Ok(ScimReply::empty(StatusCode::NO_CONTENT));
-            }
-            let wanted = self.wanted(st, &input)?;
             if op == Op::Read {
+                let wanted = self.wanted(st, &input)?;
                 let rec = (self.get)(conn, &caller.0.account.id, &id, &wanted)?;
                 let (_, tag) = (self.meta)(&rec);
                 if none_match_holds(none_match.as_deref(), &tag) {
@@ -266,23 +268,125 @@ impl<R: Send + 'static> Endpoint<R> {
                 }
                 return Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection));
             }
-            let body = input.json()?;
-            write_ctx!(st, caller, actor, ctx);
-            let rec = if op == Op::Replace {
-                (self.replace)(conn, &ctx, &id, &body, &precondition)?
-            } else {
-                let (rec, rewrites) = (self.patch)(conn, &ctx, &id, &body, &precondition, &wanted)?;
-                st.dialects.record(&rewrites);
-                if !(self.patch_shows_resource)(&wanted) {
-                    let (_, tag) = (self.meta)(&rec);
-                    return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(tag));
-                }
-                rec
-            };
-            Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection))
+            let outcome = self.write(st, conn, &caller, &input, op, &id, &precondition);
+            self.noting_refusal(st, conn, &caller, &input, op, Some(&id), outcome)
         })
         .await
     }
+
+    /// Replaces, patches or deletes one resource.
+    #[expect(clippy::too_many_arguments, reason = "the parts of one request")]
+    fn write(
+        &self,
+        st: &AppState,
+        conn: &mut DbConn,
+        caller: &ScimCaller,
+        input: &ScimInput,
+        op: Op,
+        id: &str,
+        precondition: &Precondition,
+    ) -> Result<ScimReply, Failure> {
+        if op == Op::Delete {
+            write_ctx!(st, caller, actor, ctx);
+            (self.delete)(conn, &ctx, id, precondition)?;
+            return Ok(ScimReply::empty(StatusCode::NO_CONTENT));
+        }
+        let wanted = self.wanted(st, input)?;
+        let body = input.json()?;
+        write_ctx!(st, caller, actor, ctx);
+        let rec = if op == Op::Replace {
+            (self.replace)(conn, &ctx, id, &body, precondition)?
+        } else {
+            let (rec, rewrites) = (self.patch)(conn, &ctx, id, &body, precondition, &wanted)?;
+            st.dialects.record(&rewrites);
+            if !(self.patch_shows_resource)(&wanted) {
+                let (_, tag) = (self.meta)(&rec);
+                return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(tag));
+            }
+            rec
+        };
+        Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection))
+    }
+
+    /// Passes a write's outcome on, recording it in the provisioning log first when it is a
+    /// refusal (a 4xx: a broken rule, a conflict, a failed precondition, an unknown id), in a
+    /// transaction of its own, with the resource's identifiers as sent ([`audit::refused`]). A
+    /// record that cannot be written is logged and never changes the answer.
+    #[expect(clippy::too_many_arguments, reason = "the parts of one request")]
+    fn noting_refusal(
+        &self,
+        st: &AppState,
+        conn: &mut DbConn,
+        caller: &ScimCaller,
+        input: &ScimInput,
+        op: Op,
+        id: Option<&str>,
+        outcome: Result<ScimReply, Failure>,
+    ) -> Result<ScimReply, Failure> {
+        let Err(failure) = &outcome else {
+            return outcome;
+        };
+        let answer = failure.described();
+        if !answer.status.is_client_error() {
+            return outcome;
+        }
+        let body = input.json().ok();
+        let sent = body
+            .as_ref()
+            .map(|b| sent_identifiers(b, self.identifiers))
+            .unwrap_or_default();
+        let refusal = audit::refused::Refusal {
+            method: op.method(),
+            resource_type: self.resource_type,
+            resource_id: id,
+            status: answer.status.as_u16(),
+            scim_type: answer.scim_type.map(|t| t.as_str()),
+            detail: &answer.detail,
+            sent: sent.iter().map(|(k, v)| (*k, v.as_str())).collect(),
+        };
+        let actor = caller.0.actor();
+        let now = st.clock.now_naive();
+        if let Err(e) = audit::refused::record(conn, &caller.0.account.id, &actor, &refusal, now) {
+            tracing::error!(error = %e, account.id = %caller.0.account.id,
+                            "could not record a refused request in the provisioning log");
+        }
+        outcome
+    }
+}
+
+/// The identifiers among `names` that a write's body carries, as sent: top-level string values,
+/// and in a PATCH request the string values its operations set for them (by path, or inside a
+/// path-less value). The first of each name counts.
+fn sent_identifiers(body: &Value, names: &[&'static str]) -> Vec<(&'static str, String)> {
+    let find = |name: &str| -> Option<String> {
+        let pick = |obj: &Value| {
+            obj.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str().map(str::to_owned))
+        };
+        if let Some(v) = pick(body) {
+            return Some(v);
+        }
+        let ops = body.as_object()?.iter().find_map(|(k, v)| {
+            k.eq_ignore_ascii_case("Operations")
+                .then_some(v.as_array())
+                .flatten()
+        })?;
+        ops.iter().find_map(|op| {
+            let path = op.get("path").and_then(Value::as_str);
+            let value = op.get("value")?;
+            match path {
+                Some(p) if p.eq_ignore_ascii_case(name) => value.as_str().map(str::to_owned),
+                Some(_) => None,
+                None => pick(value),
+            }
+        })
+    };
+    names
+        .iter()
+        .filter_map(|name| find(name).map(|v| (*name, v)))
+        .collect()
 }
 
 /// The operations of a resource type's routes.
@@ -295,6 +399,19 @@ enum Op {
     Replace,
     Patch,
     Delete,
+}
+
+impl Op {
+    /// The HTTP method of the operation.
+    fn method(self) -> &'static str {
+        match self {
+            Op::List | Op::Read => "GET",
+            Op::Search | Op::Create => "POST",
+            Op::Replace => "PUT",
+            Op::Patch => "PATCH",
+            Op::Delete => "DELETE",
+        }
+    }
 }
 
 /// The 405 of a method a SCIM route does not serve.

@@ -26,6 +26,7 @@ pub static USERS: Endpoint<UserRecord> = Endpoint {
     },
     patch: |conn, ctx, id, body, precondition, _| users::patch(conn, ctx, id, body, precondition),
     delete: users::delete,
+    identifiers: &["externalId", "userName"],
     patch_shows_resource: |_| true,
 };
 
