@@ -9,7 +9,8 @@ use crate::harness::{TestAccount, TestApp, user};
 const MT: &str = "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-async fn create(app: &TestApp, acct: &TestAccount, body: &Value) -> String {
+/// Creates a user; its id.
+pub(crate) async fn create(app: &TestApp, acct: &TestAccount, body: &Value) -> String {
     let created = app.post("/scim/v2/Users", &acct.scim, body).await;
     assert_eq!(created.status, 201, "{}", created.body);
     created.body["id"].as_str().unwrap().to_owned()

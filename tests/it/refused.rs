@@ -12,6 +12,7 @@ use mobietrain_scim::context::Actor;
 use mobietrain_scim::email::Mailer;
 use serde_json::{Value, json};
 
+use crate::etags::create;
 use crate::harness::{TestAccount, TestApp, user};
 
 async fn refusals(app: &TestApp, acct: &TestAccount) -> Vec<Value> {
@@ -70,10 +71,7 @@ async fn control_characters_are_escaped_and_long_values_cut() {
 async fn conflicts_preconditions_and_group_writes_count_and_reads_and_strangers_do_not() {
     let app = TestApp::new();
     let acct = app.account("acme");
-    let created = app
-        .post("/scim/v2/Users", &acct.scim, &user("ann@example.com"))
-        .await;
-    let id = created.body["id"].as_str().unwrap().to_owned();
+    let id = create(&app, &acct, &user("ann@example.com")).await;
 
     // 409: the userName is taken.
     let mut twin = user("ann@example.com");

@@ -240,7 +240,14 @@ impl<R: Send + 'static> Endpoint<R> {
                         let rec = (self.create)(conn, &ctx, &body)?;
                         Ok(self.single(st, StatusCode::CREATED, &rec, &wanted.projection))
                     })();
-                    self.noting_refusal(st, conn, &caller, &input, op, None, outcome)
+                    let call = Call {
+                        st,
+                        caller: &caller,
+                        input: &input,
+                        op,
+                        id: None,
+                    };
+                    self.noting_refusal(&call, conn, outcome)
                 })
                 .await
             }
@@ -268,24 +275,34 @@ impl<R: Send + 'static> Endpoint<R> {
                 }
                 return Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection));
             }
-            let outcome = self.write(st, conn, &caller, &input, op, &id, &precondition);
-            self.noting_refusal(st, conn, &caller, &input, op, Some(&id), outcome)
+            let call = Call {
+                st,
+                caller: &caller,
+                input: &input,
+                op,
+                id: Some(&id),
+            };
+            let outcome = self.write(&call, conn, &id, &precondition);
+            self.noting_refusal(&call, conn, outcome)
         })
         .await
     }
 
     /// Replaces, patches or deletes one resource.
-    #[expect(clippy::too_many_arguments, reason = "the parts of one request")]
     fn write(
         &self,
-        st: &AppState,
+        call: &Call<'_>,
         conn: &mut DbConn,
-        caller: &ScimCaller,
-        input: &ScimInput,
-        op: Op,
         id: &str,
         precondition: &Precondition,
     ) -> Result<ScimReply, Failure> {
+        let Call {
+            st,
+            caller,
+            input,
+            op,
+            ..
+        } = *call;
         if op == Op::Delete {
             write_ctx!(st, caller, actor, ctx);
             (self.delete)(conn, &ctx, id, precondition)?;
@@ -312,17 +329,19 @@ impl<R: Send + 'static> Endpoint<R> {
     /// refusal (a 4xx: a broken rule, a conflict, a failed precondition, an unknown id), in a
     /// transaction of its own, with the resource's identifiers as sent ([`audit::refused`]). A
     /// record that cannot be written is logged and never changes the answer.
-    #[expect(clippy::too_many_arguments, reason = "the parts of one request")]
     fn noting_refusal(
         &self,
-        st: &AppState,
+        call: &Call<'_>,
         conn: &mut DbConn,
-        caller: &ScimCaller,
-        input: &ScimInput,
-        op: Op,
-        id: Option<&str>,
         outcome: Result<ScimReply, Failure>,
     ) -> Result<ScimReply, Failure> {
+        let Call {
+            st,
+            caller,
+            input,
+            op,
+            id,
+        } = *call;
         let Err(failure) = &outcome else {
             return outcome;
         };
@@ -387,6 +406,17 @@ fn sent_identifiers(body: &Value, names: &[&'static str]) -> Vec<(&'static str, 
         .iter()
         .filter_map(|name| find(name).map(|v| (*name, v)))
         .collect()
+}
+
+/// One request to the kit, as its write steps see it.
+#[derive(Debug, Clone, Copy)]
+struct Call<'a> {
+    st: &'a AppState,
+    caller: &'a ScimCaller,
+    input: &'a ScimInput,
+    op: Op,
+    /// The resource the path names, if any.
+    id: Option<&'a str>,
 }
 
 /// The operations of a resource type's routes.
