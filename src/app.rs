@@ -451,13 +451,18 @@ pub fn job_registry() -> Registry<JobServices> {
     registry.register::<invitations::ExpireInvitation>(invitations::expire);
     registry.register::<crate::users::jobs::ProvisionInvitation>(invitations::provision);
     registry.register::<invitations::PurgeExpired>(invitations::purge_expired);
+    registry.register::<crate::audit::refused::PurgeRefused>(crate::audit::refused::purge_refused);
     registry
 }
 
-/// The periodic work of the server: the queue's purge of done jobs and the invitations' own.
-pub fn schedules() -> Vec<Schedule> {
+/// The periodic work of the server: the queue's purge of done jobs, the invitations' own, and the
+/// purge of old refused requests from the provisioning log.
+pub fn schedules(config: &Config) -> Vec<Schedule> {
     let mut schedules = vec![schedule::purge_done_schedule()];
     schedules.extend(crate::invitations::jobs::schedules());
+    schedules.push(crate::audit::refused::schedule(
+        config.audit.refused_retention_days,
+    ));
     schedules
 }
 
@@ -467,7 +472,7 @@ pub fn worker_settings(config: &Config) -> WorkerSettings {
         threads: config.workers.threads,
         lease: config.workers.lease(),
         poll_interval: config.workers.poll_interval(),
-        schedules: schedules(),
+        schedules: schedules(config),
         classify: classify_failure,
         ..WorkerSettings::default()
     }

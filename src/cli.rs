@@ -193,6 +193,10 @@ pub struct WorkerArgs {
     /// Milliseconds an idle worker waits before it looks for work again.
     #[arg(long, env = "JOB_POLL_MS", default_value_t = defaults::JOB_POLL_MS)]
     pub job_poll_ms: u64,
+    /// Days a refused provisioning request stays in the provisioning log (purged hourly).
+    #[arg(long, env = "REFUSED_REQUEST_RETENTION_DAYS",
+          default_value_t = defaults::REFUSED_REQUEST_RETENTION_DAYS)]
+    pub refused_request_retention_days: i64,
     /// Refused: the mail server's URL holds its password. Set SMTP_URL in the environment, or
     /// SMTP_URL_FILE.
     #[arg(long = "smtp-url", hide = true)]
@@ -543,6 +547,9 @@ fn worker_config(config: &mut Config, args: &WorkerArgs) -> anyhow::Result<()> {
         threads: args.worker_threads,
         lease_secs: args.job_lease_secs,
         poll_ms: args.job_poll_ms,
+    };
+    config.audit = config::AuditConfig {
+        refused_retention_days: args.refused_request_retention_days,
     };
     config.mail = config::MailConfig {
         smtp_url: smtp_url(args)?,

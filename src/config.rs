@@ -48,6 +48,8 @@ pub mod defaults {
     pub const JOB_LEASE_SECS: i64 = 300;
     /// `JOB_POLL_MS`.
     pub const JOB_POLL_MS: u64 = 1000;
+    /// `REFUSED_REQUEST_RETENTION_DAYS`.
+    pub const REFUSED_REQUEST_RETENTION_DAYS: i64 = 30;
     /// `MAIL_FROM`.
     pub const MAIL_FROM: &str = "no-reply@mobietrain.com";
     /// `MAIL_FROM_NAME`.
@@ -111,6 +113,8 @@ pub struct Config {
     pub invitations: InvitationConfig,
     /// Metrics and per-account rate limits.
     pub observability: ObservabilityConfig,
+    /// How long the provisioning log keeps what.
+    pub audit: AuditConfig,
 }
 
 impl Config {
@@ -124,6 +128,7 @@ impl Config {
         self.crewplanner.validate()?;
         self.mail.validate()?;
         self.invitations.validate()?;
+        self.audit.validate()?;
         self.cors_origins()?;
         Ok(())
     }
@@ -543,6 +548,34 @@ fn check_key_file(file: &Path) -> anyhow::Result<()> {
 pub fn read_key_file(file: &Path) -> anyhow::Result<String> {
     check_key_file(file)?;
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+/// How long the provisioning log keeps what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// `REFUSED_REQUEST_RETENTION_DAYS`: days a refused provisioning request stays in the log.
+    pub refused_retention_days: i64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            refused_retention_days: defaults::REFUSED_REQUEST_RETENTION_DAYS,
+        }
+    }
+}
+
+impl AuditConfig {
+    /// Checks the retention: at least a day, at most ten years.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=3650).contains(&self.refused_retention_days) {
+            bail!(
+                "REFUSED_REQUEST_RETENTION_DAYS must be between 1 and 3650, not {}",
+                self.refused_retention_days
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The background job workers of one process.

@@ -3,6 +3,7 @@
 //! attribute-level diff from which secrets are removed. Deleting a resource redacts the diffs of its
 //! earlier events, so the log keeps that things happened without keeping the person's data.
 
+pub mod refused;
 pub mod storage;
 
 use std::collections::BTreeMap;

@@ -49,6 +49,7 @@ pub fn tenant(conn: &mut DbConn, name: &str, now: NaiveDateTime) -> anyhow::Resu
             country_calling_code: CALLING_CODE.to_owned(),
             created_at: now,
             updated_at: now,
+            version: 1,
         })
         .collect();
     storage::insert_stores(conn, &rows)?;

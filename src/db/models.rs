@@ -183,6 +183,7 @@ pub struct StoreRow {
     pub country_calling_code: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i64,
 }
 
 /// A user's link to a store, in the order the client sent the stores.

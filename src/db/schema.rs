@@ -128,6 +128,7 @@ diesel::table! {
         country_calling_code -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        version -> BigInt,
     }
 }
 

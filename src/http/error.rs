@@ -82,6 +82,11 @@ impl Failure {
     /// error, an unreachable database).
     pub fn answer(&self) -> Answer {
         self.log();
+        self.described()
+    }
+
+    /// The answer to this failure, without logging it (for a record of it beside the answer).
+    pub fn described(&self) -> Answer {
         Answer {
             status: self.status(),
             scim_type: self.scim_type(),

@@ -147,11 +147,10 @@ pub fn scim_base(state: &AppState) -> String {
     )
 }
 
-/// `response` with the `ETag` of a resource at `version`.
-pub fn with_etag(mut response: HttpResponse, version: i64) -> HttpResponse {
-    if let Ok(tag) =
-        actix_web::http::header::HeaderValue::from_str(&crate::scim::etag::etag(version))
-    {
+/// `response` with the weak `ETag` of a resource whose opaque tag is `tag` (a group's version; a
+/// user's [`crate::users::storage::UserRecord::tag`]).
+pub fn with_etag(mut response: HttpResponse, tag: &str) -> HttpResponse {
+    if let Ok(tag) = actix_web::http::header::HeaderValue::from_str(&crate::scim::etag::weak(tag)) {
         response
             .headers_mut()
             .insert(actix_web::http::header::ETAG, tag);

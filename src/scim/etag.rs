@@ -3,7 +3,12 @@
 
 /// The weak entity tag of a resource version (DESIGN 4).
 pub fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
+    weak(&version.to_string())
+}
+
+/// The weak entity tag of an opaque tag (a user's covers more than its own version, DESIGN 5).
+pub fn weak(opaque: &str) -> String {
+    format!("W/\"{opaque}\"")
 }
 
 /// The opaque part of an entity tag (`W/"3"` → `3`), for weak comparison.
@@ -36,9 +41,14 @@ impl Precondition {
 
     /// Whether a resource at `version` satisfies the condition.
     pub fn holds(&self, version: i64) -> bool {
+        self.holds_tag(&version.to_string())
+    }
+
+    /// Whether a resource whose opaque tag is `tag` satisfies the condition.
+    pub fn holds_tag(&self, tag: &str) -> bool {
         match self {
             Precondition::None | Precondition::Any => true,
-            Precondition::Versions(tags) => tags.iter().any(|t| *t == version.to_string()),
+            Precondition::Versions(tags) => tags.iter().any(|t| t == tag),
         }
     }
 }

@@ -4,6 +4,10 @@
 //! warning (`store.name_differs`, `store.calling_code_differs`) and the store keeps what it has, so
 //! two spellings in an identity provider cannot make a store flip for all its users. Renames go
 //! through the admin API. A name is filled in when the store has none yet.
+//!
+//! A store has a `version` that moves on with every change its users show (name, calling code):
+//! a user's ETag covers the versions of its stores, so whatever renames a store (the admin API)
+//! must bump it in the same statement.
 
 pub mod storage;
 
@@ -70,6 +74,7 @@ pub fn resolve(
                     country_calling_code: code,
                     created_at: now,
                     updated_at: now,
+                    version: 1,
                 };
                 // Two writes may create the same store at once: the loser keeps the winner's row.
                 if storage::insert_if_absent(conn, &row)? {
@@ -155,8 +160,14 @@ fn reconcile(
     }
     store.name = r.name.clone();
     store.updated_at = now;
+    store.version += 1;
+    // The name its users show changes: the version moves on, so their ETags do (DESIGN 5).
     diesel::update(stores::table.find(&store.id))
-        .set((stores::name.eq(&store.name), stores::updated_at.eq(now)))
+        .set((
+            stores::name.eq(&store.name),
+            stores::updated_at.eq(now),
+            stores::version.eq(stores::version + 1),
+        ))
         .execute(conn)?;
     audit::record(
         conn,

@@ -1,6 +1,7 @@
 //! SCIM Users: create, read, replace, delete and list, with MobieTrain's rules, stores and the
 //! provisioning log. Every operation is scoped to one account and runs in one transaction.
 
+pub mod etag;
 pub mod group_rules;
 pub mod input;
 pub mod jobs;
@@ -21,7 +22,7 @@ use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::{AttrPath, Rule, Violation};
-use crate::scim::etag::{Precondition, etag};
+use crate::scim::etag::{self as wire_etag, Precondition};
 use crate::scim::list::ListRequest;
 use crate::scim::patch;
 use crate::scim::schema::Registry;
@@ -356,7 +357,7 @@ pub fn to_resource(rec: &UserRecord, base_url: &str) -> Value {
             "created": crate::clock::rfc3339(rec.row.created_at),
             "lastModified": crate::clock::rfc3339(rec.row.updated_at),
             "location": format!("{base_url}/Users/{}", rec.row.id),
-            "version": etag(rec.row.version),
+            "version": wire_etag::weak(&rec.tag()),
         }),
     );
     Value::Object(out)
@@ -596,14 +597,15 @@ pub fn create_as(
     .map_err(|e| uniqueness(e, attrs))
 }
 
-/// Refuses a write whose `If-Match` names another version than the user's `version` (412).
-fn check_precondition(precondition: &Precondition, version: i64) -> Result<(), ServiceError> {
-    if precondition.holds(version) {
+/// Refuses a write whose `If-Match` names another tag than the user's current one ([`etag`]; a
+/// rename of one of its stores or groups counts) (412).
+fn check_precondition(precondition: &Precondition, tag: &str) -> Result<(), ServiceError> {
+    if precondition.holds_tag(tag) {
         Ok(())
     } else {
         Err(ServiceError::PreconditionFailed(format!(
             "the resource has changed: its version is {}, not the one in If-Match; read it again",
-            etag(version)
+            wire_etag::weak(tag)
         )))
     }
 }
@@ -733,7 +735,7 @@ fn locked(
         return Err(ServiceError::NotFound("user"));
     }
     let current = get(conn, &ctx.account.id, id)?;
-    check_precondition(precondition, current.row.version)?;
+    check_precondition(precondition, &current.tag())?;
     Ok(current)
 }
 

@@ -50,6 +50,8 @@ pub struct UserGroup {
     pub group_id: String,
     /// The group's displayName.
     pub display: String,
+    /// The group's version (the user's ETag covers it, [`super::etag`]).
+    pub version: i64,
 }
 
 /// The groups of these users, by user id, in one query.
@@ -61,20 +63,27 @@ pub fn load_groups(
     let query = group_members::table
         .inner_join(groups::table)
         .order((group_members::user_id, group_members::group_id))
-        .select((group_members::user_id, groups::id, groups::display_name));
+        .select((
+            group_members::user_id,
+            groups::id,
+            groups::display_name,
+            groups::version,
+        ));
     // One user with `=`: a statement diesel caches (it never caches an `IN` list).
     let rows = match user_ids {
         [one] => query
             .filter(group_members::user_id.eq(one))
-            .load::<(String, String, String)>(conn)?,
+            .load::<(String, String, String, i64)>(conn)?,
         _ => query
             .filter(group_members::user_id.eq_any(user_ids))
-            .load::<(String, String, String)>(conn)?,
+            .load::<(String, String, String, i64)>(conn)?,
     };
-    for (user_id, group_id, display) in rows {
-        out.entry(user_id)
-            .or_default()
-            .push(UserGroup { group_id, display });
+    for (user_id, group_id, display, version) in rows {
+        out.entry(user_id).or_default().push(UserGroup {
+            group_id,
+            display,
+            version,
+        });
     }
     Ok(out)
 }
@@ -253,10 +262,14 @@ fn load_one(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option
             .inner_join(groups::table)
             .filter(group_members::user_id.eq(id))
             .order(group_members::group_id)
-            .select((groups::id, groups::display_name))
-            .load::<(String, String)>(c)?
+            .select((groups::id, groups::display_name, groups::version))
+            .load::<(String, String, i64)>(c)?
             .into_iter()
-            .map(|(group_id, display)| UserGroup { group_id, display })
+            .map(|(group_id, display, version)| UserGroup {
+                group_id,
+                display,
+                version,
+            })
             .collect();
         Ok(Some(UserRecord {
             row,

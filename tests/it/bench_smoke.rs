@@ -46,8 +46,17 @@ async fn seeded_users_and_groups_read_as_created_ones() {
             &created.token,
         )
         .await;
-    assert_eq!(comparable(from_seed.body), comparable(from_api.body));
-    assert_eq!(from_seed.headers.get("etag"), from_api.headers.get("etag"));
+    assert_eq!(
+        comparable(from_seed.body.clone()),
+        comparable(from_api.body.clone())
+    );
+    // The same user version; the digest part differs, for the tag covers the store's id (each
+    // tenant has its own store rows).
+    let version = |r: &crate::harness::Resp| {
+        let tag = r.header("etag").unwrap();
+        tag.split('-').next().unwrap().to_owned()
+    };
+    assert_eq!(version(&from_seed), version(&from_api));
 
     for filter in [
         format!("userName eq \"{}\"", person.user_name().to_uppercase()),

@@ -211,7 +211,7 @@ async fn refused_group_patches_change_nothing() {
         .get(&format!("/scim/v2/Groups/{gid}"), &acct.scim)
         .await
         .body;
-    let events = app.count("audit_events");
+    let events = app.count_audit_changes();
     for (body, scim_type, needle) in [
         (ops(json!([])), "invalidValue", "Operations"),
         (
@@ -254,7 +254,7 @@ async fn refused_group_patches_change_nothing() {
             .body,
         before
     );
-    assert_eq!(app.count("audit_events"), events);
+    assert_eq!(app.count_audit_changes(), events);
     // A stale If-Match is a 412 and changes nothing.
     let r = app
         .send(

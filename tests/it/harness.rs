@@ -490,6 +490,12 @@ impl TestApp {
             .n
     }
 
+    /// Provisioning-log entries that record a change or a warning (not the `request.refused`
+    /// record of a refused request, which a refusal adds by design).
+    pub fn count_audit_changes(&self) -> i64 {
+        self.count("audit_events WHERE code <> 'request.refused'")
+    }
+
     /// Starts the real HTTP server on a free loopback port, in a thread of its own; returns its base
     /// URL and a handle that stops it.
     pub fn serve(&self, workers: usize) -> (String, actix_web::dev::ServerHandle) {

@@ -463,7 +463,7 @@ async fn operations_apply_atomically() {
         .get(&format!("/scim/v2/Users/{id}"), &acct.scim)
         .await
         .body;
-    let events = app.count("audit_events");
+    let events = app.count_audit_changes();
     let r = patch(
         &app,
         &acct,
@@ -494,7 +494,7 @@ async fn operations_apply_atomically() {
         row.title, None,
         "the first operation is not in the database"
     );
-    assert_eq!(app.count("audit_events"), events);
+    assert_eq!(app.count_audit_changes(), events);
 }
 
 #[actix_web::test]

@@ -28,7 +28,7 @@ async fn get(
     let base = super::super::scim_base(&state);
     Ok(super::super::with_etag(
         HttpResponse::Ok().json(users::to_resource(&rec, &base)),
-        rec.row.version,
+        &rec.tag(),
     ))
 }
 

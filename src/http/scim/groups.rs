@@ -18,7 +18,7 @@ use crate::scim::etag::Precondition;
 pub static GROUPS: Endpoint<GroupRecord> = Endpoint {
     resource_type: "Group",
     path: "/Groups",
-    meta: |rec| (&rec.row.id, rec.row.version),
+    meta: |rec| (&rec.row.id, rec.row.version.to_string()),
     to_resource: groups::to_resource,
     get: |conn, account_id, id, wanted| {
         groups::get(conn, account_id, id, wanted.projection.wants("members"))
@@ -31,6 +31,7 @@ pub static GROUPS: Endpoint<GroupRecord> = Endpoint {
     replace: groups::replace,
     patch,
     delete: groups::delete,
+    identifiers: &["externalId", "displayName"],
     patch_shows_resource: |wanted| wanted.asked,
 };
 

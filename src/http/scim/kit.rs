@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::super::auth::{ScimCaller, ScimInput, run_scim};
 use super::super::error::{Failure, ScimError};
 use super::super::{SCIM_JSON, scim_base, with_etag};
+use crate::audit;
 use crate::context::WriteContext;
 use crate::db::DbConn;
 use crate::error::ServiceError;
@@ -35,8 +36,9 @@ pub struct Endpoint<R> {
     pub resource_type: &'static str,
     /// The endpoint below the base URL (`/Users`).
     pub path: &'static str,
-    /// The resource's id and version (its `ETag`).
-    pub meta: fn(&R) -> (&str, i64),
+    /// The resource's id and the opaque part of its `ETag` (a group's version; a user's covers
+    /// its stores and groups too, [`crate::users::etag`]).
+    pub meta: fn(&R) -> (&str, String),
     /// The whole SCIM representation, before projection.
     pub to_resource: fn(&R, &str) -> Value,
     /// One resource of the account; the [`Wanted`] says which costly parts are needed.
@@ -54,6 +56,9 @@ pub struct Endpoint<R> {
     pub delete: fn(&mut DbConn, &WriteContext<'_>, &str, &Precondition) -> Result<(), ServiceError>,
     /// Whether a PATCH answers 200 with the resource (else 204 with its `ETag`).
     pub patch_shows_resource: fn(&Wanted) -> bool,
+    /// The attributes that identify a resource in the identity provider (`externalId`,
+    /// `userName`), recorded as sent when a write is refused.
+    pub identifiers: &'static [&'static str],
 }
 
 /// [`Endpoint::list`].
@@ -164,9 +169,9 @@ impl<R: Send + 'static> Endpoint<R> {
         projection: &Projection,
     ) -> ScimReply {
         let base = scim_base(state);
-        let (id, version) = (self.meta)(rec);
+        let (id, tag) = (self.meta)(rec);
         let reply = ScimReply::json(status, &self.representation(state, rec, &base, projection))
-            .tagged(version);
+            .tagged(tag);
         if status == StatusCode::CREATED {
             return reply.located(format!("{base}{}/{id}", self.path));
         }
@@ -228,11 +233,21 @@ impl<R: Send + 'static> Endpoint<R> {
             }
             _ => {
                 respond(&state, input, move |st, conn, caller, input| {
-                    let wanted = self.wanted(st, &input)?;
-                    let body = input.json()?;
-                    write_ctx!(st, caller, actor, ctx);
-                    let rec = (self.create)(conn, &ctx, &body)?;
-                    Ok(self.single(st, StatusCode::CREATED, &rec, &wanted.projection))
+                    let outcome = (|| {
+                        let wanted = self.wanted(st, &input)?;
+                        let body = input.json()?;
+                        write_ctx!(st, caller, actor, ctx);
+                        let rec = (self.create)(conn, &ctx, &body)?;
+                        Ok(self.single(st, StatusCode::CREATED, &rec, &wanted.projection))
+                    })();
+                    let call = Call {
+                        st,
+                        caller: &caller,
+                        input: &input,
+                        op,
+                        id: None,
+                    };
+                    self.noting_refusal(&call, conn, outcome)
                 })
                 .await
             }
@@ -251,37 +266,157 @@ impl<R: Send + 'static> Endpoint<R> {
         let precondition = if_match(&req);
         let none_match = if_none_match(&req);
         respond(&state, input, move |st, conn, caller, input| {
-            if op == Op::Delete {
-                write_ctx!(st, caller, actor, ctx);
-                (self.delete)(conn, &ctx, &id, &precondition)?;
-                return Ok(ScimReply::empty(StatusCode::NO_CONTENT));
-            }
-            let wanted = self.wanted(st, &input)?;
             if op == Op::Read {
+                let wanted = self.wanted(st, &input)?;
                 let rec = (self.get)(conn, &caller.0.account.id, &id, &wanted)?;
-                let (_, version) = (self.meta)(&rec);
-                if none_match_holds(none_match.as_deref(), version) {
-                    return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(version));
+                let (_, tag) = (self.meta)(&rec);
+                if none_match_holds(none_match.as_deref(), &tag) {
+                    return Ok(ScimReply::empty(StatusCode::NOT_MODIFIED).tagged(tag));
                 }
                 return Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection));
             }
-            let body = input.json()?;
-            write_ctx!(st, caller, actor, ctx);
-            let rec = if op == Op::Replace {
-                (self.replace)(conn, &ctx, &id, &body, &precondition)?
-            } else {
-                let (rec, rewrites) = (self.patch)(conn, &ctx, &id, &body, &precondition, &wanted)?;
-                st.dialects.record(&rewrites);
-                if !(self.patch_shows_resource)(&wanted) {
-                    let (_, version) = (self.meta)(&rec);
-                    return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(version));
-                }
-                rec
+            let call = Call {
+                st,
+                caller: &caller,
+                input: &input,
+                op,
+                id: Some(&id),
             };
-            Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection))
+            let outcome = self.write(&call, conn, &id, &precondition);
+            self.noting_refusal(&call, conn, outcome)
         })
         .await
     }
+
+    /// Replaces, patches or deletes one resource.
+    fn write(
+        &self,
+        call: &Call<'_>,
+        conn: &mut DbConn,
+        id: &str,
+        precondition: &Precondition,
+    ) -> Result<ScimReply, Failure> {
+        let Call {
+            st,
+            caller,
+            input,
+            op,
+            ..
+        } = *call;
+        if op == Op::Delete {
+            write_ctx!(st, caller, actor, ctx);
+            (self.delete)(conn, &ctx, id, precondition)?;
+            return Ok(ScimReply::empty(StatusCode::NO_CONTENT));
+        }
+        let wanted = self.wanted(st, input)?;
+        let body = input.json()?;
+        write_ctx!(st, caller, actor, ctx);
+        let rec = if op == Op::Replace {
+            (self.replace)(conn, &ctx, id, &body, precondition)?
+        } else {
+            let (rec, rewrites) = (self.patch)(conn, &ctx, id, &body, precondition, &wanted)?;
+            st.dialects.record(&rewrites);
+            if !(self.patch_shows_resource)(&wanted) {
+                let (_, tag) = (self.meta)(&rec);
+                return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(tag));
+            }
+            rec
+        };
+        Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection))
+    }
+
+    /// Passes a write's outcome on, recording it in the provisioning log first when it is a
+    /// refusal (a 4xx: a broken rule, a conflict, a failed precondition, an unknown id), in a
+    /// transaction of its own, with the resource's identifiers as sent ([`audit::refused`]). A
+    /// record that cannot be written is logged and never changes the answer.
+    fn noting_refusal(
+        &self,
+        call: &Call<'_>,
+        conn: &mut DbConn,
+        outcome: Result<ScimReply, Failure>,
+    ) -> Result<ScimReply, Failure> {
+        let Call {
+            st,
+            caller,
+            input,
+            op,
+            id,
+        } = *call;
+        let Err(failure) = &outcome else {
+            return outcome;
+        };
+        let answer = failure.described();
+        if !answer.status.is_client_error() {
+            return outcome;
+        }
+        let body = input.json().ok();
+        let sent = body
+            .as_ref()
+            .map(|b| sent_identifiers(b, self.identifiers))
+            .unwrap_or_default();
+        let refusal = audit::refused::Refusal {
+            method: op.method(),
+            resource_type: self.resource_type,
+            resource_id: id,
+            status: answer.status.as_u16(),
+            scim_type: answer.scim_type.map(|t| t.as_str()),
+            detail: &answer.detail,
+            sent: sent.iter().map(|(k, v)| (*k, v.as_str())).collect(),
+        };
+        let actor = caller.0.actor();
+        let now = st.clock.now_naive();
+        if let Err(e) = audit::refused::record(conn, &caller.0.account.id, &actor, &refusal, now) {
+            tracing::error!(error = %e, account.id = %caller.0.account.id,
+                            "could not record a refused request in the provisioning log");
+        }
+        outcome
+    }
+}
+
+/// The identifiers among `names` that a write's body carries, as sent: top-level string values,
+/// and in a PATCH request the string values its operations set for them (by path, or inside a
+/// path-less value). The first of each name counts.
+fn sent_identifiers(body: &Value, names: &[&'static str]) -> Vec<(&'static str, String)> {
+    let find = |name: &str| -> Option<String> {
+        let pick = |obj: &Value| {
+            obj.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str().map(str::to_owned))
+        };
+        if let Some(v) = pick(body) {
+            return Some(v);
+        }
+        let ops = body.as_object()?.iter().find_map(|(k, v)| {
+            k.eq_ignore_ascii_case("Operations")
+                .then_some(v.as_array())
+                .flatten()
+        })?;
+        ops.iter().find_map(|op| {
+            let path = op.get("path").and_then(Value::as_str);
+            let value = op.get("value")?;
+            match path {
+                Some(p) if p.eq_ignore_ascii_case(name) => value.as_str().map(str::to_owned),
+                Some(_) => None,
+                None => pick(value),
+            }
+        })
+    };
+    names
+        .iter()
+        .filter_map(|name| find(name).map(|v| (*name, v)))
+        .collect()
+}
+
+/// One request to the kit, as its write steps see it.
+#[derive(Debug, Clone, Copy)]
+struct Call<'a> {
+    st: &'a AppState,
+    caller: &'a ScimCaller,
+    input: &'a ScimInput,
+    op: Op,
+    /// The resource the path names, if any.
+    id: Option<&'a str>,
 }
 
 /// The operations of a resource type's routes.
@@ -294,6 +429,19 @@ enum Op {
     Replace,
     Patch,
     Delete,
+}
+
+impl Op {
+    /// The HTTP method of the operation.
+    fn method(self) -> &'static str {
+        match self {
+            Op::List | Op::Read => "GET",
+            Op::Search | Op::Create => "POST",
+            Op::Replace => "PUT",
+            Op::Patch => "PATCH",
+            Op::Delete => "DELETE",
+        }
+    }
 }
 
 /// The 405 of a method a SCIM route does not serve.
@@ -344,12 +492,11 @@ pub fn if_none_match(req: &HttpRequest) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Whether an `If-None-Match` header names the current version (weak comparison, or `*`).
-pub fn none_match_holds(header: Option<&str>, version: i64) -> bool {
+/// Whether an `If-None-Match` header names the current tag (weak comparison, or `*`).
+pub fn none_match_holds(header: Option<&str>, current: &str) -> bool {
     let Some(header) = header else {
         return false;
     };
-    let current = version.to_string();
     header.trim() == "*" || header.split(',').any(|t| etag::opaque_tag(t) == current)
 }
 
@@ -359,7 +506,7 @@ pub fn none_match_holds(header: Option<&str>, version: i64) -> bool {
 pub struct ScimReply {
     status: StatusCode,
     body: Option<String>,
-    version: Option<i64>,
+    tag: Option<String>,
     location: Option<String>,
 }
 
@@ -369,7 +516,7 @@ impl ScimReply {
         Self {
             status,
             body: Some(body.to_string()),
-            version: None,
+            tag: None,
             location: None,
         }
     }
@@ -379,14 +526,14 @@ impl ScimReply {
         Self {
             status,
             body: None,
-            version: None,
+            tag: None,
             location: None,
         }
     }
 
-    /// With the `ETag` of `version`.
-    pub fn tagged(mut self, version: i64) -> Self {
-        self.version = Some(version);
+    /// With the `ETag` whose opaque part is `tag`.
+    pub fn tagged(mut self, tag: String) -> Self {
+        self.tag = Some(tag);
         self
     }
 
@@ -408,8 +555,8 @@ impl ScimReply {
             Some(body) => builder.content_type(SCIM_JSON).body(body),
             None => builder.finish(),
         };
-        match self.version {
-            Some(version) => with_etag(response, version),
+        match self.tag {
+            Some(tag) => with_etag(response, &tag),
             None => response,
         }
     }

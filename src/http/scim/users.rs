@@ -10,7 +10,7 @@ use crate::users::{self, UserInput, UserRecord};
 pub static USERS: Endpoint<UserRecord> = Endpoint {
     resource_type: "User",
     path: "/Users",
-    meta: |rec| (&rec.row.id, rec.row.version),
+    meta: |rec| (&rec.row.id, rec.tag()),
     to_resource: users::to_resource,
     get: |conn, account_id, id, _| users::get(conn, account_id, id),
     list: |conn, registry, account_id, request, _| users::list(conn, registry, account_id, request),
@@ -26,6 +26,7 @@ pub static USERS: Endpoint<UserRecord> = Endpoint {
     },
     patch: |conn, ctx, id, body, precondition, _| users::patch(conn, ctx, id, body, precondition),
     delete: users::delete,
+    identifiers: &["externalId", "userName"],
     patch_shows_resource: |_| true,
 };
 
