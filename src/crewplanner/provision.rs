@@ -58,13 +58,23 @@ pub fn check_user_claims(claims: &Claims) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Finds, creates or updates the user of `claims` (inside the caller's transaction).
+/// Finds, creates or updates the user of `claims` (inside the caller's transaction). A contact is
+/// advice here whatever the account's `requireContact` (a setting for SCIM writes): CrewPlanner
+/// employees without an e-mail or a phone are signed in, with the warning `user.no_contact`.
 pub fn user_for(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     claims: &Claims,
 ) -> Result<UserRecord, LaunchError> {
     check_user_claims(claims)?;
+    let account = crate::db::models::Account {
+        require_contact: false,
+        ..ctx.account.clone()
+    };
+    let ctx = &WriteContext {
+        account: &account,
+        ..*ctx
+    };
     let found = users::storage::id_by_external_id(conn, &ctx.account.id, &claims.sub)
         .map_err(ServiceError::from)?;
     let Some(id) = found else {

@@ -234,25 +234,39 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             ));
         }
     }
+    // The seed says a user "should" have a contact: a warning, unless the account requires one.
     if user.emails.is_empty() && user.phone_numbers.is_empty() {
-        return Err(Violation::new(
-            AttrPath::core("emails"),
-            Rule::Contact,
-            "a user needs at least an e-mail address (\"emails\") or a phone number (\"phoneNumbers\")",
-        ));
+        let message = "a user needs at least an e-mail address (\"emails\") or a phone number \
+                       (\"phoneNumbers\") for MobieTrain to reach them";
+        if account.require_contact {
+            return Err(Violation::new(
+                AttrPath::core("emails"),
+                Rule::Contact,
+                format!("{message}: this account requires one"),
+            ));
+        }
+        warnings.push(Warning {
+            code: "user.no_contact",
+            detail: json!({"attribute": "emails", "message": message}),
+        });
     }
+    let only_contact = user.emails.is_empty()
+        && !user
+            .phone_numbers
+            .iter()
+            .any(|p| e164(p.value.as_deref().unwrap_or_default()).is_some());
     for (i, phone) in user.phone_numbers.iter().enumerate() {
         if e164(phone.value.as_deref().unwrap_or_default()).is_some() {
             continue;
         }
         let path = AttrPath::core("phoneNumbers").at(i).sub("value");
-        if user.emails.is_empty() {
+        if only_contact && account.require_contact {
             return Err(Violation::new(
                 path,
                 Rule::CountryCode,
                 format!(
                     "\"{path}\" must carry its country code, as in \"+32 470 12 34 56\": \
-                     it is the user's only contact"
+                     it is the user's only contact, and this account requires one"
                 ),
             ));
         }
@@ -260,6 +274,14 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             code: "user.phone_without_country_code",
             detail: json!({"attribute": path.to_string(),
                            "message": "phone number without a country code; write it as +32 470 12 34 56"}),
+        });
+    }
+    if only_contact && !user.phone_numbers.is_empty() {
+        warnings.push(Warning {
+            code: "user.no_contact",
+            detail: json!({"attribute": "phoneNumbers",
+                           "message": "the user's only contact is a phone number without its country \
+                                       code: MobieTrain cannot reach them; write it as +32 470 12 34 56"}),
         });
     }
     if user.emails.is_empty() {
@@ -467,6 +489,7 @@ mod tests {
             invite_on_provision: false,
             default_language: "en".into(),
             invite_agreement_accepted_at: None,
+            require_contact: false,
         }
     }
 
@@ -519,22 +542,6 @@ mod tests {
                 Rule::EmailAddress,
             ),
             (
-                Box::new(|u| {
-                    u.emails.clear();
-                    u.phone_numbers.clear();
-                }),
-                AttrPath::core("emails"),
-                Rule::Contact,
-            ),
-            (
-                Box::new(|u| {
-                    u.emails.clear();
-                    u.phone_numbers[0].value = Some("0470 12 34 56".into());
-                }),
-                AttrPath::core("phoneNumbers").at(0).sub("value"),
-                Rule::CountryCode,
-            ),
-            (
                 Box::new(|u| u.roles[0].value = Some("boss".into())),
                 AttrPath::core("roles").at(0).sub("value"),
                 Rule::Role,
@@ -574,6 +581,30 @@ mod tests {
                 "the detail names the path: {}",
                 v.detail
             );
+        }
+        // The account's setting `requireContact` turns the missing contact from a warning into a rule.
+        let contact = Account {
+            require_contact: true,
+            ..account.clone()
+        };
+        let no_contact = |u: &mut UserInput| {
+            u.emails.clear();
+            u.phone_numbers.clear();
+        };
+        let local_phone = |u: &mut UserInput| {
+            u.emails.clear();
+            u.phone_numbers[0].value = Some("0470 12 34 56".into());
+        };
+        let v = broken(no_contact, &contact);
+        assert_eq!((v.path, v.rule), (AttrPath::core("emails"), Rule::Contact));
+        let v = broken(local_phone, &contact);
+        let phone = AttrPath::core("phoneNumbers").at(0).sub("value");
+        assert_eq!((v.path, v.rule), (phone, Rule::CountryCode));
+        for spoil in [no_contact, local_phone] {
+            let mut user = valid();
+            spoil(&mut user);
+            let warnings = check(&user, &account).expect("a warning without the setting");
+            assert!(warnings.iter().any(|w| w.code == "user.no_contact"));
         }
         // The account's setting turns the missing externalId from a warning into a rule.
         let strict = self::account(true);
