@@ -465,14 +465,15 @@ fn check_manager(
 }
 
 /// Creates a user provisioned over SCIM (origin `scim`). When the account invites on provisioning
-/// and the user has an e-mail, the user is `invited` and their invitation is enqueued in the same
+/// and the user has an e-mail address (an e-mail value that is not one is skipped, with the warning
+/// `user.email_invalid`), the user is `invited` and their invitation is enqueued in the same
 /// transaction (a job makes it, with the invitation settings; DESIGN 6).
 pub fn create(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     input: &UserInput,
 ) -> Result<UserRecord, ServiceError> {
-    let invite = ctx.account.invite_on_provision && !input.emails.is_empty();
+    let invite = ctx.account.invite_on_provision && rules::mail_address(&input.emails).is_some();
     if !invite {
         return create_as(conn, ctx, input, Lifecycle::SCIM);
     }

@@ -129,6 +129,16 @@ pub fn is_email_address(value: &str) -> bool {
     }
 }
 
+/// The address MobieTrain writes to among `emails` (the primary, else the first), when it is one.
+pub fn mail_address(emails: &[PluralValue]) -> Option<&str> {
+    emails
+        .iter()
+        .find(|e| e.primary == Some(true))
+        .or_else(|| emails.first())
+        .and_then(|e| e.value.as_deref())
+        .filter(|v| is_email_address(v))
+}
+
 /// Checks `user` against the rules. Returns the warnings to record, or the first rule broken.
 pub fn check(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violations> {
     check_all(user, account).map_err(Violations::from)
@@ -224,14 +234,17 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
     // At least an e-mail or a phone number; a phone number carries its country code.
     plural_texts("emails", &user.emails)?;
     plural_texts("phoneNumbers", &user.phone_numbers)?;
+    // An e-mail value that is not an address is stored as sent (identity providers hold such
+    // values, and the user is still theirs): a warning, and no invitation goes there.
     for (i, email) in user.emails.iter().enumerate() {
         if !is_email_address(email.value.as_deref().unwrap_or_default()) {
             let path = AttrPath::core("emails").at(i).sub("value");
-            return Err(Violation::new(
-                path,
-                Rule::EmailAddress,
-                format!("\"{path}\" is not an e-mail address (expected local-part@domain)"),
-            ));
+            warnings.push(Warning {
+                code: "user.email_invalid",
+                detail: json!({"attribute": path.to_string(),
+                               "message": "not an e-mail address (expected local-part@domain): \
+                                           stored as sent; MobieTrain cannot write to it"}),
+            });
         }
     }
     // The seed says a user "should" have a contact: a warning, unless the account requires one.
@@ -537,11 +550,6 @@ mod tests {
                 Rule::OnePrimary,
             ),
             (
-                Box::new(|u| u.emails[0].value = Some("ann at example".into())),
-                AttrPath::core("emails").at(0).sub("value"),
-                Rule::EmailAddress,
-            ),
-            (
                 Box::new(|u| u.roles[0].value = Some("boss".into())),
                 AttrPath::core("roles").at(0).sub("value"),
                 Rule::Role,
@@ -582,6 +590,12 @@ mod tests {
                 v.detail
             );
         }
+        // An e-mail value that is not an address is stored with a warning.
+        let mut odd = valid();
+        odd.emails[0].value = Some("emailName357".into());
+        let warnings = check(&odd, &account).expect("a warning, not a rule");
+        assert_eq!(warnings[0].code, "user.email_invalid");
+        assert_eq!(mail_address(&odd.emails), None);
         // The account's setting `requireContact` turns the missing contact from a warning into a rule.
         let contact = Account {
             require_contact: true,

@@ -151,15 +151,6 @@ async fn each_hard_rule_is_a_400_naming_attribute_and_rule_and_writes_nothing() 
             "primary",
         ),
         (
-            "an e-mail that is not one",
-            with(
-                base.clone(),
-                "/emails",
-                json!([{"value": "ann at example"}]),
-            ),
-            "emails[0].value",
-        ),
-        (
             "userName missing",
             without(base.clone(), "userName"),
             "userName",
