@@ -123,9 +123,7 @@ pub fn user_for(
 /// the attribute and rule, not a server error.
 fn invalid_claim(e: ServiceError) -> LaunchError {
     match e {
-        ServiceError::Violated(v) => {
-            Refusal::new(Reason::InvalidClaim, v.first().detail.clone()).into()
-        }
+        ServiceError::Violated(v) => Refusal::new(Reason::InvalidClaim, v.detail()).into(),
         ServiceError::Input(input) => Refusal::new(Reason::InvalidClaim, input.detail).into(),
         ServiceError::Uniqueness(detail) => Refusal::new(Reason::InvalidClaim, detail).into(),
         other => LaunchError::Service(other),

@@ -139,26 +139,27 @@ pub fn mail_address(emails: &[PluralValue]) -> Option<&str> {
         .filter(|v| is_email_address(v))
 }
 
-/// Checks `user` against the rules. Returns the warnings to record, or the first rule broken.
+/// Checks `user` against the rules. Returns the warnings to record, or every rule broken.
 pub fn check(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violations> {
-    check_all(user, account).map_err(Violations::from)
+    check_all(user, account)
 }
 
-fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violation> {
+fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violations> {
     let mut warnings = Vec::new();
+    let mut broken: Vec<Violation> = Vec::new();
 
     // userName: required by SCIM, unique per account (the database enforces that).
     let user_name = AttrPath::core("userName");
     if !present(user.user_name.as_deref()) {
-        return Err(Violation::new(
+        broken.push(Violation::new(
             user_name,
             Rule::Required,
             "\"userName\" is required and must not be blank",
         ));
     }
-    bounded(user_name, user.user_name.as_deref(), MAX_TEXT)?;
+    broken.extend(bounded(user_name, user.user_name.as_deref(), MAX_TEXT).err());
     let external_id = AttrPath::core("externalId");
-    bounded(external_id, user.external_id.as_deref(), MAX_TEXT)?;
+    broken.extend(bounded(external_id, user.external_id.as_deref(), MAX_TEXT).err());
 
     // First and last name present; free text of at most 255 characters.
     let (name, ent) = (&user.name, &user.enterprise);
@@ -170,7 +171,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
         (part("familyName"), &name.family_name),
     ] {
         if !present(value.as_deref()) {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 path,
                 Rule::Required,
                 format!("\"{path}\" is required: MobieTrain needs a user's first and last name"),
@@ -208,7 +209,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             MAX_URL,
         ),
     ] {
-        bounded(path, value.as_deref(), max)?;
+        broken.extend(bounded(path, value.as_deref(), max).err());
     }
     let addresses = AttrPath::core("addresses");
     for (i, a) in user.addresses.iter().enumerate() {
@@ -226,14 +227,14 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             ("country", &a.country, MAX_TEXT, Lines::Single),
             ("type", &a.kind, MAX_TEXT, Lines::Single),
         ] {
-            check_text(addresses.at(i).sub(sub), value.as_deref(), max, lines)?;
+            broken.extend(check_text(addresses.at(i).sub(sub), value.as_deref(), max, lines).err());
         }
     }
-    one_primary(addresses, user.addresses.iter().map(|a| a.primary))?;
+    broken.extend(one_primary(addresses, user.addresses.iter().map(|a| a.primary)).err());
 
     // At least an e-mail or a phone number; a phone number carries its country code.
-    plural_texts("emails", &user.emails)?;
-    plural_texts("phoneNumbers", &user.phone_numbers)?;
+    broken.extend(plural_texts("emails", &user.emails).err());
+    broken.extend(plural_texts("phoneNumbers", &user.phone_numbers).err());
     // An e-mail value that is not an address is stored as sent (identity providers hold such
     // values, and the user is still theirs): a warning, and no invitation goes there.
     for (i, email) in user.emails.iter().enumerate() {
@@ -252,7 +253,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
         let message = "a user needs at least an e-mail address (\"emails\") or a phone number \
                        (\"phoneNumbers\") for MobieTrain to reach them";
         if account.require_contact {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 AttrPath::core("emails"),
                 Rule::Contact,
                 format!("{message}: this account requires one"),
@@ -274,7 +275,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
         }
         let path = AttrPath::core("phoneNumbers").at(i).sub("value");
         if only_contact && account.require_contact {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 path,
                 Rule::CountryCode,
                 format!(
@@ -282,6 +283,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
                      it is the user's only contact, and this account requires one"
                 ),
             ));
+            continue;
         }
         warnings.push(Warning {
             code: "user.phone_without_country_code",
@@ -306,7 +308,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
     }
 
     // Roles: MobieTrain knows users and managers; a manager has at least one store.
-    plural_texts("roles", &user.roles)?;
+    broken.extend(plural_texts("roles", &user.roles).err());
     let mut manager = false;
     for (i, role) in user.roles.iter().enumerate() {
         match role
@@ -319,7 +321,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             Some("manager") => manager = true,
             _ => {
                 let path = AttrPath::core("roles").at(i).sub("value");
-                return Err(Violation::new(
+                broken.push(Violation::new(
                     path,
                     Rule::Role,
                     format!("\"{path}\" must be \"user\" or \"manager\""),
@@ -329,15 +331,18 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
     }
 
     // Stores: each has a ref id and a real ITU calling code.
-    bounded(
-        AttrPath::extension(MOBIETRAIN_USER, "companyId"),
-        user.company_id.as_deref(),
-        MAX_TEXT,
-    )?;
+    broken.extend(
+        bounded(
+            AttrPath::extension(MOBIETRAIN_USER, "companyId"),
+            user.company_id.as_deref(),
+            MAX_TEXT,
+        )
+        .err(),
+    );
     for (i, store) in user.stores.iter().enumerate() {
         let ref_id = STORES.at(i).sub("refId");
         if !present(store.ref_id.as_deref()) {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 ref_id,
                 Rule::Required,
                 format!(
@@ -345,14 +350,15 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
                      (for the primary store, \"storeRefId\" sets it)"
                 ),
             ));
+            continue;
         }
-        bounded(ref_id, store.ref_id.as_deref(), MAX_TEXT)?;
-        bounded(STORES.at(i).sub("name"), store.name.as_deref(), MAX_TEXT)?;
+        broken.extend(bounded(ref_id, store.ref_id.as_deref(), MAX_TEXT).err());
+        broken.extend(bounded(STORES.at(i).sub("name"), store.name.as_deref(), MAX_TEXT).err());
         if let Some(code) = &store.country_calling_code
             && calling_code(code).is_none()
         {
             let path = STORES.at(i).sub("countryCallingCode");
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 path,
                 Rule::CallingCode,
                 format!(
@@ -362,16 +368,16 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             ));
         }
         if user.stores[..i].iter().any(|s| s.ref_id == store.ref_id) {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 ref_id,
                 Rule::Duplicate,
                 format!("\"{ref_id}\" names the same store as an earlier element"),
             ));
         }
     }
-    one_primary(STORES, user.stores.iter().map(|s| s.primary))?;
+    broken.extend(one_primary(STORES, user.stores.iter().map(|s| s.primary)).err());
     if manager && user.stores.is_empty() {
-        return Err(Violation::new(
+        broken.push(Violation::new(
             STORES,
             Rule::ManagerStore,
             format!(
@@ -383,19 +389,23 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
     // externalId: required by the seed; by default a warning, the userName standing in.
     if !present(user.external_id.as_deref()) {
         if account.require_external_id {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 external_id,
                 Rule::Required,
                 "\"externalId\" is required: this account requires the identity provider's id of every user",
             ));
-        }
-        warnings.push(Warning {
-            code: "user.external_id_missing",
+        } else {
+            warnings.push(Warning {
+                code: "user.external_id_missing",
             detail: json!({"attribute": "externalId",
-                           "message": "no externalId: the userName identifies this user instead"}),
-        });
+                               "message": "no externalId: the userName identifies this user instead"}),
+            });
+        }
     }
-    Ok(warnings)
+    match Violations::from_list(broken) {
+        Some(violations) => Err(violations),
+        None => Ok(warnings),
+    }
 }
 
 #[cfg(test)]
@@ -488,7 +498,7 @@ mod tests {
         let mut user = valid();
         spoil(&mut user);
         let err = check(&user, account).expect_err("a rule is broken");
-        assert_eq!(err.iter().count(), 1, "the first broken rule, as before");
+        assert_eq!(err.iter().count(), 1, "one spoilt value, one broken rule");
         err.first().clone()
     }
 
@@ -636,6 +646,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(warnings[0].code, "user.external_id_missing");
+    }
+
+    #[test]
+    fn every_broken_rule_is_named() {
+        let mut user = valid();
+        user.name.given_name = None;
+        user.roles[0].value = Some("boss".into());
+        user.stores[0].country_calling_code = Some("999".into());
+        let err = check(&user, &account(false)).expect_err("three rules are broken");
+        let rules: Vec<Rule> = err.iter().map(|v| v.rule).collect();
+        assert_eq!(rules, [Rule::Required, Rule::Role, Rule::CallingCode]);
+        let detail = err.detail();
+        assert!(detail.starts_with("3 rules are broken: "), "{detail}");
+        for v in err.iter() {
+            assert!(detail.contains(&v.detail), "{detail}");
+        }
+        // However many, the detail stays bounded.
+        let mut user = valid();
+        user.roles = (0..40)
+            .map(|_| PluralValue {
+                value: Some("boss".into()),
+                ..PluralValue::default()
+            })
+            .collect();
+        let err = check(&user, &account(false)).expect_err("forty roles are wrong");
+        assert_eq!(err.iter().count(), 40);
+        assert!(err.detail().ends_with("; and 30 more"), "{}", err.detail());
     }
 
     #[test]

@@ -175,6 +175,22 @@ async fn each_hard_rule_is_a_400_naming_attribute_and_rule_and_writes_nothing() 
         assert_eq!(tables_written(&app), 0, "{case}: something was written");
     }
 
+    // A 400 names every broken rule, not only the first.
+    let mut many = with(base.clone(), "/name", json!({"familyName": "Lee"}));
+    many["roles"] = json!([{"value": "owner"}]);
+    many["title"] = json!(long);
+    let refused = app.post("/scim/v2/Users", &acct.scim, &many).await;
+    let detail = refused.assert_scim_error(400, Some("invalidValue"));
+    for expected in [
+        "3 rules are broken",
+        "name.givenName",
+        "\"title\"",
+        "roles[0].value",
+    ] {
+        assert!(detail.contains(expected), "{detail} names no {expected}");
+    }
+    assert_eq!(tables_written(&app), 0);
+
     // The same rules hold for PUT, which then leaves the stored user as it was.
     let created = app.post("/scim/v2/Users", &acct.scim, &base).await;
     let path = format!("/scim/v2/Users/{}", created.body["id"].as_str().unwrap());
