@@ -541,8 +541,7 @@ pub fn create_as(
 ) -> Result<UserRecord, ServiceError> {
     let invited = lifecycle.origin == origin::INVITATION;
     let warnings = if invited {
-        // An invitation has no externalId (DESIGN 5: n/a), and puts the user in its groups in the
-        // same transaction: neither the externalId rule nor the no-group warning applies.
+        // An invitation has no externalId (DESIGN 5: n/a): the externalId rule does not apply.
         let account = Account {
             require_external_id: false,
             ..ctx.account.clone()
@@ -576,7 +575,9 @@ pub fn create_as(
         )?;
         let mut rec = build_record(attrs, row, stores);
         storage::insert(conn, &rec)?;
-        let placed = group_rules::apply(conn, ctx, &mut rec)?;
+        // No warning when no rule placed the user: groups arrive after users over SCIM, and a
+        // warning on every ordinary create is noise; "in no group" is a filter of the user list.
+        group_rules::apply(conn, ctx, &mut rec)?;
         audit::record(
             conn,
             &ctx.account.id,
@@ -591,7 +592,6 @@ pub fn create_as(
             ctx.now,
         )?;
         record_warnings(conn, ctx, &rec.row.id, &warnings)?;
-        group_rules::warn_if_unplaced(conn, ctx, &rec, placed || invited)?;
         Ok(rec)
     })
     .map_err(|e| uniqueness(e, attrs))

@@ -268,8 +268,6 @@ async fn warnings_of(app: &TestApp, admin: &str, user_id: &str) -> Vec<String> {
         .iter()
         .filter(|e| e["action"] == "warn")
         .map(|e| e["code"].as_str().unwrap().to_owned())
-        // Users created over SCIM start in no group; that warning is tested in group_rules.rs.
-        .filter(|code| code != "user.no_group")
         .collect()
 }
 
