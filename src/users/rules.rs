@@ -243,7 +243,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             warnings.push(Warning {
                 code: "user.email_invalid",
                 detail: json!({"attribute": path.to_string(),
-                               "message": "not an e-mail address (expected local-part@domain): \
+                               "detail": "not an e-mail address (expected local-part@domain): \
                                            stored as sent; MobieTrain cannot write to it"}),
             });
         }
@@ -261,7 +261,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
         }
         warnings.push(Warning {
             code: "user.no_contact",
-            detail: json!({"attribute": "emails", "message": message}),
+            detail: json!({"attribute": "emails", "detail": message}),
         });
     }
     let only_contact = user.emails.is_empty()
@@ -288,14 +288,14 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
         warnings.push(Warning {
             code: "user.phone_without_country_code",
             detail: json!({"attribute": path.to_string(),
-                           "message": "phone number without a country code; write it as +32 470 12 34 56"}),
+                           "detail": "phone number without a country code; write it as +32 470 12 34 56"}),
         });
     }
     if only_contact && !user.phone_numbers.is_empty() {
         warnings.push(Warning {
             code: "user.no_contact",
             detail: json!({"attribute": "phoneNumbers",
-                           "message": "the user's only contact is a phone number without its country \
+                           "detail": "the user's only contact is a phone number without its country \
                                        code: MobieTrain cannot reach them; write it as +32 470 12 34 56"}),
         });
     }
@@ -303,7 +303,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
         warnings.push(Warning {
             code: "user.email_missing",
             detail: json!({"attribute": "emails",
-                           "message": "no e-mail address: MobieTrain cannot write to this user"}),
+                           "detail": "no e-mail address: MobieTrain cannot write to this user"}),
         });
     }
 
@@ -398,9 +398,18 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             warnings.push(Warning {
                 code: "user.external_id_missing",
             detail: json!({"attribute": "externalId",
-                               "message": "no externalId: the userName identifies this user instead"}),
+                               "detail": "no externalId: the userName identifies this user instead"}),
             });
         }
+    }
+    // Attributes no schema names are ignored, and said so (bounded: names and a count).
+    if user.ignored.total > 0 {
+        warnings.push(Warning {
+            code: "user.attribute_ignored",
+            detail: json!({"attributes": user.ignored.names, "count": user.ignored.total,
+                           "detail": "no schema names these attributes: they were ignored \
+                                       (see /Schemas for the attributes MobieTrain stores)"}),
+        });
     }
     match Violations::from_list(broken) {
         Some(violations) => Err(violations),

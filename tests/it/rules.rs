@@ -458,3 +458,56 @@ async fn stores_are_shared_by_ref_id_and_a_user_write_never_renames_one() {
     assert_eq!(log.body["events"][0]["detail"]["name"], "Gent");
     assert_eq!(log.body["events"][0]["detail"]["sent"], "Gent Zuid");
 }
+
+/// DESIGN 5: attributes no schema names are ignored on create and replace, with the warning
+/// `user.attribute_ignored` naming them; the common `id`, `meta` and `schemas` are not counted.
+#[actix_web::test]
+async fn attributes_no_schema_names_are_ignored_with_a_warning_naming_them() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    let mut body = user("ann@example.com");
+    body["favouriteColour"] = json!("blue");
+    body[MT] = json!({"shoeSize": 42});
+    body["meta"] = json!({"resourceType": "User"});
+    let r = app.post("/scim/v2/Users", &acct.scim, &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body.get("favouriteColour").is_none());
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let log = app
+        .get("/admin/v1/audit?code=user.attribute_ignored", &acct.admin)
+        .await;
+    assert_eq!(log.body["totalResults"], 1, "{}", log.body);
+    let detail = &log.body["events"][0]["detail"];
+    assert_eq!(
+        detail["attributes"],
+        json!(["favouriteColour", format!("{MT}:shoeSize")]),
+        "{detail}"
+    );
+    assert_eq!(detail["count"], 2);
+
+    // A replacement too, its names bounded.
+    let mut replacement = user("ann@example.com");
+    for i in 0..25 {
+        replacement[format!("extra{i}")] = json!(i);
+    }
+    let r = app
+        .put(&format!("/scim/v2/Users/{id}"), &acct.scim, &replacement)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let log = app
+        .get("/admin/v1/audit?code=user.attribute_ignored", &acct.admin)
+        .await;
+    assert_eq!(log.body["totalResults"], 2, "{}", log.body);
+    let detail = &log.body["events"][0]["detail"];
+    assert_eq!(detail["count"], 25, "{detail}");
+    assert_eq!(detail["attributes"].as_array().unwrap().len(), 10);
+    // An ordinary write warns of nothing.
+    let r = app
+        .post("/scim/v2/Users", &acct.scim, &user("bob@example.com"))
+        .await;
+    assert!(
+        warnings_of(&app, &acct.admin, r.body["id"].as_str().unwrap())
+            .await
+            .is_empty()
+    );
+}
