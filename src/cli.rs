@@ -372,6 +372,10 @@ pub enum AccountCommand {
         /// Refuse users without externalId (400) instead of warning.
         #[arg(long)]
         require_external_id: Option<bool>,
+        /// Refuse SCIM users without an e-mail or a phone number with its country code (400)
+        /// instead of warning.
+        #[arg(long)]
+        require_contact: Option<bool>,
         /// Invite users SCIM creates with an e-mail (turning it on needs --agreement-accepted).
         #[arg(long)]
         invite_on_provision: Option<bool>,
@@ -702,6 +706,7 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
                 crate::clock::rfc3339(a.created_at)
             );
             println!("require-external-id: {}", a.require_external_id);
+            println!("require-contact:     {}", a.require_contact);
             println!("invite-on-provision: {}", a.invite_on_provision);
             println!("default-language:    {}", a.default_language);
             println!("users:               {}", crate::users::count(conn, &id)?);
@@ -714,12 +719,14 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
         AccountCommand::Settings {
             id,
             require_external_id,
+            require_contact,
             invite_on_provision,
             default_language,
             agreement_accepted,
         } => {
             let change = crate::invitations::SettingsChange {
                 require_external_id,
+                require_contact,
                 invite_on_provision,
                 default_language,
                 agreement_accepted: agreement_accepted.then_some(true),
@@ -727,6 +734,7 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
             let a = crate::invitations::change_settings(conn, &id, &change, clock.now_naive())
                 .with_context(|| format!("account {id}"))?;
             println!("require-external-id: {}", a.require_external_id);
+            println!("require-contact:     {}", a.require_contact);
             println!("invite-on-provision: {}", a.invite_on_provision);
             println!("default-language:    {}", a.default_language);
         }

@@ -76,6 +76,7 @@ pub fn create_account(
         invite_on_provision: false,
         default_language: "en".to_owned(),
         invite_agreement_accepted_at: None,
+        require_contact: false,
     };
     diesel::insert_into(accounts::table)
         .values(&account)
@@ -153,6 +154,7 @@ pub fn store_settings(conn: &mut DbConn, account: &Account) -> Result<(), Servic
             accounts::invite_on_provision.eq(account.invite_on_provision),
             accounts::default_language.eq(&account.default_language),
             accounts::invite_agreement_accepted_at.eq(account.invite_agreement_accepted_at),
+            accounts::require_contact.eq(account.require_contact),
             accounts::updated_at.eq(account.updated_at),
         ))
         .execute(conn)?;

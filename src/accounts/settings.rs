@@ -13,6 +13,8 @@ use crate::error::{FieldError, ServiceError};
 pub struct SettingsChange {
     /// Refuse SCIM users without externalId.
     pub require_external_id: Option<bool>,
+    /// Refuse SCIM users without a contact.
+    pub require_contact: Option<bool>,
     /// Invite users SCIM creates with an e-mail.
     pub invite_on_provision: Option<bool>,
     /// The language of invitations when the user's own is not written in.
@@ -43,6 +45,9 @@ pub fn change_settings(
         }
         if let Some(v) = change.require_external_id {
             account.require_external_id = v;
+        }
+        if let Some(v) = change.require_contact {
+            account.require_contact = v;
         }
         if let Some(on) = change.invite_on_provision {
             if on && account.invite_agreement_accepted_at.is_none() {

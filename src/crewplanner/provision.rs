@@ -58,13 +58,23 @@ pub fn check_user_claims(claims: &Claims) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Finds, creates or updates the user of `claims` (inside the caller's transaction).
+/// Finds, creates or updates the user of `claims` (inside the caller's transaction). A contact is
+/// advice here whatever the account's `requireContact` (a setting for SCIM writes): CrewPlanner
+/// employees without an e-mail or a phone are signed in, with the warning `user.no_contact`.
 pub fn user_for(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     claims: &Claims,
 ) -> Result<UserRecord, LaunchError> {
     check_user_claims(claims)?;
+    let account = crate::db::models::Account {
+        require_contact: false,
+        ..ctx.account.clone()
+    };
+    let ctx = &WriteContext {
+        account: &account,
+        ..*ctx
+    };
     let found = users::storage::id_by_external_id(conn, &ctx.account.id, &claims.sub)
         .map_err(ServiceError::from)?;
     let Some(id) = found else {
@@ -113,9 +123,7 @@ pub fn user_for(
 /// the attribute and rule, not a server error.
 fn invalid_claim(e: ServiceError) -> LaunchError {
     match e {
-        ServiceError::Violated(v) => {
-            Refusal::new(Reason::InvalidClaim, v.first().detail.clone()).into()
-        }
+        ServiceError::Violated(v) => Refusal::new(Reason::InvalidClaim, v.detail()).into(),
         ServiceError::Input(input) => Refusal::new(Reason::InvalidClaim, input.detail).into(),
         ServiceError::Uniqueness(detail) => Refusal::new(Reason::InvalidClaim, detail).into(),
         other => LaunchError::Service(other),

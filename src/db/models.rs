@@ -26,6 +26,9 @@ pub struct Account {
     pub default_language: String,
     /// When the account's admin accepted the user agreement for invitations sent on provisioning.
     pub invite_agreement_accepted_at: Option<NaiveDateTime>,
+    /// Whether a SCIM user without a contact (no e-mail, no phone number with its country code)
+    /// is refused (400) rather than warned about.
+    pub require_contact: bool,
 }
 
 /// An API token: only its SHA-256 is stored.

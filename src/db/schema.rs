@@ -11,6 +11,7 @@ diesel::table! {
         invite_on_provision -> Bool,
         default_language -> Text,
         invite_agreement_accepted_at -> Nullable<Timestamp>,
+        require_contact -> Bool,
     }
 }
 

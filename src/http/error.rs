@@ -149,7 +149,7 @@ impl Failure {
                 format!("the {what} does not exist (or not in the account this token opens)")
             }
             Failure::Service(ServiceError::Input(e)) => e.detail.clone(),
-            Failure::Service(ServiceError::Violated(v)) => v.first().detail.clone(),
+            Failure::Service(ServiceError::Violated(v)) => v.detail(),
             Failure::Service(
                 ServiceError::Uniqueness(d)
                 | ServiceError::PreconditionFailed(d)

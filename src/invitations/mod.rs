@@ -404,7 +404,7 @@ fn missing_groups(
 /// job after the create committed). The invitation is in the user's `preferredLanguage` (`nl-BE`
 /// is `nl`), else `locale`, else the account's default; it carries the agreement the account's
 /// admin accepted when turning the setting on, and no group rule applies. Skips users already
-/// invited, gone, deactivated or without an e-mail. Returns the invitation when one was made.
+/// invited, gone, deactivated or without an e-mail address. Returns the invitation when one was made.
 pub fn invite_provisioned(
     conn: &mut DbConn,
     settings: &InvitationSettings,
@@ -426,8 +426,9 @@ pub fn invite_provisioned(
         else {
             return Ok(None);
         };
+        let emails: Vec<_> = users::to_attributes(&rec).emails;
         if !rec.row.active
-            || rec.emails.is_empty()
+            || users::rules::mail_address(&emails).is_none()
             || rec.row.registration != registration::INVITED
             || storage::exists_for_user(conn, user_id)?
         {

@@ -224,11 +224,14 @@ impl Violation {
     }
 }
 
-/// The rules a request breaks: at least one. A client is told the first one's `scimType` and
-/// `detail` (a later change may name them all); callers that show fields (the invitation form)
-/// read every one's path and rule.
+/// The most violations one `detail` names; the rest are counted.
+pub const MAX_NAMED: usize = 10;
+
+/// The rules a request breaks: at least one. A client is told the first one's `scimType` and a
+/// `detail` naming every one ([`Violations::detail`]); callers that show fields (the invitation
+/// form) read every one's path and rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.first().detail)]
+#[error("{}", self.detail())]
 pub struct Violations {
     first: Violation,
     rest: Vec<Violation>,
@@ -253,6 +256,25 @@ impl Violations {
     /// Every violation, the first one first.
     pub fn iter(&self) -> impl Iterator<Item = &Violation> {
         std::iter::once(&self.first).chain(&self.rest)
+    }
+
+    /// The `detail` a client is told: every violation's sentence (each names its attribute and
+    /// rule), the first [`MAX_NAMED`] of them, then how many more there are.
+    pub fn detail(&self) -> String {
+        if self.rest.is_empty() {
+            return self.first.detail.clone();
+        }
+        let total = self.rest.len() + 1;
+        let named: Vec<&str> = self
+            .iter()
+            .take(MAX_NAMED)
+            .map(|v| v.detail.as_str())
+            .collect();
+        let mut out = format!("{total} rules are broken: {}", named.join("; "));
+        if total > MAX_NAMED {
+            out.push_str(&format!("; and {} more", total - MAX_NAMED));
+        }
+        out
     }
 
     /// The `scimType` a client is told.

@@ -19,6 +19,18 @@ pub fn canonicalize(
     resource_type: &ResourceTypeDef,
     input: &Value,
 ) -> Result<Map<String, Value>, InputError> {
+    canonicalize_noting(registry, resource_type, input, &mut Vec::new())
+}
+
+/// [`canonicalize`], adding to `ignored` the name of each attribute of `input` no schema names (as
+/// sent; an extension's attribute as `urn:…:name`). The common attributes `id`, `meta` and
+/// `schemas` are named by RFC 7643 §3 and are not counted.
+pub fn canonicalize_noting(
+    registry: &Registry,
+    resource_type: &ResourceTypeDef,
+    input: &Value,
+    ignored: &mut Vec<String>,
+) -> Result<Map<String, Value>, InputError> {
     let Value::Object(fields) = input else {
         return Err(InputError::invalid_syntax(
             "the request body must be a JSON object",
@@ -60,6 +72,8 @@ pub fn canonicalize(
             for (name, v) in members {
                 if let Some(attr) = ext.attribute(name) {
                     insert_attribute(target, attr, v, &format!("{}:{}", ext.id, attr.name), max)?;
+                } else {
+                    ignored.push(format!("{}:{name}", ext.id));
                 }
             }
             continue;
@@ -78,9 +92,18 @@ pub fn canonicalize(
             {
                 let path = format!("{}:{}", ext.id, attr.name);
                 insert_attribute(extension_object(&mut out, &ext.id), attr, value, &path, max)?;
+            } else {
+                ignored.push(key.clone());
             }
+            continue;
         }
         // Anything else (id, meta, schemas, attributes no schema names) is ignored.
+        if !["id", "meta", "schemas"]
+            .iter()
+            .any(|common| key.eq_ignore_ascii_case(common))
+        {
+            ignored.push(key.clone());
+        }
     }
     // Drop extension objects that ended up empty.
     out.retain(|_, v| !matches!(v, Value::Object(m) if m.is_empty()));

@@ -9,7 +9,41 @@ use serde_json::Value;
 use super::model::{Address, EnterpriseUser, Name, PluralValue, StoreValue, UserAttributes};
 use super::storage::UserRecord;
 use crate::scim::error::InputError;
-use crate::scim::resource::canonicalize;
+use crate::scim::resource::canonicalize_noting;
+use crate::text::char_len;
+
+/// The most ignored attribute names a write keeps for its warning; the rest are counted.
+pub const MAX_IGNORED_NAMED: usize = 10;
+/// The longest ignored attribute name kept, in characters (longer ones are cut).
+pub const MAX_IGNORED_NAME: usize = 100;
+
+/// The attributes of a write that no schema names, ignored: the first names, bounded, and how many
+/// there were in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ignored {
+    /// At most [`MAX_IGNORED_NAMED`] names as sent, each at most [`MAX_IGNORED_NAME`] characters.
+    pub names: Vec<String>,
+    /// How many attributes were ignored in all.
+    pub total: usize,
+}
+
+impl Ignored {
+    fn of(all: Vec<String>) -> Self {
+        let total = all.len();
+        let names = all
+            .into_iter()
+            .take(MAX_IGNORED_NAMED)
+            .map(|n| {
+                if char_len(&n) > MAX_IGNORED_NAME {
+                    n.chars().take(MAX_IGNORED_NAME).chain(['…']).collect()
+                } else {
+                    n
+                }
+            })
+            .collect();
+        Self { names, total }
+    }
+}
 use crate::scim::schema::Registry;
 
 /// The attributes of a user that a write sets. What a write leaves out is absent (`None`, empty):
@@ -54,6 +88,8 @@ pub struct UserInput {
     pub company_id: Option<String>,
     /// MobieTrain's `stores`, the flat primary-store attributes folded in.
     pub stores: Vec<StoreValue>,
+    /// Attributes of the body no schema names, ignored (a warning, `user.attribute_ignored`).
+    pub ignored: Ignored,
 }
 
 impl UserInput {
@@ -65,10 +101,14 @@ impl UserInput {
         let resource_type = registry
             .resource_type("User")
             .expect("the User resource type is served");
-        let canonical = canonicalize(registry, resource_type, body)?;
+        let mut ignored = Vec::new();
+        let canonical = canonicalize_noting(registry, resource_type, body, &mut ignored)?;
         let attrs: UserAttributes = serde_json::from_value(Value::Object(canonical))
             .map_err(|e| InputError::invalid_syntax(format!("the user cannot be read: {e}")))?;
-        Ok(Self::from_attributes(attrs))
+        Ok(Self {
+            ignored: Ignored::of(ignored),
+            ..Self::from_attributes(attrs)
+        })
     }
 
     /// The stored user as an input: writing it back changes nothing.
@@ -101,6 +141,7 @@ impl UserInput {
             enterprise: attrs.enterprise.unwrap_or_default(),
             company_id: mobietrain.company_id,
             stores: mobietrain.stores,
+            ignored: Ignored::default(),
         }
     }
 }
@@ -146,6 +187,24 @@ mod tests {
         assert_eq!(input.stores.len(), 1, "the flat store is the primary store");
         assert_eq!(input.stores[0].ref_id.as_deref(), Some("GNT-01"));
         assert_eq!(input.stores[0].country_calling_code.as_deref(), Some("32"));
+        assert_eq!(
+            input.ignored.names,
+            ["favouriteColour"],
+            "id is common, not ignored"
+        );
+        let many: serde_json::Map<String, Value> = (0..30)
+            .map(|i| (format!("x{i}{}", "y".repeat(200)), json!(1)))
+            .collect();
+        let input = parse(Value::Object(many)).unwrap();
+        assert_eq!(input.ignored.total, 30);
+        assert_eq!(input.ignored.names.len(), MAX_IGNORED_NAMED);
+        assert!(
+            input
+                .ignored
+                .names
+                .iter()
+                .all(|n| char_len(n) == MAX_IGNORED_NAME + 1)
+        );
     }
 
     #[test]

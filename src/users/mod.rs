@@ -466,14 +466,15 @@ fn check_manager(
 }
 
 /// Creates a user provisioned over SCIM (origin `scim`). When the account invites on provisioning
-/// and the user has an e-mail, the user is `invited` and their invitation is enqueued in the same
+/// and the user has an e-mail address (an e-mail value that is not one is skipped, with the warning
+/// `user.email_invalid`), the user is `invited` and their invitation is enqueued in the same
 /// transaction (a job makes it, with the invitation settings; DESIGN 6).
 pub fn create(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     input: &UserInput,
 ) -> Result<UserRecord, ServiceError> {
-    let invite = ctx.account.invite_on_provision && !input.emails.is_empty();
+    let invite = ctx.account.invite_on_provision && rules::mail_address(&input.emails).is_some();
     if !invite {
         return create_as(conn, ctx, input, Lifecycle::SCIM);
     }
@@ -541,8 +542,7 @@ pub fn create_as(
 ) -> Result<UserRecord, ServiceError> {
     let invited = lifecycle.origin == origin::INVITATION;
     let warnings = if invited {
-        // An invitation has no externalId (DESIGN 5: n/a), and puts the user in its groups in the
-        // same transaction: neither the externalId rule nor the no-group warning applies.
+        // An invitation has no externalId (DESIGN 5: n/a): the externalId rule does not apply.
         let account = Account {
             require_external_id: false,
             ..ctx.account.clone()
@@ -576,7 +576,9 @@ pub fn create_as(
         )?;
         let mut rec = build_record(attrs, row, stores);
         storage::insert(conn, &rec)?;
-        let placed = group_rules::apply(conn, ctx, &mut rec)?;
+        // No warning when no rule placed the user: groups arrive after users over SCIM, and a
+        // warning on every ordinary create is noise; "in no group" is a filter of the user list.
+        group_rules::apply(conn, ctx, &mut rec)?;
         audit::record(
             conn,
             &ctx.account.id,
@@ -591,7 +593,6 @@ pub fn create_as(
             ctx.now,
         )?;
         record_warnings(conn, ctx, &rec.row.id, &warnings)?;
-        group_rules::warn_if_unplaced(conn, ctx, &rec, placed || invited)?;
         Ok(rec)
     })
     .map_err(|e| uniqueness(e, attrs))

@@ -129,26 +129,37 @@ pub fn is_email_address(value: &str) -> bool {
     }
 }
 
-/// Checks `user` against the rules. Returns the warnings to record, or the first rule broken.
-pub fn check(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violations> {
-    check_all(user, account).map_err(Violations::from)
+/// The address MobieTrain writes to among `emails` (the primary, else the first), when it is one.
+pub fn mail_address(emails: &[PluralValue]) -> Option<&str> {
+    emails
+        .iter()
+        .find(|e| e.primary == Some(true))
+        .or_else(|| emails.first())
+        .and_then(|e| e.value.as_deref())
+        .filter(|v| is_email_address(v))
 }
 
-fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violation> {
+/// Checks `user` against the rules. Returns the warnings to record, or every rule broken.
+pub fn check(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violations> {
+    check_all(user, account)
+}
+
+fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violations> {
     let mut warnings = Vec::new();
+    let mut broken: Vec<Violation> = Vec::new();
 
     // userName: required by SCIM, unique per account (the database enforces that).
     let user_name = AttrPath::core("userName");
     if !present(user.user_name.as_deref()) {
-        return Err(Violation::new(
+        broken.push(Violation::new(
             user_name,
             Rule::Required,
             "\"userName\" is required and must not be blank",
         ));
     }
-    bounded(user_name, user.user_name.as_deref(), MAX_TEXT)?;
+    broken.extend(bounded(user_name, user.user_name.as_deref(), MAX_TEXT).err());
     let external_id = AttrPath::core("externalId");
-    bounded(external_id, user.external_id.as_deref(), MAX_TEXT)?;
+    broken.extend(bounded(external_id, user.external_id.as_deref(), MAX_TEXT).err());
 
     // First and last name present; free text of at most 255 characters.
     let (name, ent) = (&user.name, &user.enterprise);
@@ -160,7 +171,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
         (part("familyName"), &name.family_name),
     ] {
         if !present(value.as_deref()) {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 path,
                 Rule::Required,
                 format!("\"{path}\" is required: MobieTrain needs a user's first and last name"),
@@ -198,7 +209,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             MAX_URL,
         ),
     ] {
-        bounded(path, value.as_deref(), max)?;
+        broken.extend(bounded(path, value.as_deref(), max).err());
     }
     let addresses = AttrPath::core("addresses");
     for (i, a) in user.addresses.iter().enumerate() {
@@ -216,62 +227,88 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             ("country", &a.country, MAX_TEXT, Lines::Single),
             ("type", &a.kind, MAX_TEXT, Lines::Single),
         ] {
-            check_text(addresses.at(i).sub(sub), value.as_deref(), max, lines)?;
+            broken.extend(check_text(addresses.at(i).sub(sub), value.as_deref(), max, lines).err());
         }
     }
-    one_primary(addresses, user.addresses.iter().map(|a| a.primary))?;
+    broken.extend(one_primary(addresses, user.addresses.iter().map(|a| a.primary)).err());
 
     // At least an e-mail or a phone number; a phone number carries its country code.
-    plural_texts("emails", &user.emails)?;
-    plural_texts("phoneNumbers", &user.phone_numbers)?;
+    broken.extend(plural_texts("emails", &user.emails).err());
+    broken.extend(plural_texts("phoneNumbers", &user.phone_numbers).err());
+    // An e-mail value that is not an address is stored as sent (identity providers hold such
+    // values, and the user is still theirs): a warning, and no invitation goes there.
     for (i, email) in user.emails.iter().enumerate() {
         if !is_email_address(email.value.as_deref().unwrap_or_default()) {
             let path = AttrPath::core("emails").at(i).sub("value");
-            return Err(Violation::new(
-                path,
-                Rule::EmailAddress,
-                format!("\"{path}\" is not an e-mail address (expected local-part@domain)"),
-            ));
+            warnings.push(Warning {
+                code: "user.email_invalid",
+                detail: json!({"attribute": path.to_string(),
+                               "detail": "not an e-mail address (expected local-part@domain): \
+                                           stored as sent; MobieTrain cannot write to it"}),
+            });
         }
     }
+    // The seed says a user "should" have a contact: a warning, unless the account requires one.
     if user.emails.is_empty() && user.phone_numbers.is_empty() {
-        return Err(Violation::new(
-            AttrPath::core("emails"),
-            Rule::Contact,
-            "a user needs at least an e-mail address (\"emails\") or a phone number (\"phoneNumbers\")",
-        ));
+        let message = "a user needs at least an e-mail address (\"emails\") or a phone number \
+                       (\"phoneNumbers\") for MobieTrain to reach them";
+        if account.require_contact {
+            broken.push(Violation::new(
+                AttrPath::core("emails"),
+                Rule::Contact,
+                format!("{message}: this account requires one"),
+            ));
+        }
+        warnings.push(Warning {
+            code: "user.no_contact",
+            detail: json!({"attribute": "emails", "detail": message}),
+        });
     }
+    let only_contact = user.emails.is_empty()
+        && !user
+            .phone_numbers
+            .iter()
+            .any(|p| e164(p.value.as_deref().unwrap_or_default()).is_some());
     for (i, phone) in user.phone_numbers.iter().enumerate() {
         if e164(phone.value.as_deref().unwrap_or_default()).is_some() {
             continue;
         }
         let path = AttrPath::core("phoneNumbers").at(i).sub("value");
-        if user.emails.is_empty() {
-            return Err(Violation::new(
+        if only_contact && account.require_contact {
+            broken.push(Violation::new(
                 path,
                 Rule::CountryCode,
                 format!(
                     "\"{path}\" must carry its country code, as in \"+32 470 12 34 56\": \
-                     it is the user's only contact"
+                     it is the user's only contact, and this account requires one"
                 ),
             ));
+            continue;
         }
         warnings.push(Warning {
             code: "user.phone_without_country_code",
             detail: json!({"attribute": path.to_string(),
-                           "message": "phone number without a country code; write it as +32 470 12 34 56"}),
+                           "detail": "phone number without a country code; write it as +32 470 12 34 56"}),
+        });
+    }
+    if only_contact && !user.phone_numbers.is_empty() {
+        warnings.push(Warning {
+            code: "user.no_contact",
+            detail: json!({"attribute": "phoneNumbers",
+                           "detail": "the user's only contact is a phone number without its country \
+                                       code: MobieTrain cannot reach them; write it as +32 470 12 34 56"}),
         });
     }
     if user.emails.is_empty() {
         warnings.push(Warning {
             code: "user.email_missing",
             detail: json!({"attribute": "emails",
-                           "message": "no e-mail address: MobieTrain cannot write to this user"}),
+                           "detail": "no e-mail address: MobieTrain cannot write to this user"}),
         });
     }
 
     // Roles: MobieTrain knows users and managers; a manager has at least one store.
-    plural_texts("roles", &user.roles)?;
+    broken.extend(plural_texts("roles", &user.roles).err());
     let mut manager = false;
     for (i, role) in user.roles.iter().enumerate() {
         match role
@@ -284,7 +321,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             Some("manager") => manager = true,
             _ => {
                 let path = AttrPath::core("roles").at(i).sub("value");
-                return Err(Violation::new(
+                broken.push(Violation::new(
                     path,
                     Rule::Role,
                     format!("\"{path}\" must be \"user\" or \"manager\""),
@@ -294,15 +331,18 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
     }
 
     // Stores: each has a ref id and a real ITU calling code.
-    bounded(
-        AttrPath::extension(MOBIETRAIN_USER, "companyId"),
-        user.company_id.as_deref(),
-        MAX_TEXT,
-    )?;
+    broken.extend(
+        bounded(
+            AttrPath::extension(MOBIETRAIN_USER, "companyId"),
+            user.company_id.as_deref(),
+            MAX_TEXT,
+        )
+        .err(),
+    );
     for (i, store) in user.stores.iter().enumerate() {
         let ref_id = STORES.at(i).sub("refId");
         if !present(store.ref_id.as_deref()) {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 ref_id,
                 Rule::Required,
                 format!(
@@ -310,14 +350,15 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
                      (for the primary store, \"storeRefId\" sets it)"
                 ),
             ));
+            continue;
         }
-        bounded(ref_id, store.ref_id.as_deref(), MAX_TEXT)?;
-        bounded(STORES.at(i).sub("name"), store.name.as_deref(), MAX_TEXT)?;
+        broken.extend(bounded(ref_id, store.ref_id.as_deref(), MAX_TEXT).err());
+        broken.extend(bounded(STORES.at(i).sub("name"), store.name.as_deref(), MAX_TEXT).err());
         if let Some(code) = &store.country_calling_code
             && calling_code(code).is_none()
         {
             let path = STORES.at(i).sub("countryCallingCode");
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 path,
                 Rule::CallingCode,
                 format!(
@@ -327,16 +368,16 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             ));
         }
         if user.stores[..i].iter().any(|s| s.ref_id == store.ref_id) {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 ref_id,
                 Rule::Duplicate,
                 format!("\"{ref_id}\" names the same store as an earlier element"),
             ));
         }
     }
-    one_primary(STORES, user.stores.iter().map(|s| s.primary))?;
+    broken.extend(one_primary(STORES, user.stores.iter().map(|s| s.primary)).err());
     if manager && user.stores.is_empty() {
-        return Err(Violation::new(
+        broken.push(Violation::new(
             STORES,
             Rule::ManagerStore,
             format!(
@@ -348,19 +389,32 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
     // externalId: required by the seed; by default a warning, the userName standing in.
     if !present(user.external_id.as_deref()) {
         if account.require_external_id {
-            return Err(Violation::new(
+            broken.push(Violation::new(
                 external_id,
                 Rule::Required,
                 "\"externalId\" is required: this account requires the identity provider's id of every user",
             ));
-        }
-        warnings.push(Warning {
-            code: "user.external_id_missing",
+        } else {
+            warnings.push(Warning {
+                code: "user.external_id_missing",
             detail: json!({"attribute": "externalId",
-                           "message": "no externalId: the userName identifies this user instead"}),
+                               "detail": "no externalId: the userName identifies this user instead"}),
+            });
+        }
+    }
+    // Attributes no schema names are ignored, and said so (bounded: names and a count).
+    if user.ignored.total > 0 {
+        warnings.push(Warning {
+            code: "user.attribute_ignored",
+            detail: json!({"attributes": user.ignored.names, "count": user.ignored.total,
+                           "detail": "no schema names these attributes: they were ignored \
+                                       (see /Schemas for the attributes MobieTrain stores)"}),
         });
     }
-    Ok(warnings)
+    match Violations::from_list(broken) {
+        Some(violations) => Err(violations),
+        None => Ok(warnings),
+    }
 }
 
 #[cfg(test)]
@@ -453,7 +507,7 @@ mod tests {
         let mut user = valid();
         spoil(&mut user);
         let err = check(&user, account).expect_err("a rule is broken");
-        assert_eq!(err.iter().count(), 1, "the first broken rule, as before");
+        assert_eq!(err.iter().count(), 1, "one spoilt value, one broken rule");
         err.first().clone()
     }
 
@@ -467,6 +521,7 @@ mod tests {
             invite_on_provision: false,
             default_language: "en".into(),
             invite_agreement_accepted_at: None,
+            require_contact: false,
         }
     }
 
@@ -514,27 +569,6 @@ mod tests {
                 Rule::OnePrimary,
             ),
             (
-                Box::new(|u| u.emails[0].value = Some("ann at example".into())),
-                AttrPath::core("emails").at(0).sub("value"),
-                Rule::EmailAddress,
-            ),
-            (
-                Box::new(|u| {
-                    u.emails.clear();
-                    u.phone_numbers.clear();
-                }),
-                AttrPath::core("emails"),
-                Rule::Contact,
-            ),
-            (
-                Box::new(|u| {
-                    u.emails.clear();
-                    u.phone_numbers[0].value = Some("0470 12 34 56".into());
-                }),
-                AttrPath::core("phoneNumbers").at(0).sub("value"),
-                Rule::CountryCode,
-            ),
-            (
                 Box::new(|u| u.roles[0].value = Some("boss".into())),
                 AttrPath::core("roles").at(0).sub("value"),
                 Rule::Role,
@@ -575,6 +609,36 @@ mod tests {
                 v.detail
             );
         }
+        // An e-mail value that is not an address is stored with a warning.
+        let mut odd = valid();
+        odd.emails[0].value = Some("emailName357".into());
+        let warnings = check(&odd, &account).expect("a warning, not a rule");
+        assert_eq!(warnings[0].code, "user.email_invalid");
+        assert_eq!(mail_address(&odd.emails), None);
+        // The account's setting `requireContact` turns the missing contact from a warning into a rule.
+        let contact = Account {
+            require_contact: true,
+            ..account.clone()
+        };
+        let no_contact = |u: &mut UserInput| {
+            u.emails.clear();
+            u.phone_numbers.clear();
+        };
+        let local_phone = |u: &mut UserInput| {
+            u.emails.clear();
+            u.phone_numbers[0].value = Some("0470 12 34 56".into());
+        };
+        let v = broken(no_contact, &contact);
+        assert_eq!((v.path, v.rule), (AttrPath::core("emails"), Rule::Contact));
+        let v = broken(local_phone, &contact);
+        let phone = AttrPath::core("phoneNumbers").at(0).sub("value");
+        assert_eq!((v.path, v.rule), (phone, Rule::CountryCode));
+        for spoil in [no_contact, local_phone] {
+            let mut user = valid();
+            spoil(&mut user);
+            let warnings = check(&user, &account).expect("a warning without the setting");
+            assert!(warnings.iter().any(|w| w.code == "user.no_contact"));
+        }
         // The account's setting turns the missing externalId from a warning into a rule.
         let strict = self::account(true);
         let v = broken(|u| u.external_id = None, &strict);
@@ -591,6 +655,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(warnings[0].code, "user.external_id_missing");
+    }
+
+    #[test]
+    fn every_broken_rule_is_named() {
+        let mut user = valid();
+        user.name.given_name = None;
+        user.roles[0].value = Some("boss".into());
+        user.stores[0].country_calling_code = Some("999".into());
+        let err = check(&user, &account(false)).expect_err("three rules are broken");
+        let rules: Vec<Rule> = err.iter().map(|v| v.rule).collect();
+        assert_eq!(rules, [Rule::Required, Rule::Role, Rule::CallingCode]);
+        let detail = err.detail();
+        assert!(detail.starts_with("3 rules are broken: "), "{detail}");
+        for v in err.iter() {
+            assert!(detail.contains(&v.detail), "{detail}");
+        }
+        // However many, the detail stays bounded.
+        let mut user = valid();
+        user.roles = (0..40)
+            .map(|_| PluralValue {
+                value: Some("boss".into()),
+                ..PluralValue::default()
+            })
+            .collect();
+        let err = check(&user, &account(false)).expect_err("forty roles are wrong");
+        assert_eq!(err.iter().count(), 40);
+        assert!(err.detail().ends_with("; and 30 more"), "{}", err.detail());
     }
 
     #[test]

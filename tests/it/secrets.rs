@@ -109,7 +109,7 @@ async fn logs_carry_no_token_e_mail_or_name() {
         1,
         "a filter naming the user"
     );
-    body["emails"] = json!([{"value": "not-an-address Zebulonius"}]);
+    body["roles"] = json!([{"value": "Zebulonius"}]);
     assert_eq!(
         app.post("/scim/v2/Users", &acct.scim, &body).await.status,
         400

@@ -48,6 +48,7 @@ fn change(body: &Value) -> Result<SettingsChange, ServiceError> {
         };
         let result = match key.as_str() {
             "requireExternalId" => boolean().map(|b| out.require_external_id = Some(b)),
+            "requireContact" => boolean().map(|b| out.require_contact = Some(b)),
             "inviteOnProvision" => boolean().map(|b| out.invite_on_provision = Some(b)),
             "agreementAccepted" => boolean().map(|b| out.agreement_accepted = Some(b)),
             "defaultLanguage" => match value {
@@ -61,7 +62,7 @@ fn change(body: &Value) -> Result<SettingsChange, ServiceError> {
             "id" | "name" | "inviteAgreementAcceptedAt" => Ok(()),
             _ => Err(FieldError::new(
                 key.chars().take(64).collect::<String>(),
-                "is not a setting (the settings are requireExternalId, inviteOnProvision, \
+                "is not a setting (the settings are requireExternalId, requireContact, inviteOnProvision, \
                  defaultLanguage, agreementAccepted)",
             )),
         };

@@ -315,28 +315,3 @@ pub fn apply(
     }
     Ok(placed)
 }
-
-/// After [`apply`] on a user just created over SCIM: warns (`user.no_group`) in the provisioning
-/// log when no rule `placed` them. Groups arrive after users over SCIM, so this is a warning, not a
-/// 400; such users are found with `filter=not (groups pr)`.
-pub fn warn_if_unplaced(
-    conn: &mut DbConn,
-    ctx: &WriteContext<'_>,
-    rec: &UserRecord,
-    placed: bool,
-) -> Result<(), ServiceError> {
-    if placed {
-        return Ok(());
-    }
-    warn(
-        conn,
-        ctx,
-        &rec.row.id,
-        "user.no_group",
-        json!({
-            "attribute": "groups",
-            "detail": "the user is in no user group yet; add them to a group (or set up a group \
-                       rule) so they see content"
-        }),
-    )
-}
