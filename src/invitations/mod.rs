@@ -302,7 +302,7 @@ fn open(
     Ok(row)
 }
 
-/// Invites a person through the CMS form (read by [`rules::parse`]): checks every rule (DESIGN 5
+/// Invites a person through the CMS form (read at the admin API's edge): checks every rule (DESIGN 5
 /// and 6), then creates the user (`origin` invitation, `registration` invited) in the form's
 /// groups, the invitation and its jobs, in one transaction. Nothing is written when a rule is broken.
 pub fn create(

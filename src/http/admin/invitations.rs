@@ -29,7 +29,7 @@ async fn create(
     caller: AdminCaller,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ProblemError> {
-    let form = invitations::rules::parse(&body).map_err(ServiceError::InvalidFields)?;
+    let form = super::invitation_form::read(&body).map_err(ServiceError::InvalidFields)?;
     let invitation = write(&state, caller, move |conn, ctx, st| {
         invitations::create(conn, ctx, &st.invitations, &form)
     })

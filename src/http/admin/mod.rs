@@ -6,6 +6,7 @@
 pub mod account;
 pub mod audit;
 pub mod catalog;
+pub mod invitation_form;
 pub mod invitations;
 pub mod jobs;
 pub mod users;
