@@ -418,51 +418,62 @@ impl Run {
         server.stop()
     }
 
-    /// `observe.db`: O1, the cost of the access log and the metrics. Two servers on one database
-    /// with the small tenant: one logs every request (`RUST_LOG=info`) and records metrics
+    /// `observe-on.db` and `observe-off.db`: O1, the cost of the access log and the metrics. Two
+    /// servers, each on its own database seeded alike with the small tenant (SQLite serves one
+    /// instance per file): one logs every request (`RUST_LOG=info`) and records metrics
     /// (`METRICS_BIND`), the other has the access log filtered out and no metrics listener; W3's
     /// reads go to each in turn, three rounds each, and the server's CPU time per request is
     /// compared (the load generator's own CPU is not counted).
     fn observability_phase(&mut self) -> anyhow::Result<()> {
-        println!("phase 4: the cost of the access log and metrics (database \"observe\")");
-        let (pool, tenant, url) = self.fresh("observe.db")?;
-        let started = Instant::now();
-        let ids = seed::users(
-            &mut *pool.get()?,
-            &tenant,
-            "o",
-            0..self.plan.small_users,
-            now(),
-        )?;
-        self.seeded("users".into(), self.plan.small_users, started);
+        println!(
+            "phase 4: the cost of the access log and metrics (databases \"observe-on\", \"observe-off\")"
+        );
         let env = |pairs: &[(&str, &str)]| {
             pairs
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect::<Vec<_>>()
         };
-        let on = self.start_with(
-            &url,
-            "observe-on",
-            env(&[("RUST_LOG", "info"), ("METRICS_BIND", "127.0.0.1:0")]),
-        )?;
-        let off = self.start_with(
-            &url,
-            "observe-off",
-            env(&[("RUST_LOG", "info,mobietrain_scim::access=off")]),
-        )?;
+        let mut sides = Vec::new();
+        for (name, vars) in [
+            (
+                "observe-on",
+                env(&[("RUST_LOG", "info"), ("METRICS_BIND", "127.0.0.1:0")]),
+            ),
+            (
+                "observe-off",
+                env(&[("RUST_LOG", "info,mobietrain_scim::access=off")]),
+            ),
+        ] {
+            let (pool, tenant, url) = self.fresh(&format!("{name}.db"))?;
+            let started = Instant::now();
+            let ids = seed::users(
+                &mut *pool.get()?,
+                &tenant,
+                "o",
+                0..self.plan.small_users,
+                now(),
+            )?;
+            self.seeded("users".into(), self.plan.small_users, started);
+            let server = self.start_with(&url, name, vars)?;
+            sides.push((server, tenant, ids));
+        }
+        let [on, off] = <[_; 2]>::try_from(sides)
+            .map_err(|_| anyhow::anyhow!("O1 needs exactly two servers"))?;
         let c = self.args.read_concurrency;
         let timed = Stop::For(self.plan.timed);
         let size = self.plan.small_users;
         let mut totals = [(0.0f64, 0u64); 2];
         let mut last_on = None;
         for round in 1..=3 {
-            for (i, (server, label)) in [(&on, "on"), (&off, "off")].into_iter().enumerate() {
-                let target = Self::target(server, &tenant);
+            for (i, ((server, tenant, ids), label)) in
+                [(&on, "on"), (&off, "off")].into_iter().enumerate()
+            {
+                let target = Self::target(server, tenant);
                 let before = server
                     .cpu_seconds()
                     .context("cannot read the server's CPU time")?;
-                let measurement = workloads::read_by_id(&target, &ids, c, timed);
+                let measurement = workloads::read_by_id(&target, ids, c, timed);
                 let after = server
                     .cpu_seconds()
                     .context("cannot read the server's CPU time")?;
@@ -498,8 +509,8 @@ impl Run {
                 Check::at_most("CPU/request off, all rounds".into(), cpu_on, cpu_off, 1.1),
             );
         }
-        on.stop()?;
-        off.stop()
+        on.0.stop()?;
+        off.0.stop()
     }
 
     /// `scale.db`: W3 and W4 at the small and the large size, the read ceiling, then W7 and W8.

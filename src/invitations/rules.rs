@@ -4,7 +4,6 @@
 //! rule those break comes back with its attribute path, which [`form_field`] turns into the field
 //! the admin filled in.
 
-
 use crate::email::templates::Language;
 use crate::error::FieldError;
 use crate::phone::{calling_code, e164};
