@@ -351,7 +351,7 @@ async fn a_missing_contact_is_a_warning_unless_the_account_requires_one() {
     assert_eq!(on.status, 200, "{}", on.body);
     assert_eq!(on.body["requireContact"], true);
     let users = app.count("users");
-    let events = app.count("audit_events");
+    let events = app.count_audit_changes();
     for (body, expected) in [
         (
             without(user("none2@example.com"), "emails"),
@@ -371,7 +371,7 @@ async fn a_missing_contact_is_a_warning_unless_the_account_requires_one() {
         assert!(detail.contains(expected), "{detail}");
     }
     assert_eq!(
-        (app.count("users"), app.count("audit_events")),
+        (app.count("users"), app.count_audit_changes()),
         (users, events)
     );
     // A phone with its country code is a contact, also under the setting.
