@@ -48,7 +48,7 @@ def scim2_tester(base, token):
         name = " ".join(p for p in (r.resource_type, r.title) if p)
         if isinstance(r.data, dict) and r.data.get("urn"):
             name += f" {r.data['urn']}"
-        out.append((name, r.status in PASSED, (r.reason or r.status.name).splitlines()[0]))
+        out.append((name, r.status in PASSED, (r.reason or r.status.name) if os.environ.get("CONFORMANCE_VERBOSE") else (r.reason or r.status.name).splitlines()[0]))
     return out
 
 
