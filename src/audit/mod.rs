@@ -12,7 +12,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::context::{Actor, new_id};
+use crate::context::{Actor, WriteContext, new_id};
 use crate::db::DbConn;
 use crate::db::models::AuditEventRow;
 use crate::db::schema::audit_events;
@@ -56,6 +56,36 @@ pub fn record(
         detail: event.detail.map(|d| strip_secrets(d).to_string()),
     };
     storage::insert(conn, &row)
+}
+
+/// Records `event` for the account, actor and time of the write `ctx` describes.
+pub fn record_write(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    event: Event<'_>,
+) -> QueryResult<()> {
+    record(conn, &ctx.account.id, ctx.actor, event, ctx.now)
+}
+
+/// Records a data-quality warning (`action` `warn`) about user `user_id` during the write `ctx`.
+pub fn warn_about_user(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    user_id: &str,
+    code: &str,
+    detail: Value,
+) -> QueryResult<()> {
+    record_write(
+        conn,
+        ctx,
+        Event {
+            action: "warn",
+            resource_type: "User",
+            resource_id: Some(user_id),
+            code,
+            detail: Some(detail),
+        },
+    )
 }
 
 /// Replaces the details of every event about one resource by a redaction marker.

@@ -338,10 +338,9 @@ fn record(
     code: &str,
     detail: Option<Value>,
 ) -> Result<(), ServiceError> {
-    audit::record(
+    audit::record_write(
         conn,
-        &ctx.account.id,
-        ctx.actor,
+        ctx,
         Event {
             action,
             resource_type: "Group",
@@ -349,7 +348,6 @@ fn record(
             code,
             detail,
         },
-        ctx.now,
     )?;
     Ok(())
 }

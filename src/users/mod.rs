@@ -409,19 +409,7 @@ fn record_warnings(
     warnings: &[rules::Warning],
 ) -> Result<(), ServiceError> {
     for w in warnings {
-        audit::record(
-            conn,
-            &ctx.account.id,
-            ctx.actor,
-            Event {
-                action: "warn",
-                resource_type: "User",
-                resource_id: Some(user_id),
-                code: w.code,
-                detail: Some(w.detail.clone()),
-            },
-            ctx.now,
-        )?;
+        audit::warn_about_user(conn, ctx, user_id, w.code, w.detail.clone())?;
     }
     Ok(())
 }

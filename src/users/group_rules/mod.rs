@@ -212,19 +212,7 @@ fn warn(
     code: &'static str,
     detail: Value,
 ) -> Result<(), ServiceError> {
-    audit::record(
-        conn,
-        &ctx.account.id,
-        ctx.actor,
-        Event {
-            action: "warn",
-            resource_type: "User",
-            resource_id: Some(user_id),
-            code,
-            detail: Some(detail),
-        },
-        ctx.now,
-    )?;
+    audit::warn_about_user(conn, ctx, user_id, code, detail)?;
     Ok(())
 }
 
