@@ -291,6 +291,7 @@ pub fn user_input(form: &InvitationForm, checked: Checked) -> UserInput {
                 name: s.name.clone(),
                 country_calling_code: s.country_calling_code.clone(),
                 primary: None,
+                ..StoreValue::default()
             })
             .collect(),
         ..UserInput::default()

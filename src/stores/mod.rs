@@ -33,8 +33,12 @@ pub struct StoreRef {
     pub name: Option<String>,
     /// Its calling code, if the write carries one (already checked to be an ITU or ISO 3166 code).
     pub country_calling_code: Option<String>,
-    /// Where the reference sits in the request (the element of `stores`), for errors.
-    pub path: AttrPath,
+    /// The calling code of the store this one replaced as the user's primary store, for a store
+    /// that does not exist yet when the write carries no calling code (a flat `storeRefId` change).
+    pub inherited_calling_code: Option<String>,
+    /// Where the calling code sits in the request (`stores[i].countryCallingCode`, or the flat
+    /// `storeCountryCallingCode` when the write used the flat attributes), for errors.
+    pub calling_code_path: AttrPath,
 }
 
 /// Finds or creates each referenced store; one that exists keeps its name and calling code (a
@@ -52,8 +56,9 @@ pub fn resolve(
         let store = match storage::find(conn, account_id, &r.ref_id)? {
             Some(existing) => reconcile(conn, actor, existing, r, code, now)?,
             None => {
-                let Some(code) = code else {
-                    let path = r.path.sub("countryCallingCode");
+                let inherited = || r.inherited_calling_code.as_deref().and_then(calling_code);
+                let Some(code) = code.or_else(inherited) else {
+                    let path = r.calling_code_path;
                     return Err(Violation::new(
                         path,
                         Rule::Required,

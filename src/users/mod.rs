@@ -90,7 +90,8 @@ fn store_refs(attrs: &UserInput) -> Vec<StoreRef> {
             ref_id: s.ref_id.clone().unwrap_or_default(),
             name: s.name.clone(),
             country_calling_code: s.country_calling_code.clone(),
-            path: AttrPath::extension(urn::MOBIETRAIN_USER, "stores").at(i),
+            inherited_calling_code: s.written.inherited_calling_code.clone(),
+            calling_code_path: s.attr_path(i, "countryCallingCode"),
         })
         .collect()
 }
@@ -260,6 +261,7 @@ pub fn to_attributes(rec: &UserRecord) -> UserAttributes {
                 name: store.name.clone(),
                 country_calling_code: Some(store.country_calling_code.clone()),
                 primary: link.is_primary,
+                ..StoreValue::default()
             })
             .collect(),
         origin: Some(r.origin.clone()),

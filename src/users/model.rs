@@ -2,6 +2,8 @@
 //! what the server returns. Field names are the canonical SCIM names; extension attributes live in
 //! their extension's struct, under the extension URN.
 
+use crate::scim::error::AttrPath;
+use crate::scim::urn::MOBIETRAIN_USER;
 use serde::{Deserialize, Serialize};
 
 /// The attributes of a User that clients write, plus the read-only MobieTrain lifecycle fields that
@@ -201,6 +203,53 @@ pub struct StoreValue {
     pub country_calling_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
+    /// How this element was written (not part of its value: never serialised, never compared).
+    #[serde(skip)]
+    pub written: StoreWriting,
+}
+
+/// How a store element was written: through the flat `storeRefId`/`storeName`/
+/// `storeCountryCallingCode`, and, when the flat `storeRefId` moved the user to another store, the
+/// calling code of the store it replaced. Not part of the value: two elements that differ only in
+/// this are equal, so a write that names the store the user is in changes nothing.
+#[derive(Debug, Clone, Default)]
+pub struct StoreWriting {
+    /// The element was written through the flat attributes: errors name them.
+    pub flat: bool,
+    /// The calling code of the primary store this element replaced: used for a store that does
+    /// not exist yet when the write sent none (DESIGN §5, Entra's incremental PATCH).
+    pub inherited_calling_code: Option<String>,
+}
+
+impl PartialEq for StoreWriting {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl StoreValue {
+    /// Where `sub` of this element (the `index`th of `stores`) sits in the request: the flat
+    /// attribute when the element was written through them (`storeCountryCallingCode`), else
+    /// `stores[index].sub`.
+    pub fn attr_path(&self, index: usize, sub: &'static str) -> AttrPath {
+        if self.written.flat {
+            flat_store_path(sub)
+        } else {
+            AttrPath::extension(MOBIETRAIN_USER, "stores")
+                .at(index)
+                .sub(sub)
+        }
+    }
+}
+
+/// The flat attribute that writes `sub` of the primary store.
+pub fn flat_store_path(sub: &'static str) -> AttrPath {
+    let flat = match sub {
+        "refId" => "storeRefId",
+        "name" => "storeName",
+        _ => "storeCountryCallingCode",
+    };
+    AttrPath::extension(MOBIETRAIN_USER, flat)
 }
 
 impl MobieTrainUser {
@@ -237,12 +286,17 @@ impl MobieTrainUser {
             }
         };
         let store = &mut self.stores[index];
+        store.written.flat = true;
         if let Some(ref_id) = ref_id
             && store.ref_id.as_deref() != Some(ref_id.as_str())
         {
             *store = StoreValue {
                 ref_id: Some(ref_id),
                 primary: store.primary,
+                written: StoreWriting {
+                    flat: true,
+                    inherited_calling_code: store.country_calling_code.take(),
+                },
                 ..Default::default()
             };
         }
@@ -275,6 +329,7 @@ mod tests {
             name: Some(format!("{ref_id} name")),
             country_calling_code: Some("32".into()),
             primary,
+            ..StoreValue::default()
         }
     }
 

@@ -340,7 +340,7 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
         .err(),
     );
     for (i, store) in user.stores.iter().enumerate() {
-        let ref_id = STORES.at(i).sub("refId");
+        let ref_id = store.attr_path(i, "refId");
         if !present(store.ref_id.as_deref()) {
             broken.push(Violation::new(
                 ref_id,
@@ -353,11 +353,11 @@ fn check_all(user: &UserInput, account: &Account) -> Result<Vec<Warning>, Violat
             continue;
         }
         broken.extend(bounded(ref_id, store.ref_id.as_deref(), MAX_TEXT).err());
-        broken.extend(bounded(STORES.at(i).sub("name"), store.name.as_deref(), MAX_TEXT).err());
+        broken.extend(bounded(store.attr_path(i, "name"), store.name.as_deref(), MAX_TEXT).err());
         if let Some(code) = &store.country_calling_code
             && calling_code(code).is_none()
         {
-            let path = STORES.at(i).sub("countryCallingCode");
+            let path = store.attr_path(i, "countryCallingCode");
             broken.push(Violation::new(
                 path,
                 Rule::CallingCode,

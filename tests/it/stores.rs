@@ -31,7 +31,10 @@ async fn a_country_may_be_written_as_its_iso_code_and_is_stored_as_the_calling_c
         body[MT] = json!({"storeRefId": "S9", "storeCountryCallingCode": bad});
         let r = app.post("/scim/v2/Users", &acct.scim, &body).await;
         let detail = r.assert_scim_error(400, Some("invalidValue"));
-        assert!(detail.contains("countryCallingCode"), "{bad}: {detail}");
+        assert!(
+            detail.contains("storeCountryCallingCode"),
+            "{bad}: {detail}"
+        );
     }
     assert_eq!(app.count("stores"), 4);
 }
@@ -106,4 +109,56 @@ async fn a_store_without_a_name_gets_the_first_name_a_write_brings() {
         .get("/admin/v1/audit?code=store.name_differs", &acct.admin)
         .await;
     assert_eq!(differs.body["totalResults"], 0);
+}
+
+/// Entra's incremental PATCH moves a user to a new store of the same country with only what
+/// changed: the new store takes the calling code of the store the user is leaving.
+#[actix_web::test]
+async fn a_flat_store_change_without_a_country_takes_the_current_stores_country() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    let mut body = user("moving@example.com");
+    body[MT] =
+        json!({"storeRefId": "GNT-01", "storeName": "Gent", "storeCountryCallingCode": "BE"});
+    let created = app.post("/scim/v2/Users", &acct.scim, &body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "Replace", "path": format!("{MT}:storeRefId"), "value": "BRU-03"},
+            {"op": "Replace", "path": format!("{MT}:storeName"), "value": "Brussel Centrum"}]});
+    let r = app
+        .call(
+            actix_web::http::Method::PATCH,
+            &format!("/scim/v2/Users/{id}"),
+            &acct.scim,
+            Some(&patch),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body[MT]["storeRefId"], "BRU-03");
+    assert_eq!(r.body[MT]["storeCountryCallingCode"], "32");
+    assert_eq!(r.body[MT]["stores"].as_array().unwrap().len(), 1);
+    assert_eq!(app.count("stores"), 2, "GNT-01 stays, BRU-03 is made");
+
+    // A new user naming a new store with neither a calling code nor a store to leave: the error
+    // names the flat attribute the client mapped, not an element of `stores`.
+    let mut fresh = user("fresh@example.com");
+    fresh[MT] = json!({"storeRefId": "ANT-02"});
+    let r = app.post("/scim/v2/Users", &acct.scim, &fresh).await;
+    let detail = r.assert_scim_error(400, Some("invalidValue"));
+    assert!(
+        detail.contains(&format!("{MT}:storeCountryCallingCode")),
+        "{detail}"
+    );
+    assert!(!detail.contains("stores[0]"), "{detail}");
+
+    // A bad calling code sent flat is named flat too.
+    let mut bad = user("bad@example.com");
+    bad[MT] = json!({"storeRefId": "ANT-02", "storeCountryCallingCode": "XY"});
+    let r = app.post("/scim/v2/Users", &acct.scim, &bad).await;
+    let detail = r.assert_scim_error(400, Some("invalidValue"));
+    assert!(detail.contains("storeCountryCallingCode"), "{detail}");
+    assert!(!detail.contains("stores[0]"), "{detail}");
 }
