@@ -128,9 +128,9 @@ impl ServiceError {
             ServiceError::Input(e) => Some(e.scim_type),
             ServiceError::Violated(v) => Some(v.scim_type()),
             ServiceError::InvalidFields(_) => Some(ScimType::InvalidValue),
-            ServiceError::Uniqueness(_) | ServiceError::FieldTaken(_) | ServiceError::Conflict(_) => {
-                Some(ScimType::Uniqueness)
-            }
+            ServiceError::Uniqueness(_)
+            | ServiceError::FieldTaken(_)
+            | ServiceError::Conflict(_) => Some(ScimType::Uniqueness),
             _ => None,
         }
     }

@@ -39,7 +39,12 @@ pub enum Status {
 
 impl Status {
     /// Every status.
-    pub const ALL: [Status; 4] = [Status::Queued, Status::Sent, Status::Failing, Status::Failed];
+    pub const ALL: [Status; 4] = [
+        Status::Queued,
+        Status::Sent,
+        Status::Failing,
+        Status::Failed,
+    ];
 
     /// The stored (and shown) name.
     pub fn as_str(self) -> &'static str {
@@ -133,6 +138,25 @@ pub fn record(
     })
 }
 
+/// When `row` expires if a send of it goes out at `now`: 60 days after `now` when that is its
+/// first send to go out and it is late (more than a minute after the invitation was made; no
+/// reminder went out), else its expiry as it stands. The message says this date, and
+/// [`record`] then moves the expiry to it.
+pub fn expiry_if_sent_at(
+    settings: &InvitationSettings,
+    row: &InvitationRow,
+    now: NaiveDateTime,
+) -> NaiveDateTime {
+    let late = row.first_delivered_at.is_none()
+        && row.last_reminder == 0
+        && now > row.first_sent_at + Duration::minutes(1);
+    if late {
+        now + settings.expiry
+    } else {
+        row.expires_at
+    }
+}
+
 /// The first send went out at `now`: the 60 days count from here, unless a reminder already went
 /// out (then they count from the invitation's making, as before) or it went out on time.
 fn start_the_clock(
@@ -141,11 +165,10 @@ fn start_the_clock(
     row: &InvitationRow,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    // Within a minute of its anchor counts as on time: nothing to move.
-    if row.last_reminder > 0 || now <= row.first_sent_at + Duration::minutes(1) {
+    let expires_at = expiry_if_sent_at(settings, row, now);
+    if expires_at == row.expires_at {
         return Ok(());
     }
-    let expires_at = now + settings.expiry;
     storage::restart_clock(conn, &row.id, now, expires_at)?;
     jobs::cancel_follow_ups(conn, &row.account_id, &row.id)?;
     let moved = InvitationRow {

@@ -23,12 +23,12 @@
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
+use super::delivery::Outcome;
 use super::{InvitationSettings, storage};
 use crate::clock::rfc3339;
 use crate::crypto::ServerKey;
 use crate::db::DbConn;
 use crate::db::models::InvitationRow;
-use super::delivery::Outcome;
 use crate::email::MailError;
 use crate::email::job::{Delivered, Delivery, MailServices, deliver};
 use crate::error::ServiceError;
@@ -269,10 +269,15 @@ pub fn send_email<C: InvitationServices>(
         EmailKind::Send => INVITATION_TEMPLATE,
         EmailKind::Reminder => REMINDER_TEMPLATE,
     };
+    // The first send to go out late restarts the 60 days (see `delivery`): it says the new date.
+    let expires_at = match job.kind {
+        EmailKind::Send => super::delivery::expiry_if_sent_at(services.invitations(), &row, now),
+        EmailKind::Reminder => row.expires_at,
+    };
     let params = serde_json::json!({
         "accept_url": super::accept_url(services.invitations(), services.server_key(), &row),
-        "expires_at": rfc3339(row.expires_at),
-        "days_left": (row.expires_at - now).num_days().max(1),
+        "expires_at": rfc3339(expires_at),
+        "days_left": (expires_at - now).num_days().max(1),
     });
     let key = job.key();
     let delivered = deliver(

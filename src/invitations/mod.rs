@@ -202,7 +202,10 @@ pub struct Invitation {
 
 /// From when a resend of `row` is accepted: the cool-down after the last send that went out, while
 /// the latest send went out; `None` (now) otherwise.
-fn resend_available_at(settings: &InvitationSettings, row: &InvitationRow) -> Option<NaiveDateTime> {
+fn resend_available_at(
+    settings: &InvitationSettings,
+    row: &InvitationRow,
+) -> Option<NaiveDateTime> {
     let sent = row.delivery_status == delivery::Status::Sent.as_str();
     row.last_delivered_at
         .filter(|_| sent)
@@ -550,8 +553,9 @@ pub fn list(
 
 /// Sends an invitation again (same link, same expiry): refused with [`ServiceError::TooSoon`]
 /// while its latest send went out less than the cool-down ago, accepted at once while it has not
-/// gone out (queued, failing or failed: the waiting delivery of the earlier send is cancelled, so
-/// one message is on its way). Of concurrent resends one wins; the others are a 409.
+/// gone out: failing or failed, a new send replaces the earlier one's waiting retry (so one
+/// message is on its way); queued and not yet tried, it is already on its way and nothing is
+/// added. Of concurrent resends one queues the send.
 pub fn resend(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
@@ -561,9 +565,16 @@ pub fn resend(
     db::write_transaction(conn, |conn| {
         let row = storage::find(conn, &ctx.account.id, id, ctx.now)?
             .ok_or(ServiceError::NotFound("invitation"))?;
+        // A send queued and not yet tried is on its way: another would add nothing.
+        if untried(&row) {
+            return view(conn, settings, row, ctx.now);
+        }
         if !storage::record_resend(conn, &row, settings.resend_cooldown, ctx.now)? {
             let current = storage::find(conn, &ctx.account.id, id, ctx.now)?
                 .ok_or(ServiceError::NotFound("invitation"))?;
+            if untried(&current) {
+                return view(conn, settings, current, ctx.now);
+            }
             return Err(refused_resend(settings, &current, ctx.now));
         }
         let row = storage::find(conn, &ctx.account.id, id, ctx.now)?
@@ -581,6 +592,11 @@ pub fn resend(
         )?;
         view(conn, settings, row, ctx.now)
     })
+}
+
+/// Whether the latest send of `row` is queued and not yet tried.
+fn untried(row: &InvitationRow) -> bool {
+    row.delivery_status == delivery::Status::Queued.as_str() && row.delivery_attempts == 0
 }
 
 /// Why a resend of `row` was refused: the cool-down (429 with when), or a concurrent resend.
@@ -744,7 +760,13 @@ pub fn accept(
     db::write_transaction(conn, |conn| {
         let Some(row) = storage::find_any(conn, id)? else {
             return Err(match storage::find_tombstone(conn, id, now)? {
-                Some(t) if key.verify_mac(TOKEN_PURPOSE, &[t.id.as_bytes(), t.nonce.as_bytes()], mac) => {
+                Some(t)
+                    if key.verify_mac(
+                        TOKEN_PURPOSE,
+                        &[t.id.as_bytes(), t.nonce.as_bytes()],
+                        mac,
+                    ) =>
+                {
                     tombstone::answer(&t)
                 }
                 _ => ServiceError::NotFound("invitation"),

@@ -210,9 +210,8 @@ pub struct Selection {
     pub search: Option<String>,
 }
 
-type Condition = Box<
-    dyn BoxableExpression<invitations::table, DbBackend, SqlType = diesel::sql_types::Bool>,
->;
+type Condition =
+    Box<dyn BoxableExpression<invitations::table, DbBackend, SqlType = diesel::sql_types::Bool>>;
 
 /// `column` case-folded as [`crate::text::fold_case`] folds, on either backend.
 fn folded(backend: Backend, column: &str) -> String {

@@ -125,9 +125,7 @@ pub fn dump(app: &TestApp, table: &str) -> String {
     let sql = match table {
         "invitations" => "SELECT id || nonce AS t FROM invitations",
         "jobs" => "SELECT payload || coalesce(dedup_key, '') AS t FROM jobs",
-        "invitation_tombstones" => {
-            "SELECT id || nonce || outcome AS t FROM invitation_tombstones"
-        }
+        "invitation_tombstones" => "SELECT id || nonce || outcome AS t FROM invitation_tombstones",
         _ => "SELECT coalesce(detail, '') AS t FROM audit_events",
     };
     diesel::sql_query(sql)

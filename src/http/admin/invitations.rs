@@ -48,17 +48,25 @@ async fn create(
 /// The longest `?search=` text read, in characters.
 const MAX_SEARCH_CHARS: usize = 100;
 /// The query parameters `GET /admin/v1/invitations` knows.
-const LIST_PARAMS: &[&str] = &["startIndex", "count", "marker", "delivery", "state", "search"];
+const LIST_PARAMS: &[&str] = &[
+    "startIndex",
+    "count",
+    "marker",
+    "delivery",
+    "state",
+    "search",
+];
 
 /// Reads the list's filter from the query string; every unknown parameter and value is named.
 fn list_filter(query: &str) -> Result<(PageParams, ListFilter), ServiceError> {
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(query).map_err(|_| {
-        ServiceError::InvalidFields(vec![FieldError::new(
-            "",
-            "the query string is not valid form encoding",
-        )])
-    })?
-    .into_inner();
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| {
+            ServiceError::InvalidFields(vec![FieldError::new(
+                "",
+                "the query string is not valid form encoding",
+            )])
+        })?
+        .into_inner();
     let mut errors = Vec::new();
     let mut page = PageParams {
         start_index: None,
@@ -70,7 +78,10 @@ fn list_filter(query: &str) -> Result<(PageParams, ListFilter), ServiceError> {
         let Some(known) = LIST_PARAMS.iter().find(|k| **k == name.as_str()) else {
             errors.push(FieldError::new(
                 name.chars().take(64).collect::<String>(),
-                format!("is not a parameter of this list (they are {})", LIST_PARAMS.join(", ")),
+                format!(
+                    "is not a parameter of this list (they are {})",
+                    LIST_PARAMS.join(", ")
+                ),
             ));
             continue;
         };
@@ -100,7 +111,9 @@ fn list_filter(query: &str) -> Result<(PageParams, ListFilter), ServiceError> {
                 Some(status) => filter.delivery = Some(status),
                 None => errors.push(FieldError::new(
                     *known,
-                    format!("{shown:?} is not a delivery status; use queued, sent, failing or failed"),
+                    format!(
+                        "{shown:?} is not a delivery status; use queued, sent, failing or failed"
+                    ),
                 )),
             },
             _ => {

@@ -16,9 +16,9 @@ use crate::db::models::JobRow;
 use crate::email::job::SendEmail;
 use crate::invitations::jobs::{ExpireInvitation, InvitationEmail};
 use crate::jobs::{JobState, JobType, queue};
-use crate::users::jobs::ProvisionInvitation;
 use crate::scim::error::InputError;
 use crate::state::AppState;
+use crate::users::jobs::ProvisionInvitation;
 
 /// What a job is for, by id: never contact data (payloads hold none).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
