@@ -54,6 +54,23 @@ pub enum ServiceError {
         /// Whole seconds until it is allowed (at least 1).
         retry_after_secs: i64,
     },
+    /// The request conflicts with what exists (409), naming it: the fields in the way and the
+    /// members a problem body carries beside `detail` (for instance the `userId` of the user who
+    /// already has an e-mail address).
+    #[error("{}", .0.detail)]
+    Conflict(Box<Conflict>),
+}
+
+/// What a [`ServiceError::Conflict`] says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    /// What is in the way, and what to do instead.
+    pub detail: String,
+    /// The request's fields in the way (may be empty).
+    pub errors: Vec<FieldError>,
+    /// Members a problem body carries beside `detail` (no secrets; ids and names the caller may
+    /// see).
+    pub members: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One offending field of a request and what is wrong with it.
@@ -111,7 +128,9 @@ impl ServiceError {
             ServiceError::Input(e) => Some(e.scim_type),
             ServiceError::Violated(v) => Some(v.scim_type()),
             ServiceError::InvalidFields(_) => Some(ScimType::InvalidValue),
-            ServiceError::Uniqueness(_) | ServiceError::FieldTaken(_) => Some(ScimType::Uniqueness),
+            ServiceError::Uniqueness(_)
+            | ServiceError::FieldTaken(_)
+            | ServiceError::Conflict(_) => Some(ScimType::Uniqueness),
             _ => None,
         }
     }

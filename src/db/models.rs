@@ -420,6 +420,28 @@ pub struct InvitationRow {
     pub last_reminder: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub delivery_status: String,
+    pub delivery_attempts: i32,
+    pub delivery_error: Option<String>,
+    pub first_delivered_at: Option<NaiveDateTime>,
+    pub last_delivered_at: Option<NaiveDateTime>,
+}
+
+/// What became of an invitation that is no longer pending (see [`crate::invitations`]): no
+/// personal data, kept until `keep_until`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invitation_tombstones)]
+#[expect(
+    missing_docs,
+    reason = "each field is the column of the same name; see the migration"
+)]
+pub struct InvitationTombstoneRow {
+    pub id: String,
+    pub account_id: String,
+    pub nonce: String,
+    pub outcome: String,
+    pub ended_at: NaiveDateTime,
+    pub keep_until: NaiveDateTime,
 }
 
 /// A one-time data migration that completed (see [`crate::refold`]).

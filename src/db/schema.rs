@@ -290,6 +290,11 @@ diesel::table! {
         last_reminder -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        delivery_status -> Text,
+        delivery_attempts -> Integer,
+        delivery_error -> Nullable<Text>,
+        first_delivered_at -> Nullable<Timestamp>,
+        last_delivered_at -> Nullable<Timestamp>,
     }
 }
 
@@ -320,6 +325,17 @@ diesel::table! {
         id -> Int4,
         fingerprint -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitation_tombstones (id) {
+        id -> Text,
+        account_id -> Text,
+        nonce -> Text,
+        outcome -> Text,
+        ended_at -> Timestamp,
+        keep_until -> Timestamp,
     }
 }
 
@@ -354,4 +370,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     data_migrations,
     server_key,
+    invitation_tombstones,
 );

@@ -23,6 +23,8 @@ use crate::jobs::{CrashPoint, JobContext, JobType, Permanent, Runtime};
 pub struct Recipient {
     /// The given name, for the greeting and the `To` header.
     pub given_name: Option<String>,
+    /// The family name, for the `To` header (`"Ann Peeters" <ann@…>`).
+    pub family_name: Option<String>,
     /// The user's `preferredLanguage`.
     pub preferred_language: Option<String>,
     /// The user's `locale`.
@@ -141,6 +143,7 @@ pub fn deliver<C: MailServices>(
     };
     let Recipient {
         given_name,
+        family_name,
         preferred_language,
         locale,
         active,
@@ -156,13 +159,18 @@ pub fn deliver<C: MailServices>(
     let account_name = ctx.services.account_name(&mut conn, d.account_id)?;
     drop(conn);
 
-    // The name greets the user in a single line and stands in the `To` header; the account's name
-    // stands in the subject. Rows may hold control characters from before the input rules refused
-    // them: they are removed here, so no typed value reaches a header raw.
+    // The given name greets the user in a single line; the full name stands in the `To` header;
+    // the account's name stands in the subject. Rows may hold control characters from before the
+    // input rules refused them: they are removed here, so no typed value reaches a header raw.
     let given_name = given_name
         .as_deref()
         .map(header_text)
         .filter(|n| !n.is_empty());
+    let full_name = header_text(&format!(
+        "{} {}",
+        given_name.as_deref().unwrap_or_default(),
+        family_name.as_deref().unwrap_or_default()
+    ));
     let account_name = header_text(&account_name);
     let language = Language::choose([d.language, preferred_language.as_deref(), locale.as_deref()]);
     let mut params = match d.params {
@@ -170,7 +178,7 @@ pub fn deliver<C: MailServices>(
         serde_json::Value::Null => serde_json::Map::new(),
         _ => return Err(Permanent("params must be a JSON object".into()).into()),
     };
-    params.insert("given_name".into(), given_name.clone().into());
+    params.insert("given_name".into(), given_name.into());
     params.insert("account_name".into(), account_name.into());
     let rendered = ctx
         .services
@@ -179,7 +187,7 @@ pub fn deliver<C: MailServices>(
         .map_err(|e| Permanent(e.to_string()))?;
     let email = Email {
         to: address,
-        to_name: given_name,
+        to_name: Some(full_name).filter(|n| !n.is_empty()),
         subject: header_text(&rendered.subject),
         text: rendered.text,
         html: rendered.html,

@@ -100,13 +100,42 @@ pub fn build_message(email: &Email, from: &Mailbox) -> Result<Message, MailError
     })
 }
 
+/// What a failed SMTP exchange may say where admins read it: the server's reply code and its class
+/// (transient or permanent), or what kind of connection failure it was; never the reply's text,
+/// which may quote the recipient's address.
+pub fn summary(error: &lettre::transport::smtp::Error) -> String {
+    if let Some(code) = error.status() {
+        let class = if error.is_permanent() {
+            "permanent"
+        } else {
+            "transient"
+        };
+        return format!("the mail server refused the message: reply {code} ({class} failure)");
+    }
+    if error.is_timeout() {
+        return "the mail server did not answer in time".to_owned();
+    }
+    if error.is_tls() {
+        return "the TLS handshake with the mail server failed".to_owned();
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            let kind = io.kind().to_string();
+            return format!("the mail server could not be reached ({kind})");
+        }
+        source = e.source();
+    }
+    "the mail server could not be reached, or it closed the connection".to_owned()
+}
+
 impl Mailer for SmtpMailer {
     fn send(&self, email: &Email) -> Result<(), MailError> {
         let message = build_message(email, &self.from)?;
         self.transport
             .send(&message)
             .map(|_| ())
-            .map_err(|e| MailError::Transport(e.to_string()))
+            .map_err(|e| MailError::Transport(summary(&e)))
     }
 
     fn domain(&self) -> &str {

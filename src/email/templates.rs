@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 /// A language e-mail is written in.
@@ -129,6 +129,38 @@ impl Language {
             Language::De => format!("{d}. {} {y}", DE[m]),
         }
     }
+
+    /// A moment in UTC as people of this language write it in running text: the date, the time
+    /// and the zone (`21 January 2027 at 10:00 UTC`), so "valid until" is exact wherever the
+    /// reader is.
+    pub fn format_date_time(self, at: NaiveDateTime) -> String {
+        let date = self.format_date(at.date());
+        let (h, m) = (at.hour(), at.minute());
+        match self {
+            Language::En => format!("{date} at {h:02}:{m:02} UTC"),
+            Language::Nl => format!("{date} om {h:02}:{m:02} UTC"),
+            Language::Fr => format!("{date} à {h:02} h {m:02} UTC"),
+            Language::De => format!("{date} um {h:02}:{m:02} Uhr UTC"),
+        }
+    }
+}
+
+/// Escapes a URL for an HTML attribute (and text): only `&`, `<`, `>`, `"` and `'`, which HTML
+/// needs escaped there; unlike the template engine's own escaping, `/` and `=` stay as they are, so
+/// the `href` a mail client opens is the link itself.
+fn href(value: &str) -> Value {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    Value::from_safe_string(out)
 }
 
 /// The templates that exist: (name, text layout, HTML layout).
@@ -196,6 +228,7 @@ impl Templates {
     pub fn embedded() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.add_filter("href", |v: String| href(&v));
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
                 .keep_trailing_newline(true)
@@ -225,7 +258,8 @@ impl Templates {
     }
 
     /// Renders `template` in `language` with `params` (a JSON object). A parameter `expires_at`
-    /// (RFC 3339) also gives `expires_on`, the date written the language's way.
+    /// (RFC 3339) also gives `expires_on`, the date written the language's way, and
+    /// `expires_until`, the date, time and zone (UTC).
     pub fn render(
         &self,
         template: &str,
@@ -250,9 +284,14 @@ impl Templates {
         if let Some(at) = params.get("expires_at").and_then(|v| v.as_str()) {
             let at = DateTime::parse_from_rfc3339(at)
                 .map_err(|_| fail("expires_at must be an RFC 3339 time".into()))?;
+            let utc = at.naive_utc();
             ctx.insert(
                 "expires_on".into(),
-                Value::from(language.format_date(at.date_naive())),
+                Value::from(language.format_date(utc.date())),
+            );
+            ctx.insert(
+                "expires_until".into(),
+                Value::from(language.format_date_time(utc)),
             );
         }
         ctx.insert("lang".into(), Value::from(language.as_str()));
@@ -362,18 +401,30 @@ mod tests {
             ),
         ];
         for (l, subject, date) in expected {
+            let date_time = match l {
+                Language::En => "21 January 2027 at 10:00 UTC",
+                Language::Nl => "21 januari 2027 om 10:00 UTC",
+                Language::Fr => "21 janvier 2027 à 10 h 00 UTC",
+                Language::De => "21. Januar 2027 um 10:00 Uhr UTC",
+            };
             let r = t.render("invitation", l, &params()).unwrap();
             assert_eq!(r.subject, subject);
             assert!(r.text.contains("Zoë <b>,"), "{}", r.text);
             assert!(r.text.contains(date), "{}", r.text);
+            assert!(r.text.contains(date_time), "{}", r.text);
             assert!(r.text.contains("https://app.example.com/accept?i=1&n=2"));
             assert!(r.html.contains("Zoë &lt;b&gt;,"), "{}", r.html);
             assert!(r.html.contains("Acme &amp; Co"));
             assert!(!r.html.contains("&amp;amp;"));
             assert!(r.html.contains(&format!("lang=\"{}\"", l.as_str())));
-            // minijinja also escapes `/` (as `&#x2f;`), which HTML decodes in attributes.
-            let html = r.html.replace("&#x2f;", "/");
-            assert!(html.contains("href=\"https://app.example.com/accept?i=1&amp;n=2\""));
+            // Only what HTML needs escaped is: `&` in the attribute, never `/` or `=`.
+            assert!(
+                r.html
+                    .contains("href=\"https://app.example.com/accept?i=1&amp;n=2\""),
+                "{}",
+                r.html
+            );
+            assert!(!r.html.contains("&#x2f;") && !r.html.contains("&#x3d;"));
         }
     }
 

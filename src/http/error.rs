@@ -99,7 +99,9 @@ impl Failure {
             Failure::Service(e) => match e {
                 ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
                 ServiceError::Input(_) | ServiceError::InvalidFields(_) => StatusCode::BAD_REQUEST,
-                ServiceError::Uniqueness(_) | ServiceError::FieldTaken(_) => StatusCode::CONFLICT,
+                ServiceError::Uniqueness(_)
+                | ServiceError::FieldTaken(_)
+                | ServiceError::Conflict(_) => StatusCode::CONFLICT,
                 ServiceError::Violated(v) if v.is_conflict() => StatusCode::CONFLICT,
                 ServiceError::Violated(_) => StatusCode::BAD_REQUEST,
                 ServiceError::Gone(_) => StatusCode::GONE,
@@ -131,6 +133,9 @@ impl Failure {
         match self {
             Failure::Service(ServiceError::InvalidFields(errors)) => Some(errors.clone()),
             Failure::Service(ServiceError::FieldTaken(error)) => Some(vec![error.clone()]),
+            Failure::Service(ServiceError::Conflict(c)) if !c.errors.is_empty() => {
+                Some(c.errors.clone())
+            }
             _ => None,
         }
     }
@@ -157,6 +162,7 @@ impl Failure {
                 | ServiceError::Forbidden(d)
                 | ServiceError::TooSoon { detail: d, .. },
             ) => d.clone(),
+            Failure::Service(ServiceError::Conflict(c)) => c.detail.clone(),
             Failure::Service(
                 e @ (ServiceError::InvalidFields(_) | ServiceError::FieldTaken(_)),
             ) => e.to_string(),
@@ -292,6 +298,13 @@ impl ResponseError for ProblemError {
         });
         if let Some(errors) = self.0.field_errors() {
             body["errors"] = json!(errors);
+        }
+        if let Failure::Service(ServiceError::Conflict(c)) = &self.0 {
+            for (name, value) in &c.members {
+                if body.get(name).is_none() {
+                    body[name] = value.clone();
+                }
+            }
         }
         let mut builder = HttpResponse::build(answer.status);
         self.0.decorate(&mut builder);

@@ -10,7 +10,12 @@
 //! - `invitations.provision`: invites a user SCIM created, when the account asks for it
 //!   ([`super::invite_provisioned`]).
 //! - `invitations.purge_expired`: hourly, ends whatever expired and was not ended by its own expiry
-//!   job (one that failed for good, or was lost with a restored backup): a safety net.
+//!   job (one that failed for good, or was lost with a restored backup): a safety net. It also
+//!   removes the tombstones of ended invitations whose time is up.
+//!
+//! The outcome of every delivery attempt of a send (not of a reminder) is recorded on the
+//! invitation through [`super::delivery::record`]: `sent`, `failing` while the queue will retry,
+//! `failed` when it will not (a permanent error or the last attempt).
 //!
 //! The handlers are generic over their context ([`InvitationServices`]); the application's
 //! composition root implements it and registers them.
@@ -18,15 +23,17 @@
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
+use super::delivery::Outcome;
 use super::{InvitationSettings, storage};
 use crate::clock::rfc3339;
 use crate::crypto::ServerKey;
 use crate::db::DbConn;
 use crate::db::models::InvitationRow;
+use crate::email::MailError;
 use crate::email::job::{Delivered, Delivery, MailServices, deliver};
 use crate::error::ServiceError;
 use crate::jobs::schedule::Schedule;
-use crate::jobs::{EnqueueOptions, JobContext, JobType, enqueue};
+use crate::jobs::{Crashed, EnqueueOptions, JobContext, JobType, Permanent, enqueue};
 use crate::users::jobs::ProvisionInvitation;
 
 /// What the invitation jobs need of their context, beyond mail: the invitation settings and the
@@ -149,6 +156,36 @@ pub fn enqueue_send(
     Ok(())
 }
 
+/// Cancels the waiting deliveries of the invitation's earlier sends (a resend replaces them).
+pub fn cancel_waiting_sends(
+    conn: &mut DbConn,
+    account_id: &str,
+    invitation_id: &str,
+) -> diesel::QueryResult<usize> {
+    crate::jobs::queue::cancel_waiting_by_prefix(
+        conn,
+        Some(account_id),
+        &format!("invitation:{invitation_id}:send:"),
+    )
+}
+
+/// Cancels the invitation's waiting reminders and expiry (its clock moved).
+pub fn cancel_follow_ups(
+    conn: &mut DbConn,
+    account_id: &str,
+    invitation_id: &str,
+) -> diesel::QueryResult<usize> {
+    let mut n = 0;
+    for what in ["reminder:", "expire"] {
+        n += crate::jobs::queue::cancel_waiting_by_prefix(
+            conn,
+            Some(account_id),
+            &format!("invitation:{invitation_id}:{what}"),
+        )?;
+    }
+    Ok(n)
+}
+
 /// Schedules everything a new invitation needs: its first e-mail now, a reminder on each
 /// configured day before the expiry, and the expiry. In the caller's transaction.
 pub fn schedule(
@@ -158,6 +195,17 @@ pub fn schedule(
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     enqueue_send(conn, row, now)?;
+    schedule_follow_ups(conn, settings, row, now)
+}
+
+/// Schedules the invitation's reminders on their days after `first_sent_at` (those before the
+/// expiry) and its expiry. In the caller's transaction.
+pub fn schedule_follow_ups(
+    conn: &mut DbConn,
+    settings: &InvitationSettings,
+    row: &InvitationRow,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
     for (i, day) in settings.reminder_days.iter().enumerate() {
         let run_at = row.first_sent_at + Duration::days(*day);
         if run_at >= row.expires_at {
@@ -221,10 +269,15 @@ pub fn send_email<C: InvitationServices>(
         EmailKind::Send => INVITATION_TEMPLATE,
         EmailKind::Reminder => REMINDER_TEMPLATE,
     };
+    // The first send to go out late restarts the 60 days (see `delivery`): it says the new date.
+    let expires_at = match job.kind {
+        EmailKind::Send => super::delivery::expiry_if_sent_at(services.invitations(), &row, now),
+        EmailKind::Reminder => row.expires_at,
+    };
     let params = serde_json::json!({
         "accept_url": super::accept_url(services.invitations(), services.server_key(), &row),
-        "expires_at": rfc3339(row.expires_at),
-        "days_left": (row.expires_at - now).num_days().max(1),
+        "expires_at": rfc3339(expires_at),
+        "days_left": (expires_at - now).num_days().max(1),
     });
     let key = job.key();
     let delivered = deliver(
@@ -237,11 +290,69 @@ pub fn send_email<C: InvitationServices>(
             params,
             message_key: &key,
         },
-    )?;
-    if job.kind == EmailKind::Reminder && delivered == Delivered::Sent {
-        storage::record_reminder(&mut *ctx.conn()?, &row.id, job.n, now)?;
+    );
+    let delivered = match delivered {
+        Ok(d) => d,
+        Err(e) => {
+            if job.kind == EmailKind::Send && !e.is::<Crashed>() {
+                let last = e.is::<Permanent>() || ctx.job.attempts >= ctx.job.max_attempts;
+                let text = public_error(&e);
+                let outcome = if last {
+                    Outcome::Failed(text)
+                } else {
+                    Outcome::Failing(text)
+                };
+                // The job's own failure is what counts: a failure to record it is only logged.
+                if let Err(record_error) = record(ctx, &job, outcome) {
+                    tracing::warn!(job.id = %ctx.job.id, error = %record_error, "delivery outcome not recorded");
+                }
+            }
+            return Err(e);
+        }
+    };
+    match (job.kind, delivered) {
+        (EmailKind::Reminder, Delivered::Sent) => {
+            storage::record_reminder(&mut *ctx.conn()?, &row.id, job.n, now)?;
+        }
+        (EmailKind::Reminder, Delivered::Skipped) => {}
+        (EmailKind::Send, Delivered::Sent) => record(ctx, &job, Outcome::Sent)?,
+        (EmailKind::Send, Delivered::Skipped) => record(
+            ctx,
+            &job,
+            Outcome::Failed("the invited user is deactivated; nothing was sent".into()),
+        )?,
     }
     Ok(())
+}
+
+/// Records an outcome of send `job.n` on the invitation ([`super::delivery::record`]).
+fn record<C: InvitationServices>(
+    ctx: &JobContext<'_, C>,
+    job: &InvitationEmail,
+    outcome: Outcome,
+) -> anyhow::Result<()> {
+    super::delivery::record(
+        &mut *ctx.conn()?,
+        ctx.services.invitations(),
+        &job.invitation_id,
+        job.n,
+        outcome,
+        ctx.now(),
+    )?;
+    Ok(())
+}
+
+/// What an invitation may show of a failed e-mail: the mailer's own words (they carry the mail
+/// server's reply code and class, never its text, which may quote the address) or ours; anything
+/// else is named only by kind, its text stays on the job.
+fn public_error(error: &anyhow::Error) -> String {
+    if let Some(mail) = error.downcast_ref::<MailError>() {
+        mail.to_string()
+    } else if let Some(Permanent(text)) = error.downcast_ref::<Permanent>() {
+        text.clone()
+    } else {
+        "the e-mail could not be prepared (the server's own error; see the job list)".to_owned()
+    }
 }
 
 /// The handler of [`ExpireInvitation`].
@@ -286,7 +397,12 @@ pub fn purge_expired<C: InvitationServices>(
 ) -> anyhow::Result<()> {
     let now = ctx.now();
     let mut conn = ctx.conn()?;
-    let due = storage::expired_ids(&mut conn, now, job.limit.clamp(1, 10_000))?;
+    let limit = job.limit.clamp(1, 10_000);
+    let purged = storage::purge_tombstones(&mut conn, now, limit)?;
+    if purged > 0 {
+        tracing::info!(job.id = %ctx.job.id, invitations.tombstones_purged = purged, "tombstones purged");
+    }
+    let due = storage::expired_ids(&mut conn, now, limit)?;
     if due.is_empty() {
         return Ok(());
     }

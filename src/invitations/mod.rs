@@ -10,9 +10,14 @@
 //! extend it); the marker turns yellow 7 days and red 3 days before. Reminders on the configured
 //! days and the expiry are jobs scheduled (`run_at`) in the transaction that creates the invitation,
 //! each under its own dedup key, so two workers never send the same reminder; a reminder is also
-//! marked sent on the row, so a repeated job sends nothing new. A resend is refused (429) until
-//! [`InvitationSettings::resend_cooldown`] after the last send an admin caused.
+//! marked sent on the row, so a repeated job sends nothing new. Each invitation shows how its
+//! delivery went ([`delivery`]); a resend is refused (429) until
+//! [`InvitationSettings::resend_cooldown`] after the last send that went out, and accepted at once
+//! while the latest send has not gone out. An ended invitation leaves a tombstone without personal
+//! data until its original expiry, so its link says what became of it.
 
+pub mod contacts;
+pub mod delivery;
 pub mod jobs;
 pub mod rules;
 pub mod storage;
@@ -180,16 +185,31 @@ pub struct Invitation {
     pub language: String,
     /// `ok`, `yellow` or `red`.
     pub marker: Marker,
-    /// When it was first sent.
-    pub first_sent_at: String,
-    /// When an admin last caused a send.
+    /// How the delivery of its latest send went.
+    pub delivery: delivery::Delivery,
+    /// When the first send went out; null while none has.
+    pub first_sent_at: Option<String>,
+    /// When an admin last caused a send (it may not have gone out: see `delivery`).
     pub last_sent_at: String,
     /// When it expires.
     pub expires_at: String,
     /// Reminders sent so far.
     pub reminders_sent: i32,
-    /// From when a resend is accepted.
-    pub resend_available_at: String,
+    /// From when a resend is refused no more; null when one is accepted now (the latest send has
+    /// not gone out).
+    pub resend_available_at: Option<String>,
+}
+
+/// From when a resend of `row` is accepted: the cool-down after the last send that went out, while
+/// the latest send went out; `None` (now) otherwise.
+fn resend_available_at(
+    settings: &InvitationSettings,
+    row: &InvitationRow,
+) -> Option<NaiveDateTime> {
+    let sent = row.delivery_status == delivery::Status::Sent.as_str();
+    row.last_delivered_at
+        .filter(|_| sent)
+        .map(|at| at + settings.resend_cooldown)
 }
 
 fn views(
@@ -206,10 +226,13 @@ fn views(
             let who = invitees.remove(&r.user_id).unwrap_or_default();
             Invitation {
                 marker: marker(r.expires_at, now),
-                first_sent_at: rfc3339(r.first_sent_at),
+                delivery: delivery::Delivery::of(&r),
+                first_sent_at: r.first_delivered_at.map(rfc3339),
                 last_sent_at: rfc3339(r.last_sent_at),
                 expires_at: rfc3339(r.expires_at),
-                resend_available_at: rfc3339(r.last_sent_at + settings.resend_cooldown),
+                resend_available_at: resend_available_at(settings, &r)
+                    .filter(|at| *at > now)
+                    .map(rfc3339),
                 reminders_sent: r.reminders_sent,
                 language: r.language,
                 id: r.id,
@@ -296,6 +319,11 @@ fn open(
         last_reminder: 0,
         created_at: now,
         updated_at: now,
+        delivery_status: delivery::Status::Queued.as_str().to_owned(),
+        delivery_attempts: 0,
+        delivery_error: None,
+        first_delivered_at: None,
+        last_delivered_at: None,
     };
     storage::insert(conn, &row)?;
     jobs::schedule(conn, settings, &row, now)?;
@@ -321,6 +349,7 @@ pub fn create(
             return Err(ServiceError::InvalidFields(errors));
         }
         let (user, language) = user.as_ref().expect("no errors, so a user");
+        contacts::refuse_taken(conn, &ctx.account.id, form)?;
         let lifecycle = Lifecycle {
             origin: origin::INVITATION,
             sign_in: sign_in::ANY,
@@ -475,20 +504,58 @@ pub fn get(
     view(conn, settings, row, now)
 }
 
-/// A page of the account's pending invitations, soonest expiry first, and how many there are.
+/// Which invitations a list shows: by marker, by delivery status, by a search over the invitee's
+/// name, userName, e-mail and phone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only invitations showing this marker.
+    pub marker: Option<Marker>,
+    /// Only invitations whose delivery is in this status.
+    pub delivery: Option<delivery::Status>,
+    /// Only invitations whose invitee's name, userName, e-mail or phone contains this text.
+    pub search: Option<String>,
+}
+
+impl ListFilter {
+    /// The storage's selection at `now`: a marker is a range of expiry times (the marker is
+    /// computed from the expiry), so the database filters and counts, and paging stays exact.
+    fn selection(&self, now: NaiveDateTime) -> storage::Selection {
+        let (yellow, red) = (now + Duration::days(7), now + Duration::days(3));
+        let (expires_after, expires_until) = match self.marker {
+            None => (None, None),
+            Some(Marker::Ok) => (Some(yellow), None),
+            Some(Marker::Yellow) => (Some(red), Some(yellow)),
+            Some(Marker::Red) => (None, Some(red)),
+        };
+        storage::Selection {
+            expires_after,
+            expires_until,
+            delivery: self.delivery,
+            search: self.search.clone(),
+        }
+    }
+}
+
+/// A page of the account's pending invitations that `filter` picks, soonest expiry first, and how
+/// many there are.
 pub fn list(
     conn: &mut DbConn,
     settings: &InvitationSettings,
     account_id: &str,
+    filter: &ListFilter,
     (offset, limit): (i64, i64),
     now: NaiveDateTime,
 ) -> Result<(i64, Vec<Invitation>), ServiceError> {
-    let (total, rows) = storage::page(conn, account_id, offset, limit, now)?;
+    let selection = filter.selection(now);
+    let (total, rows) = storage::page(conn, account_id, &selection, (offset, limit), now)?;
     Ok((total, views(conn, settings, rows, now)?))
 }
 
-/// Sends an invitation again (same link, same expiry), unless an admin caused a send less than
-/// the cool-down ago: then [`ServiceError::TooSoon`] says when, and nothing is sent.
+/// Sends an invitation again (same link, same expiry): refused with [`ServiceError::TooSoon`]
+/// while its latest send went out less than the cool-down ago, accepted at once while it has not
+/// gone out: failing or failed, a new send replaces the earlier one's waiting retry (so one
+/// message is on its way); queued and not yet tried, it is already on its way and nothing is
+/// added. Of concurrent resends one queues the send.
 pub fn resend(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
@@ -498,20 +565,21 @@ pub fn resend(
     db::write_transaction(conn, |conn| {
         let row = storage::find(conn, &ctx.account.id, id, ctx.now)?
             .ok_or(ServiceError::NotFound("invitation"))?;
-        if !storage::record_resend(conn, id, settings.resend_cooldown, ctx.now)? {
-            let wait = (row.last_sent_at + settings.resend_cooldown - ctx.now).num_milliseconds();
-            let secs = (wait + 999) / 1000;
-            return Err(ServiceError::TooSoon {
-                detail: format!(
-                    "the invitation was sent less than {} hours ago; it can be sent again at {}",
-                    settings.resend_cooldown.num_hours(),
-                    rfc3339(row.last_sent_at + settings.resend_cooldown)
-                ),
-                retry_after_secs: secs.max(1),
-            });
+        // A send queued and not yet tried is on its way: another would add nothing.
+        if untried(&row) {
+            return view(conn, settings, row, ctx.now);
+        }
+        if !storage::record_resend(conn, &row, settings.resend_cooldown, ctx.now)? {
+            let current = storage::find(conn, &ctx.account.id, id, ctx.now)?
+                .ok_or(ServiceError::NotFound("invitation"))?;
+            if untried(&current) {
+                return view(conn, settings, current, ctx.now);
+            }
+            return Err(refused_resend(settings, &current, ctx.now));
         }
         let row = storage::find(conn, &ctx.account.id, id, ctx.now)?
             .ok_or(ServiceError::NotFound("invitation"))?;
+        jobs::cancel_waiting_sends(conn, &row.account_id, &row.id)?;
         jobs::enqueue_send(conn, &row, ctx.now)?;
         log(
             conn,
@@ -524,6 +592,39 @@ pub fn resend(
         )?;
         view(conn, settings, row, ctx.now)
     })
+}
+
+/// Whether the latest send of `row` is queued and not yet tried.
+fn untried(row: &InvitationRow) -> bool {
+    row.delivery_status == delivery::Status::Queued.as_str() && row.delivery_attempts == 0
+}
+
+/// Why a resend of `row` was refused: the cool-down (429 with when), or a concurrent resend.
+fn refused_resend(
+    settings: &InvitationSettings,
+    row: &InvitationRow,
+    now: NaiveDateTime,
+) -> ServiceError {
+    match resend_available_at(settings, row).filter(|at| *at > now) {
+        Some(at) => {
+            let wait = (at - now).num_milliseconds();
+            ServiceError::TooSoon {
+                detail: format!(
+                    "the invitation went out less than {} hours ago; it can be sent again at {}",
+                    settings.resend_cooldown.num_hours(),
+                    rfc3339(at)
+                ),
+                retry_after_secs: ((wait + 999) / 1000).max(1),
+            }
+        }
+        None => ServiceError::Conflict(Box::new(crate::error::Conflict {
+            detail: "another resend of this invitation was accepted at the same moment; read the \
+                     invitation again"
+                .to_owned(),
+            errors: Vec::new(),
+            members: serde_json::Map::new(),
+        })),
+    }
 }
 
 /// Ends an invitation: deletes it and its waiting jobs, and its user when the invitation created
@@ -541,6 +642,12 @@ fn end(
         return Ok(false);
     }
     jobs::cancel_waiting(conn, account_id, &row.id)?;
+    let outcome = if code == "invitation.expired" {
+        tombstone::EXPIRED
+    } else {
+        tombstone::WITHDRAWN
+    };
+    storage::insert_tombstone(conn, &tombstone::of(row, outcome, now))?;
     let mut user_deleted = false;
     if row.created_user {
         let rec = users::get(conn, account_id, &row.user_id);
@@ -635,8 +742,10 @@ const UNKNOWN_LINK: &str = "this invitation link is not valid: it was already us
                             has expired, or it was not copied whole; ask for a new invitation";
 
 /// Accepts an invitation with the token of its link: registers the user, ends the invitation (and
-/// so every link to it) and begins an app session. Unknown, used and withdrawn links are
-/// [`ServiceError::NotFound`], expired ones [`ServiceError::Gone`]; neither changes anything.
+/// so every link to it) and begins an app session. Unknown links are [`ServiceError::NotFound`];
+/// expired and withdrawn ones [`ServiceError::Gone`], an accepted one a [`ServiceError::Conflict`]
+/// saying to sign in with a code (from the invitation's tombstone, while it is kept); none
+/// changes anything.
 pub fn accept(
     conn: &mut DbConn,
     key: &ServerKey,
@@ -650,7 +759,18 @@ pub fn accept(
     };
     db::write_transaction(conn, |conn| {
         let Some(row) = storage::find_any(conn, id)? else {
-            return Err(ServiceError::NotFound("invitation"));
+            return Err(match storage::find_tombstone(conn, id, now)? {
+                Some(t)
+                    if key.verify_mac(
+                        TOKEN_PURPOSE,
+                        &[t.id.as_bytes(), t.nonce.as_bytes()],
+                        mac,
+                    ) =>
+                {
+                    tombstone::answer(&t)
+                }
+                _ => ServiceError::NotFound("invitation"),
+            });
         };
         if !key.verify_mac(
             TOKEN_PURPOSE,
@@ -680,6 +800,7 @@ pub fn accept(
             return Err(unknown());
         }
         jobs::cancel_waiting(conn, &row.account_id, &row.id)?;
+        storage::insert_tombstone(conn, &tombstone::of(&row, tombstone::ACCEPTED, now))?;
         let invitee = Actor {
             label: "invitee".to_owned(),
             token_id: None,
@@ -708,6 +829,62 @@ pub fn accept(
             expires_at: rfc3339(session.expires_at),
         })
     })
+}
+
+/// What is kept of an ended invitation ([`storage::insert_tombstone`]): its id, how it ended and
+/// when, and the nonce its link's MAC is checked with; no personal data. Kept until the
+/// invitation's original expiry, and at least [`tombstone::MIN_KEEP`] after it ended (so an
+/// expired link says so for a while); the hourly purge job removes it then.
+pub mod tombstone {
+    use chrono::{Duration, NaiveDateTime};
+
+    use crate::db::models::{InvitationRow, InvitationTombstoneRow};
+    use crate::error::{Conflict, ServiceError};
+
+    /// The invitee accepted it.
+    pub const ACCEPTED: &str = "accepted";
+    /// An admin withdrew it.
+    pub const WITHDRAWN: &str = "withdrawn";
+    /// It expired.
+    pub const EXPIRED: &str = "expired";
+    /// The least time a tombstone is kept after its invitation ended.
+    pub const MIN_KEEP: Duration = Duration::days(30);
+
+    /// The tombstone of `row`, ended `outcome` at `now`.
+    pub fn of(row: &InvitationRow, outcome: &str, now: NaiveDateTime) -> InvitationTombstoneRow {
+        InvitationTombstoneRow {
+            id: row.id.clone(),
+            account_id: row.account_id.clone(),
+            nonce: row.nonce.clone(),
+            outcome: outcome.to_owned(),
+            ended_at: now,
+            keep_until: row.expires_at.max(now + MIN_KEEP),
+        }
+    }
+
+    /// What a link of an ended invitation answers.
+    pub fn answer(t: &InvitationTombstoneRow) -> ServiceError {
+        let when = crate::clock::rfc3339(t.ended_at);
+        match t.outcome.as_str() {
+            ACCEPTED => ServiceError::Conflict(Box::new(Conflict {
+                detail: format!(
+                    "this invitation was already accepted (at {when}); open the MobieTrain app \
+                     and sign in with a code sent to you"
+                ),
+                errors: Vec::new(),
+                members: serde_json::Map::from_iter([
+                    ("outcome".to_owned(), ACCEPTED.into()),
+                    ("endedAt".to_owned(), when.clone().into()),
+                ]),
+            })),
+            WITHDRAWN => ServiceError::Gone(format!(
+                "this invitation was withdrawn (at {when}); ask your administrator for a new one"
+            )),
+            _ => ServiceError::Gone(format!(
+                "this invitation expired (at {when}); ask your administrator for a new one"
+            )),
+        }
+    }
 }
 
 /// Account settings moved to [`crate::accounts`], which owns the row; re-exported where the CLI
@@ -776,6 +953,11 @@ mod tests {
             last_reminder: 0,
             created_at: NaiveDateTime::default(),
             updated_at: NaiveDateTime::default(),
+            delivery_status: "queued".into(),
+            delivery_attempts: 0,
+            delivery_error: None,
+            first_delivered_at: None,
+            last_delivered_at: None,
         };
         let token = link_token(&key, &row);
         assert!(token.starts_with("0190-a.") && token.len() <= MAX_TOKEN_LEN);

@@ -15,13 +15,20 @@ pub fn find(conn: &mut DbConn, account_id: &str, user_id: &str) -> QueryResult<O
         .filter(users::account_id.eq(account_id))
         .select((
             users::given_name,
+            users::family_name,
             users::preferred_language,
             users::locale,
             users::active,
         ))
-        .first::<(Option<String>, Option<String>, Option<String>, bool)>(conn)
+        .first::<(
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            bool,
+        )>(conn)
         .optional()?;
-    let Some((given_name, preferred_language, locale, active)) = user else {
+    let Some((given_name, family_name, preferred_language, locale, active)) = user else {
         return Ok(None);
     };
     let address = user_emails::table
@@ -35,6 +42,7 @@ pub fn find(conn: &mut DbConn, account_id: &str, user_id: &str) -> QueryResult<O
         .optional()?;
     Ok(Some(Recipient {
         given_name,
+        family_name,
         preferred_language,
         locale,
         active,

@@ -497,7 +497,8 @@ async fn a_name_with_cr_lf_from_before_is_mailed_once_with_clean_headers() {
     assert_eq!(sent.len(), 1, "delivered once");
     let mail = &sent[0];
     let to_name = mail.to_name.as_deref().unwrap();
-    assert_eq!(to_name, "Ann Bcc: victim@evil.example");
+    // The full name (given, family) stands in `To:`, cleaned like the greeting.
+    assert_eq!(to_name, "Ann Bcc: victim@evil.example Lee");
     for header in [to_name, mail.subject.as_str()] {
         assert!(
             !header.chars().any(char::is_control),

@@ -103,8 +103,14 @@ async fn invite_mail_link_accept_and_open_the_app_then_the_old_link_fails() {
         "",
         &json!({ "token": token }),
     );
-    assert_eq!(status, 404, "{again}");
-    assert!(again["detail"].as_str().unwrap().contains("does not exist"));
+    assert_eq!(status, 409, "{again}");
+    assert!(
+        again["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already accepted"),
+        "{again}"
+    );
     server.stop(true).await;
 }
 
@@ -119,6 +125,7 @@ pub fn dump(app: &TestApp, table: &str) -> String {
     let sql = match table {
         "invitations" => "SELECT id || nonce AS t FROM invitations",
         "jobs" => "SELECT payload || coalesce(dedup_key, '') AS t FROM jobs",
+        "invitation_tombstones" => "SELECT id || nonce || outcome AS t FROM invitation_tombstones",
         _ => "SELECT coalesce(detail, '') AS t FROM audit_events",
     };
     diesel::sql_query(sql)

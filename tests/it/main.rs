@@ -24,6 +24,7 @@ mod groups;
 mod hardening;
 mod hardening_claims;
 mod identity_fold;
+mod invitation_delivery;
 mod invitations;
 mod invitations_jobs;
 mod invitations_smtp;

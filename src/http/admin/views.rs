@@ -56,12 +56,16 @@ pub struct AuditPage<'a> {
     pub events: Vec<AuditEvent<'a>>,
 }
 
-/// A background job (its payload stays inside).
+/// A background job (its payload stays inside; what it is for is named by id).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Job<'a> {
     id: &'a str,
     name: &'a str,
+    /// The invitation the job is for, if it is for one.
+    invitation_id: Option<String>,
+    /// The user the job is for, if it is for one.
+    user_id: Option<String>,
     state: &'a str,
     attempts: i32,
     max_attempts: i32,
@@ -75,9 +79,12 @@ pub struct Job<'a> {
 
 impl<'a> From<&'a JobRow> for Job<'a> {
     fn from(row: &'a JobRow) -> Self {
+        let subject = super::jobs::subject(row);
         Self {
             id: &row.id,
             name: &row.name,
+            invitation_id: subject.invitation_id,
+            user_id: subject.user_id,
             state: &row.state,
             attempts: row.attempts,
             max_attempts: row.max_attempts,
