@@ -6,6 +6,7 @@ pub mod group_rules;
 pub mod input;
 pub mod jobs;
 pub mod model;
+pub mod contact;
 pub mod recipient;
 pub mod rules;
 pub mod storage;

@@ -25,7 +25,7 @@ const LAYERS: &[(usize, &[&str])] = &[
     (
         0,
         &[
-            "scim", "db", "jobs", "email", "config", "context", "i18n", "phone", "text", "crypto",
+            "scim", "db", "jobs", "email", "sms", "config", "context", "i18n", "phone", "text", "crypto",
             "clock", "error", "jwt", "metrics",
         ],
     ),
@@ -33,7 +33,7 @@ const LAYERS: &[(usize, &[&str])] = &[
     (2, &["audit", "sessions"]),
     (3, &["groups", "stores"]),
     (4, &["users"]),
-    (5, &["invitations", "crewplanner", "refold", "search"]),
+    (5, &["invitations", "crewplanner", "refold", "search", "signin"]),
     (6, &["state"]),
     (7, &["http"]),
     (8, &["app"]),
