@@ -351,7 +351,10 @@ struct CountingTextSender {
 }
 
 impl TextSender for CountingTextSender {
-    fn send(&self, text: &crate::sms::TextMessage) -> Result<crate::sms::SentText, crate::sms::TextError> {
+    fn send(
+        &self,
+        text: &crate::sms::TextMessage,
+    ) -> Result<crate::sms::SentText, crate::sms::TextError> {
         let sent = self.inner.send(text);
         self.metrics.message("text", sent.is_ok());
         sent
@@ -372,7 +375,9 @@ pub fn text_sender(config: &TextConfig) -> anyhow::Result<Arc<dyn TextSender>> {
     Ok(match config.twilio() {
         Some(settings) => Arc::new(TwilioSender::new(settings)?),
         None => {
-            tracing::warn!("TWILIO_ACCOUNT_SID is not set: text message jobs will fail until it is");
+            tracing::warn!(
+                "TWILIO_ACCOUNT_SID is not set: text message jobs will fail until it is"
+            );
             Arc::new(DisabledTextSender)
         }
     })

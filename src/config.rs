@@ -701,8 +701,9 @@ impl Default for TextConfig {
 
 impl TextConfig {
     fn validate(&self) -> anyhow::Result<()> {
-        let url = url::Url::parse(&self.api_url)
-            .map_err(|_| anyhow::anyhow!("TWILIO_API_URL must be a URL (https://api.twilio.com)"))?;
+        let url = url::Url::parse(&self.api_url).map_err(|_| {
+            anyhow::anyhow!("TWILIO_API_URL must be a URL (https://api.twilio.com)")
+        })?;
         let loopback = match url.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -718,10 +719,15 @@ impl TextConfig {
             ),
         }
         if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
-            bail!("TWILIO_API_URL must hold no query and no credentials (they are TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)");
+            bail!(
+                "TWILIO_API_URL must hold no query and no credentials (they are TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)"
+            );
         }
         let Some(sid) = self.account_sid.as_deref() else {
-            if self.auth_token.is_some() || self.from.is_some() || self.messaging_service_sid.is_some() {
+            if self.auth_token.is_some()
+                || self.from.is_some()
+                || self.messaging_service_sid.is_some()
+            {
                 bail!("TWILIO_ACCOUNT_SID is required when other TWILIO_ variables are set");
             }
             return Ok(());
@@ -732,8 +738,14 @@ impl TextConfig {
         if !sid_like(sid, "AC") {
             bail!("TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal digits");
         }
-        if self.auth_token.as_ref().is_none_or(|t| t.expose().trim().is_empty()) {
-            bail!("TWILIO_AUTH_TOKEN (or TWILIO_AUTH_TOKEN_FILE) is required with TWILIO_ACCOUNT_SID");
+        if self
+            .auth_token
+            .as_ref()
+            .is_none_or(|t| t.expose().trim().is_empty())
+        {
+            bail!(
+                "TWILIO_AUTH_TOKEN (or TWILIO_AUTH_TOKEN_FILE) is required with TWILIO_ACCOUNT_SID"
+            );
         }
         match (self.from.as_deref(), self.messaging_service_sid.as_deref()) {
             (Some(_), Some(_)) | (None, None) => bail!(
@@ -752,7 +764,9 @@ impl TextConfig {
             }
             (None, Some(mss)) => {
                 if !sid_like(mss, "MG") {
-                    bail!("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hexadecimal digits");
+                    bail!(
+                        "TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hexadecimal digits"
+                    );
                 }
             }
         }
@@ -954,17 +968,23 @@ mod tests {
                 .contains("loopback")
         );
         assert!(twilio(|t| t.api_url = "ftp://x".into()).is_err());
-        assert!(twilio(|t| t.auth_token = None).unwrap_err().contains("TWILIO_AUTH_TOKEN"));
+        assert!(
+            twilio(|t| t.auth_token = None)
+                .unwrap_err()
+                .contains("TWILIO_AUTH_TOKEN")
+        );
         assert!(
             twilio(|t| t.messaging_service_sid = Some(format!("MG{}", "0".repeat(32))))
                 .unwrap_err()
                 .contains("exactly one")
         );
-        assert!(twilio(|t| {
-            t.from = None;
-            t.messaging_service_sid = Some(format!("MG{}", "0".repeat(32)));
-        })
-        .is_ok());
+        assert!(
+            twilio(|t| {
+                t.from = None;
+                t.messaging_service_sid = Some(format!("MG{}", "0".repeat(32)));
+            })
+            .is_ok()
+        );
         assert!(twilio(|t| t.from = Some("0470123456".into())).is_err());
         assert!(twilio(|t| t.from = Some("MobieTrain".into())).is_ok());
         assert!(twilio(|t| t.account_sid = Some("AC1".into())).is_err());

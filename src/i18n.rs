@@ -138,8 +138,16 @@ mod tests {
         assert_eq!(negotiate(Some("de;q=0, fr;q=0.1")), Language::Fr);
         assert_eq!(negotiate(Some("*, nl;q=0.5")), Language::Nl);
         assert_eq!(negotiate(Some("es, it")), Language::En);
-        assert_eq!(negotiate(Some("fr;q=2, nl;q=0.3")), Language::Nl, "q=2 is no q-value");
-        assert_eq!(negotiate(Some("de, nl")), Language::De, "the earlier on a tie");
+        assert_eq!(
+            negotiate(Some("fr;q=2, nl;q=0.3")),
+            Language::Nl,
+            "q=2 is no q-value"
+        );
+        assert_eq!(
+            negotiate(Some("de, nl")),
+            Language::De,
+            "the earlier on a tie"
+        );
         assert_eq!(negotiate(None), Language::En);
     }
 

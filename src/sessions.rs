@@ -299,8 +299,7 @@ pub fn complete_onboarding(
     language: &str,
     now: NaiveDateTime,
 ) -> Result<Onboarding, ServiceError> {
-    let Some(language) = crate::i18n::language_code(language)
-        .filter(|l| APP_LANGUAGES.contains(l))
+    let Some(language) = crate::i18n::language_code(language).filter(|l| APP_LANGUAGES.contains(l))
     else {
         return Err(ServiceError::invalid_value(format!(
             "language must be one of {} (a regional tag such as nl-BE is read as its language)",

@@ -135,7 +135,10 @@ fn contact_mac(key: &ServerKey, contact: &Contact) -> String {
         Contact::Email(_) => channel::EMAIL,
         Contact::Phone(_) => channel::TEXT,
     };
-    key.mac(CONTACT_PURPOSE, &[kind.as_bytes(), contact.value().as_bytes()])
+    key.mac(
+        CONTACT_PURPOSE,
+        &[kind.as_bytes(), contact.value().as_bytes()],
+    )
 }
 
 /// The code of passcode `id` with `nonce`: six digits of an HMAC under the server key.
@@ -303,8 +306,9 @@ mod tests {
         assert_eq!(a.len(), 6);
         assert!(a.bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(a, derive(&key, "id1", "n1"));
-        let others: std::collections::BTreeSet<_> =
-            (0..20).map(|i| derive(&key, "id1", &format!("n{i}"))).collect();
+        let others: std::collections::BTreeSet<_> = (0..20)
+            .map(|i| derive(&key, "id1", &format!("n{i}")))
+            .collect();
         assert!(others.len() > 15, "{others:?}");
         assert_ne!(a, derive(&ServerKey::generate(), "id1", "n1"));
     }

@@ -73,7 +73,9 @@ pub enum TextError {
     #[error("the text cannot be sent: {0}")]
     Invalid(String),
     /// No provider is configured.
-    #[error("no text provider is configured (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID)")]
+    #[error(
+        "no text provider is configured (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID)"
+    )]
     NotConfigured,
 }
 

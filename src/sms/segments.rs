@@ -146,6 +146,9 @@ mod tests {
         // An emoji is a surrogate pair: two units, never split.
         assert_eq!(seg("🙂"), (Encoding::Ucs2, 2, 1));
         let text = format!("{}🙂", "ê".repeat(66));
-        assert_eq!(seg(&format!("{text}{}", "ê".repeat(10))), (Encoding::Ucs2, 78, 2));
+        assert_eq!(
+            seg(&format!("{text}{}", "ê".repeat(10))),
+            (Encoding::Ucs2, 78, 2)
+        );
     }
 }

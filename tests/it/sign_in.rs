@@ -81,15 +81,25 @@ async fn a_code_by_text_opens_a_session_once_and_is_never_stored_or_logged() {
     let texts = app.texts.sent();
     assert_eq!(texts.len(), 1);
     assert_eq!(texts[0].to, "+32470112233");
-    assert!(texts[0].body.contains("aanmeldcode"), "in the user's language: {}", texts[0].body);
+    assert!(
+        texts[0].body.contains("aanmeldcode"),
+        "in the user's language: {}",
+        texts[0].body
+    );
     let code = six_digits(&texts[0].body);
 
     // Nothing stored or logged holds the code.
     let dump = crate::invitations_smtp::dump(&app, "jobs");
     assert!(!dump.contains(&code), "the jobs table holds the code");
-    assert!(!passcode_rows(&app).contains(&code), "the passcode table holds the code");
+    assert!(
+        !passcode_rows(&app).contains(&code),
+        "the passcode table holds the code"
+    );
     assert!(!logged(&code), "the logs hold the code");
-    assert!(!captured_logs().contains(&texts[0].body), "the logs hold the text");
+    assert!(
+        !captured_logs().contains(&texts[0].body),
+        "the logs hold the text"
+    );
 
     let r = sign_in(&app, json!({"phone": "+32 470 11 22 33", "code": code})).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
@@ -143,7 +153,14 @@ async fn a_code_by_e_mail_opens_a_session() {
     let app = TestApp::new();
     let account = app.account("Acme");
     let user = scim_user(&app, &account, "Zoe@Example.com", "+32 470 11 22 34").await;
-    assert_eq!(ask(&app, json!({"email": "zoe@EXAMPLE.com", "accountId": account.id})).await, 202);
+    assert_eq!(
+        ask(
+            &app,
+            json!({"email": "zoe@EXAMPLE.com", "accountId": account.id})
+        )
+        .await,
+        202
+    );
     app.run_due_jobs();
     let mails = app.mailer.sent();
     assert_eq!(mails.len(), 1);
@@ -172,9 +189,18 @@ async fn five_wrong_codes_void_the_code() {
         let r = sign_in(&app, json!({"email": "zoe@example.com", "code": wrong})).await;
         assert_eq!(r.status.as_u16(), 401, "{}", r.body);
     }
-    assert_eq!(app.count("sign_in_passcodes"), 0, "void after five wrong tries");
+    assert_eq!(
+        app.count("sign_in_passcodes"),
+        0,
+        "void after five wrong tries"
+    );
     let r = sign_in(&app, json!({"email": "zoe@example.com", "code": code})).await;
-    assert_eq!(r.status.as_u16(), 401, "the right code no longer opens: {}", r.body);
+    assert_eq!(
+        r.status.as_u16(),
+        401,
+        "the right code no longer opens: {}",
+        r.body
+    );
     assert_eq!(app.count("sessions"), 0);
 
     // Malformed codes and bodies are 400s that name the field.
@@ -183,7 +209,10 @@ async fn five_wrong_codes_void_the_code() {
     let r = sign_in(&app, json!({"email": "zoe@example.com"})).await;
     assert_eq!(r.status.as_u16(), 400, "{}", r.body);
     assert_eq!(ask(&app, json!({"phone": "0470 12 34 56"})).await, 400);
-    assert_eq!(ask(&app, json!({"email": "a@b.c", "phone": "+32470123456"})).await, 400);
+    assert_eq!(
+        ask(&app, json!({"email": "a@b.c", "phone": "+32470123456"})).await,
+        400
+    );
 }
 
 #[actix_web::test]
@@ -206,7 +235,11 @@ async fn who_may_not_sign_in_gets_the_same_202_and_nothing_is_queued() {
     let (account, group) = account_with_group(&app, "Acme").await;
     // Invited, not registered.
     let r = app
-        .post("/admin/v1/invitations", &account.admin, &form("invited@example.com", &group))
+        .post(
+            "/admin/v1/invitations",
+            &account.admin,
+            &form("invited@example.com", &group),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
     // CrewPlanner only.
@@ -254,7 +287,14 @@ async fn who_may_not_sign_in_gets_the_same_202_and_nothing_is_queued() {
     assert_eq!(app.count("sign_in_passcodes"), 0);
 
     // The account id resolves the ambiguity.
-    assert_eq!(ask(&app, json!({"email": "both@example.com", "accountId": other.id})).await, 202);
+    assert_eq!(
+        ask(
+            &app,
+            json!({"email": "both@example.com", "accountId": other.id})
+        )
+        .await,
+        202
+    );
     assert_eq!(code_jobs(&app), 1);
     app.run_due_jobs();
     let codes: Vec<_> = app
@@ -272,7 +312,9 @@ async fn onboarding_reads_regional_tags_and_starts_in_the_invitation_language() 
     let (account, group) = account_with_group(&app, "Acme").await;
     let mut body = form("fr@example.com", &group);
     body["language"] = json!("fr");
-    let r = app.post("/admin/v1/invitations", &account.admin, &body).await;
+    let r = app
+        .post("/admin/v1/invitations", &account.admin, &body)
+        .await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
     app.run_due_jobs();
     let token = app.mailer.sent()[0]
@@ -335,5 +377,10 @@ async fn the_crewplanner_refusal_page_follows_accept_language() {
                 .insert_header(("Accept", "text/html")),
         )
         .await;
-    assert!(r.body.as_str().unwrap().contains("Vous n'avez pas pu être connecté"));
+    assert!(
+        r.body
+            .as_str()
+            .unwrap()
+            .contains("Vous n'avez pas pu être connecté")
+    );
 }

@@ -16,8 +16,8 @@ use base64::Engine;
 use chrono::Duration;
 use diesel::prelude::*;
 use mobietrain_scim::app;
-use mobietrain_scim::config::TextConfig;
 use mobietrain_scim::config::Secret;
+use mobietrain_scim::config::TextConfig;
 use mobietrain_scim::db::schema::jobs;
 use mobietrain_scim::jobs::{EnqueueOptions, enqueue};
 use mobietrain_scim::sms::TextSender;
@@ -61,7 +61,11 @@ impl FakeTwilio {
                 if reader.read_line(&mut line).unwrap_or(0) == 0 {
                     continue;
                 }
-                let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                let path = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
                 let mut headers = HashMap::new();
                 loop {
                     let mut h = String::new();
@@ -257,7 +261,11 @@ async fn a_sign_in_code_by_text_through_twilio_opens_a_session() {
     let account = app.account("Acme");
     let user = scim_user(&app, &account, "zoe@example.com", "+32 470 99 88 77").await;
     let r = app
-        .post("/app/v1/sign-in/code", "", &json!({"phone": "+32470998877"}))
+        .post(
+            "/app/v1/sign-in/code",
+            "",
+            &json!({"phone": "+32470998877"}),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 202, "{}", r.body);
     app.run_due_jobs_sending(app.mailer.clone(), twilio.sender(), Vec::new());

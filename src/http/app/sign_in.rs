@@ -116,11 +116,13 @@ async fn sign_in(
         body.account_id.as_deref(),
     )?;
     let Some(code) = body.code.filter(|c| c.len() <= 64) else {
-        return Err(ServiceError::InvalidFields(vec![crate::error::FieldError::new(
-            "code",
-            "is required: the 6-digit code that was sent",
-        )])
-        .into());
+        return Err(
+            ServiceError::InvalidFields(vec![crate::error::FieldError::new(
+                "code",
+                "is required: the 6-digit code that was sent",
+            )])
+            .into(),
+        );
     };
     let st = state.clone();
     let lifetime = state.app.session_lifetime;
@@ -137,10 +139,15 @@ async fn sign_in(
                 "sessionToken": session.token,
                 "expiresAt": rfc3339(session.expires_at),
             }))),
-        Err(Refused::Malformed) => Err(ServiceError::InvalidFields(vec![
-            crate::error::FieldError::new("code", "must be the 6 digits that were sent"),
-        ])
-        .into()),
+        Err(Refused::Malformed) => {
+            Err(
+                ServiceError::InvalidFields(vec![crate::error::FieldError::new(
+                    "code",
+                    "must be the 6 digits that were sent",
+                )])
+                .into(),
+            )
+        }
         Err(Refused::Wrong) => Err(ProblemError(Failure::Unauthorized(REFUSED))),
     }
 }
