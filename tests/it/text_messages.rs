@@ -135,8 +135,10 @@ impl FakeTwilio {
             from: Some("+3225550100".into()),
             messaging_service_sid: None,
         };
-        let mut full = mobietrain_scim::config::Config::default();
-        full.text = config.clone();
+        let full = mobietrain_scim::config::Config {
+            text: config.clone(),
+            ..mobietrain_scim::config::Config::default()
+        };
         full.validate().expect("a loopback http:// URL is valid");
         app::text_sender(&config).unwrap()
     }
