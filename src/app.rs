@@ -9,7 +9,9 @@ use anyhow::Context;
 
 use crate::accounts::rate_limit::{RateLimitSettings, RateLimits};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, CrewPlannerConfig, DatabaseConfig, InvitationConfig, MailConfig};
+use crate::config::{
+    Config, CrewPlannerConfig, DatabaseConfig, InvitationConfig, MailConfig, TextConfig,
+};
 use crate::crypto::ServerKey;
 use crate::db::{self, DbConn, Pool};
 use crate::email::job::{MailServices, Recipient};
@@ -22,6 +24,10 @@ use crate::jobs::schedule::{self, Schedule};
 use crate::jobs::worker::{WorkerSettings, Workers};
 use crate::jobs::{Registry, Runtime};
 use crate::metrics::Metrics;
+use crate::signin::jobs::SignInServices;
+use crate::sms::job::TextServices;
+use crate::sms::twilio::TwilioSender;
+use crate::sms::{DisabledTextSender, TextSender};
 use crate::state::{AppSettings, AppState, HttpSettings};
 
 /// Opens one connection and brings the schema up to date (migrations, then the one-off refold of
@@ -163,6 +169,10 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
         },
         parts.clock.clone(),
     ));
+    let sign_in_limits = Arc::new(crate::signin::limits::SignInLimits::new(
+        crate::signin::limits::SignInLimitSettings::default(),
+        parts.clock.clone(),
+    ));
     AppState {
         pool: parts.pool,
         registry: Arc::new(crate::scim::schema::Registry::embedded().with_limits(limits)),
@@ -177,6 +187,7 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
             session_lifetime: config.app.session_lifetime(),
         }),
         invitations: Arc::new(invitation_settings(&config.invitations)),
+        sign_in_limits,
         crewplanner: parts.crewplanner,
     }
 }
@@ -317,16 +328,59 @@ pub fn serve_metrics(listener: std::net::TcpListener, metrics: Arc<Metrics>) -> 
     Ok(())
 }
 
-/// Names the kind of a job failure for the log: the mail errors by kind, else what the generic
-/// queue can tell ([`crate::jobs::worker::classify`]).
+/// Names the kind of a job failure for the log: the mail and text errors by kind, else what the
+/// generic queue can tell ([`crate::jobs::worker::classify`]).
 pub fn classify_failure(error: &anyhow::Error) -> &'static str {
     use crate::email::MailError;
+    if let Some(text) = crate::sms::job::text_error(error) {
+        return text.kind();
+    }
     match error.chain().find_map(|e| e.downcast_ref::<MailError>()) {
         Some(MailError::Transport(_)) => "mail_transport",
         Some(MailError::NotConfigured) => "mail_not_configured",
         Some(_) => "mail_message",
         None => crate::jobs::worker::classify(error),
     }
+}
+
+/// A text sender that counts what it hands on: sent or failed.
+#[derive(Debug)]
+struct CountingTextSender {
+    inner: Arc<dyn TextSender>,
+    metrics: Arc<Metrics>,
+}
+
+impl TextSender for CountingTextSender {
+    fn send(
+        &self,
+        text: &crate::sms::TextMessage,
+    ) -> Result<crate::sms::SentText, crate::sms::TextError> {
+        let sent = self.inner.send(text);
+        self.metrics.message("text", sent.is_ok());
+        sent
+    }
+}
+
+/// `texts`, counted in `metrics` (`messages{channel="text"}`).
+pub fn counted_texts(texts: Arc<dyn TextSender>, metrics: &Arc<Metrics>) -> Arc<dyn TextSender> {
+    Arc::new(CountingTextSender {
+        inner: texts,
+        metrics: metrics.clone(),
+    })
+}
+
+/// The text sender the configuration names: Twilio, or, without `TWILIO_ACCOUNT_SID`, one that
+/// refuses every text (text jobs then back off and end up visible as failed).
+pub fn text_sender(config: &TextConfig) -> anyhow::Result<Arc<dyn TextSender>> {
+    Ok(match config.twilio() {
+        Some(settings) => Arc::new(TwilioSender::new(settings)?),
+        None => {
+            tracing::warn!(
+                "TWILIO_ACCOUNT_SID is not set: text message jobs will fail until it is"
+            );
+            Arc::new(DisabledTextSender)
+        }
+    })
 }
 
 /// A mailer that counts what it hands on: sent or failed.
@@ -384,10 +438,22 @@ pub struct JobServices {
     pub server_key: Arc<ServerKey>,
     /// Invitation reminders, expiry and links.
     pub invitations: Arc<InvitationSettings>,
+    /// Where text messages go.
+    pub texts: Arc<dyn TextSender>,
 }
 
-/// The job handlers' context beside `state`: the same pool, clock, key and settings, and `mailer`.
+/// The job handlers' context beside `state`: the same pool, clock, key and settings, and `mailer`
+/// (texts are refused: [`job_services_with_texts`] names a sender).
 pub fn job_services(state: &AppState, mailer: Arc<dyn Mailer>) -> JobServices {
+    job_services_with_texts(state, mailer, Arc::new(DisabledTextSender))
+}
+
+/// [`job_services`] with `texts` as the text sender.
+pub fn job_services_with_texts(
+    state: &AppState,
+    mailer: Arc<dyn Mailer>,
+    texts: Arc<dyn TextSender>,
+) -> JobServices {
     JobServices {
         pool: state.pool.clone(),
         clock: state.clock.clone(),
@@ -395,6 +461,7 @@ pub fn job_services(state: &AppState, mailer: Arc<dyn Mailer>) -> JobServices {
         templates: Arc::new(Templates::embedded()),
         server_key: state.server_key.clone(),
         invitations: state.invitations.clone(),
+        texts: counted_texts(texts, &state.metrics),
     }
 }
 
@@ -431,6 +498,18 @@ impl MailServices for JobServices {
     }
 }
 
+impl TextServices for JobServices {
+    fn text_sender(&self) -> &dyn TextSender {
+        &*self.texts
+    }
+}
+
+impl SignInServices for JobServices {
+    fn server_key(&self) -> &ServerKey {
+        &self.server_key
+    }
+}
+
 impl InvitationServices for JobServices {
     fn invitations(&self) -> &InvitationSettings {
         &self.invitations
@@ -452,6 +531,8 @@ pub fn job_registry() -> Registry<JobServices> {
     registry.register::<crate::users::jobs::ProvisionInvitation>(invitations::provision);
     registry.register::<invitations::PurgeExpired>(invitations::purge_expired);
     registry.register::<crate::audit::refused::PurgeRefused>(crate::audit::refused::purge_refused);
+    registry.register::<crate::sms::job::SendText>(crate::sms::job::run);
+    registry.register::<crate::signin::jobs::SendCode>(crate::signin::jobs::send_code);
     registry
 }
 
@@ -497,6 +578,7 @@ pub fn start_workers(
         templates: Arc::new(Templates::embedded()),
         server_key,
         invitations: Arc::new(invitation_settings(&config.invitations)),
+        texts: counted_texts(text_sender(&config.text)?, &metrics),
     };
     tracing::info!(threads = config.workers.threads, "job workers started");
     Ok(Some(Workers::start(

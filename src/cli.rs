@@ -26,7 +26,8 @@ use crate::jobs::{JobState, queue};
     version,
     about,
     after_help = "Secrets come from the environment or files, never from flags: SERVER_KEY or \
-                  SERVER_KEY_FILE, SMTP_URL or SMTP_URL_FILE. The .env file is not read: load it \
+                  SERVER_KEY_FILE, SMTP_URL or SMTP_URL_FILE, TWILIO_AUTH_TOKEN or \
+                  TWILIO_AUTH_TOKEN_FILE. The .env file is not read: load it \
                   with `set -a; . ./.env; set +a` (or systemd's EnvironmentFile=)."
 )]
 pub struct Cli {
@@ -212,6 +213,27 @@ pub struct WorkerArgs {
     /// The sender's display name.
     #[arg(long, env = "MAIL_FROM_NAME", default_value = defaults::MAIL_FROM_NAME)]
     pub mail_from_name: String,
+    /// Twilio's API for text messages (https://, or http:// to a loopback address for tests).
+    #[arg(long, env = "TWILIO_API_URL", default_value = defaults::TWILIO_API_URL)]
+    pub twilio_api_url: String,
+    /// The Twilio account SID (AC…); unset: text jobs fail and wait for a retry.
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+    /// Refused: the auth token is a secret. Set TWILIO_AUTH_TOKEN in the environment, or
+    /// TWILIO_AUTH_TOKEN_FILE.
+    #[arg(long = "twilio-auth-token", hide = true)]
+    pub twilio_auth_token_flag: Option<String>,
+    /// A file holding the Twilio auth token, when TWILIO_AUTH_TOKEN is not set in the
+    /// environment. Never logged.
+    #[arg(long, env = "TWILIO_AUTH_TOKEN_FILE")]
+    pub twilio_auth_token_file: Option<std::path::PathBuf>,
+    /// The number texts come from, in E.164 (or an alphanumeric sender id); or set
+    /// TWILIO_MESSAGING_SERVICE_SID instead.
+    #[arg(long, env = "TWILIO_FROM")]
+    pub twilio_from: Option<String>,
+    /// The Twilio messaging service (MG…) texts are sent through, instead of TWILIO_FROM.
+    #[arg(long, env = "TWILIO_MESSAGING_SERVICE_SID")]
+    pub twilio_messaging_service_sid: Option<String>,
     /// Invitation reminders, expiry, cool-down and links.
     #[command(flatten)]
     pub invitations: InvitationArgs,
@@ -546,7 +568,36 @@ fn smtp_url(args: &WorkerArgs) -> anyhow::Result<Option<Secret>> {
     }
 }
 
+/// `TWILIO_AUTH_TOKEN` from the environment, else the file `TWILIO_AUTH_TOKEN_FILE` names.
+fn twilio_auth_token(args: &WorkerArgs) -> anyhow::Result<Option<Secret>> {
+    if args.twilio_auth_token_flag.is_some() {
+        bail!(
+            "--twilio-auth-token is refused: a flag is visible to every user of this machine (ps). \
+             Set TWILIO_AUTH_TOKEN in the environment, or put the token in a file named by \
+             TWILIO_AUTH_TOKEN_FILE"
+        );
+    }
+    let from_env = secret_from_env("TWILIO_AUTH_TOKEN")?;
+    match (&from_env, &args.twilio_auth_token_file) {
+        (Some(_), Some(_)) => bail!("set TWILIO_AUTH_TOKEN or TWILIO_AUTH_TOKEN_FILE, not both"),
+        (_, None) => Ok(from_env),
+        (None, Some(file)) => {
+            let text = config::read_key_file(file).context("TWILIO_AUTH_TOKEN_FILE")?;
+            let token = text.trim();
+            Ok((!token.is_empty()).then(|| Secret::new(token)))
+        }
+    }
+}
+
 fn worker_config(config: &mut Config, args: &WorkerArgs) -> anyhow::Result<()> {
+    let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    config.text = config::TextConfig {
+        api_url: args.twilio_api_url.clone(),
+        account_sid: non_empty(&args.twilio_account_sid),
+        auth_token: twilio_auth_token(args)?,
+        from: non_empty(&args.twilio_from),
+        messaging_service_sid: non_empty(&args.twilio_messaging_service_sid),
+    };
     config.workers = config::WorkerConfig {
         threads: args.worker_threads,
         lease_secs: args.job_lease_secs,

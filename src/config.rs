@@ -62,6 +62,8 @@ pub mod defaults {
     pub const INVITATION_EXPIRY_DAYS: i64 = 60;
     /// `INVITATION_RESEND_COOLDOWN_HOURS`.
     pub const INVITATION_RESEND_COOLDOWN_HOURS: i64 = 24;
+    /// `TWILIO_API_URL`.
+    pub const TWILIO_API_URL: &str = "https://api.twilio.com";
 }
 
 /// The largest key file read (a JWKS document, a PEM key, an HS256 secret): the bound the
@@ -115,6 +117,8 @@ pub struct Config {
     pub observability: ObservabilityConfig,
     /// How long the provisioning log keeps what.
     pub audit: AuditConfig,
+    /// Outgoing text messages (Twilio).
+    pub text: TextConfig,
 }
 
 impl Config {
@@ -129,6 +133,7 @@ impl Config {
         self.mail.validate()?;
         self.invitations.validate()?;
         self.audit.validate()?;
+        self.text.validate()?;
         self.cors_origins()?;
         Ok(())
     }
@@ -666,6 +671,128 @@ impl MailConfig {
     }
 }
 
+/// Outgoing text messages through Twilio's Messages API. Without an account SID, text jobs fail
+/// (and wait for a retry) until it is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextConfig {
+    /// `TWILIO_API_URL`: `https://…`, or `http://` to a loopback address (tests).
+    pub api_url: String,
+    /// `TWILIO_ACCOUNT_SID` (`AC…`).
+    pub account_sid: Option<String>,
+    /// `TWILIO_AUTH_TOKEN` (environment or `TWILIO_AUTH_TOKEN_FILE`, never a flag).
+    pub auth_token: Option<Secret>,
+    /// `TWILIO_FROM`: the sending number in E.164 (or an alphanumeric sender id).
+    pub from: Option<String>,
+    /// `TWILIO_MESSAGING_SERVICE_SID` (`MG…`), instead of `TWILIO_FROM`.
+    pub messaging_service_sid: Option<String>,
+}
+
+impl Default for TextConfig {
+    fn default() -> Self {
+        Self {
+            api_url: defaults::TWILIO_API_URL.to_owned(),
+            account_sid: None,
+            auth_token: None,
+            from: None,
+            messaging_service_sid: None,
+        }
+    }
+}
+
+impl TextConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        let url = url::Url::parse(&self.api_url).map_err(|_| {
+            anyhow::anyhow!("TWILIO_API_URL must be a URL (https://api.twilio.com)")
+        })?;
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            None => false,
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => bail!(
+                "TWILIO_API_URL must be https:// (http:// is allowed only to a loopback address, \
+                 for tests)"
+            ),
+        }
+        if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+            bail!(
+                "TWILIO_API_URL must hold no query and no credentials (they are TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)"
+            );
+        }
+        let Some(sid) = self.account_sid.as_deref() else {
+            if self.auth_token.is_some()
+                || self.from.is_some()
+                || self.messaging_service_sid.is_some()
+            {
+                bail!("TWILIO_ACCOUNT_SID is required when other TWILIO_ variables are set");
+            }
+            return Ok(());
+        };
+        let sid_like = |s: &str, prefix: &str| {
+            s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+        };
+        if !sid_like(sid, "AC") {
+            bail!("TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal digits");
+        }
+        if self
+            .auth_token
+            .as_ref()
+            .is_none_or(|t| t.expose().trim().is_empty())
+        {
+            bail!(
+                "TWILIO_AUTH_TOKEN (or TWILIO_AUTH_TOKEN_FILE) is required with TWILIO_ACCOUNT_SID"
+            );
+        }
+        match (self.from.as_deref(), self.messaging_service_sid.as_deref()) {
+            (Some(_), Some(_)) | (None, None) => bail!(
+                "set exactly one of TWILIO_FROM (a number in E.164) and TWILIO_MESSAGING_SERVICE_SID"
+            ),
+            (Some(from), None) => {
+                let alphanumeric = (1..=11).contains(&from.len())
+                    && from.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ')
+                    && from.bytes().any(|b| b.is_ascii_alphabetic());
+                if !alphanumeric && crate::phone::e164(from).as_deref() != Some(from) {
+                    bail!(
+                        "TWILIO_FROM must be a number in E.164 (+3225550000) or an alphanumeric \
+                         sender id of at most 11 characters"
+                    );
+                }
+            }
+            (None, Some(mss)) => {
+                if !sid_like(mss, "MG") {
+                    bail!(
+                        "TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hexadecimal digits"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The Twilio sender's settings, when a provider is configured.
+    pub fn twilio(&self) -> Option<crate::sms::twilio::TwilioSettings> {
+        use crate::sms::twilio::{Origin, TwilioSettings};
+        let account_sid = self.account_sid.clone()?;
+        let auth_token = self.auth_token.as_ref()?.expose().trim().to_owned();
+        let from = match (&self.from, &self.messaging_service_sid) {
+            (Some(n), _) => Origin::Number(n.clone()),
+            (None, Some(s)) => Origin::MessagingService(s.clone()),
+            (None, None) => return None,
+        };
+        Some(TwilioSettings {
+            api_url: self.api_url.clone(),
+            account_sid,
+            auth_token,
+            from,
+            timeout: Duration::from_secs(15),
+        })
+    }
+}
+
 /// Invitation reminders, expiry, cool-down and links (DESIGN 6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvitationConfig {
@@ -818,6 +945,52 @@ mod tests {
         );
         config.app.cors_allowed_origins = Some(vec!["https://x.example".into(), " ".into()]);
         assert_eq!(config.cors_origins().unwrap(), ["https://x.example"]);
+    }
+
+    #[test]
+    fn the_text_provider_is_checked() {
+        let twilio = |change: fn(&mut TextConfig)| {
+            let mut text = TextConfig {
+                account_sid: Some(format!("AC{}", "0a".repeat(16))),
+                auth_token: Some(Secret::new("secret-token")),
+                from: Some("+3225550100".into()),
+                ..TextConfig::default()
+            };
+            change(&mut text);
+            text.validate().map_err(|e| e.to_string())
+        };
+        assert!(twilio(|_| {}).is_ok());
+        assert!(twilio(|t| t.api_url = "http://127.0.0.1:9999".into()).is_ok());
+        assert!(twilio(|t| t.api_url = "http://[::1]:9999".into()).is_ok());
+        assert!(
+            twilio(|t| t.api_url = "http://api.twilio.com".into())
+                .unwrap_err()
+                .contains("loopback")
+        );
+        assert!(twilio(|t| t.api_url = "ftp://x".into()).is_err());
+        assert!(
+            twilio(|t| t.auth_token = None)
+                .unwrap_err()
+                .contains("TWILIO_AUTH_TOKEN")
+        );
+        assert!(
+            twilio(|t| t.messaging_service_sid = Some(format!("MG{}", "0".repeat(32))))
+                .unwrap_err()
+                .contains("exactly one")
+        );
+        assert!(
+            twilio(|t| {
+                t.from = None;
+                t.messaging_service_sid = Some(format!("MG{}", "0".repeat(32)));
+            })
+            .is_ok()
+        );
+        assert!(twilio(|t| t.from = Some("0470123456".into())).is_err());
+        assert!(twilio(|t| t.from = Some("MobieTrain".into())).is_ok());
+        assert!(twilio(|t| t.account_sid = Some("AC1".into())).is_err());
+        let err = twilio(|t| t.account_sid = None).unwrap_err();
+        assert!(err.contains("TWILIO_ACCOUNT_SID"), "{err}");
+        assert!(!err.contains("secret-token"));
     }
 
     #[test]

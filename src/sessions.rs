@@ -32,6 +32,8 @@ pub mod via {
     pub const CREWPLANNER: &str = "crewplanner";
     /// An accepted e-mail invitation.
     pub const INVITATION: &str = "invitation";
+    /// A one-time code sent by e-mail or text message ([`crate::signin`]).
+    pub const CODE: &str = "code";
 }
 
 /// A session just begun: the token is shown now and never again.
@@ -246,8 +248,50 @@ pub fn onboarding(conn: &mut DbConn, user_id: &str) -> Result<Onboarding, Servic
     })
 }
 
-/// Records the onboarding answers: the language (one of [`APP_LANGUAGES`]) and, once, the
-/// acceptance of the terms.
+/// Sets the app language of a user who has chosen none yet (an accepted invitation's language,
+/// so onboarding starts in it); the terms stay to be accepted. A tag MobieTrain is not written in
+/// changes nothing.
+pub fn default_language(
+    conn: &mut DbConn,
+    account_id: &str,
+    user_id: &str,
+    tag: &str,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let Some(language) = crate::i18n::language_code(tag) else {
+        return Ok(());
+    };
+    let existing: Option<AppProfileRow> = app_profiles::table
+        .find(user_id)
+        .select(AppProfileRow::as_select())
+        .fetch_optional(conn)?;
+    match existing {
+        Some(row) if row.language.is_some() => {}
+        Some(_) => {
+            diesel::update(app_profiles::table.find(user_id))
+                .set((
+                    app_profiles::language.eq(Some(language)),
+                    app_profiles::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        None => {
+            diesel::insert_into(app_profiles::table)
+                .values(AppProfileRow {
+                    user_id: user_id.to_owned(),
+                    account_id: account_id.to_owned(),
+                    language: Some(language.to_owned()),
+                    terms_accepted_at: None,
+                    updated_at: now,
+                })
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records the onboarding answers: the language (a BCP 47 tag of one of [`APP_LANGUAGES`]:
+/// `nl-BE` is stored as `nl`) and, once, the acceptance of the terms.
 pub fn complete_onboarding(
     conn: &mut DbConn,
     account_id: &str,
@@ -255,12 +299,13 @@ pub fn complete_onboarding(
     language: &str,
     now: NaiveDateTime,
 ) -> Result<Onboarding, ServiceError> {
-    if !APP_LANGUAGES.contains(&language) {
+    let Some(language) = crate::i18n::language_code(language).filter(|l| APP_LANGUAGES.contains(l))
+    else {
         return Err(ServiceError::invalid_value(format!(
-            "language must be one of {}",
+            "language must be one of {} (a regional tag such as nl-BE is read as its language)",
             APP_LANGUAGES.join(", ")
         )));
-    }
+    };
     db::write_transaction(conn, |conn| {
         let existing: Option<AppProfileRow> = app_profiles::table
             .find(user_id)

@@ -80,4 +80,6 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This instance's per-account rate limits.
     pub rate_limits: Arc<crate::accounts::rate_limit::RateLimits>,
+    /// This instance's limits on sign-in code requests (per contact, per client address).
+    pub sign_in_limits: Arc<crate::signin::limits::SignInLimits>,
 }

@@ -88,9 +88,10 @@ pub struct Refused {
 /// The outcome of a check.
 pub type Decision = Result<Allowed, Refused>;
 
-/// The app's clock as governor's: nanoseconds since the Unix epoch.
+/// The app's clock as governor's: nanoseconds since the Unix epoch (also used by the sign-in
+/// code limits, [`crate::signin`]).
 #[derive(Debug, Clone)]
-struct AppClock(Arc<dyn Clock>);
+pub struct AppClock(pub Arc<dyn Clock>);
 
 impl governor::clock::Clock for AppClock {
     type Instant = Nanos;

@@ -99,38 +99,14 @@ impl Reason {
         }
     }
 
-    /// A sentence for people (the employee's browser, a support engineer).
+    /// A sentence for people (the employee's browser, a support engineer), in English.
     pub fn title(self) -> &'static str {
-        match self {
-            Reason::Malformed => "The sign-in link is damaged or incomplete.",
-            Reason::BadSignature => "The sign-in link's signature is not valid.",
-            Reason::WrongAlgorithm => {
-                "The sign-in link is signed with an algorithm that is not accepted."
-            }
-            Reason::UnknownKey => "The sign-in link is signed with a key MobieTrain does not know.",
-            Reason::Expired => {
-                "The sign-in link has expired. Open MobieTrain from CrewPlanner again."
-            }
-            Reason::NotYetValid => "The sign-in link is not valid yet (check the clocks).",
-            Reason::LifetimeTooLong => "The sign-in link is valid for longer than allowed.",
-            Reason::InvalidTime => "The sign-in link carries times that cannot be right.",
-            Reason::Replayed => {
-                "The sign-in link was already used. Open MobieTrain from CrewPlanner again."
-            }
-            Reason::WrongAudience => "The sign-in link is meant for another MobieTrain account.",
-            Reason::WrongIssuer => "The sign-in link comes from another CrewPlanner environment.",
-            Reason::MissingClaim => "The sign-in link lacks information MobieTrain needs.",
-            Reason::InvalidClaim => "The sign-in link carries user data MobieTrain cannot accept.",
-            Reason::IntegrationDisabled => {
-                "Signing in through CrewPlanner is not enabled for this account."
-            }
-            Reason::UserDeactivated => {
-                "Your MobieTrain account is deactivated. Ask your administrator."
-            }
-            Reason::KeysUnavailable => {
-                "MobieTrain cannot check the sign-in link right now. Try again in a minute."
-            }
-        }
+        self.title_in(crate::i18n::Language::En)
+    }
+
+    /// [`Reason::title`] in `language` (the texts live with the other i18n texts, [`crate::i18n`]).
+    pub fn title_in(self, language: crate::i18n::Language) -> &'static str {
+        crate::i18n::text(language, &format!("crewplanner.{}", self.code()))
     }
 }
 

@@ -480,3 +480,28 @@ pub struct EmailShadowRow {
     /// The stored shadow value.
     pub shadow: String,
 }
+
+/// A one-time code a registered user signs in with again ([`crate::signin`]). The code is not
+/// stored: it is derived from the server key, `id` and `nonce`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::sign_in_passcodes)]
+pub struct SignInPasscodeRow {
+    /// The code's id.
+    pub id: String,
+    /// The user's account.
+    pub account_id: String,
+    /// Who signs in with it.
+    pub user_id: String,
+    /// `email` or `text`.
+    pub channel: String,
+    /// A keyed digest of the contact it was asked for.
+    pub contact_mac: String,
+    /// Random; the code is derived from it.
+    pub nonce: String,
+    /// Wrong codes tried against it so far.
+    pub failed_attempts: i32,
+    /// When it was issued.
+    pub created_at: NaiveDateTime,
+    /// After this it is refused.
+    pub expires_at: NaiveDateTime,
+}

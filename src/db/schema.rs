@@ -339,12 +339,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sign_in_passcodes (id) {
+        id -> Text,
+        account_id -> Text,
+        user_id -> Text,
+        channel -> Text,
+        contact_mac -> Text,
+        nonce -> Text,
+        failed_attempts -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(group_members -> group_rules (rule_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_codes -> users (user_id));
 diesel::joinable!(app_profiles -> users (user_id));
 diesel::joinable!(invitations -> users (user_id));
 diesel::joinable!(invitations -> accounts (account_id));
+diesel::joinable!(sign_in_passcodes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -371,4 +386,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     data_migrations,
     server_key,
     invitation_tombstones,
+    sign_in_passcodes,
 );

@@ -176,6 +176,11 @@ const TEMPLATES: &[(&str, &str, &str)] = &[
         include_str!("../../templates/email/invitation.txt"),
         include_str!("../../templates/email/invitation.html"),
     ),
+    (
+        "sign_in_code",
+        include_str!("../../templates/email/sign_in_code.txt"),
+        include_str!("../../templates/email/sign_in_code.html"),
+    ),
 ];
 
 /// A rendered message, before it is addressed.

@@ -18,10 +18,6 @@ use crate::db::DbConn;
 use crate::error::ServiceError;
 use crate::state::AppState;
 
-/// The page's sentence when the failure is ours.
-const OUR_SIDE: &str =
-    "MobieTrain could not sign you in because of an error on our side. Try again in a minute.";
-
 /// The routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/crewplanner/{account_id}/launch").get(launch));
@@ -91,8 +87,18 @@ fn page_or_problem(req: &HttpRequest, answer: &Answer, reason: Option<Reason>) -
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("json"));
-    let title = reason.map_or(OUR_SIDE, Reason::title);
+    // The page speaks the browser's language (Accept-Language, q-values honoured).
+    let language = crate::i18n::negotiate(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let text = |key: &str| crate::i18n::text(language, key);
+    let title = reason.map_or_else(|| text("crewplanner.internal"), |r| r.title_in(language));
     let mut builder = guarded(HttpResponse::build(answer.status));
+    builder
+        .insert_header((header::CONTENT_LANGUAGE, language.as_str()))
+        .insert_header((header::VARY, "Accept, Accept-Language"));
     if wants_json {
         let body = json!({
             "type": "about:blank",
@@ -111,10 +117,13 @@ fn page_or_problem(req: &HttpRequest, answer: &Answer, reason: Option<Reason>) -
             .content_type("text/html; charset=utf-8")
             .insert_header(("Content-Security-Policy", "default-src 'none'"))
             .body(format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+                "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
                  <meta name=\"viewport\" content=\"width=device-width\"><title>MobieTrain</title></head>\
-                 <body><h1>You could not be signed in</h1><p>{title}</p>\
-                 <p><small>Reason: {code}</small></p></body></html>"
+                 <body><h1>{heading}</h1><p>{title}</p>\
+                 <p><small>{label}: {code}</small></p></body></html>",
+                lang = language.as_str(),
+                heading = text("crewplanner.heading"),
+                label = text("crewplanner.reason"),
             ))
     }
 }

@@ -815,6 +815,8 @@ pub fn accept(
             Some(json!({"userId": row.user_id})),
             now,
         )?;
+        // Onboarding starts in the invitation's language (sms22: the one hook here).
+        crate::sessions::default_language(conn, &row.account_id, &row.user_id, &row.language, now)?;
         let session = crate::sessions::create(
             conn,
             &row.account_id,

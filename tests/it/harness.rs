@@ -286,6 +286,8 @@ pub struct TestApp {
     pub state: AppState,
     /// Where the jobs run by [`TestApp::run_due_jobs`] send e-mail.
     pub mailer: Arc<MemoryMailer>,
+    /// Where the jobs run by [`TestApp::run_due_jobs`] send text messages.
+    pub texts: Arc<mobietrain_scim::sms::memory::MemoryTextSender>,
     /// The database (dropped last).
     pub db: TestDb,
     /// Set by [`TestApp::allow_unprocessed_jobs`].
@@ -355,6 +357,7 @@ impl TestApp {
         TestApp {
             state,
             mailer: Arc::new(MemoryMailer::new()),
+            texts: Arc::default(),
             db,
             unprocessed_allowed: AtomicBool::new(false),
         }
@@ -369,6 +372,16 @@ impl TestApp {
 
     /// [`TestApp::run_due_jobs`] with another mailer, ticking `schedules` first.
     pub fn run_due_jobs_with(&self, mailer: Arc<dyn Mailer>, schedules: Vec<Schedule>) -> usize {
+        self.run_due_jobs_sending(mailer, self.texts.clone(), schedules)
+    }
+
+    /// [`TestApp::run_due_jobs_with`], texts going to `texts`.
+    pub fn run_due_jobs_sending(
+        &self,
+        mailer: Arc<dyn Mailer>,
+        texts: Arc<dyn mobietrain_scim::sms::TextSender>,
+        schedules: Vec<Schedule>,
+    ) -> usize {
         let settings = WorkerSettings {
             threads: 1,
             lease: chrono::Duration::seconds(60),
@@ -377,7 +390,7 @@ impl TestApp {
             ..WorkerSettings::default()
         };
         run_due(
-            &app::job_services(&self.state, mailer),
+            &app::job_services_with_texts(&self.state, mailer, texts),
             &app::job_registry(),
             &settings,
             10_000,

@@ -25,15 +25,18 @@ const LAYERS: &[(usize, &[&str])] = &[
     (
         0,
         &[
-            "scim", "db", "jobs", "email", "config", "context", "i18n", "phone", "text", "crypto",
-            "clock", "error", "jwt", "metrics",
+            "scim", "db", "jobs", "email", "sms", "config", "context", "i18n", "phone", "text",
+            "crypto", "clock", "error", "jwt", "metrics",
         ],
     ),
     (1, &["accounts"]),
     (2, &["audit", "sessions"]),
     (3, &["groups", "stores"]),
     (4, &["users"]),
-    (5, &["invitations", "crewplanner", "refold", "search"]),
+    (
+        5,
+        &["invitations", "crewplanner", "refold", "search", "signin"],
+    ),
     (6, &["state"]),
     (7, &["http"]),
     (8, &["app"]),

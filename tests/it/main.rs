@@ -41,6 +41,8 @@ mod refused;
 mod rules;
 mod safe_start;
 mod secrets;
+mod sign_in;
 mod stores;
 mod tenancy;
+mod text_messages;
 mod users_crud;

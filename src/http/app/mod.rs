@@ -1,8 +1,11 @@
-//! The app API (`/app/v1`): trade a one-time code for a session, read the signed-in user and the
-//! onboarding still required, complete onboarding, sign out. Sessions are bearer tokens
+//! The app API (`/app/v1`): trade a one-time code for a session, sign in again with a code sent by
+//! e-mail or text ([`sign_in`]), read the signed-in user and the onboarding still required,
+//! complete onboarding (a regional language tag such as `nl-BE` is read as its language), sign
+//! out. Sessions are bearer tokens
 //! ([`crate::sessions`]); errors are `application/problem+json`.
 
 pub mod accept;
+pub mod sign_in;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,7 +39,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(|req, next| intake(Gate::Session, req, next)))
             .service(web::resource("").get(me))
             .service(web::resource("/onboarding").post(onboard)),
-    );
+    )
+    .configure(sign_in::routes);
 }
 
 /// A caller with a live session of an active user.
