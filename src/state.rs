@@ -80,4 +80,6 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This instance's per-account rate limits.
     pub rate_limits: Arc<crate::accounts::rate_limit::RateLimits>,
+    /// OAuth for provisioning clients: token lifetime, client JWKS caches, failure limits.
+    pub oauth: Arc<crate::oauth::OAuth>,
 }

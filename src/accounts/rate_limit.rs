@@ -88,9 +88,17 @@ pub struct Refused {
 /// The outcome of a check.
 pub type Decision = Result<Allowed, Refused>;
 
-/// The app's clock as governor's: nanoseconds since the Unix epoch.
+/// The app's clock as governor's: nanoseconds since the Unix epoch (also timing the OAuth
+/// failed-authentication limits).
 #[derive(Debug, Clone)]
-struct AppClock(Arc<dyn Clock>);
+pub struct AppClock(Arc<dyn Clock>);
+
+impl AppClock {
+    /// `clock` as governor's.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self(clock)
+    }
+}
 
 impl governor::clock::Clock for AppClock {
     type Instant = Nanos;
