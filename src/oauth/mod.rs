@@ -72,6 +72,8 @@ pub struct OAuth {
     pub max_assertion_secs: i64,
     /// Failed client authentication, limited per address and per client.
     pub throttle: throttle::Throttle,
+    /// How soon a client's JWKS URL may be fetched again for an unknown `kid` (30 s).
+    pub jwks_min_refetch: Duration,
     /// The JWKS source of each client with a JWKS URL, made on first use (one cache per client
     /// and URL, so a rotation is picked up as [`JwksSource`] does for CrewPlanner).
     sources: Mutex<HashMap<(String, String), Arc<JwksSource>>>,
@@ -86,6 +88,7 @@ impl OAuth {
             leeway_secs: 60,
             max_assertion_secs: 300,
             throttle: throttle::Throttle::new(clock),
+            jwks_min_refetch: Duration::from_secs(30),
             sources: Mutex::new(HashMap::new()),
         }
     }
@@ -115,7 +118,7 @@ impl OAuth {
             return Ok(source.clone());
         }
         let source = Arc::new(
-            JwksSource::new(url, Duration::from_secs(30)).map_err(|_| KeyError::Unavailable)?,
+            JwksSource::new(url, self.jwks_min_refetch).map_err(|_| KeyError::Unavailable)?,
         );
         // Clients are made by admins, so the map stays small; a relabelled or re-keyed client
         // leaves its old entry, which costs one idle cache.
