@@ -333,8 +333,7 @@ mod tests {
             Algorithm::ES256
         );
         assert_eq!(
-            candidates(&keys[..1], "RS256", Some("zz"))
-                .unwrap_err(),
+            candidates(&keys[..1], "RS256", Some("zz")).unwrap_err(),
             KeyError::UnknownKey
         );
     }

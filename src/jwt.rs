@@ -42,8 +42,8 @@ pub fn split(token: &str, max_bytes: usize, max_kid_chars: usize) -> Result<Part
     else {
         return Err("a token has three dot-separated parts".to_owned());
     };
-    let header: Map<String, Value> = decode_json(header)
-        .ok_or_else(|| "the token's header is not base64url JSON".to_owned())?;
+    let header: Map<String, Value> =
+        decode_json(header).ok_or_else(|| "the token's header is not base64url JSON".to_owned())?;
     let alg = header
         .get("alg")
         .and_then(Value::as_str)

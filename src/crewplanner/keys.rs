@@ -2,8 +2,8 @@
 //! of a key refusal ([`crate::jwks::KeyError`]) to a CrewPlanner [`Refusal`]. Reading keys and
 //! caching a JWKS document by URL are [`crate::jwks`]'s, shared with OAuth client assertions.
 
-pub use crate::jwks::{JwksSource, VerifyingKey, alg_name, from_jwks, from_pem, hs256};
 use crate::jwks::KeyError;
+pub use crate::jwks::{JwksSource, VerifyingKey, alg_name, from_jwks, from_pem, hs256};
 
 use super::refusal::{Reason, Refusal};
 
@@ -64,4 +64,3 @@ impl PlatformKeys {
         Ok(keys)
     }
 }
-

@@ -14,10 +14,10 @@ use serde_json::json;
 use super::intake::Intake;
 use super::run_db;
 use crate::error::ServiceError;
+use crate::oauth::TokenScope;
 use crate::oauth::assertion::{self, Expected};
 use crate::oauth::grant::{self, Failed, Issued};
 use crate::oauth::request::{self, ClientAuth, ErrorCode, Grant, OAuthError, TokenRequest};
-use crate::oauth::TokenScope;
 use crate::state::AppState;
 
 /// The token endpoint's path.
@@ -33,9 +33,7 @@ const GRANT_REFUSED: &str = "the assertion is not valid for this token endpoint 
 
 /// The token endpoint (wrapped by intake's open gate in [`super::configure`]) and the metadata.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/.well-known/oauth-authorization-server").get(metadata),
-    );
+    cfg.service(web::resource("/.well-known/oauth-authorization-server").get(metadata));
 }
 
 /// The token endpoint's route, to be wrapped by intake.
@@ -126,10 +124,12 @@ impl Refusal {
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
                 };
                 tracing::error!(error = %e, "the token endpoint failed");
-                no_store(status).content_type("application/json").body(error_body(
-                    "server_error",
-                    "the token could not be issued because of an error on our side; retry",
-                ))
+                no_store(status)
+                    .content_type("application/json")
+                    .body(error_body(
+                        "server_error",
+                        "the token could not be issued because of an error on our side; retry",
+                    ))
             }
         }
     }
@@ -148,7 +148,11 @@ async fn token(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn exchange(req: &HttpRequest, state: &AppState) -> Result<Issued, Refusal> {
-    let intake = req.extensions().get::<Intake>().cloned().unwrap_or_default();
+    let intake = req
+        .extensions()
+        .get::<Intake>()
+        .cloned()
+        .unwrap_or_default();
     if intake.fault().is_some() {
         return Err(Refusal::OAuth(
             OAuthError::new(
@@ -236,10 +240,13 @@ async fn authenticate_and_issue(
             })
             .await?);
         }
-        (_, ClientAuth::Assertion {
-            client_id,
-            assertion,
-        }) => (assertion, client_id),
+        (
+            _,
+            ClientAuth::Assertion {
+                client_id,
+                assertion,
+            },
+        ) => (assertion, client_id),
         (Grant::JwtBearer { assertion }, ClientAuth::None) => (assertion, None),
         (Grant::ClientCredentials, ClientAuth::None) => {
             return Ok(Err(Failed::new(None, "no client authentication")));
@@ -252,15 +259,17 @@ async fn authenticate_and_issue(
         return Ok(Err(Failed::new(None, "the assertion has no iss")));
     };
     if named.as_ref().is_some_and(|n| *n != client_id) {
-        return Ok(Err(Failed::new(None, "client_id is not the assertion's iss")));
+        return Ok(Err(Failed::new(
+            None,
+            "client_id is not the assertion's iss",
+        )));
     }
     let lookup = client_id.clone();
-    let (client, keys) = match run_db(state, move |conn| grant::assertion_client(conn, &lookup))
-        .await?
-    {
-        Ok(found) => found,
-        Err(failed) => return Ok(Err(failed)),
-    };
+    let (client, keys) =
+        match run_db(state, move |conn| grant::assertion_client(conn, &lookup)).await? {
+            Ok(found) => found,
+            Err(failed) => return Ok(Err(failed)),
+        };
     let keys = match state.oauth.keys(&keys, parts.kid.as_deref()).await {
         Ok(keys) => keys,
         Err(e) => return Ok(Err(Failed::new(Some(&client.id), e.to_string()))),

@@ -83,10 +83,7 @@ pub fn check(
     check_claims(&claims, expected)
 }
 
-fn check_claims(
-    claims: &Map<String, Value>,
-    expected: &Expected<'_>,
-) -> Result<Checked, Refused> {
+fn check_claims(claims: &Map<String, Value>, expected: &Expected<'_>) -> Result<Checked, Refused> {
     let text = |name: &str| -> Result<String, Refused> {
         match claims.get(name) {
             Some(Value::String(s))
@@ -116,7 +113,8 @@ fn check_claims(
     if !audience_ok {
         return Err(Refused::new("aud does not name this token endpoint"));
     }
-    let time = |name: &'static str| read_time(claims, name).map_err(|e| Refused::new(e.to_string()));
+    let time =
+        |name: &'static str| read_time(claims, name).map_err(|e| Refused::new(e.to_string()));
     let exp = time("exp")?.ok_or_else(|| Refused::new("the claim exp is missing"))?;
     // iat is optional (RFC 7523 §3); without it, the assertion counts as issued now, so its
     // lifetime is what is left of it.
@@ -154,7 +152,10 @@ mod tests {
     fn expected() -> Expected<'static> {
         Expected {
             client_id: "c1",
-            audiences: ["https://scim.example.com/oauth/token", "https://scim.example.com"],
+            audiences: [
+                "https://scim.example.com/oauth/token",
+                "https://scim.example.com",
+            ],
             now: NOW,
             leeway: 60,
             max_lifetime: 300,

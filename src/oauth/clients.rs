@@ -82,7 +82,9 @@ pub struct SecretListing {
 }
 
 fn check_label(label: &str) -> Result<(), ServiceError> {
-    if label.trim().is_empty() || char_len(label) > MAX_NAME_LEN || label.chars().any(char::is_control)
+    if label.trim().is_empty()
+        || char_len(label) > MAX_NAME_LEN
+        || label.chars().any(char::is_control)
     {
         return Err(ServiceError::InvalidFields(vec![FieldError::new(
             "label",

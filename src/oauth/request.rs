@@ -120,9 +120,8 @@ impl ClientAuth {
     /// The client id the request names, if any.
     pub fn client_id(&self) -> Option<&str> {
         match self {
-            ClientAuth::SecretBasic { client_id, .. } | ClientAuth::SecretPost { client_id, .. } => {
-                Some(client_id)
-            }
+            ClientAuth::SecretBasic { client_id, .. }
+            | ClientAuth::SecretPost { client_id, .. } => Some(client_id),
             ClientAuth::Assertion { client_id, .. } => client_id.as_deref(),
             ClientAuth::None => None,
         }
@@ -317,7 +316,11 @@ mod tests {
 
     #[test]
     fn secret_basic_post_and_assertions_are_told_apart() {
-        let r = parse(b"grant_type=client_credentials", Some(&basic("c1", "s%2B1"))).unwrap();
+        let r = parse(
+            b"grant_type=client_credentials",
+            Some(&basic("c1", "s%2B1")),
+        )
+        .unwrap();
         assert_eq!(
             r.auth,
             ClientAuth::SecretBasic {
@@ -351,7 +354,10 @@ mod tests {
             ErrorCode::UnsupportedGrantType
         );
         assert_eq!(
-            code("grant_type=client_credentials&grant_type=client_credentials", None),
+            code(
+                "grant_type=client_credentials&grant_type=client_credentials",
+                None
+            ),
             ErrorCode::InvalidRequest
         );
         assert_eq!(

@@ -135,12 +135,18 @@ mod tests {
             assert_eq!(throttle.blocked("10.0.0.1", None), None);
             throttle.failed("10.0.0.1", None);
         }
-        assert_eq!(throttle.blocked("10.0.0.1", None), None, "the burst is used up");
+        assert_eq!(
+            throttle.blocked("10.0.0.1", None),
+            None,
+            "the burst is used up"
+        );
         throttle.failed("10.0.0.1", None);
         let wait = throttle.blocked("10.0.0.1", None).expect("blocked");
         assert!((1..=REFILL_SECS).contains(&wait), "{wait}");
         assert_eq!(throttle.blocked("10.0.0.2", None), None, "another address");
-        clock.advance(chrono::Duration::seconds(i64::try_from(REFILL_SECS).unwrap()));
+        clock.advance(chrono::Duration::seconds(
+            i64::try_from(REFILL_SECS).unwrap(),
+        ));
         assert_eq!(throttle.blocked("10.0.0.1", None), None);
     }
 

@@ -33,7 +33,10 @@ const LAYERS: &[(usize, &[&str])] = &[
     (2, &["audit", "sessions"]),
     (3, &["groups", "stores"]),
     (4, &["users"]),
-    (5, &["invitations", "crewplanner", "oauth", "refold", "search"]),
+    (
+        5,
+        &["invitations", "crewplanner", "oauth", "refold", "search"],
+    ),
     (6, &["state"]),
     (7, &["http"]),
     (8, &["app"]),

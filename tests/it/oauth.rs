@@ -134,7 +134,10 @@ async fn secret_basic_and_post_issue_tokens_that_provision_with_the_client_as_ac
         "{actors:?}"
     );
     let logs = crate::harness::captured_logs();
-    assert!(!logs.contains(&secret) && !logs.contains(&token), "never logged");
+    assert!(
+        !logs.contains(&secret) && !logs.contains(&token),
+        "never logged"
+    );
 }
 
 #[actix_web::test]
@@ -172,7 +175,8 @@ async fn a_read_only_token_reads_and_is_refused_on_every_write() {
     let before = app.count("users");
     for resp in [
         app.post("/scim/v2/Users", &token, &user("bob")).await,
-        app.delete(&format!("/scim/v2/Users/{user_id}"), &token).await,
+        app.delete(&format!("/scim/v2/Users/{user_id}"), &token)
+            .await,
         app.put(&format!("/scim/v2/Users/{user_id}"), &token, &user("ada"))
             .await,
     ] {
@@ -254,8 +258,14 @@ async fn every_secret_refusal_answers_invalid_client_and_writes_nothing() {
     for (who, creds) in [
         ("wrong secret", (id.as_str(), "mtcs_wrong")),
         ("unknown client", ("no-such-client", secret.as_str())),
-        ("another client's secret", (id.as_str(), other_secret.as_str())),
-        ("another account's client", (other_id.as_str(), secret.as_str())),
+        (
+            "another client's secret",
+            (id.as_str(), other_secret.as_str()),
+        ),
+        (
+            "another account's client",
+            (other_id.as_str(), secret.as_str()),
+        ),
     ] {
         let basic = token_request(&app, "grant_type=client_credentials", Some(creds)).await;
         descriptions.push(assert_oauth_error(&basic, 401, "invalid_client"));
@@ -316,8 +326,12 @@ async fn every_secret_refusal_answers_invalid_client_and_writes_nothing() {
     let (id2, secret2) = secret_client(&app, &acme.admin, "second").await;
     app.delete(&format!("/admin/v1/oauth-clients/{id2}"), &acme.admin)
         .await;
-    let revoked =
-        token_request(&app, "grant_type=client_credentials", Some((&id2, &secret2))).await;
+    let revoked = token_request(
+        &app,
+        "grant_type=client_credentials",
+        Some((&id2, &secret2)),
+    )
+    .await;
     assert_oauth_error(&revoked, 401, "invalid_client");
     assert_eq!(written(&app), [0, 0], "no refusal wrote a row");
 }
@@ -397,7 +411,11 @@ async fn metadata_discovery_and_the_admin_list_say_what_is_served() {
     );
     assert_eq!(meta.body["scopes_supported"], json!(["scim", "scim.read"]));
     assert_eq!(meta.body["response_types_supported"], json!([]));
-    for method in ["client_secret_basic", "client_secret_post", "private_key_jwt"] {
+    for method in [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ] {
         assert!(
             meta.body["token_endpoint_auth_methods_supported"]
                 .as_array()
@@ -411,21 +429,27 @@ async fn metadata_discovery_and_the_admin_list_say_what_is_served() {
             .unwrap()
             .contains(&json!("urn:ietf:params:oauth:grant-type:jwt-bearer"))
     );
-    let spc = app
-        .get("/scim/v2/ServiceProviderConfig", &acme.scim)
-        .await;
+    let spc = app.get("/scim/v2/ServiceProviderConfig", &acme.scim).await;
     let schemes: Vec<&Value> = spc.body["authenticationSchemes"]
         .as_array()
         .unwrap()
         .iter()
         .collect();
     assert!(schemes.iter().all(|s| s["type"] == "oauthbearertoken"));
-    assert!(schemes.iter().any(|s| s["name"] == "OAuth 2.0 access token"));
+    assert!(
+        schemes
+            .iter()
+            .any(|s| s["name"] == "OAuth 2.0 access token")
+    );
 
     // Labels are unique per account; secrets live at most 3 years; one expiring soon is flagged.
     secret_client(&app, &acme.admin, "entra").await;
     let taken = app
-        .post("/admin/v1/oauth-clients", &acme.admin, &json!({"label": "entra"}))
+        .post(
+            "/admin/v1/oauth-clients",
+            &acme.admin,
+            &json!({"label": "entra"}),
+        )
         .await;
     assert_eq!(taken.status.as_u16(), 409, "{}", taken.body);
     let too_long = app
@@ -490,7 +514,14 @@ fn the_cli_creates_a_client_printing_its_secret_last_and_manages_it() {
     let acme = app.account("Acme");
     let (ok, out, err) = cli(
         &app.db,
-        &["oauth-client", "create", "--account", &acme.id, "--label", "entra"],
+        &[
+            "oauth-client",
+            "create",
+            "--account",
+            &acme.id,
+            "--label",
+            "entra",
+        ],
     );
     assert!(ok, "{err}");
     let last = out.lines().last().unwrap();
@@ -505,31 +536,66 @@ fn the_cli_creates_a_client_printing_its_secret_last_and_manages_it() {
     assert!(ok && out.contains(&id) && out.contains("entra") && !out.contains(secret));
     let (ok, _, err) = cli(
         &app.db,
-        &["oauth-client", "create", "--account", &acme.id, "--label", "entra"],
+        &[
+            "oauth-client",
+            "create",
+            "--account",
+            &acme.id,
+            "--label",
+            "entra",
+        ],
     );
     assert!(!ok && err.contains("label"), "{err}");
     let (ok, out, err) = cli(
         &app.db,
         &[
-            "oauth-client", "secret", "add", "--account", &acme.id, "--client", &id,
-            "--expires-in-days", "90",
+            "oauth-client",
+            "secret",
+            "add",
+            "--account",
+            &acme.id,
+            "--client",
+            &id,
+            "--expires-in-days",
+            "90",
         ],
     );
     assert!(ok, "{err}");
-    assert!(out.lines().last().unwrap().starts_with("client_secret: mtcs_"));
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .starts_with("client_secret: mtcs_")
+    );
     let (ok, _, err) = cli(
         &app.db,
         &[
-            "oauth-client", "relabel", "--account", &acme.id, "--client", &id, "--label",
+            "oauth-client",
+            "relabel",
+            "--account",
+            &acme.id,
+            "--client",
+            &id,
+            "--label",
             "entra gallery",
         ],
     );
     assert!(ok, "{err}");
     let (ok, _, err) = cli(
         &app.db,
-        &["oauth-client", "revoke", "--account", &acme.id, "--client", &id],
+        &[
+            "oauth-client",
+            "revoke",
+            "--account",
+            &acme.id,
+            "--client",
+            &id,
+        ],
     );
     assert!(ok, "{err}");
     let (ok, out, _) = cli(&app.db, &["oauth-client", "list", "--account", &acme.id]);
-    assert!(ok && out.contains("revoked") && out.contains("entra gallery"), "{out}");
+    assert!(
+        ok && out.contains("revoked") && out.contains("entra gallery"),
+        "{out}"
+    );
 }

@@ -111,7 +111,13 @@ fn a_key_from_a_jwks_file_authenticates_a_client_made_with_the_cli() {
     let (ok, _, err) = crate::cli::cli(
         &app.db,
         &[
-            "oauth-client", "create", "--account", &acme.id, "--label", "bad", "--jwks-file",
+            "oauth-client",
+            "create",
+            "--account",
+            &acme.id,
+            "--label",
+            "bad",
+            "--jwks-file",
             file.to_str().unwrap(),
         ],
     );
@@ -136,15 +142,26 @@ async fn a_jwks_url_is_cached_and_a_rotated_key_is_picked_up() {
         .await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
     let id = r.body["clientId"].as_str().unwrap().to_owned();
-    assert_issued(&with_assertion(&app, &by_a(&claims(&app, &id)), None).await, "scim");
-    assert_issued(&with_assertion(&app, &by_a(&claims(&app, &id)), None).await, "scim");
+    assert_issued(
+        &with_assertion(&app, &by_a(&claims(&app, &id)), None).await,
+        "scim",
+    );
+    assert_issued(
+        &with_assertion(&app, &by_a(&claims(&app, &id)), None).await,
+        "scim",
+    );
     assert_eq!(*server.fetches.lock().unwrap(), 1, "cached");
 
     *server.document.lock().unwrap() = jwks(&[
         (RSA_A, Algorithm::RS256, "a"),
         (RSA_B, Algorithm::RS256, "b"),
     ]);
-    let by_b = sign(&claims(&app, &id), Algorithm::RS256, &rsa_key(RSA_B), Some("b"));
+    let by_b = sign(
+        &claims(&app, &id),
+        Algorithm::RS256,
+        &rsa_key(RSA_B),
+        Some("b"),
+    );
     assert_issued(&with_assertion(&app, &by_b, None).await, "scim");
     assert_eq!(*server.fetches.lock().unwrap(), 2, "a new kid is fetched");
     let not_https = app
@@ -190,59 +207,93 @@ async fn every_assertion_refusal_answers_its_error_and_writes_nothing() {
     type Change = Box<dyn Fn(&TestApp, &mut Value) -> Option<String>>;
     let cases: Vec<(&str, Change)> = vec![
         ("replayed jti", Box::new(move |_, _| Some(replayed.clone()))),
-        ("wrong aud", Box::new(|_, c| {
-            c["aud"] = json!("https://elsewhere.example.com/oauth/token");
-            None
-        })),
-        ("iss not sub", Box::new(|_, c| {
-            c["sub"] = json!("someone-else");
-            None
-        })),
-        ("expired", Box::new(|app, c| {
-            let now = app.state.clock.now().timestamp();
-            c["iat"] = json!(now - 400);
-            c["exp"] = json!(now - 100);
-            None
-        })),
-        ("exp too far", Box::new(|app, c| {
-            c["exp"] = json!(app.state.clock.now().timestamp() + 3600);
-            None
-        })),
-        ("iat in the future", Box::new(|app, c| {
-            let now = app.state.clock.now().timestamp();
-            c["iat"] = json!(now + 120);
-            c["exp"] = json!(now + 200);
-            None
-        })),
-        ("no exp", Box::new(|_, c| {
-            c.as_object_mut().unwrap().remove("exp");
-            None
-        })),
-        ("no jti", Box::new(|_, c| {
-            c.as_object_mut().unwrap().remove("jti");
-            None
-        })),
-        ("alg not the key's (HS256 with the public key)", Box::new(|_, c| {
-            let key = EncodingKey::from_secret(RSA_A_PUB.as_bytes());
-            Some(sign(c, Algorithm::HS256, &key, Some("a")))
-        })),
-        ("alg not the key's (ES256)", Box::new(|_, c| {
-            let key = EncodingKey::from_ec_pem(EC_A.as_bytes()).unwrap();
-            Some(sign(c, Algorithm::ES256, &key, Some("a")))
-        })),
-        ("another key", Box::new(|_, c| {
-            Some(sign(c, Algorithm::RS256, &rsa_key(RSA_B), Some("a")))
-        })),
-        ("a secret client", Box::new(move |_, c| {
-            c["iss"] = json!(secret_id.clone());
-            c["sub"] = json!(secret_id.clone());
-            None
-        })),
-        ("a revoked client", Box::new(move |_, c| {
-            c["iss"] = json!(revoked.clone());
-            c["sub"] = json!(revoked.clone());
-            None
-        })),
+        (
+            "wrong aud",
+            Box::new(|_, c| {
+                c["aud"] = json!("https://elsewhere.example.com/oauth/token");
+                None
+            }),
+        ),
+        (
+            "iss not sub",
+            Box::new(|_, c| {
+                c["sub"] = json!("someone-else");
+                None
+            }),
+        ),
+        (
+            "expired",
+            Box::new(|app, c| {
+                let now = app.state.clock.now().timestamp();
+                c["iat"] = json!(now - 400);
+                c["exp"] = json!(now - 100);
+                None
+            }),
+        ),
+        (
+            "exp too far",
+            Box::new(|app, c| {
+                c["exp"] = json!(app.state.clock.now().timestamp() + 3600);
+                None
+            }),
+        ),
+        (
+            "iat in the future",
+            Box::new(|app, c| {
+                let now = app.state.clock.now().timestamp();
+                c["iat"] = json!(now + 120);
+                c["exp"] = json!(now + 200);
+                None
+            }),
+        ),
+        (
+            "no exp",
+            Box::new(|_, c| {
+                c.as_object_mut().unwrap().remove("exp");
+                None
+            }),
+        ),
+        (
+            "no jti",
+            Box::new(|_, c| {
+                c.as_object_mut().unwrap().remove("jti");
+                None
+            }),
+        ),
+        (
+            "alg not the key's (HS256 with the public key)",
+            Box::new(|_, c| {
+                let key = EncodingKey::from_secret(RSA_A_PUB.as_bytes());
+                Some(sign(c, Algorithm::HS256, &key, Some("a")))
+            }),
+        ),
+        (
+            "alg not the key's (ES256)",
+            Box::new(|_, c| {
+                let key = EncodingKey::from_ec_pem(EC_A.as_bytes()).unwrap();
+                Some(sign(c, Algorithm::ES256, &key, Some("a")))
+            }),
+        ),
+        (
+            "another key",
+            Box::new(|_, c| Some(sign(c, Algorithm::RS256, &rsa_key(RSA_B), Some("a")))),
+        ),
+        (
+            "a secret client",
+            Box::new(move |_, c| {
+                c["iss"] = json!(secret_id.clone());
+                c["sub"] = json!(secret_id.clone());
+                None
+            }),
+        ),
+        (
+            "a revoked client",
+            Box::new(move |_, c| {
+                c["iss"] = json!(revoked.clone());
+                c["sub"] = json!(revoked.clone());
+                None
+            }),
+        ),
         ("not a JWT", Box::new(|_, _| Some("not-a-jwt".to_owned()))),
     ];
     let mut descriptions = Vec::new();

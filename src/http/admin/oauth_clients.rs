@@ -204,7 +204,10 @@ async fn revoke(
 ) -> Result<HttpResponse, ProblemError> {
     let account_id = caller.0.account.id.clone();
     let now = state.clock.now_naive();
-    run_db(&state, move |conn| clients::revoke(conn, &account_id, &id, now)).await?;
+    run_db(&state, move |conn| {
+        clients::revoke(conn, &account_id, &id, now)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -223,7 +226,10 @@ async fn add_secret(
 ) -> Result<HttpResponse, ProblemError> {
     let account_id = caller.0.account.id.clone();
     let now = state.clock.now_naive();
-    let days = body.map(|b| b.into_inner()).unwrap_or_default().expires_in_days;
+    let days = body
+        .map(|b| b.into_inner())
+        .unwrap_or_default()
+        .expires_in_days;
     let (row, shown) = run_db(&state, move |conn| {
         clients::add_secret(conn, &account_id, &id, days, now)
     })
