@@ -195,7 +195,7 @@ async fn exchange(req: &HttpRequest, state: &AppState) -> Result<Issued, Refusal
     }
     let basic = asked.auth.is_basic();
     let grant_refusal = matches!(asked.grant, Grant::JwtBearer { .. });
-    match authenticate_and_issue(state, asked).await? {
+    match authenticate_and_issue(state, asked, &address).await? {
         Ok(issued) => {
             tracing::info!(
                 account.id = %issued.account_id,
@@ -228,6 +228,7 @@ async fn exchange(req: &HttpRequest, state: &AppState) -> Result<Issued, Refusal
 async fn authenticate_and_issue(
     state: &AppState,
     asked: TokenRequest,
+    address: &str,
 ) -> Result<Result<Issued, Failed>, Refusal> {
     let ttl = state.oauth.access_token_ttl;
     let now = state.clock.now_naive();
@@ -263,6 +264,11 @@ async fn authenticate_and_issue(
             None,
             "client_id is not the assertion's iss",
         )));
+    }
+    // The client is known only now (from the assertion): a blocked one is refused before its keys
+    // are fetched or its signature checked.
+    if let Some(secs) = state.oauth.throttle.blocked(address, Some(&client_id)) {
+        return Err(Refusal::Throttled(secs));
     }
     let lookup = client_id.clone();
     let (client, keys) =
