@@ -173,7 +173,12 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
         crate::signin::limits::SignInLimitSettings::default(),
         parts.clock.clone(),
     ));
+    let oauth = Arc::new(crate::oauth::OAuth::new(
+        config.oauth.access_token_ttl_secs,
+        parts.clock.clone(),
+    ));
     AppState {
+        oauth,
         pool: parts.pool,
         registry: Arc::new(crate::scim::schema::Registry::embedded().with_limits(limits)),
         clock: parts.clock,
@@ -277,6 +282,7 @@ fn queue_collectors(
             ],
         )
     });
+    let for_secrets = (pool.clone(), clock.clone());
     let (pool, clock) = (pool.clone(), clock.clone());
     let backlog = collector(move |encoder| {
         let counted = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
@@ -303,7 +309,30 @@ fn queue_collectors(
             ],
         )
     });
-    vec![pool_usage, backlog]
+    let (pool, clock) = (for_secrets.0, for_secrets.1);
+    let expiring = collector(move |encoder| {
+        let now = clock.now_naive();
+        let until = now + chrono::Duration::days(crate::oauth::clients::EXPIRING_DAYS);
+        let counted = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+            crate::oauth::storage::expiring_secrets(&mut conn, now, until)
+                .map_err(|e| e.to_string())
+        });
+        match counted {
+            Ok(n) => encode_family(
+                encoder,
+                "oauth_client_secrets_expiring",
+                "Live OAuth client secrets (of live clients) over the whole server that expire \
+                 within 30 days: add a secret and update the identity provider before they do",
+                Kind::Gauge,
+                vec![(Vec::new(), ConstGauge::new(n))],
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "expiring OAuth secrets cannot be counted for metrics");
+                Ok(())
+            }
+        }
+    });
+    vec![pool_usage, backlog, expiring]
 }
 
 /// Binds the metrics listener of `METRICS_BIND`, if set, so a taken port fails the start early.

@@ -1,10 +1,11 @@
-//! The command line: `serve`, `worker`, `migrate`, `account …`, `token …`, `jobs …` and
+//! The command line: `serve`, `worker`, `migrate`, `account …`, `token …`, `jobs …`, `oauth-client …` and
 //! `crewplanner …`. Every option can also be set by the environment variable named in its help
 //! (documented in `.env.sample`); secrets come only from the environment or files, never from
 //! flags (a flag is visible to every user of the machine in `ps`). How the commands start safely
 //! is [`start`]; how they print errors, [`human`].
 
 pub mod human;
+pub mod oauth_client;
 pub mod start;
 
 use std::net::SocketAddr;
@@ -108,6 +109,9 @@ pub enum Command {
     /// An account's CrewPlanner link (sign-in from CrewPlanner).
     #[command(subcommand)]
     Crewplanner(CrewPlannerCommand),
+    /// An account's OAuth 2.0 clients (client credentials for identity providers).
+    #[command(subcommand)]
+    OauthClient(oauth_client::OAuthClientCommand),
 }
 
 /// `crewplanner …`.
@@ -343,6 +347,9 @@ pub struct ServeArgs {
     /// Writes per second per account (a Bulk request counts its operations); 0: no limit.
     #[arg(long, env = "RATE_LIMIT_WRITES", default_value_t = 100)]
     pub rate_limit_writes: u32,
+    /// How long an OAuth access token lasts, in seconds (3600 to 21600).
+    #[arg(long, env = "OAUTH_ACCESS_TOKEN_TTL_SECS", default_value_t = config::OAuthConfig::DEFAULT_TTL_SECS)]
+    pub oauth_access_token_ttl_secs: i64,
     /// Background jobs and e-mail.
     #[command(flatten)]
     pub jobs: WorkerArgs,
@@ -512,6 +519,7 @@ pub fn config(cli: &Cli) -> anyhow::Result<Config> {
             worker_config(&mut config, &args.jobs)?;
             config.observability.rate_limit_reads = args.rate_limit_reads;
             config.observability.rate_limit_writes = args.rate_limit_writes;
+            config.oauth.access_token_ttl_secs = args.oauth_access_token_ttl_secs;
         }
         Command::Worker(args) => {
             worker_config(&mut config, args)?;
@@ -642,6 +650,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(cmd) => account(&mut existing(&config)?, cmd, &clock),
         Command::Token(cmd) => token(&mut existing(&config)?, cmd, &clock),
+        Command::OauthClient(cmd) => oauth_client::run(&mut existing(&config)?, cmd, &clock),
         Command::Worker(_) => worker(&config),
         Command::Jobs(cmd) => jobs(&mut existing(&config)?, cmd, &clock),
         Command::Bench(args) => crate::bench::run(&config.database, args),

@@ -119,6 +119,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Outgoing text messages (Twilio).
     pub text: TextConfig,
+    /// OAuth 2.0 for provisioning clients.
+    pub oauth: OAuthConfig,
 }
 
 impl Config {
@@ -134,6 +136,7 @@ impl Config {
         self.invitations.validate()?;
         self.audit.validate()?;
         self.text.validate()?;
+        self.oauth.validate()?;
         self.cors_origins()?;
         Ok(())
     }
@@ -553,6 +556,43 @@ fn check_key_file(file: &Path) -> anyhow::Result<()> {
 pub fn read_key_file(file: &Path) -> anyhow::Result<String> {
     check_key_file(file)?;
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+/// OAuth 2.0 for provisioning clients (`/oauth/token`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthConfig {
+    /// `OAUTH_ACCESS_TOKEN_TTL_SECS`: how long an access token lasts, 3600 to 21600 seconds (1 to
+    /// 6 hours, what Entra's gallery asks for).
+    pub access_token_ttl_secs: i64,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: Self::DEFAULT_TTL_SECS,
+        }
+    }
+}
+
+impl OAuthConfig {
+    /// The default access-token lifetime, in seconds (1 hour).
+    pub const DEFAULT_TTL_SECS: i64 = 3600;
+    /// The shortest access-token lifetime accepted, in seconds (1 hour).
+    pub const MIN_TTL_SECS: i64 = 3600;
+    /// The longest access-token lifetime accepted, in seconds (6 hours).
+    pub const MAX_TTL_SECS: i64 = 21_600;
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let range = Self::MIN_TTL_SECS..=Self::MAX_TTL_SECS;
+        if !range.contains(&self.access_token_ttl_secs) {
+            bail!(
+                "OAUTH_ACCESS_TOKEN_TTL_SECS must be {} to {} seconds (1 to 6 hours)",
+                range.start(),
+                range.end()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// How long the provisioning log keeps what.

@@ -1,14 +1,90 @@
-//! Checks every JSON Web Token the server reads shares, whoever issued it: the registered time
-//! claims `iat`, `nbf` and `exp` (RFC 7519 §4.1.4–4.1.6). Used by the CrewPlanner link today and
-//! meant for OAuth client assertions (RFC 7523) too, so each caller maps [`TimeError`] to its own
-//! refusal.
+//! Checks every JSON Web Token the server reads shares, whoever issued it: splitting a compact JWS
+//! and reading its header ([`split`]), verifying its signature with pinned keys
+//! ([`verify_signature`]), and the registered time claims `iat`, `nbf` and `exp` (RFC 7519
+//! §4.1.4–4.1.6). Used by the CrewPlanner link and OAuth client assertions (RFC 7523), so each
+//! caller maps a refusal to its own.
 //!
 //! The claims come from a client, so no arithmetic on them may overflow: every time is first bounded
 //! to a real calendar range, and every sum or difference is checked. A time outside that range is
 //! refused rather than clamped, since a clamped `exp` would let a single-use token id be forgotten
 //! early (a replay) or a lifetime cap be passed.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
+
+use crate::jwks::VerifyingKey;
+
+/// A token split into its parts, its header read.
+#[derive(Debug)]
+pub struct Parts<'t> {
+    /// The signed part: `header.payload`.
+    pub signed: &'t str,
+    /// The payload, base64url.
+    pub payload: &'t str,
+    /// The signature, base64url.
+    pub signature: &'t str,
+    /// The header's `alg`.
+    pub alg: String,
+    /// The header's `kid`.
+    pub kid: Option<String>,
+}
+
+/// Splits a compact JWS of at most `max_bytes` and reads its header; a `kid` is at most
+/// `max_kid_chars` long. `Err` says what is wrong with its shape.
+pub fn split(token: &str, max_bytes: usize, max_kid_chars: usize) -> Result<Parts<'_>, String> {
+    if token.len() > max_bytes {
+        return Err(format!("the token is longer than {} KiB", max_bytes / 1024));
+    }
+    let mut it = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (it.next(), it.next(), it.next(), it.next())
+    else {
+        return Err("a token has three dot-separated parts".to_owned());
+    };
+    let header: Map<String, Value> =
+        decode_json(header).ok_or_else(|| "the token's header is not base64url JSON".to_owned())?;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "the token's header has no alg".to_owned())?
+        .to_owned();
+    if header.get("crit").is_some() {
+        return Err("the token's header has critical extensions (crit)".to_owned());
+    }
+    let kid = match header.get("kid") {
+        None => None,
+        Some(Value::String(k)) if k.len() <= max_kid_chars => Some(k.clone()),
+        Some(_) => return Err("the token's kid is not a short string".to_owned()),
+    };
+    let (signed, _) = token
+        .rsplit_once('.')
+        .expect("a token of three parts has dots");
+    Ok(Parts {
+        signed,
+        payload,
+        signature,
+        alg,
+        kid,
+    })
+}
+
+/// A base64url part of a token read as a JSON object, if it is one.
+pub fn decode_json(part: &str) -> Option<Map<String, Value>> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// Whether the signature verifies with one of `keys`, each with its own pinned algorithm.
+pub fn verify_signature(parts: &Parts<'_>, keys: &[&VerifyingKey]) -> bool {
+    keys.iter().any(|key| {
+        jsonwebtoken::crypto::verify(parts.signature, parts.signed.as_bytes(), &key.key, key.alg)
+            .unwrap_or(false)
+    })
+}
 
 /// The earliest time a claim may name: 1970-01-01T00:00:00Z (a NumericDate is never negative for a
 /// token issued by a working clock).

@@ -4,7 +4,7 @@
 //! Layers, each importing only those below it (DESIGN §2):
 //!
 //! ```text
-//! main → cli → bench → app → http → state → {invitations, crewplanner, refold, search} → users
+//! main → cli → bench → app → http → state → {invitations, crewplanner, oauth, refold, search} → users
 //!      → {groups, stores} → {audit, sessions} → accounts → foundation
 //! ```
 //!
@@ -13,7 +13,8 @@
 //!   job registry and schedules) for `serve`, `worker`, [`bench`] and the tests.
 //! - [`http`] routes, auth, the one error policy; no SQL.
 //! - The domain: [`users`] (with its rules, group rules and the provisioning job type),
-//!   [`groups`], [`stores`], [`invitations`], [`crewplanner`], [`accounts`] (with the account
+//!   [`groups`], [`stores`], [`invitations`], [`crewplanner`], [`oauth`] (OAuth clients and
+//!   their access tokens), [`accounts`] (with the account
 //!   settings), [`audit`] (the provisioning log), [`sessions`], [`search`] (one search over
 //!   every resource type); [`refold`] re-folds stored identifiers once after the schema
 //!   migrations. Each table has one owning module; others ask it.
@@ -21,7 +22,7 @@
 //!   tags, list requests), [`db`] (diesel over SQLite and PostgreSQL, the filter compiler and its
 //!   attribute tables; the only place backend-specific SQL lives, beside `*/storage.rs`),
 //!   [`context`] (the write context, actor, ids), [`jobs`] (the queue), [`email`], [`text`],
-//!   [`phone`], [`crypto`], [`clock`], [`error`], [`jwt`], [`metrics`] (the Prometheus registry the
+//!   [`phone`], [`crypto`], [`clock`], [`error`], [`jwks`], [`jwt`], [`metrics`] (the Prometheus registry the
 //!   app holds).
 
 pub mod accounts;
@@ -42,8 +43,10 @@ pub mod http;
 pub mod i18n;
 pub mod invitations;
 pub mod jobs;
+pub mod jwks;
 pub mod jwt;
 pub mod metrics;
+pub mod oauth;
 pub mod phone;
 pub mod refold;
 pub mod scim;

@@ -82,4 +82,6 @@ pub struct AppState {
     pub rate_limits: Arc<crate::accounts::rate_limit::RateLimits>,
     /// This instance's limits on sign-in code requests (per contact, per client address).
     pub sign_in_limits: Arc<crate::signin::limits::SignInLimits>,
+    /// OAuth for provisioning clients: token lifetime, client JWKS caches, failure limits.
+    pub oauth: Arc<crate::oauth::OAuth>,
 }

@@ -88,10 +88,17 @@ pub struct Refused {
 /// The outcome of a check.
 pub type Decision = Result<Allowed, Refused>;
 
-/// The app's clock as governor's: nanoseconds since the Unix epoch (also used by the sign-in
-/// code limits, [`crate::signin`]).
+/// The app's clock as governor's: nanoseconds since the Unix epoch (also timing the sign-in code
+/// limits and the OAuth failed-authentication limits).
 #[derive(Debug, Clone)]
 pub struct AppClock(pub Arc<dyn Clock>);
+
+impl AppClock {
+    /// `clock` as governor's.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self(clock)
+    }
+}
 
 impl governor::clock::Clock for AppClock {
     type Instant = Nanos;

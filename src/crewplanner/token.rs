@@ -2,8 +2,6 @@
 //! and us least: size, shape, key and algorithm, signature, then the claims. Nothing here touches
 //! the database; the caller records the `jti` once everything else holds.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use super::keys::VerifyingKey;
@@ -16,82 +14,22 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The longest `sub` or `jti` accepted, in characters.
 pub const MAX_ID_CHARS: usize = 255;
 
-/// A token split into its parts, its header read.
-#[derive(Debug)]
-pub struct Parts<'t> {
-    /// The signed part: `header.payload`.
-    pub signed: &'t str,
-    /// The payload, base64url.
-    pub payload: &'t str,
-    /// The signature, base64url.
-    pub signature: &'t str,
-    /// The header's `alg`.
-    pub alg: String,
-    /// The header's `kid`.
-    pub kid: Option<String>,
-}
+pub use crate::jwt::Parts;
 
-/// Splits a compact JWS and reads its header.
+/// Splits a compact JWS and reads its header ([`crate::jwt::split`]), refused as malformed.
 pub fn split(token: &str) -> Result<Parts<'_>, Refusal> {
-    let malformed = |what: &str| Refusal::new(Reason::Malformed, what.to_owned());
-    if token.len() > MAX_TOKEN_BYTES {
-        return Err(malformed("the token is longer than 8 KiB"));
-    }
-    let mut it = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (it.next(), it.next(), it.next(), it.next())
-    else {
-        return Err(malformed("a token has three dot-separated parts"));
-    };
-    let header: Map<String, Value> =
-        decode_json(header).ok_or_else(|| malformed("the token's header is not base64url JSON"))?;
-    let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .ok_or_else(|| malformed("the token's header has no alg"))?
-        .to_owned();
-    if header.get("crit").is_some() {
-        return Err(malformed(
-            "the token's header has critical extensions (crit)",
-        ));
-    }
-    let kid = match header.get("kid") {
-        None => None,
-        Some(Value::String(k)) if k.len() <= MAX_ID_CHARS => Some(k.clone()),
-        Some(_) => return Err(malformed("the token's kid is not a short string")),
-    };
-    let (signed, _) = token
-        .rsplit_once('.')
-        .expect("a token of three parts has dots");
-    Ok(Parts {
-        signed,
-        payload,
-        signature,
-        alg,
-        kid,
-    })
+    crate::jwt::split(token, MAX_TOKEN_BYTES, MAX_ID_CHARS)
+        .map_err(|what| Refusal::new(Reason::Malformed, what))
 }
 
 fn decode_json(part: &str) -> Option<Map<String, Value>> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(map) => Some(map),
-        _ => None,
-    }
+    crate::jwt::decode_json(part)
 }
 
 /// Verifies the signature with the first of `keys` that accepts it.
 pub fn verify_signature(parts: &Parts<'_>, keys: &[&VerifyingKey]) -> Result<(), Refusal> {
-    for key in keys {
-        match jsonwebtoken::crypto::verify(
-            parts.signature,
-            parts.signed.as_bytes(),
-            &key.key,
-            key.alg,
-        ) {
-            Ok(true) => return Ok(()),
-            Ok(false) | Err(_) => continue,
-        }
+    if crate::jwt::verify_signature(parts, keys) {
+        return Ok(());
     }
     Err(Refusal::new(
         Reason::BadSignature,
@@ -253,6 +191,8 @@ fn time_refusal(e: TimeError) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use proptest::prelude::*;
     use serde_json::json;
 

@@ -505,3 +505,82 @@ pub struct SignInPasscodeRow {
     /// After this it is refused.
     pub expires_at: NaiveDateTime,
 }
+
+/// An OAuth client of an account (see [`crate::oauth`]): it authenticates with a secret, or with a
+/// signed assertion verified by its JWKS (a stored document, or one fetched from `jwks_url`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_clients)]
+pub struct OAuthClientRow {
+    /// The client id (`client_id` on the wire).
+    pub id: String,
+    /// The account whose SCIM API it opens.
+    pub account_id: String,
+    /// Its label, unique in the account: the actor in the provisioning log.
+    pub label: String,
+    /// Where its JWKS document is fetched (https).
+    pub jwks_url: Option<String>,
+    /// Its JWKS document, as given from a file.
+    pub jwks_document: Option<String>,
+    /// When it was created.
+    pub created_at: NaiveDateTime,
+    /// When it last changed.
+    pub updated_at: NaiveDateTime,
+    /// When it was revoked (its access tokens end with it).
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// A client secret, stored as its SHA-256 only.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_client_secrets)]
+pub struct OAuthSecretRow {
+    /// Its id.
+    pub id: String,
+    /// The client.
+    pub client_id: String,
+    /// The client's account.
+    pub account_id: String,
+    /// Hex SHA-256 of the secret.
+    pub secret_hash: String,
+    /// The secret's first characters, to tell secrets apart in a list.
+    pub prefix: String,
+    /// When it was made.
+    pub created_at: NaiveDateTime,
+    /// When it stops working.
+    pub expires_at: NaiveDateTime,
+    /// When it was revoked.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// An OAuth access token, stored as its SHA-256 only.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_access_tokens)]
+pub struct OAuthAccessTokenRow {
+    /// Its id.
+    pub id: String,
+    /// The account it opens.
+    pub account_id: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The secret the client authenticated with (none for a signed assertion).
+    pub secret_id: Option<String>,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// `scim` or `scim.read`.
+    pub scope: String,
+    /// When it was issued.
+    pub created_at: NaiveDateTime,
+    /// When it stops working.
+    pub expires_at: NaiveDateTime,
+}
+
+/// An assertion id (`jti`) a client already used, kept until the assertion would have expired.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_used_jtis)]
+pub struct OAuthUsedJtiRow {
+    /// The client.
+    pub client_id: String,
+    /// The assertion's `jti`.
+    pub jti: String,
+    /// When the assertion expires (with leeway); the row may go after this.
+    pub expires_at: NaiveDateTime,
+}

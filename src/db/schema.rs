@@ -340,6 +340,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        account_id -> Text,
+        label -> Text,
+        jwks_url -> Nullable<Text>,
+        jwks_document -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     sign_in_passcodes (id) {
         id -> Text,
         account_id -> Text,
@@ -353,6 +366,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_client_secrets (id) {
+        id -> Text,
+        client_id -> Text,
+        account_id -> Text,
+        secret_hash -> Text,
+        prefix -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_access_tokens (id) {
+        id -> Text,
+        account_id -> Text,
+        client_id -> Text,
+        secret_id -> Nullable<Text>,
+        token_hash -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_used_jtis (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(group_members -> group_rules (rule_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_codes -> users (user_id));
@@ -360,6 +407,11 @@ diesel::joinable!(app_profiles -> users (user_id));
 diesel::joinable!(invitations -> users (user_id));
 diesel::joinable!(invitations -> accounts (account_id));
 diesel::joinable!(sign_in_passcodes -> users (user_id));
+diesel::joinable!(oauth_clients -> accounts (account_id));
+diesel::joinable!(oauth_client_secrets -> oauth_clients (client_id));
+diesel::joinable!(oauth_access_tokens -> oauth_clients (client_id));
+diesel::joinable!(oauth_access_tokens -> oauth_client_secrets (secret_id));
+diesel::joinable!(oauth_used_jtis -> oauth_clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -387,4 +439,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_key,
     invitation_tombstones,
     sign_in_passcodes,
+    oauth_clients,
+    oauth_client_secrets,
+    oauth_access_tokens,
+    oauth_used_jtis,
 );

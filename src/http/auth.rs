@@ -2,6 +2,10 @@
 //! scope of the API it calls. Missing, unknown and revoked tokens are a 401; a valid token of the
 //! other scope is a 403 (the caller is known, and may not call this API).
 //!
+//! `/scim/v2` also takes OAuth access tokens ([`crate::oauth`]): their prefix tells them from
+//! account tokens, so each request looks up exactly one table ([`scim_caller`]). A `scim.read`
+//! access token is refused (403) on every request that draws on the write bucket.
+//!
 //! The token is checked before anything of the request is parsed (see [`super::intake`]). The
 //! SCIM resource handlers take a [`ScimInput`] and authenticate it inside their own blocking call
 //! ([`run_scim`]), on the connection that then does the work: one hop to the blocking pool and one
@@ -17,6 +21,7 @@ use serde_json::Value;
 
 use super::error::{Failure, ProblemError, ScimError};
 use super::intake::{Intake, nul_failure, nul_path, spells_nul};
+use crate::accounts::rate_limit::Bucket;
 use crate::accounts::{self, Caller, Refusal, Scope};
 use crate::db::DbConn;
 use crate::error::ServiceError;
@@ -46,6 +51,25 @@ pub(crate) fn refused(refusal: Refusal, scope: Scope) -> Failure {
             Scope::Admin => "this token is not an admin token (issue one with --scope admin)",
         }),
     }
+}
+
+/// The 403 of a write with a read-only OAuth access token.
+pub(crate) const READ_ONLY: &str = "this OAuth access token has the scope scim.read, which reads only: \
+     ask the token endpoint for the scope scim to write";
+
+/// The caller of a SCIM-scope token, account or OAuth access token (by its prefix, one lookup),
+/// and whether it may only read.
+pub(crate) fn scim_caller(
+    conn: &mut DbConn,
+    token: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<Result<(Caller, bool), Refusal>, ServiceError> {
+    if token.starts_with(crate::oauth::ACCESS_TOKEN_PREFIX) {
+        return Ok(crate::oauth::authenticate(conn, token, now)?
+            .map(|(caller, scope)| (caller, scope == crate::oauth::TokenScope::ScimRead))
+            .ok_or(Refusal::Unknown));
+    }
+    Ok(accounts::authenticate(conn, token, Scope::Scim, now)?.map(|caller| (caller, false)))
 }
 
 /// The 401 of a request without a bearer token.
@@ -138,9 +162,9 @@ where
     let (limits, metrics) = (state.rate_limits.clone(), state.metrics.clone());
     let outcome = web::block(move || -> Result<Result<T, Refusal>, Failure> {
         let mut conn = pool.get().map_err(ServiceError::from)?;
-        match accounts::authenticate(&mut conn, &token, Scope::Scim, now)? {
+        match scim_caller(&mut conn, &token, now)? {
             Err(refusal) => Ok(Err(refusal)),
-            Ok(caller) => {
+            Ok((caller, read_only)) => {
                 super::rate_limit::admit(
                     &limits,
                     &metrics,
@@ -151,6 +175,9 @@ where
                 )?;
                 if let Some(fault) = input.intake.fault() {
                     return Err(fault);
+                }
+                if read_only && input.charge.bucket == Bucket::Write {
+                    return Err(Failure::Forbidden(READ_ONLY));
                 }
                 f(&mut conn, ScimCaller(caller), input).map(Ok)
             }
@@ -195,8 +222,9 @@ async fn authenticate(req: &HttpRequest, scope: Scope) -> Result<Caller, Failure
         return Err(Failure::Unauthorized(NO_TOKEN));
     };
     let now = state.clock.now_naive();
-    let outcome = super::run_db(&state, move |conn| {
-        accounts::authenticate(conn, &token, scope, now)
+    let outcome = super::run_db(&state, move |conn| match scope {
+        Scope::Scim => Ok(scim_caller(conn, &token, now)?.map(|(caller, _)| caller)),
+        Scope::Admin => accounts::authenticate(conn, &token, scope, now),
     })
     .await?;
     outcome.map_err(|refusal| refused(refusal, scope))

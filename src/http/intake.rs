@@ -45,6 +45,9 @@ pub enum Gate {
     Session,
     /// No token: a fault is answered at once.
     Open,
+    /// No token, the body bounded as [`Gate::Open`]; the handler answers a fault in its own format
+    /// (the OAuth token endpoint's RFC 6749 errors).
+    OpenHandler,
 }
 
 /// What intake read of a request: its body, and the first reason it must be refused once the
@@ -95,7 +98,7 @@ pub async fn intake(
         .expect("AppState is registered by http::configure")
         .clone();
     let limit = match gate {
-        Gate::Open => state.settings.max_body_bytes.min(OPEN_BODY_BYTES),
+        Gate::Open | Gate::OpenHandler => state.settings.max_body_bytes.min(OPEN_BODY_BYTES),
         _ => state.settings.max_body_bytes,
     };
     let mut read = read_body(&mut req, limit, state.settings.body_read_timeout).await;
@@ -103,7 +106,7 @@ pub async fn intake(
         read.fault = Some(Fault::NulInTarget);
     }
     let failure = match gate {
-        Gate::Handler => None,
+        Gate::Handler | Gate::OpenHandler => None,
         Gate::Open => read.fault().or_else(|| nul_in_json(&req, &read.body)),
         Gate::Admin | Gate::Session => match authenticate(&req, &state, gate, &read.body).await {
             Err(refused) => Some(refused),

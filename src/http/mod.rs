@@ -1,7 +1,7 @@
 //! HTTP: the route table (`configure`), shared by `serve` and every test, plus the helpers handlers
 //! share. Handlers are thin: extract, call one domain function in `web::block`, map to the wire.
 //!
-//! Grouped by API: [`scim`], [`admin`], [`app`], [`crewplanner`] (and [`health`]), each importing
+//! Grouped by API: [`scim`], [`admin`], [`app`], [`crewplanner`], [`oauth`] (and [`health`]), each importing
 //! only itself and the shared plumbing here ([`auth`], [`intake`], [`error`], [`telemetry`]).
 
 /// The [`crate::context::WriteContext`] of a write by `caller`, built where the write runs (in the
@@ -27,6 +27,7 @@ pub mod crewplanner;
 pub mod error;
 pub mod health;
 pub mod intake;
+pub mod oauth;
 pub mod rate_limit;
 pub mod scim;
 pub mod telemetry;
@@ -78,6 +79,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                         Err::<HttpResponse, _>(ProblemError(Failure::NoRoute))
                     })),
             )
+            .service(
+                web::scope(oauth::TOKEN_PATH)
+                    .wrap(from_fn(|req, next| intake(Gate::OpenHandler, req, next)))
+                    .configure(oauth::token_routes),
+            )
+            .configure(oauth::routes)
             .configure(crewplanner::routes)
             .configure(app::accept::routes(limit));
     }

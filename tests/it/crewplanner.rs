@@ -20,14 +20,14 @@ use serde_json::{Value, json};
 
 use crate::harness::{Resp, TestAccount, TestApp, captured_logs, pool_on, user};
 
-const RSA_A: &str = include_str!("../fixtures/crewplanner/rsa-a.pem");
-const RSA_A_PUB: &str = include_str!("../fixtures/crewplanner/rsa-a.pub.pem");
-const RSA_B: &str = include_str!("../fixtures/crewplanner/rsa-b.pem");
-const EC_A: &str = include_str!("../fixtures/crewplanner/ec-a.pem");
+pub const RSA_A: &str = include_str!("../fixtures/crewplanner/rsa-a.pem");
+pub const RSA_A_PUB: &str = include_str!("../fixtures/crewplanner/rsa-a.pub.pem");
+pub const RSA_B: &str = include_str!("../fixtures/crewplanner/rsa-b.pem");
+pub const EC_A: &str = include_str!("../fixtures/crewplanner/ec-a.pem");
 const EC_A_PUB: &str = include_str!("../fixtures/crewplanner/ec-a.pub.pem");
 const SLUG: &str = "acme";
 
-fn rsa_key(pem: &str) -> EncodingKey {
+pub fn rsa_key(pem: &str) -> EncodingKey {
     EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap()
 }
 
@@ -41,7 +41,7 @@ fn jwk(pem: &str, alg: Algorithm, kid: &str) -> Jwk {
     jwk
 }
 
-fn jwks(keys: &[(&str, Algorithm, &str)]) -> String {
+pub fn jwks(keys: &[(&str, Algorithm, &str)]) -> String {
     serde_json::to_string(&JwkSet {
         keys: keys
             .iter()
@@ -68,7 +68,7 @@ pub fn claims(account: &str, sub: &str) -> Value {
     })
 }
 
-fn sign(claims: &Value, alg: Algorithm, key: &EncodingKey, kid: Option<&str>) -> String {
+pub fn sign(claims: &Value, alg: Algorithm, key: &EncodingKey, kid: Option<&str>) -> String {
     let mut header = Header::new(alg);
     header.kid = kid.map(str::to_owned);
     jsonwebtoken::encode(&header, claims, key).unwrap()
@@ -393,13 +393,17 @@ async fn es256_platform_keys_and_an_accounts_own_hs256_secret_both_work() {
 }
 
 /// A JWKS endpoint on loopback whose document the test can change, counting fetches.
-struct JwksServer {
-    url: String,
-    document: Arc<Mutex<String>>,
-    fetches: Arc<Mutex<usize>>,
+pub struct JwksServer {
+    /// Its URL.
+    pub url: String,
+    /// The document it serves.
+    pub document: Arc<Mutex<String>>,
+    /// How often it was fetched.
+    pub fetches: Arc<Mutex<usize>>,
 }
 
-fn jwks_server(document: String) -> JwksServer {
+/// Serves `document` on loopback.
+pub fn jwks_server(document: String) -> JwksServer {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
     let document = Arc::new(Mutex::new(document));

@@ -32,6 +32,8 @@ mod jobs;
 mod layering;
 mod listing;
 mod mailer;
+mod oauth;
+mod oauth_assertions;
 mod operating;
 mod parser_property;
 mod patch;

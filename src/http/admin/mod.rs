@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod invitation_form;
 pub mod invitations;
 pub mod jobs;
+pub mod oauth_clients;
 pub mod users;
 pub mod views;
 
@@ -31,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(catalog::routes)
         .configure(invitations::routes)
         .configure(users::routes)
+        .configure(oauth_clients::routes)
         .configure(account::routes);
 }
 

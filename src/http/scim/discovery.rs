@@ -94,6 +94,15 @@ async fn service_provider_config(state: web::Data<AppState>, _caller: ScimCaller
             "name": "Bearer token",
             "description": "A long-lived token issued per MobieTrain account, sent as \"Authorization: Bearer <token>\"",
             "primary": true,
+        }, {
+            "type": "oauthbearertoken",
+            "name": "OAuth 2.0 access token",
+            "description": "An access token of the OAuth 2.0 token endpoint (client credentials, \
+                            client secret or signed client assertion per RFC 7523; scopes scim and \
+                            scim.read), sent as \"Authorization: Bearer <access_token>\"",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6749",
+            "documentationUri": format!("{}/.well-known/oauth-authorization-server", state.settings.public_url.trim_end_matches('/')),
+            "primary": false,
         }],
         "meta": {
             "resourceType": "ServiceProviderConfig",
