@@ -163,6 +163,7 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
         },
         parts.clock.clone(),
     ));
+    let clock_for_console = parts.clock.clone();
     AppState {
         pool: parts.pool,
         registry: Arc::new(crate::scim::schema::Registry::embedded().with_limits(limits)),
@@ -178,6 +179,9 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
         }),
         invitations: Arc::new(invitation_settings(&config.invitations)),
         crewplanner: parts.crewplanner,
+        console_sign_in: Arc::new(crate::console_sessions::SignInThrottle::new(
+            clock_for_console,
+        )),
     }
 }
 

@@ -31,6 +31,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console_sessions;
 pub mod context;
 pub mod crewplanner;
 pub mod crypto;

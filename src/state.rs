@@ -80,4 +80,6 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This instance's per-account rate limits.
     pub rate_limits: Arc<crate::accounts::rate_limit::RateLimits>,
+    /// Failed console sign-ins per client address.
+    pub console_sign_in: Arc<crate::console_sessions::SignInThrottle>,
 }

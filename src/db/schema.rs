@@ -323,12 +323,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        account_id -> Text,
+        token_id -> Text,
+        csrf_secret -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(group_members -> group_rules (rule_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_codes -> users (user_id));
 diesel::joinable!(app_profiles -> users (user_id));
 diesel::joinable!(invitations -> users (user_id));
 diesel::joinable!(invitations -> accounts (account_id));
+diesel::joinable!(console_sessions -> api_tokens (token_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -354,4 +367,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     data_migrations,
     server_key,
+    console_sessions,
 );
