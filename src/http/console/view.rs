@@ -81,7 +81,7 @@ fn translate(key: &str, kwargs: minijinja::value::Kwargs) -> Result<String, Erro
 /// The templates, parsed once. They are constants of the binary, like the code.
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    for (name, source) in TEMPLATES {
+    for &(name, source) in TEMPLATES {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("the embedded template {name} parses: {e}"));
     }
