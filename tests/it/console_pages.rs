@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use mobietrain_scim::accounts;
-use mobietrain_scim::clock::Clock;
 use serde_json::json;
 
 use crate::harness::{Resp, TestAccount, TestApp};
@@ -170,7 +169,11 @@ async fn sign_in_sets_a_strict_cookie_the_pages_are_locked_down_and_sign_out_end
     let href = page[start..].split('"').next().unwrap().to_owned();
     let css = c.get(&href).await;
     assert_eq!(css.status, StatusCode::OK);
-    assert!(css.header("cache-control").unwrap().contains("immutable"));
+    assert!(
+        css.header("cache-control").is_some_and(|c| c.contains("immutable")),
+        "{:?}",
+        css.headers
+    );
     assert_eq!(
         css.header("content-security-policy").as_deref(),
         home.header("content-security-policy").as_deref()

@@ -84,13 +84,13 @@ async fn page(
         context! {
             session => signed.layout(),
             nav => "groups",
-            rows => minijinja::Value::from_serialize(&rows),
+            rows => minijinja::value::Serde(&rows),
             total => total,
             page => page,
             pages => total.div_ceil(PAGE_SIZE).max(1),
             notice => notice,
             error => error,
-            v => minijinja::Value::from_serialize(&entered),
+            v => minijinja::value::Serde(&entered),
         },
     ))
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
-use minijinja::{Value, context};
+use minijinja::context;
 use serde::Deserialize;
 
 use super::{ConsoleError, Signed, see_other, texts, view, write};
@@ -213,7 +213,7 @@ async fn list(
             session => signed.layout(),
             nav => "invitations",
             shown => rows.len(),
-            rows => Value::from_serialize(&rows),
+            rows => minijinja::value::Serde(&rows),
             total => total,
             marker => marker,
             q => q,
@@ -359,10 +359,10 @@ fn form_page(
         context! {
             session => signed.layout(),
             nav => "invite",
-            groups => groups,
-            languages => languages,
-            v => Value::from_serialize(entered),
-            errors => errors,
+            groups => minijinja::value::Serde(groups),
+            languages => minijinja::value::Serde(&languages),
+            v => minijinja::value::Serde(entered),
+            errors => minijinja::value::Serde(errors),
             failed => !errors.is_empty(),
         },
     )

@@ -71,7 +71,7 @@ async fn page(
         context! {
             session => signed.layout(),
             nav => "tokens",
-            rows => minijinja::Value::from_serialize(&rows),
+            rows => minijinja::value::Serde(&rows),
             notice => notice,
             error => error,
         },

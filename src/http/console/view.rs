@@ -86,7 +86,11 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             .unwrap_or_else(|e| panic!("the embedded template {name} parses: {e}"));
     }
     env.add_function("t", translate);
-    env.add_global("css", format!("/console/static/{}", *CSS_NAME));
+    // A constant of the binary, not user data: shown as is.
+    env.add_global(
+        "css",
+        Value::from_safe_string(format!("/console/static/{}", *CSS_NAME)),
+    );
     env
 });
 
