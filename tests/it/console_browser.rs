@@ -161,6 +161,16 @@ async fn marker(c: &Client) -> (String, String) {
     )
 }
 
+/// Signs in again (moving the test clock by hours or days ends the session: 30 minutes idle) and
+/// opens `path`.
+async fn sign_in_again(c: &Client, base: &str, token: &str, path: &str) {
+    c.goto(&format!("{base}{path}")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/console/sign-in"));
+    fill(c, "#token", token).await;
+    click(c, "form[action='/console/sign-in'] button").await;
+    c.goto(&format!("{base}{path}")).await.unwrap();
+}
+
 async fn resend_disabled(c: &Client) -> bool {
     c.find(Locator::Css("button.resend"))
         .await
@@ -281,7 +291,7 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
 
     // After 24 hours it is accepted, and a second e-mail goes out.
     clock.advance(chrono::Duration::hours(25));
-    c.goto(&format!("{base}/console/invitations")).await.unwrap();
+    sign_in_again(&c, &base, &account.admin, "/console/invitations").await;
     assert!(!resend_disabled(&c).await);
     click(&c, "button.resend").await;
     assert!(text_of(&c).await.contains("The invitation was sent again."));
@@ -295,14 +305,14 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     let first_sent = clock.now() - chrono::Duration::hours(25);
     clock.advance(first_sent + chrono::Duration::days(53) + chrono::Duration::hours(1) - clock.now());
     app.run_due_jobs_with(mailer.clone(), Vec::new());
-    c.goto(&format!("{base}/console/invitations?marker=yellow")).await.unwrap();
+    sign_in_again(&c, &base, &account.admin, "/console/invitations?marker=yellow").await;
     let (colour, words) = marker(&c).await;
     assert_eq!(colour, "yellow");
     assert!(words.contains("Yellow") && words.contains("expires in 7 days"), "{words}");
     screenshots(&c, "07-marker-yellow").await;
     clock.advance(chrono::Duration::days(4));
     app.run_due_jobs_with(mailer.clone(), Vec::new());
-    c.goto(&format!("{base}/console/invitations")).await.unwrap();
+    sign_in_again(&c, &base, &account.admin, "/console/invitations").await;
     let (colour, words) = marker(&c).await;
     assert_eq!(colour, "red");
     assert!(words.contains("Red") && words.contains("expires in 3 days"), "{words}");
