@@ -165,7 +165,13 @@ async fn marker(c: &Client) -> (String, String) {
 /// opens `path`.
 async fn sign_in_again(c: &Client, base: &str, token: &str, path: &str) {
     c.goto(&format!("{base}{path}")).await.unwrap();
-    assert!(c.current_url().await.unwrap().path().ends_with("/console/sign-in"));
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/console/sign-in")
+    );
     fill(c, "#token", token).await;
     click(c, "form[action='/console/sign-in'] button").await;
     c.goto(&format!("{base}{path}")).await.unwrap();
@@ -212,8 +218,16 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     c.set_window_size(1280, 1000).await.unwrap();
 
     // Sign-in: an unauthenticated visit lands on the form.
-    c.goto(&format!("{base}/console/invitations")).await.unwrap();
-    assert!(c.current_url().await.unwrap().path().ends_with("/console/sign-in"));
+    c.goto(&format!("{base}/console/invitations"))
+        .await
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/console/sign-in")
+    );
     screenshots(&c, "01-sign-in").await;
     fill(&c, "#token", &account.scim).await;
     click(&c, "form[action='/console/sign-in'] button").await;
@@ -235,10 +249,19 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     screenshots(&c, "03-groups").await;
 
     // The invite form: first sent empty (every rule beside its field), then filled in.
-    c.goto(&format!("{base}/console/invitations/new")).await.unwrap();
+    c.goto(&format!("{base}/console/invitations/new"))
+        .await
+        .unwrap();
     click(&c, "input[name=role][value=manager]").await;
     click(&c, "#invite-submit").await;
-    for field in ["givenName", "familyName", "email", "groupIds", "stores", "agreementAccepted"] {
+    for field in [
+        "givenName",
+        "familyName",
+        "email",
+        "groupIds",
+        "stores",
+        "agreementAccepted",
+    ] {
         c.find(Locator::Id(&format!("{field}-errors")))
             .await
             .unwrap_or_else(|_| panic!("an error beside {field}"));
@@ -260,7 +283,10 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     click(&c, "#invite-submit").await;
     let page = text_of(&c).await;
     assert!(page.contains("The invitation is on its way."), "{page}");
-    assert!(page.contains("Zoë Lambert") && page.contains("Bakers Gent"), "{page}");
+    assert!(
+        page.contains("Zoë Lambert") && page.contains("Bakers Gent"),
+        "{page}"
+    );
     assert_eq!(marker(&c).await.0, "ok");
     assert!(marker(&c).await.1.contains("expires in 60 days"));
     // Within 24 hours of the invitation, resend is inactive and says when it is available.
@@ -286,7 +312,10 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     .unwrap();
     click(&c, "button.resend").await;
     let page = text_of(&c).await;
-    assert!(page.contains("Not sent: this invitation was sent less than 24 hours ago"), "{page}");
+    assert!(
+        page.contains("Not sent: this invitation was sent less than 24 hours ago"),
+        "{page}"
+    );
     screenshots(&c, "06-resend-refused").await;
 
     // After 24 hours it is accepted, and a second e-mail goes out.
@@ -303,19 +332,33 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
 
     // The marker turns yellow 7 days before expiry, red 3 days before.
     let first_sent = clock.now() - chrono::Duration::hours(25);
-    clock.advance(first_sent + chrono::Duration::days(53) + chrono::Duration::hours(1) - clock.now());
+    clock.advance(
+        first_sent + chrono::Duration::days(53) + chrono::Duration::hours(1) - clock.now(),
+    );
     app.run_due_jobs_with(mailer.clone(), Vec::new());
-    sign_in_again(&c, &base, &account.admin, "/console/invitations?marker=yellow").await;
+    sign_in_again(
+        &c,
+        &base,
+        &account.admin,
+        "/console/invitations?marker=yellow",
+    )
+    .await;
     let (colour, words) = marker(&c).await;
     assert_eq!(colour, "yellow");
-    assert!(words.contains("Yellow") && words.contains("expires in 7 days"), "{words}");
+    assert!(
+        words.contains("Yellow") && words.contains("expires in 7 days"),
+        "{words}"
+    );
     screenshots(&c, "07-marker-yellow").await;
     clock.advance(chrono::Duration::days(4));
     app.run_due_jobs_with(mailer.clone(), Vec::new());
     sign_in_again(&c, &base, &account.admin, "/console/invitations").await;
     let (colour, words) = marker(&c).await;
     assert_eq!(colour, "red");
-    assert!(words.contains("Red") && words.contains("expires in 3 days"), "{words}");
+    assert!(
+        words.contains("Red") && words.contains("expires in 3 days"),
+        "{words}"
+    );
     screenshots(&c, "08-marker-red").await;
 
     // Withdraw, through its confirmation page.
@@ -331,7 +374,10 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     // The provisioning log shows what happened, diffs as tables.
     c.goto(&format!("{base}/console/log")).await.unwrap();
     let page = text_of(&c).await;
-    assert!(page.contains("invitation.withdrawn") && page.contains("group.created"), "{page}");
+    assert!(
+        page.contains("invitation.withdrawn") && page.contains("group.created"),
+        "{page}"
+    );
     screenshots(&c, "10-log").await;
 
     // A form posted without its CSRF token is refused.
@@ -353,8 +399,16 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     c.goto(&format!("{base}/console")).await.unwrap();
     click(&c, "#sign-out").await;
     assert!(text_of(&c).await.contains("You are signed out."));
-    c.goto(&format!("{base}/console/invitations")).await.unwrap();
-    assert!(c.current_url().await.unwrap().path().ends_with("/console/sign-in"));
+    c.goto(&format!("{base}/console/invitations"))
+        .await
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/console/sign-in")
+    );
     assert_eq!(app.count("console_sessions"), 0);
 
     c.close().await.unwrap();

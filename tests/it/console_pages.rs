@@ -138,7 +138,10 @@ async fn sign_in_sets_a_strict_cookie_the_pages_are_locked_down_and_sign_out_end
         assert!(cookie.contains(attr), "{cookie}");
     }
     assert!(!cookie.contains("Secure"), "served over http: {cookie}");
-    assert!(!cookie.contains(&account.admin), "the token never reaches the browser");
+    assert!(
+        !cookie.contains(&account.admin),
+        "the token never reaches the browser"
+    );
     assert_eq!(app.count("console_sessions"), 1);
 
     let home = c.get("/console").await;
@@ -170,7 +173,8 @@ async fn sign_in_sets_a_strict_cookie_the_pages_are_locked_down_and_sign_out_end
     let css = c.get(&href).await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(
-        css.header("cache-control").is_some_and(|c| c.contains("immutable")),
+        css.header("cache-control")
+            .is_some_and(|c| c.contains("immutable")),
         "{:?}",
         css.headers
     );
@@ -249,7 +253,11 @@ async fn a_post_without_its_csrf_token_is_refused_and_changes_nothing() {
     let r = c
         .post(
             "/console/groups",
-            &[("csrf", &csrf), ("displayName", "Sales"), ("groupType", "Department")],
+            &[
+                ("csrf", &csrf),
+                ("displayName", "Sales"),
+                ("groupType", "Department"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
@@ -275,7 +283,11 @@ async fn revoking_the_token_ends_its_sessions() {
     let r = c.get("/console").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.header("location").as_deref(), Some("/console/sign-in"));
-    assert_eq!(app.count("console_sessions"), 0, "the ended session is gone");
+    assert_eq!(
+        app.count("console_sessions"),
+        0,
+        "the ended session is gone"
+    );
 }
 
 #[actix_web::test]
@@ -320,11 +332,21 @@ async fn another_accounts_data_is_never_shown_nor_changed() {
     app.run_due_jobs();
 
     let mut c = signed_in(&app, &mine).await;
-    for path in ["/console/invitations", "/console/groups", "/console/log", "/console/tokens"] {
+    for path in [
+        "/console/invitations",
+        "/console/groups",
+        "/console/log",
+        "/console/tokens",
+    ] {
         let page = c.get(path).await;
         let text = html(&page);
         assert_eq!(page.status, StatusCode::OK);
-        for theirs in ["Their secret group", "their.person@example.com", id, "Theirs"] {
+        for theirs in [
+            "Their secret group",
+            "their.person@example.com",
+            id,
+            "Theirs",
+        ] {
             assert!(!text.contains(theirs), "{path} shows {theirs}");
         }
     }
@@ -336,13 +358,25 @@ async fn another_accounts_data_is_never_shown_nor_changed() {
     );
     let csrf = c.csrf().await;
     let r = c
-        .post(&format!("/console/invitations/{id}/withdraw"), &[("csrf", &csrf)])
+        .post(
+            &format!("/console/invitations/{id}/withdraw"),
+            &[("csrf", &csrf)],
+        )
         .await;
-    assert_eq!(r.header("location").as_deref(), Some("/console/invitations?notice=gone"));
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/console/invitations?notice=gone")
+    );
     let r = c
-        .post(&format!("/console/invitations/{id}/resend"), &[("csrf", &csrf)])
+        .post(
+            &format!("/console/invitations/{id}/resend"),
+            &[("csrf", &csrf)],
+        )
         .await;
-    assert_eq!(r.header("location").as_deref(), Some("/console/invitations?notice=gone"));
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/console/invitations?notice=gone")
+    );
     assert_eq!(app.count("invitations"), 1);
     let r = c
         .post(
@@ -355,7 +389,10 @@ async fn another_accounts_data_is_never_shown_nor_changed() {
         .id
         .clone();
     let r = c
-        .post(&format!("/console/tokens/{their_token}/revoke"), &[("csrf", &csrf)])
+        .post(
+            &format!("/console/tokens/{their_token}/revoke"),
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(
@@ -373,7 +410,10 @@ async fn the_invite_form_shows_each_broken_rule_beside_its_field_and_writes_noth
     let mut c = signed_in(&app, &account).await;
     let csrf = c.csrf().await;
     let form = c.get("/console/invitations/new").await;
-    assert!(html(&form).contains("Sales"), "the account's groups to choose from");
+    assert!(
+        html(&form).contains("Sales"),
+        "the account's groups to choose from"
+    );
 
     let r = c
         .post(
@@ -389,8 +429,17 @@ async fn the_invite_form_shows_each_broken_rule_beside_its_field_and_writes_noth
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let page = html(&r);
-    for field in ["givenName", "email", "groupIds", "stores", "agreementAccepted"] {
-        assert!(page.contains(&format!("id=\"{field}-errors\"")), "{field}: {page}");
+    for field in [
+        "givenName",
+        "email",
+        "groupIds",
+        "stores",
+        "agreementAccepted",
+    ] {
+        assert!(
+            page.contains(&format!("id=\"{field}-errors\"")),
+            "{field}: {page}"
+        );
     }
     assert!(!page.contains("id=\"familyName-errors\""), "{page}");
     assert!(page.contains("value=\"Lee\""), "what was typed stays");
@@ -419,7 +468,10 @@ async fn the_invite_form_shows_each_broken_rule_beside_its_field_and_writes_noth
     assert_eq!(app.count("invitations"), 1);
     let list = c.get("/console/invitations?notice=invited").await;
     let page = html(&list);
-    assert!(page.contains("Ann Lee") && page.contains("ann@example.com"), "{page}");
+    assert!(
+        page.contains("Ann Lee") && page.contains("ann@example.com"),
+        "{page}"
+    );
     assert!(page.contains("expires in 60 days"), "{page}");
     assert!(page.contains("The invitation is on its way."));
 

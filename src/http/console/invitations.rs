@@ -29,13 +29,7 @@ const MAX_SEARCH_LEN: usize = 100;
 /// Store rows on the form.
 const STORE_ROWS: usize = 3;
 /// The notices a redirect may name (`?notice=…`); anything else is ignored.
-const NOTICES: &[&str] = &[
-    "invited",
-    "resent",
-    "resend_refused",
-    "withdrawn",
-    "gone",
-];
+const NOTICES: &[&str] = &["invited", "resent", "resend_refused", "withdrawn", "gone"];
 
 /// Registers the invitation pages.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -43,7 +37,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invitations/new", web::get().to(new_form))
         .route("/invitations/new", web::post().to(create))
         .route("/invitations/{id}/resend", web::post().to(resend))
-        .route("/invitations/{id}/withdraw", web::get().to(confirm_withdraw))
+        .route(
+            "/invitations/{id}/withdraw",
+            web::get().to(confirm_withdraw),
+        )
         .route("/invitations/{id}/withdraw", web::post().to(withdraw));
 }
 
@@ -126,10 +123,9 @@ async fn list(
     let marker = p
         .marker
         .filter(|m| ["ok", "yellow", "red"].contains(&m.as_str()));
-    let q = p
-        .q
-        .map(|q| q.trim().chars().take(MAX_SEARCH_LEN).collect::<String>())
-        .filter(|q| !q.is_empty());
+    let q =
+        p.q.map(|q| q.trim().chars().take(MAX_SEARCH_LEN).collect::<String>())
+            .filter(|q| !q.is_empty());
     let page = super::page_number(p.page.as_deref());
     let st = state.clone();
     let account_id = signed.0.caller.account.id.clone();
@@ -239,7 +235,9 @@ async fn resend(
     .await;
     Ok(match outcome {
         Ok(_) => see_other("/console/invitations?notice=resent"),
-        Err(ServiceError::TooSoon { .. }) => see_other("/console/invitations?notice=resend_refused"),
+        Err(ServiceError::TooSoon { .. }) => {
+            see_other("/console/invitations?notice=resend_refused")
+        }
         Err(ServiceError::NotFound(_)) => see_other("/console/invitations?notice=gone"),
         Err(e) => return Err(e.into()),
     })
@@ -390,11 +388,7 @@ async fn new_form(
 
 /// The form field an error of the domain names (`stores[0].refId` → `stores`).
 fn field_key(field: &str) -> String {
-    field
-        .split(['[', '.'])
-        .next()
-        .unwrap_or(field)
-        .to_owned()
+    field.split(['[', '.']).next().unwrap_or(field).to_owned()
 }
 
 /// Reads the posted form into the domain's form, and what was entered; ids the domain could not

@@ -15,9 +15,7 @@ use crate::state::AppState;
 /// Entries per page.
 const PAGE_SIZE: i64 = 50;
 /// The actions the filter offers.
-const ACTIONS: &[&str] = &[
-    "create", "update", "replace", "delete", "warn", "refuse",
-];
+const ACTIONS: &[&str] = &["create", "update", "replace", "delete", "warn", "refuse"];
 /// The longest user id read.
 const MAX_ID_LEN: usize = 64;
 
@@ -92,7 +90,10 @@ async fn list(
     params: web::Query<Params>,
 ) -> Result<HttpResponse, ConsoleError> {
     let p = params.into_inner();
-    let user = p.user.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+    let user = p
+        .user
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty());
     let bad_user = user
         .as_deref()
         .is_some_and(|u| u.len() > MAX_ID_LEN || !u.bytes().all(|b| b.is_ascii_graphic()));
@@ -164,7 +165,13 @@ mod tests {
         ));
         let got: Vec<_> = lines
             .iter()
-            .map(|c| (c.attribute.as_str(), c.before.as_deref(), c.after.as_deref()))
+            .map(|c| {
+                (
+                    c.attribute.as_str(),
+                    c.before.as_deref(),
+                    c.after.as_deref(),
+                )
+            })
             .collect();
         assert!(got.contains(&("name.givenName", Some("Ann"), Some("Anne"))));
         assert!(got.contains(&("added", None, Some("2"))));

@@ -47,7 +47,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(groups::routes)
             .configure(log::routes)
             .configure(tokens::routes)
-            .default_service(web::to(|| async { ConsoleError::NotFound.error_response() })),
+            .default_service(web::to(|| async {
+                ConsoleError::NotFound.error_response()
+            })),
     );
 }
 
@@ -86,10 +88,7 @@ async fn stylesheet(name: web::Path<String>) -> HttpResponse {
     }
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
-        .insert_header((
-            header::CACHE_CONTROL,
-            "public, max-age=31536000, immutable",
-        ))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
         .body(view::CSS)
 }
 

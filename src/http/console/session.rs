@@ -48,7 +48,11 @@ fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
 }
 
 /// A `Set-Cookie` value for `name` on `/console`, living `max_age` seconds (0 deletes it).
@@ -75,9 +79,8 @@ fn sign_in_page(
 ) -> HttpResponse {
     let pre = cookie(req, PRE_COOKIE).unwrap_or_else(|| crate::crypto::random_token(""));
     let csrf = state.server_key.mac(PRE_PURPOSE, &[pre.as_bytes()]);
-    let error = error.map(|(key, args)| {
-        super::texts::format(key, &args).unwrap_or_else(|| key.to_owned())
-    });
+    let error =
+        error.map(|(key, args)| super::texts::format(key, &args).unwrap_or_else(|| key.to_owned()));
     let notice = req
         .query_string()
         .contains("signed-out")
@@ -129,7 +132,10 @@ async fn sign_in(
         ));
     };
     let now = state.clock.now_naive();
-    let outcome = run_db(&state, move |conn| console_sessions::sign_in(conn, &token, now)).await?;
+    let outcome = run_db(&state, move |conn| {
+        console_sessions::sign_in(conn, &token, now)
+    })
+    .await?;
     match outcome {
         Ok(opened) => {
             let max_age = (opened.expires_at - now).num_seconds();
@@ -217,10 +223,12 @@ impl FromRequest for Signed {
                 return Err(ConsoleError::SignIn);
             };
             let now = state.clock.now_naive();
-            run_db(&state, move |conn| console_sessions::resume(conn, &secret, now))
-                .await?
-                .map(Signed)
-                .ok_or(ConsoleError::SignIn)
+            run_db(&state, move |conn| {
+                console_sessions::resume(conn, &secret, now)
+            })
+            .await?
+            .map(Signed)
+            .ok_or(ConsoleError::SignIn)
         })
     }
 }

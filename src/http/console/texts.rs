@@ -68,7 +68,10 @@ const EN: &[(&str, &str)] = &[
         "home.invite",
         "Invite a new user to the MobieTrain app by e-mail.",
     ),
-    ("home.groups", "The user groups of the account, and new ones."),
+    (
+        "home.groups",
+        "The user groups of the account, and new ones.",
+    ),
     (
         "home.log",
         "Every change, warning and refusal, with what changed.",
@@ -147,11 +150,20 @@ const EN: &[(&str, &str)] = &[
         "invite.intro",
         "The person receives an e-mail with a link to register for the MobieTrain app.",
     ),
-    ("invite.failed", "The invitation was not sent. Correct the fields marked below."),
+    (
+        "invite.failed",
+        "The invitation was not sent. Correct the fields marked below.",
+    ),
     ("invite.given_name", "First name"),
-    ("invite.given_name_rule", "Required, at most 255 characters."),
+    (
+        "invite.given_name_rule",
+        "Required, at most 255 characters.",
+    ),
     ("invite.family_name", "Last name"),
-    ("invite.family_name_rule", "Required, at most 255 characters."),
+    (
+        "invite.family_name_rule",
+        "Required, at most 255 characters.",
+    ),
     ("invite.email", "E-mail address"),
     (
         "invite.email_rule",
@@ -171,7 +183,10 @@ const EN: &[(&str, &str)] = &[
         "invite.groups_rule",
         "Choose at least one: without a group the user sees no learning content.",
     ),
-    ("invite.no_groups", "The account has no groups yet: create one first."),
+    (
+        "invite.no_groups",
+        "The account has no groups yet: create one first.",
+    ),
     ("invite.role", "Role"),
     ("invite.role_user", "User"),
     ("invite.role_manager", "Manager"),
@@ -185,8 +200,14 @@ const EN: &[(&str, &str)] = &[
     ("invite.store_name", "Store name"),
     ("invite.store_country", "Country calling code"),
     ("invite.language", "Language of the e-mail"),
-    ("invite.language_rule", "The invitation and its reminders are written in it."),
-    ("invite.agreement", "I accept the user agreement on behalf of my company."),
+    (
+        "invite.language_rule",
+        "The invitation and its reminders are written in it.",
+    ),
+    (
+        "invite.agreement",
+        "I accept the user agreement on behalf of my company.",
+    ),
     ("invite.agreement_rule", "Required."),
     ("invite.submit", "Invite"),
     ("language.en", "English"),
@@ -201,7 +222,10 @@ const EN: &[(&str, &str)] = &[
     ("groups.none", "The account has no groups yet."),
     ("groups.no_type", "(none)"),
     ("groups.create", "Create a group"),
-    ("groups.name_rule", "Required, unique in the account, at most 255 characters."),
+    (
+        "groups.name_rule",
+        "Required, unique in the account, at most 255 characters.",
+    ),
     (
         "groups.type_rule",
         "Optional: what the group stands for, such as Department, Region or Store.",
@@ -234,7 +258,10 @@ const EN: &[(&str, &str)] = &[
     ("log.before", "Before"),
     ("log.after", "After"),
     ("log.nothing", "—"),
-    ("log.bad_user", "A user id is at most 64 characters, without spaces."),
+    (
+        "log.bad_user",
+        "A user id is at most 64 characters, without spaces.",
+    ),
     // Tokens
     ("tokens.title", "Tokens"),
     (
@@ -253,7 +280,10 @@ const EN: &[(&str, &str)] = &[
     ("tokens.revoke", "Revoke"),
     ("tokens.this_session", "(this session)"),
     ("tokens.issue", "Issue a token"),
-    ("tokens.label_rule", "The person or system it is for; 1 to 255 characters."),
+    (
+        "tokens.label_rule",
+        "The person or system it is for; 1 to 255 characters.",
+    ),
     ("tokens.issue_submit", "Issue token"),
     ("tokens.failed", "No token was issued: {detail}"),
     ("tokens.issued_title", "Your new token"),
