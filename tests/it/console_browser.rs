@@ -149,6 +149,20 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
+/// Clicks what submits a form or follows a link, and waits until the next page replaced this one
+/// (a click returns before the navigation it starts has finished).
+async fn submit(c: &Client, css: &str) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    click(c, css).await;
+    for _ in 0..2000 {
+        if old.tag_name().await.is_err() {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("clicking {css} led to no new page");
+}
+
 /// The invitation row's marker (`ok`, `yellow`, `red`) and its text.
 async fn marker(c: &Client) -> (String, String) {
     let m = c
@@ -173,7 +187,7 @@ async fn sign_in_again(c: &Client, base: &str, token: &str, path: &str) {
             .ends_with("/console/sign-in")
     );
     fill(c, "#token", token).await;
-    click(c, "form[action='/console/sign-in'] button").await;
+    submit(c, "form[action='/console/sign-in'] button").await;
     c.goto(&format!("{base}{path}")).await.unwrap();
 }
 
@@ -230,10 +244,10 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     );
     screenshots(&c, "01-sign-in").await;
     fill(&c, "#token", &account.scim).await;
-    click(&c, "form[action='/console/sign-in'] button").await;
+    submit(&c, "form[action='/console/sign-in'] button").await;
     assert!(text_of(&c).await.contains("This is a SCIM token"));
     fill(&c, "#token", &account.admin).await;
-    click(&c, "form[action='/console/sign-in'] button").await;
+    submit(&c, "form[action='/console/sign-in'] button").await;
     assert_eq!(c.current_url().await.unwrap().path(), "/console");
     assert!(text_of(&c).await.contains("Boulangerie Dupont"));
     screenshots(&c, "02-home").await;
@@ -242,7 +256,7 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     c.goto(&format!("{base}/console/groups")).await.unwrap();
     fill(&c, "#displayName", "Bakers Gent").await;
     fill(&c, "#groupType", "Department").await;
-    click(&c, "#create-group").await;
+    submit(&c, "#create-group").await;
     let page = text_of(&c).await;
     assert!(page.contains("The group was created."), "{page}");
     assert!(page.contains("Bakers Gent") && page.contains("Department"));
@@ -253,7 +267,7 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
         .await
         .unwrap();
     click(&c, "input[name=role][value=manager]").await;
-    click(&c, "#invite-submit").await;
+    submit(&c, "#invite-submit").await;
     for field in [
         "givenName",
         "familyName",
@@ -280,7 +294,7 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
         .await
         .unwrap();
     click(&c, "#agreementAccepted").await;
-    click(&c, "#invite-submit").await;
+    submit(&c, "#invite-submit").await;
     let page = text_of(&c).await;
     assert!(page.contains("The invitation is on its way."), "{page}");
     assert!(
@@ -310,7 +324,7 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     )
     .await
     .unwrap();
-    click(&c, "button.resend").await;
+    submit(&c, "button.resend").await;
     let page = text_of(&c).await;
     assert!(
         page.contains("Not sent: this invitation was sent less than 24 hours ago"),
@@ -322,7 +336,7 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     clock.advance(chrono::Duration::hours(25));
     sign_in_again(&c, &base, &account.admin, "/console/invitations").await;
     assert!(!resend_disabled(&c).await);
-    click(&c, "button.resend").await;
+    submit(&c, "button.resend").await;
     assert!(text_of(&c).await.contains("The invitation was sent again."));
     assert!(resend_disabled(&c).await);
     app.run_due_jobs_with(mailer.clone(), Vec::new());
@@ -362,10 +376,10 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     screenshots(&c, "08-marker-red").await;
 
     // Withdraw, through its confirmation page.
-    click(&c, "a.withdraw").await;
+    submit(&c, "a.withdraw").await;
     assert!(text_of(&c).await.contains("Withdraw the invitation?"));
     screenshots(&c, "09-withdraw-confirm").await;
-    click(&c, "#confirm-withdraw").await;
+    submit(&c, "#confirm-withdraw").await;
     let page = text_of(&c).await;
     assert!(page.contains("The invitation was withdrawn"), "{page}");
     assert!(page.contains("No invited users match."));
@@ -389,7 +403,7 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     .await
     .unwrap();
     fill(&c, "#displayName", "Forged").await;
-    click(&c, "#create-group").await;
+    submit(&c, "#create-group").await;
     assert!(text_of(&c).await.contains("did not come from this console"));
     let png = c.screenshot().await.unwrap();
     std::fs::write(screenshot_dir().join("11-csrf-refused-desktop.png"), png).unwrap();
@@ -397,7 +411,7 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
 
     // Sign out; the console is closed again.
     c.goto(&format!("{base}/console")).await.unwrap();
-    click(&c, "#sign-out").await;
+    submit(&c, "#sign-out").await;
     assert!(text_of(&c).await.contains("You are signed out."));
     c.goto(&format!("{base}/console/invitations"))
         .await
