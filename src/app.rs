@@ -177,6 +177,7 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
         config.oauth.access_token_ttl_secs,
         parts.clock.clone(),
     ));
+    let clock_for_console = parts.clock.clone();
     AppState {
         oauth,
         pool: parts.pool,
@@ -194,6 +195,9 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
         invitations: Arc::new(invitation_settings(&config.invitations)),
         sign_in_limits,
         crewplanner: parts.crewplanner,
+        console_sign_in: Arc::new(crate::console_sessions::SignInThrottle::new(
+            clock_for_console,
+        )),
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! main → cli → bench → app → http → state → {invitations, crewplanner, oauth, refold, search} → users
-//!      → {groups, stores} → {audit, sessions} → accounts → foundation
+//!      → {groups, stores} → {audit, sessions, console_sessions} → accounts → foundation
 //! ```
 //!
 //! - [`cli`] parses the command line into one validated [`config::Config`]; [`app`] is the one
@@ -15,7 +15,7 @@
 //! - The domain: [`users`] (with its rules, group rules and the provisioning job type),
 //!   [`groups`], [`stores`], [`invitations`], [`crewplanner`], [`oauth`] (OAuth clients and
 //!   their access tokens), [`accounts`] (with the account
-//!   settings), [`audit`] (the provisioning log), [`sessions`], [`search`] (one search over
+//!   settings), [`audit`] (the provisioning log), [`sessions`], [`console_sessions`], [`search`] (one search over
 //!   every resource type); [`refold`] re-folds stored identifiers once after the schema
 //!   migrations. Each table has one owning module; others ask it.
 //! - The foundation, which imports no domain or HTTP module: [`scim`] (the protocol, pure: entity
@@ -32,6 +32,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console_sessions;
 pub mod context;
 pub mod crewplanner;
 pub mod crypto;

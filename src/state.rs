@@ -84,4 +84,6 @@ pub struct AppState {
     pub sign_in_limits: Arc<crate::signin::limits::SignInLimits>,
     /// OAuth for provisioning clients: token lifetime, client JWKS caches, failure limits.
     pub oauth: Arc<crate::oauth::OAuth>,
+    /// Failed console sign-ins per client address.
+    pub console_sign_in: Arc<crate::console_sessions::SignInThrottle>,
 }

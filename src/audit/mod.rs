@@ -192,6 +192,8 @@ pub struct Query {
     pub resource_id: Option<String>,
     /// Only events with this code.
     pub code: Option<String>,
+    /// Only events with this action (`create`, `warn`, `refuse`, …).
+    pub action: Option<String>,
     /// Only events at or after this time.
     pub since: Option<NaiveDateTime>,
     /// Only events before this time.
@@ -220,6 +222,9 @@ pub fn list(
         }
         if let Some(code) = &query.code {
             q = q.filter(audit_events::code.eq(code.clone()));
+        }
+        if let Some(action) = &query.action {
+            q = q.filter(audit_events::action.eq(action.clone()));
         }
         if let Some(since) = query.since {
             q = q.filter(audit_events::occurred_at.ge(since));

@@ -584,3 +584,24 @@ pub struct OAuthUsedJtiRow {
     /// When the assertion expires (with leeway); the row may go after this.
     pub expires_at: NaiveDateTime,
 }
+
+/// A console session (`/console`): a browser signed in with an admin token. Only the SHA-256 of the
+/// session cookie is stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::console_sessions)]
+pub struct ConsoleSessionRow {
+    /// Hex SHA-256 of the session cookie's value.
+    pub id_hash: String,
+    /// The account signed in to.
+    pub account_id: String,
+    /// The admin token the session was opened with; it ends with the token.
+    pub token_id: String,
+    /// The synchronizer token of the session's forms.
+    pub csrf_secret: String,
+    /// When it was opened.
+    pub created_at: NaiveDateTime,
+    /// When it was last used (written at most once a minute).
+    pub last_seen_at: NaiveDateTime,
+    /// When it ends, however active (the absolute timeout).
+    pub expires_at: NaiveDateTime,
+}

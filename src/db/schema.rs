@@ -400,6 +400,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        account_id -> Text,
+        token_id -> Text,
+        csrf_secret -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(group_members -> group_rules (rule_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_codes -> users (user_id));
@@ -412,6 +424,7 @@ diesel::joinable!(oauth_client_secrets -> oauth_clients (client_id));
 diesel::joinable!(oauth_access_tokens -> oauth_clients (client_id));
 diesel::joinable!(oauth_access_tokens -> oauth_client_secrets (secret_id));
 diesel::joinable!(oauth_used_jtis -> oauth_clients (client_id));
+diesel::joinable!(console_sessions -> api_tokens (token_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -443,4 +456,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_client_secrets,
     oauth_access_tokens,
     oauth_used_jtis,
+    console_sessions,
 );

@@ -1,7 +1,8 @@
 //! HTTP: the route table (`configure`), shared by `serve` and every test, plus the helpers handlers
 //! share. Handlers are thin: extract, call one domain function in `web::block`, map to the wire.
 //!
-//! Grouped by API: [`scim`], [`admin`], [`app`], [`crewplanner`], [`oauth`] (and [`health`]), each importing
+//! Grouped by API: [`scim`], [`admin`], [`app`], [`crewplanner`], [`oauth`], the HTML [`console`]
+//! (and [`health`]), each importing
 //! only itself and the shared plumbing here ([`auth`], [`intake`], [`error`], [`telemetry`]).
 
 /// The [`crate::context::WriteContext`] of a write by `caller`, built where the write runs (in the
@@ -22,6 +23,7 @@ pub mod access_log;
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod console;
 pub mod cors;
 pub mod crewplanner;
 pub mod error;
@@ -85,6 +87,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(oauth::token_routes),
             )
             .configure(oauth::routes)
+            .configure(console::routes)
             .configure(crewplanner::routes)
             .configure(app::accept::routes(limit));
     }

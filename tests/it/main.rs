@@ -13,6 +13,8 @@ mod cli;
 mod client_lookups;
 mod concurrency;
 mod conformance;
+mod console_browser;
+mod console_pages;
 mod cors;
 mod crewplanner;
 mod discovery;

@@ -62,6 +62,7 @@ async fn list_audit(
         resource_type: p.resource_type,
         resource_id: p.resource_id,
         code: p.code,
+        action: None,
         offset: page.offset() as i64,
         limit: page.count as i64,
     };

@@ -1,0 +1,330 @@
+//! Every text of the console, in one catalog keyed by a stable name, so Dutch, French and German can
+//! follow as catalogs of the same keys. Templates ask for a text with `t("key", name=value)`;
+//! `{name}` in a text is replaced by the named value (escaped by the template like any value).
+//! A key missing from the catalog is an error, so a page never shows a raw key.
+
+/// The English catalog.
+const EN: &[(&str, &str)] = &[
+    ("app.title", "MobieTrain console"),
+    ("app.account", "Account: {name}"),
+    ("app.signed_in_as", "Signed in with the token “{label}”"),
+    ("nav.home", "Home"),
+    ("nav.invitations", "Invited users"),
+    ("nav.invite", "Invite user"),
+    ("nav.groups", "Groups"),
+    ("nav.log", "Provisioning log"),
+    ("nav.tokens", "Tokens"),
+    ("nav.sign_out", "Sign out"),
+    ("nav.skip", "Skip to the content"),
+    // Sign-in
+    ("sign_in.title", "Sign in"),
+    (
+        "sign_in.intro",
+        "Sign in with an admin token of your account. The token stays on the server: your browser only keeps a session cookie, which ends when you sign out, after 30 minutes without use, after 12 hours, or when the token is revoked.",
+    ),
+    ("sign_in.token", "Admin token"),
+    (
+        "sign_in.token_rule",
+        "Starts with mts_. Issue one with: mobietrain-scim token issue --account <id> --scope admin --label \"<your name>\"",
+    ),
+    ("sign_in.submit", "Sign in"),
+    (
+        "sign_in.unknown",
+        "This token is not valid: it is unknown or has been revoked.",
+    ),
+    (
+        "sign_in.wrong_scope",
+        "This is a SCIM token. The console needs an admin token (--scope admin).",
+    ),
+    ("sign_in.empty", "Paste your admin token."),
+    (
+        "sign_in.throttled",
+        "Too many failed sign-ins from this address. Try again after {at}.",
+    ),
+    ("sign_in.signed_out", "You are signed out."),
+    // Errors
+    ("error.title", "Something went wrong"),
+    (
+        "error.csrf",
+        "This form has expired or did not come from this console. Go back, reload the page and try again.",
+    ),
+    ("error.not_found", "This page or item does not exist."),
+    (
+        "error.internal",
+        "The server could not do this. Try again; if it keeps failing, tell your MobieTrain contact.",
+    ),
+    ("error.back", "Back to the console"),
+    // Home
+    ("home.title", "Console"),
+    (
+        "home.intro",
+        "Manage the people and groups of your account in MobieTrain.",
+    ),
+    (
+        "home.invitations",
+        "People invited by e-mail who have not registered yet: markers, resend, withdraw.",
+    ),
+    (
+        "home.invite",
+        "Invite a new user to the MobieTrain app by e-mail.",
+    ),
+    (
+        "home.groups",
+        "The user groups of the account, and new ones.",
+    ),
+    (
+        "home.log",
+        "Every change, warning and refusal, with what changed.",
+    ),
+    (
+        "home.tokens",
+        "The account's API tokens: issue one to a person, revoke one.",
+    ),
+    ("home.coming", "Coming next"),
+    (
+        "home.coming_users",
+        "Users: search, a user's groups, stores and warnings.",
+    ),
+    ("home.coming_stores", "Stores: rename."),
+    // Invited users
+    ("invitations.title", "Invited users"),
+    (
+        "invitations.intro",
+        "People stay here until they register, for at most 60 days. The marker turns yellow 7 days and red 3 days before the invitation expires. Resend is available again 24 hours after it was last used.",
+    ),
+    ("invitations.name", "Name"),
+    ("invitations.contact", "Contact"),
+    ("invitations.groups", "Groups"),
+    ("invitations.invited_on", "Invited on"),
+    ("invitations.expires_on", "Expires on"),
+    ("invitations.status", "Status"),
+    ("invitations.actions", "Actions"),
+    ("invitations.resend", "Resend"),
+    ("invitations.resend_available", "available at {at}"),
+    ("invitations.withdraw", "Withdraw"),
+    ("invitations.none", "No invited users match."),
+    ("invitations.filter_marker", "Marker"),
+    ("invitations.filter_any", "Any"),
+    ("invitations.search", "Search name or e-mail"),
+    ("invitations.apply", "Apply"),
+    ("invitations.count", "{shown} of {total} invited users"),
+    ("invitations.previous", "Previous page"),
+    ("invitations.next", "Next page"),
+    ("invitations.no_name", "(no name)"),
+    ("invitations.reminders", "{n} reminders sent"),
+    ("marker.ok", "Green"),
+    ("marker.yellow", "Yellow"),
+    ("marker.red", "Red"),
+    ("marker.expires_in_days", "expires in {n} days"),
+    ("marker.expires_in_one_day", "expires in 1 day"),
+    ("marker.expires_today", "expires within a day"),
+    ("marker.expired", "expired"),
+    ("notice.invited", "The invitation is on its way."),
+    ("notice.resent", "The invitation was sent again."),
+    (
+        "notice.resend_refused",
+        "Not sent: this invitation was sent less than 24 hours ago. Resend is available again at the time shown.",
+    ),
+    (
+        "notice.withdrawn",
+        "The invitation was withdrawn; its link no longer works.",
+    ),
+    ("notice.group_created", "The group was created."),
+    ("notice.group_renamed", "The group was renamed."),
+    ("notice.token_revoked", "The token was revoked."),
+    (
+        "notice.gone",
+        "That invitation no longer exists (registered, expired or withdrawn).",
+    ),
+    // Withdraw
+    ("withdraw.title", "Withdraw the invitation?"),
+    (
+        "withdraw.explain",
+        "{name} will not be able to register with the link they received. A user created by this invitation is deleted with it.",
+    ),
+    ("withdraw.confirm", "Yes, withdraw"),
+    ("withdraw.cancel", "No, keep it"),
+    // Invite
+    ("invite.title", "Invite user"),
+    (
+        "invite.intro",
+        "The person receives an e-mail with a link to register for the MobieTrain app.",
+    ),
+    (
+        "invite.failed",
+        "The invitation was not sent. Correct the fields marked below.",
+    ),
+    ("invite.given_name", "First name"),
+    (
+        "invite.given_name_rule",
+        "Required, at most 255 characters.",
+    ),
+    ("invite.family_name", "Last name"),
+    (
+        "invite.family_name_rule",
+        "Required, at most 255 characters.",
+    ),
+    ("invite.email", "E-mail address"),
+    (
+        "invite.email_rule",
+        "Required: the invitation goes by e-mail. Must not belong to a user of the account already.",
+    ),
+    ("invite.phone", "Phone number"),
+    (
+        "invite.phone_rule",
+        "Optional, with its country code (+32 470 12 34 56). With an e-mail address too, the e-mail takes precedence.",
+    ),
+    ("invite.job_position", "Job position"),
+    ("invite.job_position_rule", "Optional."),
+    ("invite.company_id", "User/Company ID"),
+    ("invite.company_id_rule", "Optional."),
+    ("invite.groups", "User groups"),
+    (
+        "invite.groups_rule",
+        "Choose at least one: without a group the user sees no learning content.",
+    ),
+    (
+        "invite.no_groups",
+        "The account has no groups yet: create one first.",
+    ),
+    ("invite.role", "Role"),
+    ("invite.role_user", "User"),
+    ("invite.role_manager", "Manager"),
+    ("invite.role_rule", "A manager needs at least one store."),
+    ("invite.stores", "Stores"),
+    (
+        "invite.stores_rule",
+        "Required for a manager (without one a manager cannot get past the language choice in the app); optional for a user. A store has a reference id, a name and its country calling code (32 for Belgium).",
+    ),
+    ("invite.store_ref", "Store reference id"),
+    ("invite.store_name", "Store name"),
+    ("invite.store_country", "Country calling code"),
+    ("invite.language", "Language of the e-mail"),
+    (
+        "invite.language_rule",
+        "The invitation and its reminders are written in it.",
+    ),
+    (
+        "invite.agreement",
+        "I accept the user agreement on behalf of my company.",
+    ),
+    ("invite.agreement_rule", "Required."),
+    ("invite.submit", "Invite"),
+    ("language.en", "English"),
+    ("language.nl", "Dutch"),
+    ("language.fr", "French"),
+    ("language.de", "German"),
+    // Groups
+    ("groups.title", "Groups"),
+    ("groups.name", "Name"),
+    ("groups.type", "Type"),
+    ("groups.external_id", "User group ID"),
+    ("groups.none", "The account has no groups yet."),
+    ("groups.no_type", "(none)"),
+    ("groups.create", "Create a group"),
+    (
+        "groups.name_rule",
+        "Required, unique in the account, at most 255 characters.",
+    ),
+    (
+        "groups.type_rule",
+        "Optional: what the group stands for, such as Department, Region or Store.",
+    ),
+    (
+        "groups.external_id_rule",
+        "Optional: the group's id in your own systems, so it stays linked when renamed.",
+    ),
+    ("groups.create_submit", "Create group"),
+    ("groups.rename", "New name"),
+    ("groups.rename_submit", "Rename"),
+    ("groups.failed", "The group was not saved: {detail}"),
+    ("groups.count", "{total} groups"),
+    // Log
+    ("log.title", "Provisioning log"),
+    ("log.when", "When"),
+    ("log.who", "Who"),
+    ("log.what", "What"),
+    ("log.resource", "Resource"),
+    ("log.changes", "Changes"),
+    ("log.filter_user", "User id"),
+    ("log.filter_action", "Action"),
+    ("log.filter_any", "Any"),
+    ("log.filter_warnings", "Only warnings"),
+    ("log.filter_refusals", "Only refusals"),
+    ("log.apply", "Apply"),
+    ("log.none", "No entries match."),
+    ("log.count", "{shown} of {total} entries"),
+    ("log.attribute", "Attribute"),
+    ("log.before", "Before"),
+    ("log.after", "After"),
+    ("log.nothing", "—"),
+    (
+        "log.bad_user",
+        "A user id is at most 64 characters, without spaces.",
+    ),
+    // Tokens
+    ("tokens.title", "Tokens"),
+    (
+        "tokens.intro",
+        "An admin token opens this console and the admin API; a SCIM token is what an identity provider (Entra ID, Okta) uses. Issue each to one person or system, named in its label: the label is who acted in the provisioning log.",
+    ),
+    ("tokens.label", "Label"),
+    ("tokens.scope", "Scope"),
+    ("tokens.prefix", "Starts with"),
+    ("tokens.created", "Issued"),
+    ("tokens.last_used", "Last used"),
+    ("tokens.state", "State"),
+    ("tokens.live", "live"),
+    ("tokens.revoked", "revoked on {at}"),
+    ("tokens.never", "never"),
+    ("tokens.revoke", "Revoke"),
+    ("tokens.this_session", "(this session)"),
+    ("tokens.issue", "Issue a token"),
+    (
+        "tokens.label_rule",
+        "The person or system it is for; 1 to 255 characters.",
+    ),
+    ("tokens.issue_submit", "Issue token"),
+    ("tokens.failed", "No token was issued: {detail}"),
+    ("tokens.issued_title", "Your new token"),
+    (
+        "tokens.issued_once",
+        "Copy it now: it is shown only this once and cannot be shown again. Store it in a password manager.",
+    ),
+    ("tokens.issued_for", "Issued to “{label}”, scope {scope}."),
+    ("tokens.back", "Back to the tokens"),
+    ("tokens.bad_scope", "choose admin or scim"),
+];
+
+/// The text of `key` in the catalog, if there is one.
+pub fn text(key: &str) -> Option<&'static str> {
+    EN.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// The text of `key` with each `{name}` replaced by its value in `args`.
+pub fn format(key: &str, args: &[(&str, String)]) -> Option<String> {
+    let mut out = text(key)?.to_owned();
+    for (name, value) in args {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_placeholders_are_filled() {
+        let mut keys: Vec<_> = EN.iter().map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(before, keys.len(), "a key is in the catalog twice");
+        assert_eq!(
+            format("marker.expires_in_days", &[("n", "2".into())]).as_deref(),
+            Some("expires in 2 days")
+        );
+        assert!(text("no.such.key").is_none());
+    }
+}
