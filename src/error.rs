@@ -43,6 +43,9 @@ pub enum ServiceError {
     /// The resource existed and is gone for good: used, withdrawn or expired (410).
     #[error("{0}")]
     Gone(String),
+    /// The resource's state forbids the change (409), saying why and what to do instead.
+    #[error("{0}")]
+    Conflict(String),
     /// The caller may not do this to this resource (403), saying why.
     #[error("{0}")]
     Forbidden(String),

@@ -99,7 +99,9 @@ impl Failure {
             Failure::Service(e) => match e {
                 ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
                 ServiceError::Input(_) | ServiceError::InvalidFields(_) => StatusCode::BAD_REQUEST,
-                ServiceError::Uniqueness(_) | ServiceError::FieldTaken(_) => StatusCode::CONFLICT,
+                ServiceError::Uniqueness(_)
+                | ServiceError::FieldTaken(_)
+                | ServiceError::Conflict(_) => StatusCode::CONFLICT,
                 ServiceError::Violated(v) if v.is_conflict() => StatusCode::CONFLICT,
                 ServiceError::Violated(_) => StatusCode::BAD_REQUEST,
                 ServiceError::Gone(_) => StatusCode::GONE,
@@ -152,6 +154,7 @@ impl Failure {
             Failure::Service(ServiceError::Violated(v)) => v.detail(),
             Failure::Service(
                 ServiceError::Uniqueness(d)
+                | ServiceError::Conflict(d)
                 | ServiceError::PreconditionFailed(d)
                 | ServiceError::Gone(d)
                 | ServiceError::Forbidden(d)

@@ -1,6 +1,7 @@
 //! SCIM Users: create, read, replace, delete and list, with MobieTrain's rules, stores and the
 //! provisioning log. Every operation is scoped to one account and runs in one transaction.
 
+pub mod directory;
 pub mod etag;
 pub mod group_rules;
 pub mod input;
