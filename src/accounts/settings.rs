@@ -38,7 +38,9 @@ pub fn change_settings(
         let mut errors = Vec::new();
         if let Some(name) = &change.name {
             match super::check_name("account name", name) {
-                Ok(()) if crate::text::forbidden_char(name, crate::text::Lines::Single).is_none() => {
+                Ok(())
+                    if crate::text::forbidden_char(name, crate::text::Lines::Single).is_none() =>
+                {
                     account.name = name.trim().to_owned()
                 }
                 _ => errors.push(FieldError::new(

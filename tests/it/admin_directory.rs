@@ -78,6 +78,7 @@ async fn users_are_found_by_name_user_name_email_and_phone() {
     let (account, _) = directory(&app).await;
     let search = |term: &str| {
         let path = format!("/admin/v1/users?search={}", enc(term));
+        let term = term.to_owned();
         let app = &app;
         let token = account.admin.clone();
         async move {

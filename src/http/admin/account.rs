@@ -53,7 +53,10 @@ fn change(body: &Value) -> Result<SettingsChange, ServiceError> {
                     out.name = Some(s.clone());
                     Ok(())
                 }
-                _ => Err(FieldError::new(key.as_str(), "must be a string: the account's name")),
+                _ => Err(FieldError::new(
+                    key.as_str(),
+                    "must be a string: the account's name",
+                )),
             },
             "requireExternalId" => boolean().map(|b| out.require_external_id = Some(b)),
             "requireContact" => boolean().map(|b| out.require_contact = Some(b)),

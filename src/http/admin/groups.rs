@@ -127,6 +127,9 @@ async fn delete(
     caller: AdminCaller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ProblemError> {
-    write(&state, caller, move |conn, ctx, _| admin::delete(conn, ctx, &id)).await?;
+    write(&state, caller, move |conn, ctx, _| {
+        admin::delete(conn, ctx, &id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

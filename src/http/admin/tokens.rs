@@ -64,7 +64,10 @@ async fn list(
 }
 
 /// The scope and expiry a request asks for, every bad field named.
-fn terms(body: &NewToken, now: NaiveDateTime) -> Result<(Scope, Option<NaiveDateTime>), ServiceError> {
+fn terms(
+    body: &NewToken,
+    now: NaiveDateTime,
+) -> Result<(Scope, Option<NaiveDateTime>), ServiceError> {
     let mut errors = Vec::new();
     let scope = match body.scope.as_str() {
         "scim" => Some(Scope::Scim),

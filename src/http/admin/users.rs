@@ -78,8 +78,10 @@ async fn list(
         limit: page.count as i64,
     };
     let account_id = caller.0.account.id.clone();
-    let (total, rows) =
-        run_db(&state, move |conn| directory::list(conn, &account_id, &query)).await?;
+    let (total, rows) = run_db(&state, move |conn| {
+        directory::list(conn, &account_id, &query)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(UserPage {
         total_results: total,
         start_index: page.start_index,
