@@ -17,9 +17,9 @@ use serde_json::json;
 
 use crate::audit::{self, Event};
 use crate::context::{Actor, WriteContext, new_id};
-use crate::db::{DbConn, FetchOptional};
 use crate::db::models::StoreRow;
 use crate::db::schema::{stores, user_stores};
+use crate::db::{DbConn, FetchOptional};
 use crate::error::ServiceError;
 use crate::phone::calling_code;
 use crate::scim::error::{AttrPath, Rule, Violation};

@@ -108,7 +108,10 @@ fn check(query: &DirectoryQuery) -> Result<Option<String>, ServiceError> {
         && r != registration::INVITED
         && r != registration::REGISTERED
     {
-        errors.push(FieldError::new("registration", "must be invited or registered"));
+        errors.push(FieldError::new(
+            "registration",
+            "must be invited or registered",
+        ));
     }
     for (field, value) in [("groupId", &query.group_id), ("storeId", &query.store)] {
         if value
@@ -195,8 +198,12 @@ fn condition(sql: &mut SqlBuilder, account_id: &str, query: &DirectoryQuery, sea
             .bind(BindValue::Text(r.clone()));
     }
     if let Some(no_group) = query.in_no_group {
-        sql.push(if no_group { " AND NOT EXISTS" } else { " AND EXISTS" })
-            .push(" (SELECT 1 FROM group_members gm WHERE gm.user_id = users.id)");
+        sql.push(if no_group {
+            " AND NOT EXISTS"
+        } else {
+            " AND EXISTS"
+        })
+        .push(" (SELECT 1 FROM group_members gm WHERE gm.user_id = users.id)");
     }
     if let Some(active) = query.active {
         sql.push(" AND users.active = ")
@@ -248,7 +255,9 @@ fn primary_or_first(rows: Vec<(String, String, Option<bool>)>) -> HashMap<String
             }
         }
     }
-    out.into_iter().map(|(id, (value, _))| (id, value)).collect()
+    out.into_iter()
+        .map(|(id, (value, _))| (id, value))
+        .collect()
 }
 
 /// The summaries of these users of the account, in the order of `ids`: five queries whatever
@@ -288,7 +297,16 @@ pub fn summaries(
     let mut by_id: HashMap<String, UserSummary> = rows
         .into_iter()
         .map(
-            |(id, user_name, given_name, family_name, display_name, origin, registration, active)| {
+            |(
+                id,
+                user_name,
+                given_name,
+                family_name,
+                display_name,
+                origin,
+                registration,
+                active,
+            )| {
                 (
                     id.clone(),
                     UserSummary {
@@ -357,7 +375,12 @@ pub fn summaries(
         .filter(stores::account_id.eq(account_id))
         .filter(user_stores::user_id.eq_any(ids))
         .order((user_stores::user_id, user_stores::position))
-        .select((user_stores::user_id, stores::id, stores::ref_id, stores::name))
+        .select((
+            user_stores::user_id,
+            stores::id,
+            stores::ref_id,
+            stores::name,
+        ))
         .load(conn)?;
     for (user_id, id, ref_id, name) in user_store_rows {
         if let Some(u) = by_id.get_mut(&user_id) {

@@ -33,8 +33,16 @@ async fn a_renamed_account_is_the_name_invitations_carry() {
     let sent = app.mailer.sent();
     assert_eq!(sent.len(), 1);
     let mail = &sent[0];
-    assert!(mail.subject.contains("Acme Retail Belgium"), "{}", mail.subject);
-    assert!(!mail.subject.contains("Default account"), "{}", mail.subject);
+    assert!(
+        mail.subject.contains("Acme Retail Belgium"),
+        "{}",
+        mail.subject
+    );
+    assert!(
+        !mail.subject.contains("Default account"),
+        "{}",
+        mail.subject
+    );
     assert!(mail.text.contains("Acme Retail Belgium"), "{}", mail.text);
 }
 
@@ -81,7 +89,10 @@ async fn the_cli_renames_an_account() {
     assert!(ok, "{out}{err}");
     assert!(out.contains("name:                Acme Retail"), "{out}");
     let (_, shown, _) = cli(&db, &["account", "show", &account]);
-    assert!(shown.contains("name:                Acme Retail"), "{shown}");
+    assert!(
+        shown.contains("name:                Acme Retail"),
+        "{shown}"
+    );
     let (ok, _, err) = cli(&db, &["account", "settings", &account, "--name", " "]);
     assert!(!ok);
     assert!(err.contains("name"), "{err}");

@@ -44,11 +44,13 @@ async fn directory(app: &TestApp) -> (TestAccount, String) {
     let account = app.account("Acme Retail");
     let mut ann = user("ann@example.com");
     ann["phoneNumbers"] = json!([{"value": "+32 470 12 34 56", "type": "mobile"}]);
-    ann[MT] = json!({"stores": [{"refId": "GNT-01", "name": "Gent Zuid", "countryCallingCode": "32"}]});
+    ann[MT] =
+        json!({"stores": [{"refId": "GNT-01", "name": "Gent Zuid", "countryCallingCode": "32"}]});
     let ann = scim_user(app, &account, ann).await;
     let mut bob = user("bob.maes@shop.example");
     bob["name"] = json!({"givenName": "Bob", "familyName": "Maes"});
-    bob[MT] = json!({"stores": [{"refId": "ANT-02", "name": "Antwerpen", "countryCallingCode": "32"}]});
+    bob[MT] =
+        json!({"stores": [{"refId": "ANT-02", "name": "Antwerpen", "countryCallingCode": "32"}]});
     let bob = scim_user(app, &account, bob).await;
     let mut carl = user("carl@example.com");
     carl["name"] = json!({"givenName": "Carl", "familyName": "Ölçer"});
@@ -159,7 +161,11 @@ async fn every_filter_holds_paging_is_stable_and_bad_values_are_named() {
     for (query, expected) in [
         (
             format!("groupId={group}"),
-            vec!["ann@example.com", "bob.maes@shop.example", "dora@example.com"],
+            vec![
+                "ann@example.com",
+                "bob.maes@shop.example",
+                "dora@example.com",
+            ],
         ),
         (
             format!("storeId={gent}"),
@@ -188,7 +194,11 @@ async fn every_filter_holds_paging_is_stable_and_bad_values_are_named() {
         ["bob.maes@shop.example", "carl@example.com"]
     );
     assert_eq!(
-        (&second["totalResults"], &second["startIndex"], &second["itemsPerPage"]),
+        (
+            &second["totalResults"],
+            &second["startIndex"],
+            &second["itemsPerPage"]
+        ),
         (&json!(4), &json!(2), &json!(2))
     );
 
@@ -220,7 +230,10 @@ async fn every_filter_holds_paging_is_stable_and_bad_values_are_named() {
         0
     );
     assert_eq!(
-        app.get("/admin/v1/users", &account.scim).await.status.as_u16(),
+        app.get("/admin/v1/users", &account.scim)
+            .await
+            .status
+            .as_u16(),
         403
     );
 }

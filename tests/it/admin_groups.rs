@@ -208,11 +208,23 @@ async fn a_rename_moves_the_members_etags_and_an_identity_providers_group_is_rea
     // A group made over SCIM is its identity provider's: neither renamed nor deleted here.
     let warehouse = scim_group(&app, &account, "Warehouse", &[]).await;
     let wpath = format!("/admin/v1/groups/{warehouse}");
-    let taken = patch(&app, &path, &account.admin, &json!({"displayName": "WAREHOUSE"})).await;
+    let taken = patch(
+        &app,
+        &path,
+        &account.admin,
+        &json!({"displayName": "WAREHOUSE"}),
+    )
+    .await;
     assert_problem(&taken, 409, None);
     let audit_before = app.count("audit_events");
     for r in [
-        patch(&app, &wpath, &account.admin, &json!({"displayName": "Depot"})).await,
+        patch(
+            &app,
+            &wpath,
+            &account.admin,
+            &json!({"displayName": "Depot"}),
+        )
+        .await,
         app.delete(&wpath, &account.admin).await,
     ] {
         let problem = assert_problem(&r, 409, None);

@@ -56,11 +56,7 @@ async fn a_token_is_issued_to_a_person_who_is_then_the_actor_and_may_be_relabell
 
     // Ann's writes are Ann's in the provisioning log.
     let made = app
-        .post(
-            "/admin/v1/groups",
-            &token,
-            &json!({"displayName": "Sales"}),
-        )
+        .post("/admin/v1/groups", &token, &json!({"displayName": "Sales"}))
         .await;
     assert_eq!(made.status.as_u16(), 201, "{}", made.body);
     let relabelled = patch(
@@ -185,7 +181,10 @@ async fn revoked_and_expired_tokens_open_nothing_and_the_own_token_needs_a_yes()
         .unwrap();
     let refused = app.get("/admin/v1/account", &expired).await;
     let refused = assert_problem(&refused, 401, None);
-    assert_eq!(refused["detail"], unknown["detail"], "told like an unknown token");
+    assert_eq!(
+        refused["detail"], unknown["detail"],
+        "told like an unknown token"
+    );
 
     // Revoked by another admin.
     let (bob_id, bob) = issue("Bob").await;
@@ -194,7 +193,10 @@ async fn revoked_and_expired_tokens_open_nothing_and_the_own_token_needs_a_yes()
         .await;
     assert_eq!(revoked.status.as_u16(), 204, "{}", revoked.body);
     let refused = app.get("/admin/v1/account", &bob).await;
-    assert_eq!(assert_problem(&refused, 401, None)["detail"], unknown["detail"]);
+    assert_eq!(
+        assert_problem(&refused, 401, None)["detail"],
+        unknown["detail"]
+    );
     let list = app.get("/admin/v1/tokens", &account.admin).await;
     let bob_row = list.body["tokens"]
         .as_array()
@@ -210,7 +212,10 @@ async fn revoked_and_expired_tokens_open_nothing_and_the_own_token_needs_a_yes()
     let refused = app.delete(&own_path, &own).await;
     let problem = assert_problem(&refused, 409, None);
     assert!(
-        problem["detail"].as_str().unwrap().contains("revokeOwn=true"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("revokeOwn=true"),
         "{problem}"
     );
     assert_eq!(
