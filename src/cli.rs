@@ -394,10 +394,13 @@ pub enum AccountCommand {
         /// The account id.
         id: String,
     },
-    /// Show, or change, an account's settings.
+    /// Show, or change, an account's name and settings.
     Settings {
         /// The account id.
         id: String,
+        /// Rename the account (invitation e-mails and the CMS show its name).
+        #[arg(long)]
+        name: Option<String>,
         /// Refuse users without externalId (400) instead of warning.
         #[arg(long)]
         require_external_id: Option<bool>,
@@ -431,6 +434,9 @@ pub enum TokenCommand {
         /// Which API the token opens.
         #[arg(long, value_enum, default_value_t = Scope::Scim)]
         scope: Scope,
+        /// Let the token expire this many days from now (1 to 3660); without it, it never expires.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
     },
     /// List an account's tokens (prefixes only).
     List {
@@ -778,6 +784,7 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
         }
         AccountCommand::Settings {
             id,
+            name,
             require_external_id,
             require_contact,
             invite_on_provision,
@@ -785,6 +792,7 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
             agreement_accepted,
         } => {
             let change = crate::invitations::SettingsChange {
+                name,
                 require_external_id,
                 require_contact,
                 invite_on_provision,
@@ -793,6 +801,7 @@ fn account(conn: &mut DbConn, cmd: AccountCommand, clock: &dyn Clock) -> anyhow:
             };
             let a = crate::invitations::change_settings(conn, &id, &change, clock.now_naive())
                 .with_context(|| format!("account {id}"))?;
+            println!("name:                {}", a.name);
             println!("require-external-id: {}", a.require_external_id);
             println!("require-contact:     {}", a.require_contact);
             println!("invite-on-provision: {}", a.invite_on_provision);
@@ -893,12 +902,22 @@ fn token(conn: &mut DbConn, cmd: TokenCommand, clock: &dyn Clock) -> anyhow::Res
             account,
             label,
             scope,
+            expires_in_days,
         } => {
+            let now = clock.now_naive();
+            let expires_at = expires_in_days
+                .map(|days| accounts::expiry_in_days(days, now))
+                .transpose()
+                .context("--expires-in-days")?;
             let (row, token) =
-                accounts::issue_token(conn, &account, &label, scope, clock.now_naive())
+                accounts::issue_token_until(conn, &account, &label, scope, expires_at, now)
                     .with_context(|| format!("account {account}"))?;
+            let until = row
+                .expires_at
+                .map(|at| format!(", expires {}", crate::clock::rfc3339(at)))
+                .unwrap_or_default();
             println!(
-                "issued {} token {} ({:?}); it is shown once, store it now:",
+                "issued {} token {} ({:?}{until}); it is shown once, store it now:",
                 row.scope, row.id, row.label
             );
             println!("{token}");

@@ -61,6 +61,18 @@ pub enum ServiceError {
     Conflict(Box<Conflict>),
 }
 
+impl ServiceError {
+    /// A 409: the resource's state forbids the change, saying why and what to do instead (no
+    /// fields or members beside the detail).
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        ServiceError::Conflict(Box::new(Conflict {
+            detail: detail.into(),
+            errors: Vec::new(),
+            members: serde_json::Map::new(),
+        }))
+    }
+}
+
 /// What a [`ServiceError::Conflict`] says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {

@@ -92,12 +92,21 @@ pub fn list_accounts(conn: &mut DbConn) -> Result<Vec<Account>, ServiceError> {
         .load(conn)?)
 }
 
-/// Accounts with no live token, oldest first, at most `limit`: after a first start whose token
-/// was lost, `serve` names them and how to issue one.
-pub fn without_live_token(conn: &mut DbConn, limit: i64) -> Result<Vec<Account>, ServiceError> {
+/// Accounts with no live token (revoked and expired ones do not count), oldest first, at most
+/// `limit`: after a first start whose token was lost, `serve` names them and how to issue one.
+pub fn without_live_token(
+    conn: &mut DbConn,
+    limit: i64,
+    now: NaiveDateTime,
+) -> Result<Vec<Account>, ServiceError> {
     let live = api_tokens::table
         .filter(api_tokens::account_id.eq(accounts::id))
-        .filter(api_tokens::revoked_at.is_null());
+        .filter(api_tokens::revoked_at.is_null())
+        .filter(
+            api_tokens::expires_at
+                .is_null()
+                .or(api_tokens::expires_at.gt(now)),
+        );
     Ok(accounts::table
         .filter(diesel::dsl::not(diesel::dsl::exists(live)))
         .select(Account::as_select())
@@ -145,11 +154,12 @@ pub fn update_settings(
     Ok(account)
 }
 
-/// Stores an account's settings as they are on `account` (see
+/// Stores an account's name and settings as they are on `account` (see
 /// [`change_settings`], which checks them first).
 pub fn store_settings(conn: &mut DbConn, account: &Account) -> Result<(), ServiceError> {
     diesel::update(accounts::table.find(&account.id))
         .set((
+            accounts::name.eq(&account.name),
             accounts::require_external_id.eq(account.require_external_id),
             accounts::invite_on_provision.eq(account.invite_on_provision),
             accounts::default_language.eq(&account.default_language),
@@ -170,7 +180,8 @@ fn generate_token() -> String {
     crate::crypto::random_token(TOKEN_PREFIX)
 }
 
-/// Issues a token for an account; returns its row and the token itself, which is shown only now.
+/// Issues a token for an account that never expires; returns its row and the token itself, which
+/// is shown only now.
 pub fn issue_token(
     conn: &mut DbConn,
     account_id: &str,
@@ -178,7 +189,46 @@ pub fn issue_token(
     scope: Scope,
     now: NaiveDateTime,
 ) -> Result<(ApiToken, String), ServiceError> {
+    issue_token_until(conn, account_id, label, scope, None, now)
+}
+
+/// The longest a token may live, in days (about ten years): an expiry further out is a mistake.
+pub const MAX_TOKEN_DAYS: i64 = 3660;
+
+/// The expiry `days` days after `now`, checked: 1 to [`MAX_TOKEN_DAYS`].
+pub fn expiry_in_days(days: i64, now: NaiveDateTime) -> Result<NaiveDateTime, ServiceError> {
+    if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+        return Err(ServiceError::invalid_value(format!(
+            "a token lives 1 to {MAX_TOKEN_DAYS} days, not {days}"
+        )));
+    }
+    now.checked_add_signed(Duration::days(days))
+        .ok_or_else(|| ServiceError::invalid_value("the expiry is out of range"))
+}
+
+/// Issues a token for an account, expiring at `expires_at` (which must be in the future) or never;
+/// returns its row and the token itself, which is shown only now.
+pub fn issue_token_until(
+    conn: &mut DbConn,
+    account_id: &str,
+    label: &str,
+    scope: Scope,
+    expires_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<(ApiToken, String), ServiceError> {
     check_name("token label", label)?;
+    if let Some(at) = expires_at {
+        if at <= now {
+            return Err(ServiceError::invalid_value(
+                "the expiry must be in the future",
+            ));
+        }
+        if at > now + Duration::days(MAX_TOKEN_DAYS) {
+            return Err(ServiceError::invalid_value(format!(
+                "the expiry must be at most {MAX_TOKEN_DAYS} days away"
+            )));
+        }
+    }
     find_account(conn, account_id)?;
     let token = generate_token();
     let row = ApiToken {
@@ -191,6 +241,7 @@ pub fn issue_token(
         created_at: now,
         last_used_at: None,
         revoked_at: None,
+        expires_at,
     };
     diesel::insert_into(api_tokens::table)
         .values(&row)
@@ -206,6 +257,53 @@ pub fn list_tokens(conn: &mut DbConn, account_id: &str) -> Result<Vec<ApiToken>,
         .select(ApiToken::as_select())
         .order(api_tokens::id.asc())
         .load(conn)?)
+}
+
+/// Gives the account's token `token_id` a new label (the actor its later writes are logged as).
+pub fn relabel_token(
+    conn: &mut DbConn,
+    account_id: &str,
+    token_id: &str,
+    label: &str,
+) -> Result<ApiToken, ServiceError> {
+    check_name("token label", label)?;
+    let changed = diesel::update(
+        api_tokens::table
+            .filter(api_tokens::account_id.eq(account_id))
+            .filter(api_tokens::id.eq(token_id)),
+    )
+    .set(api_tokens::label.eq(label))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(ServiceError::NotFound("token"));
+    }
+    account_token(conn, account_id, token_id)
+}
+
+/// The account's token `token_id`.
+pub fn account_token(
+    conn: &mut DbConn,
+    account_id: &str,
+    token_id: &str,
+) -> Result<ApiToken, ServiceError> {
+    api_tokens::table
+        .filter(api_tokens::account_id.eq(account_id))
+        .filter(api_tokens::id.eq(token_id))
+        .select(ApiToken::as_select())
+        .fetch_optional(conn)?
+        .ok_or(ServiceError::NotFound("token"))
+}
+
+/// Revokes the account's token `token_id` (404 for another account's); revoking a revoked token
+/// changes nothing. Returns the token and whether this call revoked it.
+pub fn revoke_account_token(
+    conn: &mut DbConn,
+    account_id: &str,
+    token_id: &str,
+    now: NaiveDateTime,
+) -> Result<(ApiToken, bool), ServiceError> {
+    account_token(conn, account_id, token_id)?;
+    revoke_token(conn, token_id, now)
 }
 
 /// Revokes a token; revoking a revoked token changes nothing. Returns the token and whether this
@@ -234,7 +332,7 @@ pub fn revoke_token(
 /// Why a presented token opens nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// Not a token of this server, or revoked.
+    /// Not a token of this server, revoked, or expired.
     Unknown,
     /// A live token of the other scope.
     WrongScope,
@@ -263,7 +361,10 @@ pub fn authenticate(
     let Some((row, account)) = found else {
         return Ok(Err(Refusal::Unknown));
     };
-    if !bool::from(row.token_hash.as_bytes().ct_eq(hash.as_bytes())) || row.revoked_at.is_some() {
+    if !bool::from(row.token_hash.as_bytes().ct_eq(hash.as_bytes()))
+        || row.revoked_at.is_some()
+        || row.expires_at.is_some_and(|at| at <= now)
+    {
         return Ok(Err(Refusal::Unknown));
     }
     if row.scope != scope.as_str() {

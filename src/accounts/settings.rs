@@ -11,6 +11,8 @@ use crate::error::{FieldError, ServiceError};
 /// The account settings an admin sees and changes (`/admin/v1/account`, `account settings`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SettingsChange {
+    /// The account's name, which invitations and the CMS show.
+    pub name: Option<String>,
     /// Refuse SCIM users without externalId.
     pub require_external_id: Option<bool>,
     /// Refuse SCIM users without a contact.
@@ -34,6 +36,22 @@ pub fn change_settings(
     db::write_transaction(conn, |conn| {
         let mut account = super::find_account(conn, account_id)?;
         let mut errors = Vec::new();
+        if let Some(name) = &change.name {
+            match super::check_name("account name", name) {
+                Ok(())
+                    if crate::text::forbidden_char(name, crate::text::Lines::Single).is_none() =>
+                {
+                    account.name = name.trim().to_owned()
+                }
+                _ => errors.push(FieldError::new(
+                    "name",
+                    format!(
+                        "must be 1 to {} characters on one line, without control characters",
+                        super::MAX_NAME_LEN
+                    ),
+                )),
+            }
+        }
         if let Some(l) = &change.default_language {
             match Language::ALL.into_iter().find(|x| x.as_str() == l) {
                 Some(language) => account.default_language = language.as_str().to_owned(),

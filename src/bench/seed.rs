@@ -157,6 +157,7 @@ pub fn group(
         version: 1,
         created_at: now,
         updated_at: now,
+        origin: crate::groups::origin::SCIM.to_owned(),
     };
     db::write_transaction(conn, |conn| {
         diesel::insert_into(groups::table)

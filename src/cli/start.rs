@@ -245,7 +245,8 @@ fn write_token_file(path: &Path, token: &str) -> anyhow::Result<()> {
 /// token was revoked, or lost).
 pub fn hint_for_accounts_without_token(conn: &mut DbConn) -> anyhow::Result<()> {
     const SHOWN: i64 = 5;
-    let accounts = crate::accounts::without_live_token(conn, SHOWN)?;
+    let accounts =
+        crate::accounts::without_live_token(conn, SHOWN, chrono::Utc::now().naive_utc())?;
     let mut out = std::io::stdout().lock();
     for account in &accounts {
         writeln!(

@@ -182,7 +182,7 @@ fn invalid(detail: String) -> InputError {
 }
 
 /// The expression for a stored text value compared case-insensitively without a shadow column.
-fn fold_expression(backend: Backend, column: &str) -> String {
+pub fn fold_expression(backend: Backend, column: &str) -> String {
     match backend {
         Backend::Sqlite => format!("mts_fold({column})"),
         Backend::Postgres => {

@@ -24,16 +24,20 @@ pub struct Listing<'a> {
     pub table: &'a AttributeTable,
 }
 
+/// The row of a `SELECT COUNT(*) AS n` built with [`SqlBuilder`].
 #[derive(diesel::QueryableByName)]
-struct CountRow {
+pub struct CountRow {
+    /// The count.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
+    pub n: i64,
 }
 
+/// A row of a `SELECT … AS id` built with [`SqlBuilder`].
 #[derive(diesel::QueryableByName)]
-struct IdRow {
+pub struct IdRow {
+    /// The id.
     #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
+    pub id: String,
 }
 
 #[derive(diesel::QueryableByName)]

@@ -53,6 +53,8 @@ pub struct ApiToken {
     pub last_used_at: Option<NaiveDateTime>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<NaiveDateTime>,
+    /// When it stops opening anything, if ever.
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 /// A user row: the single-valued attributes of every schema, and the lifecycle fields.
@@ -279,6 +281,7 @@ pub struct GroupRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub origin: String,
 }
 
 /// One membership: a user in a group, made over SCIM (`rule_id` NULL) or by a group rule.

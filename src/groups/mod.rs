@@ -3,6 +3,7 @@
 //! users of the same account; membership changes cost O(change); every write bumps the group's
 //! version and reaches the provisioning log, inside one transaction.
 
+pub mod admin;
 pub mod patch;
 pub mod storage;
 
@@ -24,6 +25,19 @@ use crate::scim::schema::Registry;
 use crate::scim::urn;
 use crate::text::{Lines, char_len, fold_identity, identity_shadow};
 pub use storage::{GroupRecord, Member};
+
+/// Who made a group (`groups.origin`). Only a group made over SCIM is its identity provider's: the
+/// admin API neither renames nor deletes it, as the provider would undo the change.
+pub mod origin {
+    /// Made over SCIM: its identity provider manages it.
+    pub const SCIM: &str = "scim";
+    /// Made through the admin API.
+    pub const ADMIN: &str = "admin";
+    /// Made by a group rule.
+    pub const RULE: &str = "rule";
+    /// Made for a CrewPlanner department.
+    pub const CREWPLANNER: &str = "crewplanner";
+}
 
 /// The longest displayName and groupType, in characters (the seed's "free text, max. 255").
 pub const MAX_TEXT_LEN: usize = 255;
@@ -359,6 +373,16 @@ pub fn create(
     body: &Value,
 ) -> Result<GroupRecord, ServiceError> {
     let input = parse_input(ctx.registry, body)?;
+    create_from(conn, ctx, &input, origin::SCIM)
+}
+
+/// Creates a group from a checked input, with its members, as made by `made_by` (an [`origin`]).
+fn create_from(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    input: &GroupInput,
+    made_by: &str,
+) -> Result<GroupRecord, ServiceError> {
     let row = GroupRow {
         id: crate::context::new_id(),
         account_id: ctx.account.id.clone(),
@@ -369,6 +393,7 @@ pub fn create(
         version: 1,
         created_at: ctx.now,
         updated_at: ctx.now,
+        origin: made_by.to_owned(),
     };
     db::write_transaction(conn, |conn| {
         check_members(conn, &ctx.account.id, &input.members)?;
@@ -381,7 +406,8 @@ pub fn create(
             d.extend(m);
         }
         record(conn, ctx, "create", &row.id, "group.created", Some(detail))?;
-        if row.external_id.is_none() {
+        // The user group ID links a group to an identity provider's; a group made here has none.
+        if row.external_id.is_none() && made_by == origin::SCIM {
             record(
                 conn,
                 ctx,
@@ -567,7 +593,7 @@ fn finish_membership_change(
 
 /// The account's group named `name` (compared by [`fold_identity`]), created with `group_type` when
 /// there is none; `made_by` (a key and value, e.g. `("ruleId", id)`) goes into the provisioning-log
-/// entry of a creation. Two writers creating the same group at once end with one group.
+/// entry of a creation, and says the group's [`origin`] (a rule's `ruleId`, else CrewPlanner). Two writers creating the same group at once end with one group.
 pub fn find_or_create_typed(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
@@ -589,6 +615,11 @@ pub fn find_or_create_typed(
         version: 1,
         created_at: ctx.now,
         updated_at: ctx.now,
+        origin: match made_by {
+            ("ruleId", _) => origin::RULE,
+            _ => origin::CREWPLANNER,
+        }
+        .to_owned(),
     };
     if storage::insert_if_absent(conn, &row)? {
         let mut detail = json!({"displayName": row.display_name, "groupType": row.group_type});

@@ -16,13 +16,14 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::audit::{self, Event};
-use crate::context::{Actor, new_id};
-use crate::db::DbConn;
+use crate::context::{Actor, WriteContext, new_id};
 use crate::db::models::StoreRow;
 use crate::db::schema::{stores, user_stores};
+use crate::db::{DbConn, FetchOptional};
 use crate::error::ServiceError;
 use crate::phone::calling_code;
 use crate::scim::error::{AttrPath, Rule, Violation};
+use crate::text::{Lines, char_len, forbidden_char_detail};
 
 /// A store as a user write names it.
 #[derive(Debug, Clone)]
@@ -238,4 +239,81 @@ pub fn list(
             })
             .collect(),
     ))
+}
+
+/// The longest store name accepted, in characters (the seed's "free text, max. 255").
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Renames the account's store `id` (the only way a store is renamed): the version moves on in
+/// the same statement, so the ETags of its users move too, and the provisioning log records the
+/// old and new name. Renaming to the current name changes nothing.
+pub fn rename(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    id: &str,
+    name: &str,
+) -> Result<StoreSummary, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || char_len(name) > MAX_NAME_LEN {
+        return Err(ServiceError::invalid_value(format!(
+            "\"name\" must be 1 to {MAX_NAME_LEN} characters"
+        )));
+    }
+    if let Some(detail) = forbidden_char_detail("name", name, Lines::Single) {
+        return Err(ServiceError::invalid_value(detail));
+    }
+    crate::db::write_transaction(conn, |conn| {
+        let store = stores::table
+            .filter(stores::account_id.eq(&ctx.account.id))
+            .filter(stores::id.eq(id))
+            .select(StoreRow::as_select())
+            .fetch_optional(conn)?
+            .ok_or(ServiceError::NotFound("store"))?;
+        if store.name.as_deref() != Some(name) {
+            diesel::update(
+                stores::table
+                    .filter(stores::account_id.eq(&ctx.account.id))
+                    .filter(stores::id.eq(id)),
+            )
+            .set((
+                stores::name.eq(name),
+                stores::updated_at.eq(ctx.now),
+                stores::version.eq(stores::version + 1),
+            ))
+            .execute(conn)?;
+            audit::record_write(
+                conn,
+                ctx,
+                Event {
+                    action: "update",
+                    resource_type: "Store",
+                    resource_id: Some(id),
+                    code: "store.renamed",
+                    detail: Some(json!({"refId": store.ref_id,
+                                        "name": {"from": store.name, "to": name}})),
+                },
+            )?;
+        }
+        Ok::<(), ServiceError>(())
+    })?;
+    summary(conn, &ctx.account.id, id)
+}
+
+/// The account's store `id` with its user count.
+pub fn summary(
+    conn: &mut DbConn,
+    account_id: &str,
+    id: &str,
+) -> Result<StoreSummary, ServiceError> {
+    let store = stores::table
+        .filter(stores::account_id.eq(account_id))
+        .filter(stores::id.eq(id))
+        .select(StoreRow::as_select())
+        .fetch_optional(conn)?
+        .ok_or(ServiceError::NotFound("store"))?;
+    let user_count = user_stores::table
+        .filter(user_stores::store_id.eq(id))
+        .select(diesel::dsl::count(user_stores::user_id).aggregate_distinct())
+        .get_result(conn)?;
+    Ok(StoreSummary { store, user_count })
 }

@@ -2,6 +2,7 @@
 //! provisioning log. Every operation is scoped to one account and runs in one transaction.
 
 pub mod contact;
+pub mod directory;
 pub mod etag;
 pub mod group_rules;
 pub mod input;

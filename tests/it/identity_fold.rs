@@ -336,6 +336,7 @@ async fn the_refold_of_older_data_keeps_colliding_rows_and_reports_them_once() {
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                origin: "scim".into(),
             },
         )
         .unwrap();

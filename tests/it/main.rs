@@ -4,6 +4,10 @@
 mod harness;
 
 mod account_settings;
+mod admin_account;
+mod admin_directory;
+mod admin_groups;
+mod admin_tokens;
 mod admin_users;
 mod audit;
 mod auth;

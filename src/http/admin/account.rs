@@ -1,6 +1,7 @@
-//! The account's settings on the admin API: `GET /admin/v1/account` and `PATCH /admin/v1/account`
-//! with any of `requireExternalId`, `inviteOnProvision` (turning it on needs `agreementAccepted`
-//! once), `defaultLanguage`.
+//! The account's name and settings on the admin API: `GET /admin/v1/account` and
+//! `PATCH /admin/v1/account` with any of `name` (what invitations and the CMS show),
+//! `requireExternalId`, `requireContact`, `inviteOnProvision` (turning it on needs
+//! `agreementAccepted` once), `defaultLanguage`. An unknown field is a 400 naming it.
 
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
@@ -47,6 +48,16 @@ fn change(body: &Value) -> Result<SettingsChange, ServiceError> {
             _ => Err(FieldError::new(key.as_str(), "must be true or false")),
         };
         let result = match key.as_str() {
+            "name" => match value {
+                Value::String(s) => {
+                    out.name = Some(s.clone());
+                    Ok(())
+                }
+                _ => Err(FieldError::new(
+                    key.as_str(),
+                    "must be a string: the account's name",
+                )),
+            },
             "requireExternalId" => boolean().map(|b| out.require_external_id = Some(b)),
             "requireContact" => boolean().map(|b| out.require_contact = Some(b)),
             "inviteOnProvision" => boolean().map(|b| out.invite_on_provision = Some(b)),
@@ -59,11 +70,11 @@ fn change(body: &Value) -> Result<SettingsChange, ServiceError> {
                 _ => Err(FieldError::new(key.as_str(), "must be en, nl, fr or de")),
             },
             // Read-only fields a client may echo back.
-            "id" | "name" | "inviteAgreementAcceptedAt" => Ok(()),
+            "id" | "inviteAgreementAcceptedAt" => Ok(()),
             _ => Err(FieldError::new(
                 key.chars().take(64).collect::<String>(),
-                "is not a setting (the settings are requireExternalId, requireContact, inviteOnProvision, \
-                 defaultLanguage, agreementAccepted)",
+                "is not a setting (the settings are name, requireExternalId, requireContact, \
+                 inviteOnProvision, defaultLanguage, agreementAccepted)",
             )),
         };
         if let Err(e) = result {

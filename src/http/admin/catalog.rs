@@ -1,5 +1,5 @@
-//! The admin API's account catalogue: stores (`GET /admin/v1/stores`, paged, with user counts) and
-//! group rules (`GET`/`POST /admin/v1/group-rules`, `DELETE /admin/v1/group-rules/{id}`).
+//! The admin API's account catalogue: group rules (`GET`/`POST /admin/v1/group-rules`,
+//! `DELETE /admin/v1/group-rules/{id}`). Stores are in [`super::stores`].
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -7,42 +7,15 @@ use serde::Deserialize;
 use super::super::auth::AdminCaller;
 use super::super::error::ProblemError;
 use super::super::run_db;
-use super::PageParams;
-use super::views::{GroupRule, GroupRuleList, Store, StorePage};
+use super::views::{GroupRule, GroupRuleList};
 use crate::state::AppState;
-use crate::stores;
 use crate::users::group_rules;
 
 /// Registers the catalogue routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/stores", web::get().to(list_stores))
-        .route("/group-rules", web::get().to(list_rules))
+    cfg.route("/group-rules", web::get().to(list_rules))
         .route("/group-rules", web::post().to(create_rule))
         .route("/group-rules/{id}", web::delete().to(delete_rule));
-}
-
-async fn list_stores(
-    state: web::Data<AppState>,
-    caller: AdminCaller,
-    params: web::Query<PageParams>,
-) -> Result<HttpResponse, ProblemError> {
-    let page = params.page(state.settings.max_results)?;
-    let account_id = caller.0.account.id.clone();
-    let (total, rows) = run_db(&state, move |conn| {
-        Ok(stores::list(
-            conn,
-            &account_id,
-            page.offset() as i64,
-            page.count as i64,
-        )?)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(StorePage {
-        total_results: total,
-        start_index: page.start_index,
-        items_per_page: rows.len(),
-        stores: rows.iter().map(Store::from).collect(),
-    }))
 }
 
 /// The body of `POST /admin/v1/group-rules`.

@@ -1,15 +1,20 @@
 //! The admin API (`/admin/v1`, admin-scope tokens, `application/problem+json` errors): the
-//! provisioning log ([`audit`]), the account's background jobs ([`jobs`]), its stores and group
-//! rules ([`catalog`]), invitations ([`invitations`]), users ([`users`]) and settings
-//! ([`account`]). Handlers call the domain, which returns data; [`views`] shapes it for the wire.
+//! provisioning log ([`audit`]), the account's background jobs ([`jobs`]), its group rules
+//! ([`catalog`]), stores ([`stores`]), groups ([`groups`]), invitations ([`invitations`]), users
+//! ([`users`]), settings ([`account`]) and API tokens ([`tokens`]). Handlers call the domain,
+//! which returns data; [`views`] and [`directory_views`] shape it for the wire.
 
 pub mod account;
 pub mod audit;
 pub mod catalog;
+pub mod directory_views;
+pub mod groups;
 pub mod invitation_form;
 pub mod invitations;
 pub mod jobs;
 pub mod oauth_clients;
+pub mod stores;
+pub mod tokens;
 pub mod users;
 pub mod views;
 
@@ -33,7 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(invitations::routes)
         .configure(users::routes)
         .configure(oauth_clients::routes)
-        .configure(account::routes);
+        .configure(account::routes)
+        .configure(stores::routes)
+        .configure(groups::routes)
+        .configure(tokens::routes);
 }
 
 /// Paging parameters.
