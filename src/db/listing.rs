@@ -243,6 +243,14 @@ impl Listing<'_> {
     ) -> Result<(SqlBuilder, Option<SortKey>), ServiceError> {
         let sort = request.sort.as_ref();
         let key = self.sort_key(backend, sort)?;
+        if key.as_ref().is_some_and(|k| k.kind == Kind::Timestamp) {
+            // The stored text of a dateTime and its bound value do not compare alike on SQLite,
+            // so a page boundary could repeat a row: refused until they do.
+            return Err(ServiceError::Input(InputError::invalid_value(
+                "cursor paging cannot sort by a dateTime attribute yet; sort by another attribute \
+                 or page with startIndex",
+            )));
+        }
         let id = self.table.id_column;
         let select = match &key {
             Some(key) => format!("SELECT {id} AS id, {} AS k", key.expression),
