@@ -228,7 +228,7 @@ impl<R: Send + 'static> Endpoint<R> {
             }
             _ => {
                 respond(&state, input, move |st, conn, caller, input| {
-                    self.from_http(st, conn, &caller, &input, op, None, &Precondition::None)
+                    self.http_write(st, conn, &caller, &input, op, None, &Precondition::None)
                 })
                 .await
             }
@@ -256,7 +256,7 @@ impl<R: Send + 'static> Endpoint<R> {
                 }
                 return Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection));
             }
-            self.from_http(st, conn, &caller, &input, op, Some(&id), &precondition)
+            self.http_write(st, conn, &caller, &input, op, Some(&id), &precondition)
         })
         .await
     }
@@ -264,7 +264,7 @@ impl<R: Send + 'static> Endpoint<R> {
     /// A write sent as its own HTTP request: the projection from its query string, the body
     /// parsed (a DELETE reads neither), then [`Endpoint::execute`].
     #[expect(clippy::too_many_arguments, reason = "the parts of one HTTP request")]
-    fn from_http(
+    fn http_write(
         &self,
         st: &AppState,
         conn: &mut DbConn,
