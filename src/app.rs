@@ -125,6 +125,12 @@ pub fn http_settings(config: &Config, public_url: String) -> HttpSettings {
         max_body_bytes: config.http.max_body_bytes,
         body_read_timeout: config.http.body_read_timeout(),
         max_results: config.http.max_results,
+        bulk_max_operations: config.http.bulk_max_operations,
+        bulk_max_payload_bytes: config
+            .http
+            .bulk_max_payload_bytes
+            .min(config.http.max_body_bytes),
+        cursor_timeout: std::time::Duration::from_secs(config.http.cursor_timeout_secs),
         // Validated with the configuration (`Config::validate`), so never the fallback.
         cors_origins: config.cors_origins().unwrap_or_default(),
     }

@@ -324,6 +324,15 @@ pub struct ServeArgs {
     /// The most resources a list response returns.
     #[arg(long, env = "MAX_RESULTS", default_value_t = defaults::MAX_RESULTS)]
     pub max_results: u64,
+    /// The most operations one Bulk request may carry (advertised as bulk.maxOperations).
+    #[arg(long, env = "BULK_MAX_OPERATIONS", default_value_t = defaults::BULK_MAX_OPERATIONS)]
+    pub bulk_max_operations: usize,
+    /// The largest Bulk request body, in bytes (advertised as bulk.maxPayloadSize).
+    #[arg(long, env = "BULK_MAX_PAYLOAD_BYTES", default_value_t = defaults::BULK_MAX_PAYLOAD_BYTES)]
+    pub bulk_max_payload_bytes: usize,
+    /// How long a paging cursor stays valid, in seconds (advertised as pagination.cursorTimeout).
+    #[arg(long, env = "CURSOR_TIMEOUT_SECS", default_value_t = defaults::CURSOR_TIMEOUT_SECS)]
+    pub cursor_timeout_secs: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long = "http-workers", visible_alias = "workers", env = "HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -508,6 +517,9 @@ pub fn config(cli: &Cli) -> anyhow::Result<Config> {
                 max_body_bytes: args.max_body_bytes,
                 body_read_timeout_secs: args.body_read_timeout_secs,
                 max_results: args.max_results,
+                bulk_max_operations: args.bulk_max_operations,
+                bulk_max_payload_bytes: args.bulk_max_payload_bytes,
+                cursor_timeout_secs: args.cursor_timeout_secs,
                 limits: config::LimitsConfig {
                     projection_paths: args.max_projection_paths,
                     patch_operations: args.max_patch_operations,

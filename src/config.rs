@@ -36,6 +36,12 @@ pub mod defaults {
     pub const MAX_MEMBERS_PER_REQUEST: usize = 100_000;
     /// `MAX_RESULTS`.
     pub const MAX_RESULTS: u64 = 1000;
+    /// `BULK_MAX_OPERATIONS`.
+    pub const BULK_MAX_OPERATIONS: usize = 1000;
+    /// `BULK_MAX_PAYLOAD_BYTES`.
+    pub const BULK_MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+    /// `CURSOR_TIMEOUT_SECS`.
+    pub const CURSOR_TIMEOUT_SECS: u64 = 600;
     /// `APP_URL`.
     pub const APP_URL: &str = "https://app.mobietrain.com/sign-in";
     /// `SESSION_LIFETIME_HOURS`.
@@ -339,6 +345,12 @@ pub struct HttpConfig {
     pub body_read_timeout_secs: u64,
     /// The most resources a list response returns.
     pub max_results: u64,
+    /// The most operations of one Bulk request (`BULK_MAX_OPERATIONS`).
+    pub bulk_max_operations: usize,
+    /// The largest Bulk request body, in bytes (`BULK_MAX_PAYLOAD_BYTES`).
+    pub bulk_max_payload_bytes: usize,
+    /// How long a paging cursor stays valid, in seconds (`CURSOR_TIMEOUT_SECS`).
+    pub cursor_timeout_secs: u64,
     /// The bounds on lists inside a request.
     pub limits: LimitsConfig,
     /// HTTP worker threads; `None`: one per core.
@@ -355,6 +367,9 @@ impl Default for HttpConfig {
             max_body_bytes: defaults::MAX_BODY_BYTES,
             body_read_timeout_secs: defaults::BODY_READ_TIMEOUT_SECS,
             max_results: defaults::MAX_RESULTS,
+            bulk_max_operations: defaults::BULK_MAX_OPERATIONS,
+            bulk_max_payload_bytes: defaults::BULK_MAX_PAYLOAD_BYTES,
+            cursor_timeout_secs: defaults::CURSOR_TIMEOUT_SECS,
             limits: LimitsConfig::default(),
             workers: None,
         }
@@ -366,6 +381,12 @@ impl HttpConfig {
         self.limits.validate()?;
         if self.body_read_timeout_secs == 0 || self.body_read_timeout_secs > 300 {
             bail!("BODY_READ_TIMEOUT_SECS must be between 1 and 300");
+        }
+        if self.bulk_max_operations == 0 || self.bulk_max_payload_bytes == 0 {
+            bail!("BULK_MAX_OPERATIONS and BULK_MAX_PAYLOAD_BYTES must be at least 1");
+        }
+        if self.cursor_timeout_secs == 0 || self.cursor_timeout_secs > 86_400 {
+            bail!("CURSOR_TIMEOUT_SECS must be between 1 and 86400");
         }
         match self.configured_public_url() {
             Some(url) => {

@@ -35,7 +35,7 @@ pub fn all_types(
 ) -> Result<Found, ServiceError> {
     let mut user_error = None;
     let (user_total, users, mut rewrites) = match users::list(conn, registry, account_id, request) {
-        Ok(found) => found,
+        Ok(found) => (found.total, found.records, found.rewrites),
         Err(ServiceError::Input(e)) => {
             user_error = Some(e);
             Default::default()
@@ -50,7 +50,7 @@ pub fn all_types(
         groups::list(conn, registry, account_id, &group_request, include_members),
         user_error,
     ) {
-        (Ok(found), _) => found,
+        (Ok(found), _) => (found.total, found.records, found.rewrites),
         (Err(ServiceError::Input(_)), None) => Default::default(),
         (Err(ServiceError::Input(_)), Some(e)) => return Err(ServiceError::Input(e)),
         (Err(other), _) => return Err(other),

@@ -20,6 +20,13 @@ pub struct HttpSettings {
     pub body_read_timeout: std::time::Duration,
     /// The most resources one list or search response returns.
     pub max_results: u64,
+    /// The most operations of one Bulk request.
+    pub bulk_max_operations: usize,
+    /// The largest Bulk request body, in bytes (never above `max_body_bytes`, which intake
+    /// enforces first).
+    pub bulk_max_payload_bytes: usize,
+    /// How long a paging cursor stays valid.
+    pub cursor_timeout: std::time::Duration,
     /// The origins (`https://app.example.com`) whose browsers may call the app API and the
     /// invitation accept route (CORS, `http::cors`); no other route answers cross-origin.
     pub cors_origins: Vec<String>,
@@ -32,6 +39,9 @@ impl Default for HttpSettings {
             max_body_bytes: 2 * 1024 * 1024,
             body_read_timeout: std::time::Duration::from_secs(5),
             max_results: 1000,
+            bulk_max_operations: 1000,
+            bulk_max_payload_bytes: 1024 * 1024,
+            cursor_timeout: std::time::Duration::from_secs(600),
             cors_origins: vec!["https://app.mobietrain.com".to_owned()],
         }
     }

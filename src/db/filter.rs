@@ -705,6 +705,8 @@ pub struct SortKey {
     pub expression: String,
     /// The canonical attribute path.
     pub canonical: String,
+    /// The value type of the expression.
+    pub kind: Kind,
 }
 
 /// Resolves `sortBy` against the table: single-valued stored attributes only.
@@ -737,6 +739,7 @@ pub fn sort_key(
             Ok(SortKey {
                 expression,
                 canonical: resolved.canonical,
+                kind,
             })
         }
         Some(Store::Unfilterable(why)) => Err(refuse(why)),

@@ -16,10 +16,9 @@ use crate::context::WriteContext;
 use crate::db::models::{GroupMemberRow, GroupRow};
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
-use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
 use crate::scim::etag::{Precondition, etag};
-use crate::scim::list::ListRequest;
+use crate::scim::list::{ListRequest, Listed};
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
@@ -515,17 +514,15 @@ pub fn list(
     account_id: &str,
     request: &ListRequest,
     include_members: bool,
-) -> Result<(u64, Vec<GroupRecord>, Vec<Rewrite>), ServiceError> {
-    let (total, ids, rewrites) = storage::find_page(
-        conn,
-        registry,
-        account_id,
-        request.filter.as_ref(),
-        request.sort.as_ref(),
-        request.page,
-    )?;
-    let records = storage::load(conn, account_id, &ids, include_members)?;
-    Ok((total as u64, records, rewrites))
+) -> Result<Listed<GroupRecord>, ServiceError> {
+    let found = storage::find_page(conn, registry, account_id, request)?;
+    let records = storage::load(conn, account_id, &found.ids, include_members)?;
+    Ok(Listed {
+        total: found.total as u64,
+        records,
+        rewrites: found.rewrites,
+        next: found.next,
+    })
 }
 
 /// Locks the group and checks the client's `If-Match` against its version.

@@ -10,16 +10,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::listing::Listing;
+use crate::db::listing::{Found, Listing};
 use crate::db::models::{GroupMemberRow, GroupRow, ShadowRow};
 use crate::db::on_inner;
 use crate::db::schema::{group_members, groups, users};
 use crate::error::ServiceError;
-use crate::scim::dialect::Rewrite;
-use crate::scim::list::Page;
-use crate::scim::list::Sort;
+use crate::scim::list::ListRequest;
 use crate::scim::schema::Registry;
-use scim_v2::filter::Filter;
 
 use crate::db::attributes::GROUP_ATTRIBUTES;
 
@@ -342,16 +339,14 @@ pub fn find_page(
     conn: &mut DbConn,
     registry: &Registry,
     account_id: &str,
-    filter: Option<&Filter>,
-    sort: Option<&Sort>,
-    page: Page,
-) -> Result<(i64, Vec<String>, Vec<Rewrite>), ServiceError> {
+    request: &ListRequest,
+) -> Result<Found, ServiceError> {
     Listing {
         registry,
         resource_type: "Group",
         table: &GROUP_ATTRIBUTES,
     }
-    .find_page(conn, account_id, filter, sort, page)
+    .find_page(conn, account_id, request)
 }
 
 /// Up to `limit` groups of every account, in id order after `after`: their displayName and its

@@ -137,6 +137,11 @@ impl ScimInput {
         Ok(value)
     }
 
+    /// The size of the body as read, in bytes.
+    pub fn body_len(&self) -> usize {
+        self.intake.body.len()
+    }
+
     /// The query string, read into `T`.
     pub fn query<T: DeserializeOwned>(&self) -> Result<T, Failure> {
         web::Query::<T>::from_query(&self.query)

@@ -45,6 +45,13 @@ pub enum Failure {
     /// filter on a discovery endpoint (RFC 7644 §4).
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A Bulk request over `maxOperations` or `maxPayloadSize` (413 `tooLarge`), saying which.
+    #[error("{0}")]
+    BulkTooLarge(String),
+    /// A Bulk operation whose `bulkId` reference cannot be resolved: unknown, circular, or its
+    /// operation failed (409 `invalidValue`, RFC 7644 §3.7).
+    #[error("{0}")]
+    BulkReference(String),
     /// A CrewPlanner link is refused (its reason decides the status).
     #[error("refused: {}", .0.reason.code())]
     Refused(Refusal),
@@ -60,6 +67,22 @@ pub struct Answer {
     pub scim_type: Option<ScimType>,
     /// Actionable for the client's own mistakes, generic for ours.
     pub detail: String,
+}
+
+impl Answer {
+    /// The SCIM error body of this answer (RFC 7644 §3.12: `status` a string): an error
+    /// response's, and a failed Bulk operation's `response`.
+    pub fn scim_body(&self) -> serde_json::Value {
+        let mut body = json!({
+            "schemas": [urn::ERROR],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let Some(t) = self.scim_type {
+            body["scimType"] = json!(t.as_str());
+        }
+        body
+    }
 }
 
 impl From<LaunchError> for Failure {
@@ -116,7 +139,8 @@ impl Failure {
                 }
             },
             Failure::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Failure::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::PayloadTooLarge(_) | Failure::BulkTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::BulkReference(_) => StatusCode::CONFLICT,
             Failure::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Failure::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -143,6 +167,8 @@ impl Failure {
     pub(crate) fn scim_type(&self) -> Option<ScimType> {
         match self {
             Failure::Service(e) => e.scim_type(),
+            Failure::BulkTooLarge(_) => Some(ScimType::TooLarge),
+            Failure::BulkReference(_) => Some(ScimType::InvalidValue),
             _ => None,
         }
     }
@@ -250,14 +276,7 @@ impl ResponseError for ScimError {
 
     fn error_response(&self) -> HttpResponse {
         let answer = self.0.answer();
-        let mut body = json!({
-            "schemas": [urn::ERROR],
-            "status": answer.status.as_u16().to_string(),
-            "detail": answer.detail,
-        });
-        if let Some(t) = answer.scim_type {
-            body["scimType"] = json!(t.as_str());
-        }
+        let body = answer.scim_body();
         let mut builder = HttpResponse::build(answer.status);
         self.0.decorate(&mut builder);
         builder

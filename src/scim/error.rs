@@ -28,6 +28,14 @@ pub enum ScimType {
     InvalidVers,
     /// The request cannot be completed because of sensitive information in the request URI.
     Sensitive,
+    /// A Bulk request exceeds `maxOperations` or `maxPayloadSize` (RFC 7644 §3.7.4).
+    TooLarge,
+    /// The cursor is not one this server issued for this query and account (RFC 9865).
+    InvalidCursor,
+    /// The cursor is older than `cursorTimeout` (RFC 9865).
+    ExpiredCursor,
+    /// The `count` of a cursor request is negative or above `maxPageSize` (RFC 9865).
+    InvalidCount,
 }
 
 impl ScimType {
@@ -44,6 +52,10 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::TooLarge => "tooLarge",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
+            ScimType::InvalidCount => "invalidCount",
         }
     }
 }
@@ -77,6 +89,30 @@ impl InputError {
     pub fn invalid_syntax(detail: impl Into<String>) -> Self {
         Self {
             scim_type: ScimType::InvalidSyntax,
+            detail: detail.into(),
+        }
+    }
+
+    /// A cursor that is not one of ours for this query (RFC 9865).
+    pub fn invalid_cursor(detail: impl Into<String>) -> Self {
+        Self {
+            scim_type: ScimType::InvalidCursor,
+            detail: detail.into(),
+        }
+    }
+
+    /// A cursor past its lifetime (RFC 9865).
+    pub fn expired_cursor(detail: impl Into<String>) -> Self {
+        Self {
+            scim_type: ScimType::ExpiredCursor,
+            detail: detail.into(),
+        }
+    }
+
+    /// A `count` a cursor request cannot take (RFC 9865).
+    pub fn invalid_count(detail: impl Into<String>) -> Self {
+        Self {
+            scim_type: ScimType::InvalidCount,
             detail: detail.into(),
         }
     }

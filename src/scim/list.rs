@@ -4,6 +4,8 @@
 use scim_v2::filter::Filter;
 use serde_json::{Value, json};
 
+use super::cursor::{Paging, Position};
+use super::dialect::Rewrite;
 use super::error::InputError;
 use super::urn;
 
@@ -63,8 +65,23 @@ pub struct ListRequest {
     pub filter: Option<Filter>,
     /// The sort, if any.
     pub sort: Option<Sort>,
-    /// The page.
+    /// The page: its size, and with index paging where it starts.
     pub page: Page,
+    /// Index or cursor paging (RFC 9865).
+    pub paging: Paging,
+}
+
+/// A page of resources as the domain lists it.
+#[derive(Debug)]
+pub struct Listed<R> {
+    /// How many resources match in all.
+    pub total: u64,
+    /// The page.
+    pub records: Vec<R>,
+    /// The filter's dialect rewrites.
+    pub rewrites: Vec<Rewrite>,
+    /// With cursor paging, where the next page starts (none on the last page).
+    pub next: Option<Position>,
 }
 
 /// A ListResponse body; `itemsPerPage` is the number of resources returned (RFC 7644 §3.4.2).
@@ -76,6 +93,25 @@ pub fn list_response(total_results: u64, page: Page, resources: Vec<Value>) -> V
         "itemsPerPage": resources.len(),
         "Resources": resources,
     })
+}
+
+/// A ListResponse body of a cursor page (RFC 9865): `nextCursor` on every page but the last, no
+/// `startIndex`.
+pub fn cursor_response(
+    total_results: u64,
+    resources: Vec<Value>,
+    next_cursor: Option<String>,
+) -> Value {
+    let mut body = json!({
+        "schemas": [urn::LIST_RESPONSE],
+        "totalResults": total_results,
+        "itemsPerPage": resources.len(),
+    });
+    if let Some(next) = next_cursor {
+        body["nextCursor"] = json!(next);
+    }
+    body["Resources"] = json!(resources);
+    body
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The SCIM protocol, storage-agnostic and pure: the schema registry, input canonicalisation,
 //! filters, list and error types, entity tags. Nothing here touches the database or actix.
 
+pub mod bulk;
+pub mod cursor;
 pub mod dialect;
 pub mod error;
 pub mod etag;

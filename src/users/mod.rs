@@ -25,7 +25,7 @@ use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::{AttrPath, Rule, Violation};
 use crate::scim::etag::{self as wire_etag, Precondition};
-use crate::scim::list::ListRequest;
+use crate::scim::list::{ListRequest, Listed};
 use crate::scim::patch;
 use crate::scim::schema::Registry;
 use crate::scim::urn;
@@ -859,15 +859,13 @@ pub fn list(
     registry: &Registry,
     account_id: &str,
     request: &ListRequest,
-) -> Result<(u64, Vec<UserRecord>, Vec<Rewrite>), ServiceError> {
-    let (total, ids, rewrites) = storage::find_page(
-        conn,
-        registry,
-        account_id,
-        request.filter.as_ref(),
-        request.sort.as_ref(),
-        request.page,
-    )?;
-    let records = storage::load(conn, account_id, &ids)?;
-    Ok((total as u64, records, rewrites))
+) -> Result<Listed<UserRecord>, ServiceError> {
+    let found = storage::find_page(conn, registry, account_id, request)?;
+    let records = storage::load(conn, account_id, &found.ids)?;
+    Ok(Listed {
+        total: found.total as u64,
+        records,
+        rewrites: found.rewrites,
+        next: found.next,
+    })
 }

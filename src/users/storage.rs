@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::db::listing::Listing;
+use crate::db::listing::{Found, Listing};
 use crate::db::models::{
     AddressRow, EmailRow, EmailShadowRow, PhoneNumberRow, RoleRow, ShadowRow, StoreRow, UserRow,
     UserStoreRow,
@@ -16,8 +16,7 @@ use crate::db::schema::{
 };
 use crate::db::{DbConn, FetchOptional};
 use crate::error::ServiceError;
-use crate::scim::dialect::Rewrite;
-use crate::scim::list::{Page, Sort};
+use crate::scim::list::ListRequest;
 use crate::scim::schema::Registry;
 use crate::text::fold_identity;
 use scim_v2::filter::Filter;
@@ -396,11 +395,9 @@ pub fn find_page(
     conn: &mut DbConn,
     registry: &Registry,
     account_id: &str,
-    filter: Option<&Filter>,
-    sort: Option<&Sort>,
-    page: Page,
-) -> Result<(i64, Vec<String>, Vec<Rewrite>), ServiceError> {
-    listing(registry).find_page(conn, account_id, filter, sort, page)
+    request: &ListRequest,
+) -> Result<Found, ServiceError> {
+    listing(registry).find_page(conn, account_id, request)
 }
 
 /// The database's plan for listing users by `filter` (see [`Listing::explain`]).
@@ -411,6 +408,18 @@ pub fn explain(
     filter: &Filter,
 ) -> Result<Vec<String>, ServiceError> {
     listing(registry).explain(conn, account_id, filter)
+}
+
+/// The database's plan for the cursor page of `request` after `after` (see
+/// [`Listing::explain_after`]).
+pub fn explain_after(
+    conn: &mut DbConn,
+    registry: &Registry,
+    account_id: &str,
+    request: &ListRequest,
+    after: &crate::scim::cursor::Position,
+) -> Result<Vec<String>, ServiceError> {
+    listing(registry).explain_after(conn, account_id, request, after)
 }
 
 /// How to address a user: given name, family name, and the address mail goes to.

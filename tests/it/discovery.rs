@@ -16,10 +16,13 @@ async fn service_provider_config_resource_types_and_schemas() {
     for feature in ["patch", "sort", "etag"] {
         assert_eq!(spc.body[feature]["supported"], true, "{feature}");
     }
-    assert_eq!(
-        spc.body["bulk"]["supported"], false,
-        "Bulk is not served yet, and discovery says so"
-    );
+    assert_eq!(spc.body["bulk"]["supported"], true);
+    assert_eq!(spc.body["bulk"]["maxOperations"], 1000);
+    assert_eq!(spc.body["bulk"]["maxPayloadSize"], 1024 * 1024);
+    assert_eq!(spc.body["pagination"]["cursor"], true);
+    assert_eq!(spc.body["pagination"]["index"], true);
+    assert_eq!(spc.body["pagination"]["defaultPaginationMethod"], "index");
+    assert_eq!(spc.body["pagination"]["cursorTimeout"], 600);
     assert_eq!(
         spc.body["authenticationSchemes"][0]["type"],
         "oauthbearertoken"

@@ -84,7 +84,19 @@ async fn service_provider_config(state: web::Data<AppState>, _caller: ScimCaller
     let body = json!({
         "schemas": [urn::SERVICE_PROVIDER_CONFIG],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": state.settings.bulk_max_operations,
+            "maxPayloadSize": state.settings.bulk_max_payload_bytes,
+        },
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": state.settings.max_results,
+            "maxPageSize": state.settings.max_results,
+            "cursorTimeout": state.settings.cursor_timeout.as_secs(),
+        },
         "filter": {"supported": true, "maxResults": state.settings.max_results},
         "changePassword": {"supported": false},
         "sort": {"supported": true},

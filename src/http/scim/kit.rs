@@ -22,7 +22,7 @@ use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
 use crate::scim::etag::{self, Precondition};
-use crate::scim::list::ListRequest;
+use crate::scim::list::{ListRequest, Listed};
 use crate::scim::projection::Projection;
 use crate::scim::schema::{Registry, ResourceTypeDef};
 use crate::state::AppState;
@@ -43,8 +43,8 @@ pub struct Endpoint<R> {
     pub to_resource: fn(&R, &str) -> Value,
     /// One resource of the account; the [`Wanted`] says which costly parts are needed.
     pub get: fn(&mut DbConn, &str, &str, &Wanted) -> Result<R, ServiceError>,
-    /// A page of the account's resources matching the request, how many match, and the
-    /// filter's dialect rewrites; the projection says which costly parts are needed.
+    /// A page of the account's resources matching the request (by index or cursor), how many
+    /// match, and the filter's dialect rewrites; the projection says which costly parts are needed.
     pub list: ListFn<R>,
     /// Creates a resource from a SCIM body.
     pub create: fn(&mut DbConn, &WriteContext<'_>, &Value) -> Result<R, ServiceError>,
@@ -62,13 +62,8 @@ pub struct Endpoint<R> {
 }
 
 /// [`Endpoint::list`].
-pub type ListFn<R> = fn(
-    &mut DbConn,
-    &Registry,
-    &str,
-    &ListRequest,
-    &Projection,
-) -> Result<(u64, Vec<R>, Vec<Rewrite>), ServiceError>;
+pub type ListFn<R> =
+    fn(&mut DbConn, &Registry, &str, &ListRequest, &Projection) -> Result<Listed<R>, ServiceError>;
 /// [`Endpoint::replace`].
 pub type ReplaceFn<R> =
     fn(&mut DbConn, &WriteContext<'_>, &str, &Value, &Precondition) -> Result<R, ServiceError>;
@@ -233,21 +228,7 @@ impl<R: Send + 'static> Endpoint<R> {
             }
             _ => {
                 respond(&state, input, move |st, conn, caller, input| {
-                    let outcome = (|| {
-                        let wanted = self.wanted(st, &input)?;
-                        let body = input.json()?;
-                        write_ctx!(st, caller, actor, ctx);
-                        let rec = (self.create)(conn, &ctx, &body)?;
-                        Ok(self.single(st, StatusCode::CREATED, &rec, &wanted.projection))
-                    })();
-                    let call = Call {
-                        st,
-                        caller: &caller,
-                        input: &input,
-                        op,
-                        id: None,
-                    };
-                    self.noting_refusal(&call, conn, outcome)
+                    self.http_write(st, conn, &caller, &input, op, None, &Precondition::None)
                 })
                 .await
             }
@@ -275,73 +256,150 @@ impl<R: Send + 'static> Endpoint<R> {
                 }
                 return Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection));
             }
-            let call = Call {
-                st,
-                caller: &caller,
-                input: &input,
-                op,
-                id: Some(&id),
-            };
-            let outcome = self.write(&call, conn, &id, &precondition);
-            self.noting_refusal(&call, conn, outcome)
+            self.http_write(st, conn, &caller, &input, op, Some(&id), &precondition)
         })
         .await
     }
 
-    /// Replaces, patches or deletes one resource.
-    fn write(
+    /// A write sent as its own HTTP request: the projection from its query string, the body
+    /// parsed (a DELETE reads neither), then [`Endpoint::execute`].
+    #[expect(clippy::too_many_arguments, reason = "the parts of one HTTP request")]
+    fn http_write(
         &self,
-        call: &Call<'_>,
+        st: &AppState,
         conn: &mut DbConn,
-        id: &str,
+        caller: &ScimCaller,
+        input: &ScimInput,
+        op: Op,
+        id: Option<&str>,
         precondition: &Precondition,
     ) -> Result<ScimReply, Failure> {
-        let Call {
-            st,
-            caller,
-            input,
-            op,
-            ..
-        } = *call;
-        if op == Op::Delete {
-            write_ctx!(st, caller, actor, ctx);
-            (self.delete)(conn, &ctx, id, precondition)?;
-            return Ok(ScimReply::empty(StatusCode::NO_CONTENT));
-        }
-        let wanted = self.wanted(st, input)?;
-        let body = input.json()?;
-        write_ctx!(st, caller, actor, ctx);
-        let rec = if op == Op::Replace {
-            (self.replace)(conn, &ctx, id, &body, precondition)?
-        } else {
-            let (rec, rewrites) = (self.patch)(conn, &ctx, id, &body, precondition, &wanted)?;
-            st.dialects.record(&rewrites);
-            if !(self.patch_shows_resource)(&wanted) {
-                let (_, tag) = (self.meta)(&rec);
-                return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(tag));
+        let parsed = (|| {
+            if op == Op::Delete {
+                return Ok((self.plain(st), None));
             }
-            rec
+            Ok((self.wanted(st, input)?, Some(input.json()?)))
+        })();
+        let outcome = parsed.and_then(|(wanted, body)| {
+            let write = Write {
+                op,
+                id,
+                body: body.as_ref(),
+                wanted: &wanted,
+                precondition,
+            };
+            self.perform(st, conn, caller, &write)
+        });
+        self.noting_refusal(st, conn, caller, op, id, || input.json().ok(), outcome)
+    }
+
+    /// What an answer without `attributes` or `excludedAttributes` shows: the whole resource.
+    pub fn plain(&self, st: &AppState) -> Wanted {
+        Wanted {
+            projection: self
+                .projection(st, None, None)
+                .expect("no projection always parses"),
+            asked: false,
+        }
+    }
+
+    /// Runs one write (create, replace, patch, delete) with every rule of the endpoint, and records
+    /// a refusal in the provisioning log: the one path of a single-resource request and of each
+    /// Bulk operation alike.
+    pub fn execute(
+        &self,
+        st: &AppState,
+        conn: &mut DbConn,
+        caller: &ScimCaller,
+        write: &Write<'_>,
+    ) -> Result<ScimReply, Failure> {
+        let outcome = self.perform(st, conn, caller, write);
+        self.refused(st, conn, caller, write.op, write.id, write.body, outcome)
+    }
+
+    /// Records `outcome` in the provisioning log when it refuses operation `op` (see
+    /// [`Endpoint::noting_refusal`]), for a write stopped before [`Endpoint::execute`] (a Bulk
+    /// operation whose `bulkId` reference cannot be resolved).
+    #[expect(clippy::too_many_arguments, reason = "the parts of one refused write")]
+    pub fn refused(
+        &self,
+        st: &AppState,
+        conn: &mut DbConn,
+        caller: &ScimCaller,
+        op: Op,
+        id: Option<&str>,
+        body: Option<&Value>,
+        outcome: Result<ScimReply, Failure>,
+    ) -> Result<ScimReply, Failure> {
+        self.noting_refusal(st, conn, caller, op, id, || body.cloned(), outcome)
+    }
+
+    /// Creates, replaces, patches or deletes one resource.
+    fn perform(
+        &self,
+        st: &AppState,
+        conn: &mut DbConn,
+        caller: &ScimCaller,
+        write: &Write<'_>,
+    ) -> Result<ScimReply, Failure> {
+        let Write {
+            op,
+            id,
+            body,
+            wanted,
+            precondition,
+        } = *write;
+        let missing = || -> Failure {
+            InputError::invalid_syntax("the request needs a body (a JSON object)").into()
         };
-        Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection))
+        match (op, id) {
+            (Op::Create, _) => {
+                let body = body.ok_or_else(missing)?;
+                write_ctx!(st, caller, actor, ctx);
+                let rec = (self.create)(conn, &ctx, body)?;
+                Ok(self.single(st, StatusCode::CREATED, &rec, &wanted.projection))
+            }
+            (Op::Delete, Some(id)) => {
+                write_ctx!(st, caller, actor, ctx);
+                (self.delete)(conn, &ctx, id, precondition)?;
+                Ok(ScimReply::empty(StatusCode::NO_CONTENT))
+            }
+            (Op::Replace, Some(id)) => {
+                let body = body.ok_or_else(missing)?;
+                write_ctx!(st, caller, actor, ctx);
+                let rec = (self.replace)(conn, &ctx, id, body, precondition)?;
+                Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection))
+            }
+            (Op::Patch, Some(id)) => {
+                let body = body.ok_or_else(missing)?;
+                write_ctx!(st, caller, actor, ctx);
+                let (rec, rewrites) = (self.patch)(conn, &ctx, id, body, precondition, wanted)?;
+                st.dialects.record(&rewrites);
+                if !(self.patch_shows_resource)(wanted) {
+                    let (_, tag) = (self.meta)(&rec);
+                    return Ok(ScimReply::empty(StatusCode::NO_CONTENT).tagged(tag));
+                }
+                Ok(self.single(st, StatusCode::OK, &rec, &wanted.projection))
+            }
+            _ => Err(Failure::MethodNotAllowed),
+        }
     }
 
     /// Passes a write's outcome on, recording it in the provisioning log first when it is a
     /// refusal (a 4xx: a broken rule, a conflict, a failed precondition, an unknown id), in a
-    /// transaction of its own, with the resource's identifiers as sent ([`audit::refused`]). A
-    /// record that cannot be written is logged and never changes the answer.
+    /// transaction of its own, with the resource's identifiers as sent (`sent`, read only then;
+    /// [`audit::refused`]). A record that cannot be written is logged and never changes the answer.
+    #[expect(clippy::too_many_arguments, reason = "the parts of one refused write")]
     fn noting_refusal(
         &self,
-        call: &Call<'_>,
+        st: &AppState,
         conn: &mut DbConn,
+        caller: &ScimCaller,
+        op: Op,
+        id: Option<&str>,
+        sent: impl FnOnce() -> Option<Value>,
         outcome: Result<ScimReply, Failure>,
     ) -> Result<ScimReply, Failure> {
-        let Call {
-            st,
-            caller,
-            input,
-            op,
-            id,
-        } = *call;
         let Err(failure) = &outcome else {
             return outcome;
         };
@@ -349,8 +407,7 @@ impl<R: Send + 'static> Endpoint<R> {
         if !answer.status.is_client_error() {
             return outcome;
         }
-        let body = input.json().ok();
-        let sent = body
+        let sent = sent()
             .as_ref()
             .map(|b| sent_identifiers(b, self.identifiers))
             .unwrap_or_default();
@@ -408,32 +465,44 @@ fn sent_identifiers(body: &Value, names: &[&'static str]) -> Vec<(&'static str, 
         .collect()
 }
 
-/// One request to the kit, as its write steps see it.
+/// One write as the kit performs it, whether it came as its own HTTP request or as an operation
+/// of a Bulk request.
 #[derive(Debug, Clone, Copy)]
-struct Call<'a> {
-    st: &'a AppState,
-    caller: &'a ScimCaller,
-    input: &'a ScimInput,
-    op: Op,
-    /// The resource the path names, if any.
-    id: Option<&'a str>,
+pub struct Write<'a> {
+    /// Create, replace, patch or delete.
+    pub op: Op,
+    /// The resource the path names (none for a create).
+    pub id: Option<&'a str>,
+    /// The request body (none for a delete).
+    pub body: Option<&'a Value>,
+    /// What the answer shows.
+    pub wanted: &'a Wanted,
+    /// The `If-Match` condition (a Bulk operation's `version`).
+    pub precondition: &'a Precondition,
 }
 
 /// The operations of a resource type's routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub enum Op {
+    /// `GET` on the collection.
     List,
+    /// `POST …/.search`.
     Search,
+    /// `POST` on the collection.
     Create,
+    /// `GET` of one resource.
     Read,
+    /// `PUT` of one resource.
     Replace,
+    /// `PATCH` of one resource.
     Patch,
+    /// `DELETE` of one resource.
     Delete,
 }
 
 impl Op {
     /// The HTTP method of the operation.
-    fn method(self) -> &'static str {
+    pub fn method(self) -> &'static str {
         match self {
             Op::List | Op::Read => "GET",
             Op::Search | Op::Create => "POST",
@@ -541,6 +610,21 @@ impl ScimReply {
     pub fn located(mut self, url: String) -> Self {
         self.location = Some(url);
         self
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The opaque part of the `ETag`, if any.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The `Location`, if any.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
     }
 
     /// The response.

@@ -1,7 +1,9 @@
 //! Listing and searching (RFC 7644 §3.4.2, §3.4.3): query parameters of `GET /Users` and
 //! `GET /Groups` and the SearchRequest bodies of `POST /Users/.search`, `POST /Groups/.search` and
 //! `POST /.search` become one request type, answered the same way: one resource type through the
-//! kit's [`Endpoint`], every type at once through [`crate::search`].
+//! kit's [`Endpoint`], every type at once through [`crate::search`]. One resource type also pages
+//! by cursor (RFC 9865): `cursor` (empty for the first page) and `count` give a keyset page and
+//! a `nextCursor`, sealed with the server key and bound to the account and the query.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -14,10 +16,11 @@ use super::super::scim_base;
 use super::groups::GROUPS;
 use super::kit::{self, Endpoint, ScimReply};
 use super::users::USERS;
+use crate::scim::cursor::{self, Paging, Position};
 use crate::scim::error::InputError;
 use crate::scim::filter;
 use crate::scim::list::{ListRequest, Sort};
-use crate::scim::list::{Page, list_response};
+use crate::scim::list::{Page, cursor_response, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::urn;
 use crate::search;
@@ -39,6 +42,7 @@ pub struct ListParams {
     sort_order: Option<String>,
     attributes: Option<Value>,
     excluded_attributes: Option<Value>,
+    cursor: Option<Value>,
     #[serde(default)]
     schemas: Option<Value>,
 }
@@ -66,14 +70,111 @@ fn as_text(v: &Option<Value>) -> Option<String> {
     }
 }
 
+/// What a cursor is bound to besides its account: the resource type and the query (filter and
+/// sort as sent; `attributes` do not matter).
+struct CursorScope<'a> {
+    account_id: &'a str,
+    resource_type: &'a str,
+}
+
 impl ListParams {
+    /// The parts of the query a cursor is bound to, each length-prefixed by the digest.
+    fn cursor_binding<'a>(&'a self, scope: &'a CursorScope<'a>) -> [&'a [u8]; 5] {
+        let descending = self
+            .sort_order
+            .as_deref()
+            .is_some_and(|o| o.eq_ignore_ascii_case("descending"));
+        [
+            scope.account_id.as_bytes(),
+            scope.resource_type.as_bytes(),
+            self.filter.as_deref().unwrap_or_default().as_bytes(),
+            self.sort_by.as_deref().unwrap_or_default().as_bytes(),
+            if descending { b"d" } else { b"a" },
+        ]
+    }
+
+    /// Reads the paging of a list of one resource type: `cursor` (RFC 9865; empty for the first
+    /// page) and its `count`, or else `startIndex` and `count`.
+    fn paging(
+        &self,
+        state: &AppState,
+        scope: Option<&CursorScope<'_>>,
+    ) -> Result<(Page, Paging), InputError> {
+        let Some(cursor) = &self.cursor else {
+            let page = Page::from_params(
+                as_text(&self.start_index).as_deref(),
+                as_text(&self.count).as_deref(),
+                state.settings.max_results,
+            )?;
+            return Ok((page, Paging::Index));
+        };
+        let Some(scope) = scope else {
+            return Err(InputError::invalid_value(
+                "cursor paging is served by /Users, /Groups and their /.search, not across \
+                 resource types; page this search with startIndex",
+            ));
+        };
+        if self.start_index.is_some() {
+            return Err(InputError::invalid_value(
+                "send either \"cursor\" or \"startIndex\", not both",
+            ));
+        }
+        let max = state.settings.max_results;
+        let count = match as_text(&self.count) {
+            None => max,
+            Some(raw) => match raw.trim().parse::<i64>() {
+                Ok(n) if n >= 0 && n.unsigned_abs() <= max => n.unsigned_abs(),
+                _ => {
+                    return Err(InputError::invalid_count(format!(
+                        "\"count\" is a whole number from 0 to maxPageSize ({max}), not {raw:?}"
+                    )));
+                }
+            },
+        };
+        let cursor = as_text(&Some(cursor.clone())).unwrap_or_default();
+        let after = if cursor.trim().is_empty() {
+            None
+        } else {
+            let binding = self.cursor_binding(scope);
+            let now = state.clock.now_naive().and_utc().timestamp();
+            let timeout = state.settings.cursor_timeout.as_secs();
+            Some(cursor::open(&cursor, now, timeout, |payload, digest| {
+                let parts = with_payload(&binding, payload);
+                state.server_key.verify_mac(CURSOR_PURPOSE, &parts, digest)
+            })?)
+        };
+        Ok((
+            Page {
+                start_index: 1,
+                count,
+            },
+            Paging::Cursor(after),
+        ))
+    }
+
+    /// The cursor of the page after `position`, sealed for this query.
+    fn next_cursor(
+        &self,
+        state: &AppState,
+        scope: &CursorScope<'_>,
+        position: &Position,
+    ) -> String {
+        let binding = self.cursor_binding(scope);
+        let now = state.clock.now_naive().and_utc().timestamp();
+        cursor::seal(position, now, |payload| {
+            state
+                .server_key
+                .mac(CURSOR_PURPOSE, &with_payload(&binding, payload))
+        })
+    }
+
     /// Parses the parameters into a request; counts the dialect rewrites of the filter.
-    pub fn into_request(self, state: &AppState) -> Result<ListRequest, InputError> {
-        let page = Page::from_params(
-            as_text(&self.start_index).as_deref(),
-            as_text(&self.count).as_deref(),
-            state.settings.max_results,
-        )?;
+    fn into_request(
+        self,
+        state: &AppState,
+        scope: Option<&CursorScope<'_>>,
+    ) -> Result<ListRequest, InputError> {
+        let (page, paging) = self.paging(state, scope)?;
         let filter = match self.filter.as_deref() {
             Some(raw) => {
                 let parsed = filter::parse(raw)?;
@@ -97,7 +198,12 @@ impl ListParams {
             }
         };
         let sort = self.sort_by.map(|by| Sort { by, descending });
-        Ok(ListRequest { filter, sort, page })
+        Ok(ListRequest {
+            filter,
+            sort,
+            page,
+            paging,
+        })
     }
 
     /// Reads a SearchRequest body (RFC 7644 §3.4.3).
@@ -118,6 +224,16 @@ impl ListParams {
         }
         Ok(params)
     }
+}
+
+/// The purpose label of a cursor's keyed digest.
+const CURSOR_PURPOSE: &str = "mobietrain-scim/cursor/v1";
+
+/// The bound parts of a cursor and its payload, as the digest covers them.
+fn with_payload<'a>(binding: &[&'a [u8]; 5], payload: &'a [u8]) -> [&'a [u8]; 6] {
+    [
+        binding[0], binding[1], binding[2], binding[3], binding[4], payload,
+    ]
 }
 
 /// Where a list request's parameters come from.
@@ -153,24 +269,42 @@ pub async fn list<R: Send + 'static>(
             path_list(&params.attributes).as_deref(),
             path_list(&params.excluded_attributes).as_deref(),
         )?;
-        let request = params.into_request(st)?;
-        let (total, records, rewrites) = (endpoint.list)(
+        let scope = CursorScope {
+            account_id: &caller.0.account.id,
+            resource_type: endpoint.resource_type,
+        };
+        let binding = ListParams {
+            filter: params.filter.clone(),
+            sort_by: params.sort_by.clone(),
+            sort_order: params.sort_order.clone(),
+            ..ListParams::default()
+        };
+        let request = params.into_request(st, Some(&scope))?;
+        let listed = (endpoint.list)(
             conn,
             &st.registry,
             &caller.0.account.id,
             &request,
             &projection,
         )?;
-        st.dialects.record(&rewrites);
+        st.dialects.record(&listed.rewrites);
         let base = scim_base(st);
-        let resources = records
+        let resources = listed
+            .records
             .iter()
             .map(|r| endpoint.representation(st, r, &base, &projection))
             .collect();
-        Ok(ScimReply::json(
-            StatusCode::OK,
-            &list_response(total, request.page, resources),
-        ))
+        let body = match request.paging {
+            Paging::Index => list_response(listed.total, request.page, resources),
+            Paging::Cursor(_) => {
+                let next = listed
+                    .next
+                    .as_ref()
+                    .map(|position| binding.next_cursor(st, &scope, position));
+                cursor_response(listed.total, resources, next)
+            }
+        };
+        Ok(ScimReply::json(StatusCode::OK, &body))
     })
     .await
 }
@@ -193,7 +327,7 @@ async fn search_root(
         };
         let user_projection = lenient(USERS.definition(&st.registry))?;
         let group_projection = lenient(GROUPS.definition(&st.registry))?;
-        let request = params.into_request(st)?;
+        let request = params.into_request(st, None)?;
         let found = search::all_types(
             conn,
             &st.registry,
