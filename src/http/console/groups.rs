@@ -60,8 +60,10 @@ async fn page(
                 start_index: (page - 1) * PAGE_SIZE + 1,
                 count: PAGE_SIZE,
             },
+            paging: crate::scim::cursor::Paging::Index,
         };
-        groups::list(conn, &st.registry, &account_id, &request, false).map(|(t, r, _)| (t, r))
+        groups::list(conn, &st.registry, &account_id, &request, false)
+            .map(|listed| (listed.total, listed.records))
     })
     .await?;
     let rows: Vec<Row> = records

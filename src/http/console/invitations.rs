@@ -328,11 +328,12 @@ async fn account_groups(
                 start_index: 1,
                 count: st.settings.max_results,
             },
+            paging: crate::scim::cursor::Paging::Index,
         };
         crate::groups::list(conn, &st.registry, &account_id, &request, false)
     })
     .await?
-    .1;
+    .records;
     let mut groups: Vec<(String, String)> = groups
         .into_iter()
         .map(|g| (g.row.id, g.row.display_name))
