@@ -245,8 +245,9 @@ async fn control_characters_in_single_line_user_attributes_are_invalid_values_on
         ("addresses[0].locality", "addresses[0].locality"),
         ("department", "department"),
         ("companyId", "companyId"),
-        // The flat primary-store attribute is a view of stores[0].
-        ("storeName", "stores[0].name"),
+        // The flat primary-store attribute writes stores[0]; its errors name the flat attribute
+        // the client mapped.
+        ("storeName", "storeName"),
     ];
     let before = (app.count("users"), app.count("stores"));
     for (attribute, named) in attributes {

@@ -338,7 +338,7 @@ async fn account_groups(
         .into_iter()
         .map(|g| (g.row.id, g.row.display_name))
         .collect();
-    groups.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    groups.sort_by_key(|g| g.1.to_lowercase());
     Ok(groups)
 }
 
@@ -478,6 +478,8 @@ async fn create(
             Ok(_) => return Ok(see_other("/console/invitations?notice=invited")),
             Err(ServiceError::InvalidFields(list)) => errors = list,
             Err(ServiceError::FieldTaken(e)) => errors = vec![e],
+            // The e-mail or phone belongs to a user of the account: shown beside its field.
+            Err(ServiceError::Conflict(c)) if !c.errors.is_empty() => errors = c.errors,
             Err(e) => return Err(e.into()),
         }
     }
