@@ -29,25 +29,30 @@ async fn user_name_external_id_and_work_email_lookups_use_an_index() {
     let cases = [
         (
             r#"userName eq "USER7@example.com""#,
-            "users_account_id_user_name_ci_key",
+            &["users_account_id_user_name_ci_key"][..],
         ),
         (
             r#"externalId eq "ext-user7@example.com""#,
-            "users_account_id_external_id_key",
+            &["users_account_id_external_id_key"][..],
         ),
+        // Either e-mail index answers it: the account's (account_id, value_ci), or the
+        // server-wide (value_ci) that the sign-in lookup without an account uses.
         (
             r#"emails[type eq "work" and value eq "user7@example.com"]"#,
-            "user_emails_account_id_value_ci_idx",
+            &[
+                "user_emails_account_id_value_ci_idx",
+                "user_emails_value_ci_idx",
+            ][..],
         ),
     ];
-    for (filter, index) in cases {
+    for (filter, indexes) in cases {
         let parsed: Filter = filter.parse().unwrap();
         let plan = storage::explain(&mut conn, &app.state.registry, &acct.id, &parsed)
             .unwrap()
             .join("\n");
         assert!(
-            plan.contains(index),
-            "{filter} should use {index}; the plan is:\n{plan}"
+            indexes.iter().any(|index| plan.contains(index)),
+            "{filter} should use one of {indexes:?}; the plan is:\n{plan}"
         );
         // And the answer is right.
         let q = crate::users_crud::urlencode(filter);
