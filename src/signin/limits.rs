@@ -139,7 +139,11 @@ mod tests {
         }
         assert_eq!(limits.check_attempt("192.0.2.1"), Err(6));
         assert_eq!(limits.check_attempt("192.0.2.2"), Ok(()), "another address");
-        assert_eq!(limits.check_address("192.0.2.1"), Ok(()), "code requests apart");
+        assert_eq!(
+            limits.check_address("192.0.2.1"),
+            Ok(()),
+            "code requests apart"
+        );
         clock.advance(chrono::Duration::seconds(6));
         assert_eq!(limits.check_attempt("192.0.2.1"), Ok(()));
         assert!(limits.check_attempt("192.0.2.1").is_err());

@@ -106,10 +106,9 @@ impl TextError {
                 "the text provider refused the message ({})",
                 p.status_and_code()
             ),
-            TextError::Unavailable(p) => format!(
-                "the text provider is unavailable ({})",
-                p.status_and_code()
-            ),
+            TextError::Unavailable(p) => {
+                format!("the text provider is unavailable ({})", p.status_and_code())
+            }
             TextError::Transport(_) => "the text provider could not be reached".to_owned(),
             TextError::Invalid(_) | TextError::NotConfigured => self.to_string(),
         }

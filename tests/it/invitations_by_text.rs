@@ -29,7 +29,11 @@ fn phone_form(phone: &str, group: &str) -> Value {
 /// Invites `phone` by phone only; asserts the 201 and returns the invitation.
 async fn invite_by_phone(app: &TestApp, account: &TestAccount, phone: &str, group: &str) -> Value {
     let r = app
-        .post("/admin/v1/invitations", &account.admin, &phone_form(phone, group))
+        .post(
+            "/admin/v1/invitations",
+            &account.admin,
+            &phone_form(phone, group),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 201, "{}", r.body);
     r.body
@@ -91,7 +95,10 @@ async fn a_phone_only_invitation_is_texted_and_its_link_registers_the_number() {
     assert_eq!(r.form["To"], "+32470550123");
     let body = &r.form["Body"];
     assert!(body.ends_with(&link), "the whole link: {body}");
-    assert!(body.contains("uitgenodigd"), "in the invitation's language: {body}");
+    assert!(
+        body.contains("uitgenodigd"),
+        "in the invitation's language: {body}"
+    );
     let inv = read(&app, &account, &id).await;
     assert_eq!(inv["delivery"]["status"], "sent", "{inv}");
     assert_eq!(inv["delivery"]["attempts"], 1);
@@ -101,13 +108,21 @@ async fn a_phone_only_invitation_is_texted_and_its_link_registers_the_number() {
         .select(jobs::payload)
         .load(&mut app.conn())
         .unwrap();
-    assert!(payloads.iter().all(|p| !p.contains(&mac) && !p.contains("47055")));
+    assert!(
+        payloads
+            .iter()
+            .all(|p| !p.contains(&mac) && !p.contains("47055"))
+    );
     let logs = captured_logs();
     assert!(!logs.contains(&mac), "the link is never logged");
     assert!(!logs.contains("+32470550123") && !logs.contains("470 55 01 23"));
 
     let r = app
-        .post("/invitations/accept", "unused", &json!({"token": link.split_once("token=").unwrap().1}))
+        .post(
+            "/invitations/accept",
+            "unused",
+            &json!({"token": link.split_once("token=").unwrap().1}),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(r.body["userId"], user_id.as_str());
@@ -178,8 +193,15 @@ async fn reminders_and_a_resend_after_the_cool_down_go_by_text() {
     );
     assert!(got.iter().all(|r| r.form["To"] == "+32470550345"));
     let link = token_of(&app, &id);
-    assert!(got.iter().all(|r| r.form["Body"].ends_with(&link)), "the same link");
-    assert!(got[2].form["Body"].starts_with("Herinnering"), "{}", got[2].form["Body"]);
+    assert!(
+        got.iter().all(|r| r.form["Body"].ends_with(&link)),
+        "the same link"
+    );
+    assert!(
+        got[2].form["Body"].starts_with("Herinnering"),
+        "{}",
+        got[2].form["Body"]
+    );
     assert!(app.mailer.sent().is_empty());
     let inv = read(&app, &account, &id).await;
     assert_eq!(inv["remindersSent"], 1, "{inv}");
@@ -189,7 +211,11 @@ async fn reminders_and_a_resend_after_the_cool_down_go_by_text() {
     clock.advance(Duration::days(60));
     app.run_due_jobs_sending(app.mailer.clone(), twilio.sender(), Vec::new());
     assert_eq!(app.count("invitations"), 0);
-    assert_eq!(app.count("users"), 0, "the user the invitation made is removed");
+    assert_eq!(
+        app.count("users"),
+        0,
+        "the user the invitation made is removed"
+    );
 }
 
 #[actix_web::test]
@@ -216,7 +242,10 @@ async fn a_busy_provider_is_failing_then_sent_an_invalid_number_failed_for_good(
     assert_eq!(inv["delivery"]["lastError"], Value::Null);
     assert_eq!(
         tokens(&twilio),
-        [format!("invitation:{busy}:send:1"), format!("invitation:{busy}:send:1")],
+        [
+            format!("invitation:{busy}:send:1"),
+            format!("invitation:{busy}:send:1")
+        ],
         "the retry carries the same token"
     );
 
@@ -251,7 +280,9 @@ async fn refused(
     (status, field): (u16, &str),
 ) -> Value {
     let before = footprint(app);
-    let r = app.post("/admin/v1/invitations", &account.admin, body).await;
+    let r = app
+        .post("/admin/v1/invitations", &account.admin, body)
+        .await;
     let problem = assert_problem(&r, status, Some(field));
     assert_eq!(footprint(app), before, "nothing written");
     problem
@@ -327,6 +358,10 @@ async fn the_console_invites_by_phone_only() {
     let got = twilio.received();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].form["To"], "+32470550890");
-    assert!(got[0].form["Body"].contains("invitation"), "{}", got[0].form["Body"]);
+    assert!(
+        got[0].form["Body"].contains("invitation"),
+        "{}",
+        got[0].form["Body"]
+    );
     assert!(app.mailer.sent().is_empty());
 }
