@@ -12,6 +12,32 @@ pub fn e164(value: &str) -> Option<String> {
     Some(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
+/// Why a number cannot receive text messages ([`textable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotTextable {
+    /// It does not start with `+` and its country code.
+    NoCountryCode,
+    /// No number of its country has this length or prefix.
+    Invalid,
+    /// A landline, which a text message cannot reach.
+    Landline,
+}
+
+/// The number in E.164 when a text message can be sent to it: it carries its country code, is a
+/// valid number of that country, and is not a landline (mobile, or a country where the two
+/// cannot be told apart).
+pub fn textable(value: &str) -> Result<String, NotTextable> {
+    let e164 = e164(value).ok_or(NotTextable::NoCountryCode)?;
+    let number = phonenumber::parse(None, &e164).map_err(|_| NotTextable::Invalid)?;
+    if !number.is_valid() {
+        return Err(NotTextable::Invalid);
+    }
+    match number.number_type(&phonenumber::metadata::DATABASE) {
+        phonenumber::Type::FixedLine => Err(NotTextable::Landline),
+        _ => Ok(e164),
+    }
+}
+
 /// The ITU country calling code in `raw`, if it names one that exists: the code itself (`"32"`,
 /// `"+32"`) or the ISO 3166-1 alpha-2 code of a country or region (`"BE"`, `"be"`), the form identity
 /// providers hold countries in. Several regions share a code (`"US"` and `"CA"` are both `"1"`).
@@ -58,6 +84,15 @@ mod tests {
             e164("tel:+32-470-12-34-56").as_deref(),
             Some("+32470123456")
         );
+    }
+
+    #[test]
+    fn texts_reach_valid_mobile_numbers_only() {
+        assert_eq!(textable("+32 470 12 34 56").as_deref(), Ok("+32470123456"));
+        assert_eq!(textable("+31 6 12345678").as_deref(), Ok("+31612345678"));
+        assert_eq!(textable("0470 12 34 56"), Err(NotTextable::NoCountryCode));
+        assert_eq!(textable("+32 470 12"), Err(NotTextable::Invalid));
+        assert_eq!(textable("+32 2 555 01 00"), Err(NotTextable::Landline));
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! The invitation jobs. Payloads hold ids and numbers only: the e-mail job derives the link from
+//! The invitation jobs. Payloads hold ids and numbers only: the send job derives the link from
 //! the server key when it runs, so the queue never holds a usable token or any contact data.
 //!
-//! - `invitations.email`: one send (`kind` `send`, the `n`th an admin caused) or reminder (`kind`
-//!   `reminder`, the `n`th configured day). Skips an invitation that is gone or expired, and a
-//!   reminder already marked sent or overtaken by the next one; marks a reminder sent after
-//!   delivering it. Its `Message-ID` is
-//!   that of the logical send (`invitation:<id>:send:<n>`, `invitation:<id>:reminder:<n>`).
+//! - `invitations.email` (named when invitations went by e-mail only; stored names never change):
+//!   one send (`kind` `send`, the `n`th an admin caused) or reminder (`kind` `reminder`, the `n`th
+//!   configured day), by e-mail, or by text message when the invitee has no e-mail address (the
+//!   e-mail takes precedence; the channel is chosen when the job runs). Skips an invitation that
+//!   is gone or expired, and a reminder already marked sent or overtaken by the next one; marks a
+//!   reminder sent after delivering it. The e-mail's `Message-ID` and the text's idempotency
+//!   token are those of the logical send (`invitation:<id>:send:<n>`,
+//!   `invitation:<id>:reminder:<n>`); the text's body, link included, is built when it runs.
 //! - `invitations.expire`: runs at the expiry and ends the invitation ([`super::expire`]).
 //! - `invitations.provision`: invites a user SCIM created, when the account asks for it
 //!   ([`super::invite_provisioned`]).
@@ -31,14 +34,17 @@ use crate::db::DbConn;
 use crate::db::models::InvitationRow;
 use crate::email::MailError;
 use crate::email::job::{Delivered, Delivery, MailServices, deliver};
+use crate::email::templates::Language;
 use crate::error::ServiceError;
 use crate::jobs::schedule::Schedule;
 use crate::jobs::{Crashed, EnqueueOptions, JobContext, JobType, Permanent, enqueue};
+use crate::sms::TextMessage;
+use crate::sms::job::TextServices;
 use crate::users::jobs::ProvisionInvitation;
 
-/// What the invitation jobs need of their context, beyond mail: the invitation settings and the
-/// server key their links are derived from.
-pub trait InvitationServices: MailServices {
+/// What the invitation jobs need of their context, beyond mail and texts: the invitation settings
+/// and the server key their links are derived from.
+pub trait InvitationServices: MailServices + TextServices {
     /// Reminders, expiry and links.
     fn invitations(&self) -> &InvitationSettings;
     /// The server key (links are derived from it when their e-mail is sent).
@@ -274,23 +280,35 @@ pub fn send_email<C: InvitationServices>(
         EmailKind::Send => super::delivery::expiry_if_sent_at(services.invitations(), &row, now),
         EmailKind::Reminder => row.expires_at,
     };
-    let params = serde_json::json!({
-        "accept_url": super::accept_url(services.invitations(), services.server_key(), &row),
-        "expires_at": rfc3339(expires_at),
-        "days_left": (expires_at - now).num_days().max(1),
-    });
+    let link = super::accept_url(services.invitations(), services.server_key(), &row);
     let key = job.key();
-    let delivered = deliver(
-        ctx,
-        Delivery {
-            account_id: &row.account_id,
-            template,
-            language: Some(&row.language),
-            user_id: &row.user_id,
-            params,
-            message_key: &key,
-        },
-    );
+    let delivered = channel(ctx, &row).and_then(|channel| match channel {
+        Channel::Email => deliver(
+            ctx,
+            Delivery {
+                account_id: &row.account_id,
+                template,
+                language: Some(&row.language),
+                user_id: &row.user_id,
+                params: serde_json::json!({
+                    "accept_url": link,
+                    "expires_at": rfc3339(expires_at),
+                    "days_left": (expires_at - now).num_days().max(1),
+                }),
+                message_key: &key,
+            },
+        ),
+        Channel::Text { to, language } => crate::sms::job::deliver(
+            ctx,
+            &TextMessage {
+                to,
+                body: text_body(language, job.kind, &link, expires_at),
+                idempotency_key: key.clone(),
+            },
+        )
+        .map(|_| Delivered::Sent),
+        Channel::Nobody => Ok(Delivered::Skipped),
+    });
     let delivered = match delivered {
         Ok(d) => d,
         Err(e) => {
@@ -325,6 +343,76 @@ pub fn send_email<C: InvitationServices>(
     Ok(())
 }
 
+/// How an invitation reaches its invitee, decided when it is sent: by e-mail when they have an
+/// address (the e-mail takes precedence, seed), else by text message to their first phone number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Channel {
+    /// By e-mail ([`deliver`] reads the address).
+    Email,
+    /// By text message to `to` (E.164), in `language`.
+    Text {
+        /// The number.
+        to: String,
+        /// The invitation's language.
+        language: Language,
+    },
+    /// The invitee is gone or deactivated: nothing is sent.
+    Nobody,
+}
+
+fn channel<C: InvitationServices>(
+    ctx: &JobContext<'_, C>,
+    row: &InvitationRow,
+) -> anyhow::Result<Channel> {
+    let mut conn = ctx.conn()?;
+    let recipient = ctx
+        .services
+        .recipient(&mut conn, &row.account_id, &row.user_id)?;
+    let Some(recipient) = recipient.filter(|r| r.address.is_none()) else {
+        // E-mail, or nobody: the e-mail's delivery reloads the recipient and says which.
+        return Ok(Channel::Email);
+    };
+    if !recipient.active {
+        tracing::info!(job.id = %ctx.job.id, "recipient is deactivated; nothing sent");
+        return Ok(Channel::Nobody);
+    }
+    let numbers = crate::users::contact::phone_numbers(&mut conn, &row.account_id, &row.user_id)?;
+    let Some(to) = numbers.into_iter().next() else {
+        return Err(Permanent(
+            "the invited user has neither an e-mail address nor a phone number with its \
+             country code"
+                .into(),
+        )
+        .into());
+    };
+    let language = Language::choose([
+        Some(row.language.as_str()),
+        recipient.preferred_language.as_deref(),
+        recipient.locale.as_deref(),
+    ]);
+    Ok(Channel::Text { to, language })
+}
+
+/// The text message of an invitation (`kind` send) or of a reminder, in `language`: a line, the
+/// date it expires and the link. Kept short, in GSM-7 (a unit test counts its segments).
+pub fn text_body(
+    language: Language,
+    kind: EmailKind,
+    link: &str,
+    expires_at: NaiveDateTime,
+) -> String {
+    let key = match kind {
+        EmailKind::Send => "text.invitation",
+        EmailKind::Reminder => "text.invitation_reminder",
+    };
+    let date = expires_at
+        .format(crate::i18n::text(language, "text.date"))
+        .to_string();
+    crate::i18n::text(language, key)
+        .replace("{date}", &date)
+        .replace("{link}", link)
+}
+
 /// Records an outcome of send `job.n` on the invitation ([`super::delivery::record`]).
 fn record<C: InvitationServices>(
     ctx: &JobContext<'_, C>,
@@ -342,16 +430,19 @@ fn record<C: InvitationServices>(
     Ok(())
 }
 
-/// What an invitation may show of a failed e-mail: the mailer's own words (they carry the mail
-/// server's reply code and class, never its text, which may quote the address) or ours; anything
+/// What an invitation may show of a failed send: the mailer's own words (they carry the mail
+/// server's reply code and class, never its text, which may quote the address), the text
+/// provider's status and code (never its message, which may quote the number), or ours; anything
 /// else is named only by kind, its text stays on the job.
 fn public_error(error: &anyhow::Error) -> String {
-    if let Some(mail) = error.downcast_ref::<MailError>() {
+    if let Some(text) = crate::sms::job::text_error(error) {
+        text.summary()
+    } else if let Some(mail) = error.downcast_ref::<MailError>() {
         mail.to_string()
     } else if let Some(Permanent(text)) = error.downcast_ref::<Permanent>() {
         text.clone()
     } else {
-        "the e-mail could not be prepared (the server's own error; see the job list)".to_owned()
+        "the message could not be prepared (the server's own error; see the job list)".to_owned()
     }
 }
 
@@ -413,4 +504,40 @@ pub fn purge_expired<C: InvitationServices>(
     }
     tracing::info!(job.id = %ctx.job.id, invitations.expired = ended, "expired invitations purged");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sms::segments::{Encoding, count};
+
+    /// A link as the default `INVITE_URL` makes it: a UUIDv7 id and a 43-character MAC.
+    const LINK: &str = "https://app.mobietrain.com/invitation?token=\
+                        01934f6c-7d2e-7a41-9b3c-5e8f0a1b2c3d.\
+                        AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE";
+
+    /// Every language keeps both texts to at most two GSM-7 segments with a realistic link (none
+    /// exceeds); each carries the whole link and the date.
+    #[test]
+    fn invitation_texts_are_at_most_two_gsm7_segments_in_every_language() {
+        let expires = chrono::NaiveDate::from_ymd_opt(2027, 1, 21)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        for language in Language::ALL {
+            for kind in [EmailKind::Send, EmailKind::Reminder] {
+                let body = text_body(language, kind, LINK, expires);
+                let size = count(&body);
+                assert_eq!(size.encoding, Encoding::Gsm7, "{body}");
+                assert!(size.count <= 2, "{} segments: {body}", size.count);
+                assert!(body.ends_with(LINK), "{body}");
+                assert!(body.contains("2027") && body.contains("21"), "{body}");
+                assert!(!body.contains('{'), "every placeholder filled: {body}");
+            }
+        }
+        assert_ne!(
+            text_body(Language::Nl, EmailKind::Send, LINK, expires),
+            text_body(Language::Nl, EmailKind::Reminder, LINK, expires)
+        );
+    }
 }

@@ -1,10 +1,12 @@
 //! Invitations (DESIGN 6, seed `invite-users-by-email.txt`): the CMS "Invite user" form, and the
 //! invitations an account sends when SCIM provisions a user with an e-mail (`inviteOnProvision`).
+//! An invitation goes by e-mail, or by text message to an invitee without an e-mail address (the
+//! form's phone-only invitations); with both, the e-mail takes precedence (seed).
 //!
 //! An invitation is a row only while it is pending: accepting, withdrawing and expiring delete it,
 //! and with it every link to it, leaving a provisioning-log event without personal data. The link
 //! token is `<id>.<mac>`, the MAC an HMAC under the server key of the id and a per-invitation nonce:
-//! no table and no job payload holds a usable token; the e-mail job derives the link when it runs.
+//! no table and no job payload holds a usable token; the send job derives the link when it runs.
 //!
 //! Time: expiry is fixed at the first send plus [`InvitationSettings::expiry`] (a resend does not
 //! extend it); the marker turns yellow 7 days and red 3 days before. Reminders on the configured
@@ -139,7 +141,7 @@ pub fn parse_link_token(token: &str) -> Option<(&str, &str)> {
     (id_ok && mac_ok).then_some((id, mac))
 }
 
-/// The link the e-mail carries.
+/// The link the e-mail or text message carries.
 pub fn accept_url(settings: &InvitationSettings, key: &ServerKey, row: &InvitationRow) -> String {
     format!("{}?token={}", settings.invite_url, link_token(key, row))
 }
@@ -179,8 +181,11 @@ pub struct Invitation {
     pub given_name: Option<String>,
     /// The user's last name.
     pub family_name: Option<String>,
-    /// Where the invitation goes.
+    /// The invitee's e-mail address: where the invitation goes when there is one.
     pub email: Option<String>,
+    /// The invitee's phone number, as typed: where the invitation goes by text message when
+    /// there is no e-mail address.
+    pub phone_number: Option<String>,
     /// The language it is written in.
     pub language: String,
     /// `ok`, `yellow` or `red`.
@@ -240,6 +245,7 @@ fn views(
                 given_name: who.given_name,
                 family_name: who.family_name,
                 email: who.email,
+                phone_number: who.phone_number,
             }
         })
         .collect())
@@ -289,7 +295,7 @@ fn log(
     Ok(())
 }
 
-/// Stores a new invitation of `user_id` and schedules its jobs: the first e-mail now, the reminders
+/// Stores a new invitation of `user_id` and schedules its jobs: the first send now, the reminders
 /// on their days, the expiry. Runs in the caller's transaction.
 #[expect(clippy::too_many_arguments, reason = "one row's worth of plain values")]
 fn open(
@@ -355,9 +361,8 @@ pub fn create(
             sign_in: sign_in::ANY,
             registration: registration::INVITED,
         };
-        let email = form.email.as_deref().unwrap_or_default();
         let rec =
-            users::create_as(conn, ctx, user, lifecycle).map_err(|e| refused_user(e, email))?;
+            users::create_as(conn, ctx, user, lifecycle).map_err(|e| refused_user(e, form))?;
         for group_id in &form.group_ids {
             crate::groups::add_members(conn, ctx, group_id, std::slice::from_ref(&rec.row.id))?;
         }
@@ -385,11 +390,11 @@ pub fn create(
 }
 
 /// A refusal of the form's user by the user-data rules, told as the form's fields: each broken rule
-/// names its attribute path, which the form maps to the field holding it; a taken userName (the
-/// e-mail) is a conflict on `email`.
-fn refused_user(err: ServiceError, email: &str) -> ServiceError {
+/// names its attribute path, which the form maps to the field holding it; a taken userName is a
+/// conflict on the field it came from (the e-mail, else the phone number).
+fn refused_user(err: ServiceError, form: &InvitationForm) -> ServiceError {
     match err {
-        ServiceError::Violated(v) if v.is_conflict() => taken(email),
+        ServiceError::Violated(v) if v.is_conflict() => taken(form),
         ServiceError::Violated(v) => ServiceError::InvalidFields(
             v.iter()
                 .map(|v| {
@@ -404,13 +409,17 @@ fn refused_user(err: ServiceError, email: &str) -> ServiceError {
     }
 }
 
-fn taken(email: &str) -> ServiceError {
-    let shown: String = email.chars().take(64).collect();
+fn taken(form: &InvitationForm) -> ServiceError {
+    let (field, value) = match (&form.email, &form.phone_number) {
+        (Some(email), _) => ("email", email.as_str()),
+        (None, phone) => ("phoneNumber", phone.as_deref().unwrap_or_default()),
+    };
+    let shown: String = value.chars().take(64).collect();
     ServiceError::FieldTaken(FieldError::new(
-        "email",
+        field,
         format!(
             "{shown:?} is already the userName of a user of this account (an invited user's \
-             userName is their e-mail address)"
+             userName is their e-mail address, or without one their phone number in E.164)"
         ),
     ))
 }

@@ -6,7 +6,7 @@
 
 use crate::email::templates::Language;
 use crate::error::FieldError;
-use crate::phone::{calling_code, e164};
+use crate::phone::{NotTextable, calling_code, e164, textable};
 use crate::scim::error::AttrPath;
 use crate::scim::urn;
 use crate::text::char_len;
@@ -44,7 +44,8 @@ pub struct InvitationForm {
     pub family_name: Option<String>,
     /// E-mail address: the invitation goes there, and it becomes the userName.
     pub email: Option<String>,
-    /// Phone number, with its country code.
+    /// Phone number, with its country code; without an e-mail address the invitation goes to it
+    /// by text message, and it becomes the userName (in E.164).
     pub phone_number: Option<String>,
     /// Job position (SCIM `title`).
     pub job_position: Option<String>,
@@ -98,6 +99,23 @@ fn single_line(field: &str, value: &str, errors: &mut Vec<FieldError>) -> bool {
     true
 }
 
+const COUNTRY_CODE_RULE: &str = "must carry its country code, as in \"+32 470 12 34 56\"";
+
+/// What is wrong with the number a phone-only invitation would be texted to.
+fn not_textable(why: NotTextable) -> &'static str {
+    match why {
+        NotTextable::NoCountryCode => COUNTRY_CODE_RULE,
+        NotTextable::Invalid => {
+            "is not a valid phone number of its country (check the digits after the country \
+             code): without an e-mail address the invitation goes to it by text message"
+        }
+        NotTextable::Landline => {
+            "is a landline number, which a text message cannot reach: without an e-mail address \
+             the invitation goes by text message, so give a mobile number or an e-mail address"
+        }
+    }
+}
+
 /// What the rules make of a form: the language, the role, and whether the user is a manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Checked {
@@ -129,42 +147,40 @@ pub fn check(form: &InvitationForm, default_language: &str) -> Result<Checked, V
     ] {
         bounded(field, value.as_deref(), MAX_TEXT, &mut errors);
     }
-    match (&form.email, &form.phone_number) {
-        (None, Some(_)) => errors.push(FieldError::new(
-            "email",
-            "is required: invitations by text message are not available yet, so an invitation \
-             needs an e-mail address (the phone number alone cannot be used)",
-        )),
-        (None, None) => errors.push(FieldError::new(
-            "email",
-            "is required: the invitation is sent to this address",
-        )),
-        (Some(email), _) => {
-            if single_line("email", email, &mut errors) {
-                // Named once: the address rules below would only repeat it.
-            } else if email.len() > MAX_EMAIL_LEN {
-                errors.push(FieldError::new(
-                    "email",
-                    format!("is longer than {MAX_EMAIL_LEN} characters"),
-                ));
-            } else if !is_email_address(email) {
-                errors.push(FieldError::new(
-                    "email",
-                    "is not an e-mail address (expected local-part@domain)",
-                ));
-            }
+    // E-mail, phone or both; the e-mail takes precedence (seed), so the phone is the channel,
+    // and must reach a mobile, only when there is no e-mail.
+    if let Some(email) = &form.email {
+        if single_line("email", email, &mut errors) {
+            // Named once: the address rules below would only repeat it.
+        } else if email.len() > MAX_EMAIL_LEN {
+            errors.push(FieldError::new(
+                "email",
+                format!("is longer than {MAX_EMAIL_LEN} characters"),
+            ));
+        } else if !is_email_address(email) {
+            errors.push(FieldError::new(
+                "email",
+                "is not an e-mail address (expected local-part@domain)",
+            ));
         }
+    } else if form.phone_number.is_none() {
+        errors.push(FieldError::new(
+            "email",
+            "is required unless a mobile phone number is given: the invitation goes to the \
+             e-mail address, or else by text message to the phone number",
+        ));
     }
     if let Some(phone) = &form.phone_number {
         if char_len(phone) > MAX_TEXT {
             bounded("phoneNumber", Some(phone), MAX_TEXT, &mut errors);
         } else if single_line("phoneNumber", phone, &mut errors) {
-            // Named once: the country-code rule below would only repeat it.
+            // Named once: the number rules below would only repeat it.
+        } else if form.email.is_none() {
+            if let Err(why) = textable(phone) {
+                errors.push(FieldError::new("phoneNumber", not_textable(why)));
+            }
         } else if e164(phone).is_none() {
-            errors.push(FieldError::new(
-                "phoneNumber",
-                "must carry its country code, as in \"+32 470 12 34 56\"",
-            ));
+            errors.push(FieldError::new("phoneNumber", COUNTRY_CODE_RULE));
         }
     }
     for (i, store) in form.stores.iter().enumerate() {
@@ -254,7 +270,8 @@ pub fn check(form: &InvitationForm, default_language: &str) -> Result<Checked, V
     }
 }
 
-/// The user an invitation creates: the e-mail is the userName and the work address.
+/// The user an invitation creates: the e-mail is the userName and the work address; without one,
+/// the phone number in E.164 is the userName. The phone number is their mobile, as typed.
 pub fn user_input(form: &InvitationForm, checked: Checked) -> UserInput {
     let plural = |value: &Option<String>, kind: &str, primary: Option<bool>| PluralValue {
         value: value.clone(),
@@ -264,13 +281,20 @@ pub fn user_input(form: &InvitationForm, checked: Checked) -> UserInput {
     };
     let role = if checked.manager { "manager" } else { "user" };
     UserInput {
-        user_name: form.email.clone(),
+        user_name: form
+            .email
+            .clone()
+            .or_else(|| form.phone_number.as_deref().and_then(e164)),
         name: Name {
             given_name: form.given_name.clone(),
             family_name: form.family_name.clone(),
             ..Name::default()
         },
-        emails: vec![plural(&form.email, "work", Some(true))],
+        emails: form
+            .email
+            .iter()
+            .map(|email| plural(&Some(email.clone()), "work", Some(true)))
+            .collect(),
         phone_numbers: form
             .phone_number
             .iter()
@@ -367,7 +391,6 @@ mod tests {
         for f in [
             "givenName",
             "familyName",
-            "email",
             "phoneNumber",
             "stores[0].refId",
             "groupIds",
@@ -376,7 +399,55 @@ mod tests {
         ] {
             assert!(fields.contains(&f), "{f} in {fields:?}");
         }
-        assert!(errors[2].detail.contains("text message"), "{errors:?}");
+        assert!(errors[2].detail.contains("country code"), "{errors:?}");
+        assert!(!fields.contains(&"email"), "a phone number is a channel");
+        let neither = InvitationForm {
+            email: None,
+            ..valid()
+        };
+        let errors = check(&neither, "en").unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "email");
+        assert!(errors[0].detail.contains("phone number"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_phone_only_form_invites_by_its_number_in_e164() {
+        let form = InvitationForm {
+            email: None,
+            phone_number: Some("+32 470 12 34 56".into()),
+            ..valid()
+        };
+        let user = user_input(&form, check(&form, "en").unwrap());
+        assert_eq!(user.user_name.as_deref(), Some("+32470123456"));
+        assert!(user.emails.is_empty());
+        assert_eq!(
+            user.phone_numbers[0].value.as_deref(),
+            Some("+32 470 12 34 56"),
+            "stored as typed"
+        );
+        for (number, says) in [
+            ("0470 12 34 56", "country code"),
+            ("+32 470 12", "not a valid phone number"),
+            ("+32 2 555 01 00", "landline"),
+        ] {
+            let form = InvitationForm {
+                phone_number: Some(number.into()),
+                ..form.clone()
+            };
+            let errors = check(&form, "en").unwrap_err();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "phoneNumber");
+            assert!(errors[0].detail.contains(says), "{number}: {errors:?}");
+        }
+        // Beside an e-mail address the number is not the channel: a landline is fine.
+        let both = InvitationForm {
+            email: Some("ann@example.com".into()),
+            phone_number: Some("+32 2 555 01 00".into()),
+            ..form
+        };
+        let user = user_input(&both, check(&both, "en").unwrap());
+        assert_eq!(user.user_name.as_deref(), Some("ann@example.com"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Limits on code requests, in this instance's memory (GCRA, `governor`'s keyed limiter, on the
 //! app's clock): per contact (keyed by its digest, never the contact itself) and per client
-//! address. With N instances each keeps its own, so a contact may get up to N times the rate.
+//! address; and on sign-in attempts per client address, across codes and contacts (each code
+//! also dies after 5 wrong tries, but a client could try one wrong code against many codes). With N instances each keeps its own, so a contact may get up to N times the rate.
 //! Keys are forgotten once their bucket is full again, so memory stays bounded by recent use.
 
 use std::num::NonZeroU32;
@@ -26,6 +27,10 @@ pub struct SignInLimitSettings {
     pub per_address_burst: u32,
     /// Then one more every this long.
     pub per_address_every: Duration,
+    /// Sign-in attempts (a code tried) one client address may make at once.
+    pub attempts_per_address_burst: u32,
+    /// Then one more every this long.
+    pub attempts_per_address_every: Duration,
 }
 
 impl Default for SignInLimitSettings {
@@ -35,6 +40,9 @@ impl Default for SignInLimitSettings {
             per_contact_every: Duration::from_secs(300),
             per_address_burst: 20,
             per_address_every: Duration::from_secs(30),
+            // A shop's staff may share one address: room for a few of them at once.
+            attempts_per_address_burst: 20,
+            attempts_per_address_every: Duration::from_secs(6),
         }
     }
 }
@@ -48,6 +56,7 @@ const SHRINK_AT: usize = 10_000;
 pub struct SignInLimits {
     by_contact: Limiter,
     by_address: Limiter,
+    attempts_by_address: Limiter,
     clock: AppClock,
 }
 
@@ -77,6 +86,13 @@ impl SignInLimits {
                 quota(settings.per_address_burst, settings.per_address_every),
                 clock.clone(),
             ),
+            attempts_by_address: RateLimiter::dashmap_with_clock(
+                quota(
+                    settings.attempts_per_address_burst,
+                    settings.attempts_per_address_every,
+                ),
+                clock.clone(),
+            ),
             clock,
         }
     }
@@ -96,9 +112,40 @@ impl SignInLimits {
         self.check(&self.by_address, address)
     }
 
+    /// Draws on the client address's bucket of sign-in attempts; the seconds to wait when it is
+    /// empty.
+    pub fn check_attempt(&self, address: &str) -> Result<(), u64> {
+        self.check(&self.attempts_by_address, address)
+    }
+
     /// Draws on the contact's bucket (`contact_mac`: its keyed digest); the seconds to wait when
     /// it is empty.
     pub fn check_contact(&self, contact_mac: &str) -> Result<(), u64> {
         self.check(&self.by_contact, contact_mac)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn sign_in_attempts_per_address_refill_with_time_and_each_address_has_its_own() {
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let limits = SignInLimits::new(SignInLimitSettings::default(), clock.clone());
+        for _ in 0..20 {
+            assert_eq!(limits.check_attempt("192.0.2.1"), Ok(()));
+        }
+        assert_eq!(limits.check_attempt("192.0.2.1"), Err(6));
+        assert_eq!(limits.check_attempt("192.0.2.2"), Ok(()), "another address");
+        assert_eq!(
+            limits.check_address("192.0.2.1"),
+            Ok(()),
+            "code requests apart"
+        );
+        clock.advance(chrono::Duration::seconds(6));
+        assert_eq!(limits.check_attempt("192.0.2.1"), Ok(()));
+        assert!(limits.check_attempt("192.0.2.1").is_err());
     }
 }

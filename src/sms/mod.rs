@@ -43,6 +43,16 @@ pub struct ProviderError {
     pub message: Option<String>,
 }
 
+impl ProviderError {
+    /// The status and the provider's code, without its message (which may quote the number).
+    pub fn status_and_code(&self) -> String {
+        match self.code {
+            Some(code) => format!("HTTP {}, error {code}", self.status),
+            None => format!("HTTP {}", self.status),
+        }
+    }
+}
+
 impl std::fmt::Display for ProviderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "HTTP {}", self.status)?;
@@ -86,6 +96,22 @@ impl TextError {
             self,
             TextError::Unavailable(_) | TextError::Transport(_) | TextError::NotConfigured
         )
+    }
+
+    /// The error as others may see it (an invitation's delivery status): the provider's status
+    /// and code but not its message, which may quote the number.
+    pub fn summary(&self) -> String {
+        match self {
+            TextError::Rejected(p) => format!(
+                "the text provider refused the message ({})",
+                p.status_and_code()
+            ),
+            TextError::Unavailable(p) => {
+                format!("the text provider is unavailable ({})", p.status_and_code())
+            }
+            TextError::Transport(_) => "the text provider could not be reached".to_owned(),
+            TextError::Invalid(_) | TextError::NotConfigured => self.to_string(),
+        }
     }
 
     /// The metrics and log name of the error's kind.

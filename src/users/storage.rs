@@ -422,7 +422,7 @@ pub fn explain_after(
     listing(registry).explain_after(conn, account_id, request, after)
 }
 
-/// How to address a user: given name, family name, and the address mail goes to.
+/// How to address a user: given name, family name, the address mail goes to and their phone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Contact {
     /// First name.
@@ -431,9 +431,11 @@ pub struct Contact {
     pub family_name: Option<String>,
     /// The primary e-mail address (else the first).
     pub email: Option<String>,
+    /// The primary phone number (else the first), as stored.
+    pub phone_number: Option<String>,
 }
 
-/// The contacts of these users, by user id, in two queries.
+/// The contacts of these users, by user id, in three queries.
 pub fn contacts(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<HashMap<String, Contact>> {
     let mut out: HashMap<String, Contact> = users::table
         .filter(users::id.eq_any(user_ids))
@@ -447,6 +449,7 @@ pub fn contacts(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<HashMap<S
                     given_name,
                     family_name,
                     email: None,
+                    phone_number: None,
                 },
             )
         })
@@ -460,14 +463,38 @@ pub fn contacts(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<HashMap<S
             user_emails::is_primary,
         ))
         .load(conn)?;
-    for (user_id, value, primary) in emails {
-        if let Some(invitee) = out.get_mut(&user_id)
-            && (invitee.email.is_none() || primary == Some(true))
-        {
-            invitee.email = Some(value);
+    keep_primary_or_first(&mut out, emails, |c| &mut c.email);
+    let phones: Vec<(String, String, Option<bool>)> = user_phone_numbers::table
+        .filter(user_phone_numbers::user_id.eq_any(user_ids))
+        .order((
+            user_phone_numbers::user_id.asc(),
+            user_phone_numbers::position.asc(),
+        ))
+        .select((
+            user_phone_numbers::user_id,
+            user_phone_numbers::value,
+            user_phone_numbers::is_primary,
+        ))
+        .load(conn)?;
+    keep_primary_or_first(&mut out, phones, |c| &mut c.phone_number);
+    Ok(out)
+}
+
+/// Sets `field` of each user's contact to the value marked primary, else the first: `values` are
+/// (user id, value, primary) in each user's order.
+fn keep_primary_or_first(
+    contacts: &mut HashMap<String, Contact>,
+    values: Vec<(String, String, Option<bool>)>,
+    field: impl Fn(&mut Contact) -> &mut Option<String>,
+) {
+    for (user_id, value, primary) in values {
+        if let Some(contact) = contacts.get_mut(&user_id) {
+            let kept = field(contact);
+            if kept.is_none() || primary == Some(true) {
+                *kept = Some(value);
+            }
         }
     }
-    Ok(out)
 }
 
 /// The id of the user of `account_id` whose externalId is `external_id`.

@@ -252,12 +252,22 @@ async fn every_rule_is_refused_with_a_problem_naming_the_field_and_nothing_writt
             "familyName",
         ),
         (
-            "a phone number only",
+            "neither an e-mail address nor a phone number",
             Box::new(|f| {
                 f.as_object_mut().unwrap().remove("email");
+                f.as_object_mut().unwrap().remove("phoneNumber");
             }),
             400,
             "email",
+        ),
+        (
+            "a phone number only, not a valid one",
+            Box::new(|f| {
+                f.as_object_mut().unwrap().remove("email");
+                f["phoneNumber"] = json!("+32 470 12");
+            }),
+            400,
+            "phoneNumber",
         ),
         (
             "not an e-mail",
@@ -368,9 +378,9 @@ async fn every_rule_is_refused_with_a_problem_naming_the_field_and_nothing_writt
             .await;
         let problem = assert_problem(&r, status, Some(field));
         assert_eq!(footprint(&app), before, "{what}: something was written");
-        if what == "a phone number only" {
+        if what == "neither an e-mail address nor a phone number" {
             assert!(
-                problem.to_string().contains("text message"),
+                problem.to_string().contains("mobile phone number"),
                 "{what}: {problem}"
             );
         }

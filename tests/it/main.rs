@@ -34,6 +34,7 @@ mod hardening_claims;
 mod identity_fold;
 mod invitation_delivery;
 mod invitations;
+mod invitations_by_text;
 mod invitations_jobs;
 mod invitations_smtp;
 mod jobs;

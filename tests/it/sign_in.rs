@@ -237,6 +237,41 @@ async fn five_wrong_codes_void_the_code() {
     );
 }
 
+/// Wrong codes against many contacts from one client address: after 20 attempts (the burst) the
+/// address gets a 429 with `Retry-After`, and then even the right code of a real user is not
+/// tried (nothing is used up: it opens a session once the address may try again).
+#[actix_web::test]
+async fn sign_in_attempts_are_limited_per_client_address_across_codes() {
+    use mobietrain_scim::signin::limits::{SignInLimitSettings, SignInLimits};
+    let (mut app, clock) = app_with_clock();
+    // The limits on the test's clock (the app built them on real time).
+    app.state.sign_in_limits = std::sync::Arc::new(SignInLimits::new(
+        SignInLimitSettings::default(),
+        clock.clone(),
+    ));
+    let account = app.account("Acme");
+    scim_user(&app, &account, "zoe@example.com", "+32 470 11 22 37").await;
+    assert_eq!(ask(&app, json!({"email": "zoe@example.com"})).await, 202);
+    app.run_due_jobs();
+    let code = six_digits(&app.mailer.sent()[0].text);
+    for i in 0..20 {
+        let r = sign_in(
+            &app,
+            json!({"email": format!("nobody{i}@example.com"), "code": "123456"}),
+        )
+        .await;
+        assert_eq!(r.status.as_u16(), 401, "attempt {i}: {}", r.body);
+    }
+    let r = sign_in(&app, json!({"email": "zoe@example.com", "code": code})).await;
+    assert_eq!(r.status.as_u16(), 429, "{}", r.body);
+    assert_eq!(r.header("retry-after").as_deref(), Some("6"));
+    assert_eq!(app.count("sessions"), 0);
+    assert_eq!(app.count("sign_in_passcodes"), 1, "the code is untouched");
+    clock.advance(Duration::seconds(6));
+    let r = sign_in(&app, json!({"email": "zoe@example.com", "code": code})).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+}
+
 #[actix_web::test]
 async fn an_expired_code_is_refused() {
     let (app, clock) = app_with_clock();

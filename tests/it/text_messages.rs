@@ -33,21 +33,25 @@ const TOKEN: &str = "twilio-auth-token-for-tests";
 
 /// One request the fake Twilio received.
 #[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    headers: HashMap<String, String>,
-    form: HashMap<String, String>,
+pub struct Received {
+    /// The request path.
+    pub path: String,
+    /// Its headers, names in lower case.
+    pub headers: HashMap<String, String>,
+    /// Its form fields.
+    pub form: HashMap<String, String>,
 }
 
 /// A loopback server speaking Twilio's Messages API.
-struct FakeTwilio {
+pub struct FakeTwilio {
     url: String,
     received: Arc<Mutex<Vec<Received>>>,
     answers: Arc<Mutex<VecDeque<(u16, String)>>>,
 }
 
 impl FakeTwilio {
-    fn start() -> Self {
+    /// Starts it on a random port of 127.0.0.1.
+    pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -116,18 +120,21 @@ impl FakeTwilio {
         }
     }
 
-    fn answer(&self, status: u16, body: serde_json::Value) {
+    /// Scripts the next answer (after the scripted ones, 201).
+    pub fn answer(&self, status: u16, body: serde_json::Value) {
         self.answers
             .lock()
             .unwrap()
             .push_back((status, body.to_string()));
     }
 
-    fn received(&self) -> Vec<Received> {
+    /// Every request so far.
+    pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 
-    fn sender(&self) -> Arc<dyn TextSender> {
+    /// A Twilio sender configured for this server, as `serve` builds it.
+    pub fn sender(&self) -> Arc<dyn TextSender> {
         let config = TextConfig {
             api_url: self.url.clone(),
             account_sid: Some(SID.into()),
@@ -142,6 +149,14 @@ impl FakeTwilio {
         full.validate().expect("a loopback http:// URL is valid");
         app::text_sender(&config).unwrap()
     }
+}
+
+/// Asserts that `r` went to the account's Messages resource with the account's basic auth.
+#[track_caller]
+pub fn assert_to_messages_api(r: &Received) {
+    assert_eq!(r.path, format!("/2010-04-01/Accounts/{SID}/Messages.json"));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}"));
+    assert_eq!(r.headers["authorization"], format!("Basic {basic}"));
 }
 
 fn job_row(app: &TestApp, name: &str) -> (String, i32, Option<String>) {
@@ -177,9 +192,7 @@ async fn a_text_reaches_twilio_with_its_fields_auth_and_idempotency_token() {
     let got = twilio.received();
     assert_eq!(got.len(), 1);
     let r = &got[0];
-    assert_eq!(r.path, format!("/2010-04-01/Accounts/{SID}/Messages.json"));
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}"));
-    assert_eq!(r.headers["authorization"], format!("Basic {basic}"));
+    assert_to_messages_api(r);
     assert_eq!(r.headers["i-twilio-idempotency-token"], "greeting:1");
     assert_eq!(
         r.headers["content-type"],

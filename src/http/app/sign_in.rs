@@ -6,7 +6,8 @@
 //!   gets the same 202 and nothing more is sent.
 //! - `POST /app/v1/sign-in` with the same contact (and `accountId`) and `"code"` answers
 //!   `{userId, sessionToken, expiresAt}` like the session exchange; a wrong, used, expired or
-//!   void code is a 401 with one generic detail.
+//!   void code is a 401 with one generic detail. A client address that tries too many codes
+//!   (across codes and contacts) gets a 429 with `Retry-After`, and the code is not looked at.
 //!
 //! Bodies are small JSON documents (at most [`MAX_BODY`] bytes); errors are
 //! `application/problem+json`.
@@ -106,6 +107,7 @@ async fn request_code(
 }
 
 async fn sign_in(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<SignInBody>,
 ) -> Result<HttpResponse, ProblemError> {
@@ -124,6 +126,13 @@ async fn sign_in(
             .into(),
         );
     };
+    if let Err(wait) = state.sign_in_limits.check_attempt(&client_address(&req)) {
+        return Err(ServiceError::TooSoon {
+            detail: "too many sign-in attempts from this address; wait and try again".to_owned(),
+            retry_after_secs: i64::try_from(wait).unwrap_or(i64::MAX),
+        }
+        .into());
+    }
     let st = state.clone();
     let lifetime = state.app.session_lifetime;
     let now = state.clock.now_naive();

@@ -148,7 +148,7 @@ const EN: &[(&str, &str)] = &[
     ("invite.title", "Invite user"),
     (
         "invite.intro",
-        "The person receives an e-mail with a link to register for the MobieTrain app.",
+        "The person receives a link to register for the MobieTrain app: by e-mail, or by text message when you give only a mobile phone number.",
     ),
     (
         "invite.failed",
@@ -167,12 +167,12 @@ const EN: &[(&str, &str)] = &[
     ("invite.email", "E-mail address"),
     (
         "invite.email_rule",
-        "Required: the invitation goes by e-mail. Must not belong to a user of the account already.",
+        "E-mail and/or mobile phone; e-mail takes precedence. Must not belong to a user of the account already.",
     ),
-    ("invite.phone", "Phone number"),
+    ("invite.phone", "Mobile phone number"),
     (
         "invite.phone_rule",
-        "Optional, with its country code (+32 470 12 34 56). With an e-mail address too, the e-mail takes precedence.",
+        "E-mail and/or mobile phone; e-mail takes precedence. With its country code (+32 470 12 34 56). Without an e-mail address, the invitation and its reminders go by text message to this number.",
     ),
     ("invite.job_position", "Job position"),
     ("invite.job_position_rule", "Optional."),
@@ -199,7 +199,7 @@ const EN: &[(&str, &str)] = &[
     ("invite.store_ref", "Store reference id"),
     ("invite.store_name", "Store name"),
     ("invite.store_country", "Country calling code"),
-    ("invite.language", "Language of the e-mail"),
+    ("invite.language", "Language of the invitation"),
     (
         "invite.language_rule",
         "The invitation and its reminders are written in it.",
