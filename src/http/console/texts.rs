@@ -322,6 +322,7 @@ const EN: &[(&str, &str)] = &[
         "Stores come with the users that name them (by reference id). A user's write never renames a store: rename it here, and every user of the store shows the new name.",
     ),
     ("stores.count", "{total} stores"),
+    ("stores.count_one", "1 store"),
     ("stores.none", "The account has no stores yet."),
     ("stores.ref_id", "Reference id"),
     ("stores.name", "Name"),
@@ -368,6 +369,7 @@ const EN: &[(&str, &str)] = &[
     ("groups.rename_submit", "Rename"),
     ("groups.failed", "The group was not saved: {detail}"),
     ("groups.count", "{total} groups"),
+    ("groups.count_one", "1 group"),
     // Log
     ("log.title", "Provisioning log"),
     ("log.when", "When"),
