@@ -570,19 +570,23 @@ pub fn job_registry() -> Registry<JobServices> {
     registry.register::<crate::users::jobs::ProvisionInvitation>(invitations::provision);
     registry.register::<invitations::PurgeExpired>(invitations::purge_expired);
     registry.register::<crate::audit::refused::PurgeRefused>(crate::audit::refused::purge_refused);
+    registry.register::<crate::console_sessions::PurgeEnded>(
+        crate::console_sessions::purge_ended_sessions,
+    );
     registry.register::<crate::sms::job::SendText>(crate::sms::job::run);
     registry.register::<crate::signin::jobs::SendCode>(crate::signin::jobs::send_code);
     registry
 }
 
-/// The periodic work of the server: the queue's purge of done jobs, the invitations' own, and the
-/// purge of old refused requests from the provisioning log.
+/// The periodic work of the server: the queue's purge of done jobs, the invitations' own, the
+/// purge of old refused requests from the provisioning log, and that of ended console sessions.
 pub fn schedules(config: &Config) -> Vec<Schedule> {
     let mut schedules = vec![schedule::purge_done_schedule()];
     schedules.extend(crate::invitations::jobs::schedules());
     schedules.push(crate::audit::refused::schedule(
         config.audit.refused_retention_days,
     ));
+    schedules.push(crate::console_sessions::schedule());
     schedules
 }
 

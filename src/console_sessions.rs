@@ -4,9 +4,13 @@
 //! The browser holds only a random session secret (in an HttpOnly cookie), never the token; the
 //! database holds only the secret's SHA-256. A session belongs to the token it was opened with and
 //! is read joined to it on every request, so revoking the token ends every session it opened at
-//! once. A session ends after [`IDLE_TIMEOUT`] without a request and [`ABSOLUTE_TIMEOUT`] after it
-//! was opened, whichever comes first. Each session has its own CSRF secret, the synchronizer token
-//! its forms carry.
+//! once, and so does its expiry. A session ends after [`IDLE_TIMEOUT`] without a request and
+//! [`ABSOLUTE_TIMEOUT`] after it was opened, whichever comes first (these two constants are the
+//! only place the limits live). Each session has its own CSRF secret, the synchronizer token its
+//! forms carry.
+//!
+//! An ended session is deleted when its cookie comes back; the rows of sessions whose browser never
+//! returns are deleted by the periodic [`PurgeEnded`] job, so the table holds live sessions only.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +25,9 @@ use crate::db::models::{Account, ApiToken, ConsoleSessionRow};
 use crate::db::schema::{accounts as accounts_t, api_tokens, console_sessions};
 use crate::db::{DbConn, FetchOptional};
 use crate::error::ServiceError;
+use crate::jobs::queue::JobType;
+use crate::jobs::schedule::Schedule;
+use crate::jobs::{JobContext, Runtime};
 
 /// How long a session lives without a request.
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
@@ -123,6 +130,7 @@ pub fn resume(
     };
     let live = bool::from(row.id_hash.as_bytes().ct_eq(hash.as_bytes()))
         && token.revoked_at.is_none()
+        && token.expires_at.is_none_or(|at| at > now)
         && token.scope == Scope::Admin.as_str()
         && token.account_id == row.account_id
         && row.expires_at > now
@@ -150,6 +158,58 @@ pub fn resume(
 /// Ends the session with this hash (sign-out); ending an ended session changes nothing.
 pub fn end(conn: &mut DbConn, id_hash: &str) -> Result<(), ServiceError> {
     diesel::delete(console_sessions::table.find(id_hash)).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes every ended session of every account at `now`: timed out (idle or absolute), or opened
+/// with a token that is revoked or has expired. Returns how many.
+pub fn purge_ended(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    let dead_tokens = api_tokens::table
+        .filter(
+            api_tokens::revoked_at
+                .is_not_null()
+                .or(api_tokens::expires_at.le(now)),
+        )
+        .select(api_tokens::id);
+    diesel::delete(
+        console_sessions::table.filter(
+            console_sessions::expires_at
+                .le(now)
+                .or(console_sessions::last_seen_at.le(now - IDLE_TIMEOUT))
+                .or(console_sessions::token_id.eq_any(dead_tokens)),
+        ),
+    )
+    .execute(conn)
+}
+
+/// The periodic purge of ended console sessions ([`purge_ended`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PurgeEnded {}
+
+impl JobType for PurgeEnded {
+    const NAME: &'static str = "console_sessions.purge_ended";
+}
+
+/// The schedule of [`PurgeEnded`]: every [`IDLE_TIMEOUT`], so an abandoned session's row outlives
+/// its end by at most that long.
+pub fn schedule() -> Schedule {
+    Schedule {
+        name: PurgeEnded::NAME,
+        every: IDLE_TIMEOUT,
+        job: PurgeEnded::NAME,
+        payload: serde_json::json!({}),
+    }
+}
+
+/// The handler of [`PurgeEnded`]: idempotent (deleting the deleted deletes nothing).
+pub fn purge_ended_sessions<C: Runtime>(
+    ctx: &JobContext<'_, C>,
+    _job: PurgeEnded,
+) -> anyhow::Result<()> {
+    let n = purge_ended(&mut *ctx.conn()?, ctx.now())?;
+    if n > 0 {
+        tracing::info!(console_sessions.purged = n, "purged ended console sessions");
+    }
     Ok(())
 }
 

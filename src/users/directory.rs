@@ -1,13 +1,14 @@
-//! The user directory of the admin API (the CMS's user-management tab): a paged list of an
-//! account's users, searchable by name, userName, e-mail and phone, filtered by group, store,
-//! registration state, "in no group" and active, compiled to one parameterised SQL condition
-//! (never a load of the account's users). Each user comes back as a [`UserSummary`] whose e-mail,
-//! phone, groups and stores are read in a few batched queries for the whole page.
+//! The user directory of the admin API and the console (the CMS's user-management tab): a paged
+//! list of an account's users, searchable by name, userName, externalId, e-mail and phone,
+//! filtered by group, store, registration state, "in no group" and active, compiled to one
+//! parameterised SQL condition (never a load of the account's users). Each user comes back as a
+//! [`UserSummary`] whose e-mail, phone, groups and stores are read in a few batched queries for the
+//! whole page.
 //!
 //! Search compares folded text, as SCIM filters do: userName and e-mail values against their
-//! identity-folded shadow columns, names folded at query time ([`fold_expression`]), phone numbers
-//! by their digits against the stored E.164 form (a leading trunk `0` is dropped, so
-//! `0470 12 34 56` finds `+32 470 12 34 56`) and as written.
+//! identity-folded shadow columns, names and externalId folded at query time
+//! ([`fold_expression`]), phone numbers by their digits against the stored E.164 form (a leading
+//! trunk `0` is dropped, so `0470 12 34 56` finds `+32 470 12 34 56`) and as written.
 
 use std::collections::HashMap;
 
@@ -30,7 +31,7 @@ pub const MAX_SEARCH_LEN: usize = 255;
 /// What the directory is asked for; every filter given must hold.
 #[derive(Debug, Clone, Default)]
 pub struct DirectoryQuery {
-    /// Part of a name, userName, e-mail address or phone number.
+    /// Part of a name, userName, externalId, e-mail address or phone number.
     pub search: Option<String>,
     /// Members of this group.
     pub group_id: Option<String>,
@@ -160,6 +161,7 @@ fn condition(sql: &mut SqlBuilder, account_id: &str, query: &DirectoryQuery, sea
             "users.given_name",
             "users.family_name",
             "users.display_name",
+            "users.external_id",
             "(COALESCE(users.given_name, '') || ' ' || COALESCE(users.family_name, ''))",
         ] {
             sql.push(" OR ");

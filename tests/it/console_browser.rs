@@ -3,7 +3,8 @@
 //! (aiosmtpd) receiving the invitation. It signs in, creates a group, invites a user into it, sees
 //! the e-mail arrive, watches the marker turn yellow and red as the test clock moves, is refused a
 //! resend within 24 hours and accepted one after, withdraws, has a form without its CSRF token
-//! refused and signs out. Screenshots at desktop width and at 390 px go to
+//! refused and signs out. On the way it finds users (a SCIM-provisioned one by externalId, with
+//! their group and store; the invited one by name) and renames a store. Screenshots at desktop width and at 390 px go to
 //! `target/console-screenshots/`.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `apt-get install -y chromium
@@ -306,6 +307,99 @@ async fn an_admin_runs_the_invited_users_tab_in_a_real_browser() {
     // While nothing has gone out, a resend is allowed at once (DESIGN §6).
     assert!(!resend_disabled(&c).await);
     screenshots(&c, "05-invited").await;
+
+    // Users: a user provisioned over SCIM, in the group and a store, found by their externalId
+    // with both; the invited user found by name, with where they came from.
+    let group_id = app
+        .get("/admin/v1/groups?search=Bakers", &account.admin)
+        .await
+        .body["groups"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let jan = app
+        .post(
+            "/scim/v2/Users",
+            &account.scim,
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "jan.devos@example.com", "externalId": "HR-4711",
+                "name": {"givenName": "Jan", "familyName": "De Vos"},
+                "emails": [{"value": "jan.devos@example.com", "primary": true}],
+                "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User":
+                    {"storeRefId": "GNT-01", "storeName": "Gent Zuid", "storeCountryCallingCode": "32"},
+            }),
+        )
+        .await;
+    assert_eq!(jan.status.as_u16(), 201, "{}", jan.body);
+    let patched = app
+        .call(
+            actix_web::http::Method::PATCH,
+            &format!("/scim/v2/Groups/{group_id}"),
+            &account.scim,
+            Some(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": jan.body["id"]}]}]})),
+        )
+        .await;
+    assert_eq!(patched.status.as_u16(), 204, "{}", patched.body);
+    c.goto(&format!("{base}/console/users")).await.unwrap();
+    fill(&c, "#q", "hr-4711").await;
+    submit(&c, "#search-users").await;
+    let page = text_of(&c).await;
+    assert!(page.contains("1 of 1 users"), "{page}");
+    assert!(
+        page.contains("Jan De Vos") && page.contains("Bakers Gent") && page.contains("Gent Zuid"),
+        "{page}"
+    );
+    assert!(page.contains("Identity provider (SCIM)"), "{page}");
+    fill(&c, "#q", "Zoë").await;
+    submit(&c, "#search-users").await;
+    let page = text_of(&c).await;
+    assert!(
+        page.contains("Zoë Lambert") && page.contains("Invitation") && page.contains("invited"),
+        "{page}"
+    );
+    fill(&c, "#q", "").await;
+    submit(&c, "#search-users").await;
+    assert!(text_of(&c).await.contains("2 of 2 users"));
+    screenshots(&c, "12-users").await;
+    c.goto(&format!("{base}/console/users?q=HR-4711"))
+        .await
+        .unwrap();
+    submit(&c, "a.user-link").await;
+    let page = text_of(&c).await;
+    assert!(
+        page.contains("HR-4711") && page.contains("Bakers Gent"),
+        "{page}"
+    );
+    screenshots(&c, "13-user").await;
+
+    // Stores: the store the SCIM user named, renamed in place; the user shows the new name.
+    c.goto(&format!("{base}/console/stores")).await.unwrap();
+    let page = text_of(&c).await;
+    assert!(page.contains("GNT-01") && page.contains("1 user"), "{page}");
+    fill(&c, "table.stores input[name=name]", "").await;
+    submit(&c, "button.rename-store").await;
+    let page = text_of(&c).await;
+    assert!(page.contains("The store was not renamed"), "{page}");
+    fill(&c, "table.stores input[name=name]", "Gent Centrum").await;
+    submit(&c, "button.rename-store").await;
+    let page = text_of(&c).await;
+    assert!(
+        page.contains("The store was renamed.") && page.contains("Gent Centrum"),
+        "{page}"
+    );
+    screenshots(&c, "14-stores").await;
+    let jan = app
+        .get(
+            &format!("/scim/v2/Users/{}", jan.body["id"].as_str().unwrap()),
+            &account.scim,
+        )
+        .await;
+    assert_eq!(
+        jan.body["urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User"]["storeName"],
+        "Gent Centrum"
+    );
 
     // The worker sends the e-mail over SMTP.
     app.run_due_jobs_with(mailer.clone(), Vec::new());

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use mobietrain_scim::accounts;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::{Resp, TestAccount, TestApp};
 use crate::invitations::{account_with_group, invite};
@@ -494,4 +494,740 @@ async fn the_invite_form_shows_each_broken_rule_beside_its_field_and_writes_noth
     assert!(html(&r).contains("id=\"email-errors\""), "{}", html(&r));
     assert_eq!(app.count("invitations"), 1);
     app.run_due_jobs();
+}
+
+const MT: &str = "urn:ietf:params:scim:schemas:extension:mobietrain:2.0:User";
+
+/// How many rows of `class` (`user`, `store`) the page's list shows.
+fn rows_of(page: &str, prefix: &str) -> usize {
+    page.matches(&format!("<tr id=\"{prefix}-")).count()
+}
+
+/// Creates a SCIM user `userNN@example.com` (`PersonNN`, externalId `hr-NN`); returns its id.
+async fn scim_user(app: &TestApp, account: &TestAccount, n: usize, extra: Value) -> String {
+    let mut body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": format!("user{n:02}@example.com"),
+        "externalId": format!("hr-{n:02}"),
+        "name": {"givenName": format!("Person{n:02}"), "familyName": "Peeters"},
+        "emails": [{"value": format!("user{n:02}@example.com"), "primary": true}],
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    let r = app.post("/scim/v2/Users", &account.scim, &body).await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn the_users_page_searches_pages_and_shows_each_users_groups_stores_origin_and_state() {
+    let app = TestApp::new();
+    let (account, sales) = account_with_group(&app, "Bakkerij Peeters").await;
+    let first = scim_user(
+        &app,
+        &account,
+        0,
+        json!({MT: {"storeRefId": "GNT-01", "storeName": "Gent Zuid", "storeCountryCallingCode": "32"}}),
+    )
+    .await;
+    let mut ids = vec![first.clone()];
+    for n in 1..30 {
+        ids.push(scim_user(&app, &account, n, json!({})).await);
+    }
+    let r = app
+        .call(
+            actix_web::http::Method::PATCH,
+            &format!("/scim/v2/Groups/{sales}"),
+            &account.scim,
+            Some(
+                &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": first}]}]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+    let r = app
+        .call(
+            actix_web::http::Method::PATCH,
+            &format!("/scim/v2/Users/{}", ids[1]),
+            &account.scim,
+            Some(
+                &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "active", "value": false}]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    invite(&app, &account, "zoe.invited@example.com", &sales).await;
+    // Another account's user, with the same name pattern: never listed.
+    let other = app.account("Other");
+    let theirs = scim_user(&app, &other, 77, json!({})).await;
+
+    let mut c = signed_in(&app, &account).await;
+    // Page 1: 25 of the 31 users, the pager to page 2.
+    let r = c.get("/console/users").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
+    let page = html(&r);
+    assert_eq!(rows_of(page, "user"), 25, "{page}");
+    assert!(page.contains("25 of 31 users"), "{page}");
+    assert!(page.contains("Page 1 of 2"), "{page}");
+    assert!(page.contains("href=\"/console/users?page=2\""), "{page}");
+    assert!(!page.contains("user77@example.com") && !page.contains(&theirs));
+    // The first user: their group, their store, where they came from, their state.
+    let row = row_in(page, &format!("user-{first}"));
+    for shown in [
+        "Person00 Peeters",
+        "user00@example.com",
+        "Sales",
+        "Gent Zuid",
+        "GNT-01",
+    ] {
+        assert!(row.contains(shown), "{shown}: {row}");
+    }
+    assert!(
+        row.contains("Identity provider (SCIM)") && row.contains(">active<"),
+        "{row}"
+    );
+    assert!(!row.contains("in no group"), "{row}");
+    // A user in no group is warned about; a deactivated one says so.
+    let second = row_in(page, &format!("user-{}", ids[1]));
+    assert!(
+        second.contains("in no group: sees no learning content"),
+        "{second}"
+    );
+    assert!(second.contains(">deactivated<"), "{second}");
+
+    // Page 2: the other 6, and the invited user with where they came from.
+    let r = c.get("/console/users?page=2").await;
+    let page = html(&r);
+    assert_eq!(rows_of(page, "user"), 6, "{page}");
+    assert!(page.contains("Page 2 of 2") && page.contains("href=\"/console/users?page=1\""));
+    assert!(page.contains("zoe.invited@example.com"), "{page}");
+    let invited = page
+        .split("<tr id=\"user-")
+        .find(|r| r.contains("zoe.invited@example.com"))
+        .unwrap();
+    assert!(
+        invited.contains("Invitation") && invited.contains(">invited<"),
+        "{invited}"
+    );
+
+    // Search by externalId, e-mail, userName and name; paging keeps the search.
+    for (q, found) in [
+        ("hr-07", vec![7]),
+        ("HR-07", vec![7]),
+        ("user03@", vec![3]),
+        ("person2", (20..30).collect::<Vec<_>>()),
+    ] {
+        let r = c
+            .get(&format!(
+                "/console/users?q={}",
+                url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+            ))
+            .await;
+        let page = html(&r);
+        assert_eq!(rows_of(page, "user"), found.len(), "{q}: {page}");
+        for n in &found {
+            assert!(
+                page.contains(&format!("user{n:02}@example.com")),
+                "{q} finds {n}"
+            );
+        }
+    }
+    let r = c.get("/console/users?q=example.com").await;
+    let page = html(&r);
+    assert!(page.contains("25 of 31 users"), "{page}");
+    assert!(
+        page.contains("href=\"/console/users?page=2&amp;q=example.com\""),
+        "{page}"
+    );
+    let r = c.get("/console/users?q=example.com&page=2").await;
+    assert_eq!(rows_of(html(&r), "user"), 6);
+    let r = c.get("/console/users?q=nobody-at-all").await;
+    assert!(html(&r).contains("No users match."));
+    // The users of a store (the stores page links here).
+    let r = c.get("/console/users?store=GNT-01").await;
+    let page = html(&r);
+    assert_eq!(
+        rows_of(page, "user"),
+        2,
+        "the SCIM user and the invited one: {page}"
+    );
+    assert!(page.contains("Users of the store GNT-01."));
+
+    // A user's own page: everything the list cannot fit on a phone, and a way to the log.
+    let r = c.get(&format!("/console/users/{first}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
+    let page = html(&r);
+    for shown in [
+        "Person00 Peeters",
+        "hr-00",
+        "user00@example.com",
+        "Sales",
+        "Gent Zuid (GNT-01)",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    assert!(page.contains(&format!("href=\"/console/log?user={first}\"")));
+    // The log links a user's id to their page.
+    let r = c.get(&format!("/console/log?user={first}")).await;
+    assert!(
+        html(&r).contains(&format!("href=\"/console/users/{first}\"")),
+        "{}",
+        html(&r)
+    );
+    // Another account's user is not there.
+    let r = c.get(&format!("/console/users/{theirs}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!html(&r).contains("user77"));
+    assert_eq!(
+        c.get("/console/users/no-such-user").await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.run_due_jobs();
+}
+
+/// The `<tr id="ID">…</tr>` of `page`.
+fn row_in<'p>(page: &'p str, id: &str) -> &'p str {
+    let start = page
+        .find(&format!("<tr id=\"{id}\""))
+        .unwrap_or_else(|| panic!("a row {id} in {page}"));
+    let end = start + page[start..].find("</tr>").unwrap();
+    &page[start..end]
+}
+
+/// Adds `n` stores `ST-000`… to the account, as user writes would have made them.
+fn add_stores(app: &TestApp, account_id: &str, n: usize) {
+    use diesel::prelude::*;
+    use mobietrain_scim::db::models::StoreRow;
+    use mobietrain_scim::db::schema::stores;
+    let now = app.state.clock.now_naive();
+    let rows: Vec<StoreRow> = (0..n)
+        .map(|i| StoreRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            account_id: account_id.to_owned(),
+            ref_id: format!("ST-{i:03}"),
+            name: Some(format!("Store {i:03}")),
+            country_calling_code: "32".into(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+        .collect();
+    let mut conn = app.conn();
+    for row in rows {
+        diesel::insert_into(stores::table)
+            .values(&row)
+            .execute(&mut *conn)
+            .unwrap();
+    }
+}
+
+/// The account's store with ref id `ref_id`: its id and name.
+fn store(app: &TestApp, account_id: &str, ref_id: &str) -> (String, Option<String>) {
+    use diesel::prelude::*;
+    use mobietrain_scim::db::schema::stores;
+    stores::table
+        .filter(stores::account_id.eq(account_id))
+        .filter(stores::ref_id.eq(ref_id))
+        .select((stores::id, stores::name))
+        .first(&mut *app.conn())
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn stores_are_listed_with_their_users_paged_and_renamed_in_place_by_the_rules() {
+    let app = TestApp::new();
+    let account = app.account("Bakkerij Peeters");
+    let user_id = scim_user(
+        &app,
+        &account,
+        1,
+        json!({MT: {"storeRefId": "GNT-01", "storeName": "Gent Zuid", "storeCountryCallingCode": "32"}}),
+    )
+    .await;
+    add_stores(&app, &account.id, 50);
+    let other = app.account("Other");
+    scim_user(
+        &app,
+        &other,
+        2,
+        json!({MT: {"storeRefId": "BRU-09", "storeName": "Their secret store", "storeCountryCallingCode": "32"}}),
+    )
+    .await;
+    let (gent, _) = store(&app, &account.id, "GNT-01");
+    let (theirs, _) = store(&app, &other.id, "BRU-09");
+
+    let mut c = signed_in(&app, &account).await;
+    // 51 stores by ref id: GNT-01 and ST-000…ST-048 on page 1, ST-049 on page 2.
+    let r = c.get("/console/stores").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
+    let page = html(&r);
+    assert_eq!(rows_of(page, "store"), 50, "{page}");
+    assert!(
+        page.contains("51 stores") && page.contains("Page 1 of 2"),
+        "{page}"
+    );
+    let row = row_in(page, &format!("store-{gent}"));
+    for shown in [
+        "GNT-01",
+        "Gent Zuid",
+        "+32",
+        "1 user",
+        "users?store=GNT-01\"",
+    ] {
+        assert!(row.contains(shown), "{shown}: {row}");
+    }
+    assert!(!page.contains("Their secret store") && !page.contains("BRU-09"));
+    let r = c.get("/console/stores?page=2").await;
+    let page = html(&r);
+    assert_eq!(rows_of(page, "store"), 1, "{page}");
+    assert!(
+        page.contains("ST-049") && !page.contains("BRU-09"),
+        "{page}"
+    );
+
+    // Renamed in place: the store, and with it every user of it.
+    let csrf = c.csrf().await;
+    let before = app
+        .get(&format!("/scim/v2/Users/{user_id}"), &account.scim)
+        .await;
+    let r = c
+        .post(
+            &format!("/console/stores/{gent}/rename"),
+            &[("csrf", &csrf), ("name", "Gent Centrum"), ("page", "1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/console/stores?page=1&notice=store_renamed")
+    );
+    let page = c.get("/console/stores?page=1&notice=store_renamed").await;
+    assert!(html(&page).contains("The store was renamed."));
+    assert!(row_in(html(&page), &format!("store-{gent}")).contains("Gent Centrum"));
+    assert_eq!(
+        store(&app, &account.id, "GNT-01").1.as_deref(),
+        Some("Gent Centrum")
+    );
+    let after = app
+        .get(&format!("/scim/v2/Users/{user_id}"), &account.scim)
+        .await;
+    assert_eq!(after.body[MT]["storeName"], "Gent Centrum");
+    assert_ne!(
+        before.header("etag"),
+        after.header("etag"),
+        "the user's ETag moved"
+    );
+    let log = app
+        .get("/admin/v1/audit?code=store.renamed", &account.admin)
+        .await;
+    assert_eq!(log.body["totalResults"], 1, "{}", log.body);
+
+    // A broken rule: the error beside the store, what was typed kept, nothing changed.
+    let long = "x".repeat(256);
+    for bad in ["", "   ", long.as_str(), "Gent\u{7}Zuid"] {
+        let r = c
+            .post(
+                &format!("/console/stores/{gent}/rename"),
+                &[("csrf", &csrf), ("name", bad), ("page", "1")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad:?}: {}", html(&r));
+        let page = html(&r);
+        assert!(page.contains("The store was not renamed"), "{page}");
+        let row = row_in(page, &format!("store-{gent}"));
+        assert!(
+            row.contains(&format!("id=\"store-{gent}-errors\"")),
+            "{bad:?}: {row}"
+        );
+        assert_eq!(
+            store(&app, &account.id, "GNT-01").1.as_deref(),
+            Some("Gent Centrum")
+        );
+    }
+    assert!(
+        html(
+            &c.post(
+                &format!("/console/stores/{gent}/rename"),
+                &[("csrf", &csrf), ("name", &long)],
+            )
+            .await
+        )
+        .contains(&long),
+        "what was typed stays"
+    );
+
+    // Without the CSRF token, or with another: refused, nothing changed.
+    for fields in [
+        vec![("name", "Forged")],
+        vec![("name", "Forged"), ("csrf", "forged")],
+    ] {
+        let r = c
+            .post(&format!("/console/stores/{gent}/rename"), &fields)
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    // Another account's store: not there, not renamed.
+    let r = c
+        .post(
+            &format!("/console/stores/{theirs}/rename"),
+            &[("csrf", &csrf), ("name", "Taken over")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        store(&app, &account.id, "GNT-01").1.as_deref(),
+        Some("Gent Centrum")
+    );
+    assert_eq!(
+        store(&app, &other.id, "BRU-09").1.as_deref(),
+        Some("Their secret store")
+    );
+    assert_eq!(
+        app.get("/admin/v1/audit?code=store.renamed", &account.admin)
+            .await
+            .body["totalResults"],
+        1
+    );
+}
+
+#[actix_web::test]
+async fn groups_show_members_and_origin_and_a_group_the_identity_provider_manages_is_not_renamed() {
+    let app = TestApp::new();
+    let (account, sales) = account_with_group(&app, "A").await;
+    let member = scim_user(&app, &account, 1, json!({})).await;
+    let r = app
+        .call(
+            actix_web::http::Method::PATCH,
+            &format!("/scim/v2/Groups/{sales}"),
+            &account.scim,
+            Some(
+                &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": member}]}]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+    let mut c = signed_in(&app, &account).await;
+    let csrf = c.csrf().await;
+    let r = c
+        .post(
+            "/console/groups",
+            &[
+                ("csrf", &csrf),
+                ("displayName", "Bakers"),
+                ("groupType", "Department"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let page = c.get("/console/groups").await;
+    let page = html(&page);
+    let scim = row_in(page, &format!("group-{sales}"));
+    assert!(
+        scim.contains("1 member") && scim.contains("Identity provider (SCIM)"),
+        "{scim}"
+    );
+    assert!(
+        scim.contains("Managed by your identity provider") && !scim.contains("<form"),
+        "{scim}"
+    );
+    assert!(
+        scim.contains(&format!("/console/users?group={sales}")),
+        "{scim}"
+    );
+    assert!(page.contains("0 members") && page.contains("This console or the admin API"));
+    // Searching by name.
+    let r = c.get("/console/groups?q=bak").await;
+    assert!(html(&r).contains("Bakers") && !html(&r).contains(&format!("group-{sales}")));
+    // The members of a group.
+    let r = c.get(&format!("/console/users?group={sales}")).await;
+    assert_eq!(rows_of(html(&r), "user"), 1, "{}", html(&r));
+    // Renaming the managed group anyway: refused with the reason, nothing changed.
+    let r = c
+        .post(
+            &format!("/console/groups/{sales}/rename"),
+            &[("csrf", &csrf), ("displayName", "Renamed")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", html(&r));
+    assert!(html(&r).contains("identity provider"), "{}", html(&r));
+    let group = app
+        .get(&format!("/scim/v2/Groups/{sales}"), &account.scim)
+        .await;
+    assert_eq!(group.body["displayName"], "Sales");
+}
+
+#[actix_web::test]
+async fn invited_users_show_how_their_delivery_went_in_words_and_colour() {
+    use mobietrain_scim::invitations::delivery::{self, Outcome};
+    let app = TestApp::new();
+    let (account, group) = account_with_group(&app, "A").await;
+    let bounced = invite(&app, &account, "bounced@example.com", &group).await;
+    let retrying = invite(&app, &account, "retrying@example.com", &group).await;
+    let fine = invite(&app, &account, "fine@example.com", &group).await;
+    app.run_due_jobs();
+    let now = app.state.clock.now_naive();
+    for (inv, outcome) in [
+        (
+            &bounced,
+            Outcome::Failed("the mail server refused the recipient".into()),
+        ),
+        (
+            &retrying,
+            Outcome::Failing("the mail server could not be reached".into()),
+        ),
+    ] {
+        let id = inv["id"].as_str().unwrap();
+        let sends = crate::invitations::row(&app, id).unwrap().sends;
+        delivery::record(
+            &mut app.conn(),
+            &app.state.invitations,
+            id,
+            sends,
+            outcome,
+            now,
+        )
+        .unwrap();
+    }
+    let mut c = signed_in(&app, &account).await;
+    let r = c.get("/console/invitations").await;
+    let page = html(&r);
+    let row = |inv: &Value| {
+        row_in(page, &format!("invitation-{}", inv["id"].as_str().unwrap())).to_owned()
+    };
+    let b = row(&bounced);
+    assert!(
+        b.contains("data-delivery=\"failed\"") && b.contains("delivery-failed"),
+        "{b}"
+    );
+    assert!(
+        b.contains("The e-mail failed: the mail server refused the recipient. Check the address, then resend."),
+        "{b}"
+    );
+    let r2 = row(&retrying);
+    assert!(r2.contains("data-delivery=\"failing\""), "{r2}");
+    assert!(
+        r2.contains("could not be sent yet: the mail server could not be reached"),
+        "{r2}"
+    );
+    let f = row(&fine);
+    assert!(
+        f.contains("data-delivery=\"sent\"") && f.contains("E-mail sent on"),
+        "{f}"
+    );
+    // Filtered to the failures.
+    let r = c.get("/console/invitations?delivery=failed").await;
+    let page = html(&r);
+    assert!(
+        page.contains("bounced@example.com") && !page.contains("fine@example.com"),
+        "{page}"
+    );
+    app.run_due_jobs();
+}
+
+#[actix_web::test]
+async fn a_session_ends_after_its_idle_and_absolute_limits_on_the_test_clock() {
+    use mobietrain_scim::clock::Clock;
+    use mobietrain_scim::console_sessions::{ABSOLUTE_TIMEOUT, IDLE_TIMEOUT};
+    let (app, clock) = crate::invitations::app_with_clock();
+    let account = app.account("A");
+    let minute = chrono::Duration::minutes(1);
+    let mut c = signed_in(&app, &account).await;
+    // Idle just under the limit, twice: each request counts as use.
+    for _ in 0..2 {
+        clock.advance(IDLE_TIMEOUT - minute);
+        assert_eq!(c.get("/console").await.status, StatusCode::OK);
+    }
+    // Idle for the whole limit: ended, and its row deleted.
+    clock.advance(IDLE_TIMEOUT);
+    let r = c.get("/console").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location").as_deref(), Some("/console/sign-in"));
+    assert_eq!(app.count("console_sessions"), 0);
+
+    // However active, a session lasts the absolute limit at most.
+    let mut c = signed_in(&app, &account).await;
+    let opened = clock.now();
+    let step = IDLE_TIMEOUT - minute;
+    while clock.now() + step < opened + ABSOLUTE_TIMEOUT {
+        clock.advance(step);
+        assert_eq!(c.get("/console").await.status, StatusCode::OK);
+    }
+    clock.advance(opened + ABSOLUTE_TIMEOUT - minute - clock.now());
+    assert_eq!(c.get("/console").await.status, StatusCode::OK);
+    clock.advance(minute);
+    assert_eq!(c.get("/console").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.count("console_sessions"), 0);
+}
+
+#[actix_web::test]
+async fn ended_sessions_are_purged_by_the_periodic_job_and_live_ones_stay() {
+    use mobietrain_scim::console_sessions::{self, IDLE_TIMEOUT};
+    let (app, clock) = crate::invitations::app_with_clock();
+    let account = app.account("A");
+    // One session left idle past its limit, its browser never coming back (Carol's: a sign-in with
+    // the same token would clear it on the way).
+    let (_, carol) = accounts::issue_token(
+        &mut app.conn(),
+        &account.id,
+        "Carol",
+        accounts::Scope::Admin,
+        app.state.clock.now_naive(),
+    )
+    .unwrap();
+    let mut abandoned = Console::new(&app);
+    assert_eq!(
+        abandoned.sign_in(&carol).await.status,
+        StatusCode::SEE_OTHER
+    );
+    clock.advance(IDLE_TIMEOUT);
+    // One of a token revoked since (fresh, but its token opens nothing).
+    let now = app.state.clock.now_naive();
+    let (bob, bob_token) = accounts::issue_token(
+        &mut app.conn(),
+        &account.id,
+        "Bob",
+        accounts::Scope::Admin,
+        now,
+    )
+    .unwrap();
+    let mut revoked = Console::new(&app);
+    assert_eq!(
+        revoked.sign_in(&bob_token).await.status,
+        StatusCode::SEE_OTHER
+    );
+    accounts::revoke_token(&mut app.conn(), &bob.id, now).unwrap();
+    // And a live one.
+    let mut live = signed_in(&app, &account).await;
+    assert_eq!(app.count("console_sessions"), 3);
+
+    app.run_due_jobs_with(app.mailer.clone(), vec![console_sessions::schedule()]);
+    assert_eq!(
+        app.count("console_sessions"),
+        1,
+        "only the live session is left"
+    );
+    assert_eq!(live.get("/console").await.status, StatusCode::OK);
+    // The next run is not due before the schedule's interval; a rerun deletes nothing more.
+    clock.advance(IDLE_TIMEOUT - chrono::Duration::minutes(1));
+    assert_eq!(live.get("/console").await.status, StatusCode::OK);
+    clock.advance(chrono::Duration::minutes(2));
+    app.run_due_jobs_with(app.mailer.clone(), vec![console_sessions::schedule()]);
+    assert_eq!(app.count("console_sessions"), 1);
+}
+
+/// The token on the page that answers the issue form.
+fn issued_token(page: &str) -> String {
+    let start = page.find("id=\"new-token\">").expect("the new token") + "id=\"new-token\">".len();
+    page[start..].split('<').next().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn tokens_are_issued_with_an_expiry_and_an_expired_one_ends_its_sessions() {
+    use diesel::prelude::*;
+    use mobietrain_scim::db::schema::api_tokens;
+    let (app, clock) = crate::invitations::app_with_clock();
+    let account = app.account("A");
+    let mut c = signed_in(&app, &account).await;
+    let csrf = c.csrf().await;
+    let form = c.get("/console/tokens").await;
+    for offered in [
+        "value=\"30\"",
+        "value=\"90\"",
+        "value=\"365\"",
+        "value=\"never\"",
+    ] {
+        assert!(html(&form).contains(offered), "{offered}");
+    }
+    let now = app.state.clock.now_naive();
+    let expiry_of = |token: &str| -> Option<chrono::NaiveDateTime> {
+        api_tokens::table
+            .filter(api_tokens::token_hash.eq(accounts::hash_token(token)))
+            .select(api_tokens::expires_at)
+            .first(&mut *app.conn())
+            .unwrap()
+    };
+
+    let r = c
+        .post(
+            "/console/tokens",
+            &[
+                ("csrf", &csrf),
+                ("label", "Ann (HR)"),
+                ("scope", "admin"),
+                ("expires", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
+    let in_30_days = now + chrono::Duration::days(30);
+    let token = issued_token(html(&r));
+    assert_eq!(expiry_of(&token), Some(in_30_days));
+    let shown = in_30_days.format("%Y-%m-%d %H:%M UTC").to_string();
+    assert!(
+        html(&r).contains(&format!("It expires on {shown}.")),
+        "{}",
+        html(&r)
+    );
+
+    let r = c
+        .post(
+            "/console/tokens",
+            &[
+                ("csrf", &csrf),
+                ("label", "Provisioning"),
+                ("scope", "scim"),
+                ("expires", "never"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
+    assert_eq!(expiry_of(&issued_token(html(&r))), None);
+    assert!(html(&r).contains("It never expires"));
+
+    // An expiry the form does not offer, or none: refused, nothing issued.
+    let before = app.count("api_tokens");
+    for expires in [Some("7"), Some("-1"), Some("forever"), None] {
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("label", "Eve"),
+            ("scope", "admin"),
+        ];
+        if let Some(e) = expires {
+            fields.push(("expires", e));
+        }
+        let r = c.post("/console/tokens", &fields).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{expires:?}");
+        assert!(html(&r).contains("choose one of the expiries offered"));
+    }
+    assert_eq!(app.count("api_tokens"), before);
+
+    // A token that expires while its session is in use: the session ends with it.
+    let (soon, soon_token) = accounts::issue_token_until(
+        &mut app.conn(),
+        &account.id,
+        "Temp",
+        accounts::Scope::Admin,
+        Some(now + chrono::Duration::minutes(10)),
+        now,
+    )
+    .unwrap();
+    let mut temp = Console::new(&app);
+    assert_eq!(
+        temp.sign_in(&soon_token).await.status,
+        StatusCode::SEE_OTHER
+    );
+    clock.advance(chrono::Duration::minutes(9));
+    assert_eq!(temp.get("/console").await.status, StatusCode::OK);
+    assert_eq!(c.get("/console").await.status, StatusCode::OK);
+    clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(temp.get("/console").await.status, StatusCode::SEE_OTHER);
+    // The list says so, with each token's expiry; an expired token has nothing to revoke.
+    let list = c.get("/console/tokens").await;
+    let row = row_in(html(&list), &format!("token-{}", soon.id));
+    assert!(row.contains("expired") && !row.contains("<form"), "{row}");
+    assert!(html(&list).contains(&shown), "Ann's expiry is listed");
 }

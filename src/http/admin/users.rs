@@ -1,5 +1,5 @@
 //! Users on the admin API: `GET /admin/v1/users` (the directory: paged, `?search=` over names,
-//! userName, e-mail and phone; filters `groupId`, `storeId` (id or ref id), `registration`,
+//! userName, externalId, e-mail and phone; filters `groupId`, `storeId` (id or ref id), `registration`,
 //! `inNoGroup`, `active`), `GET /admin/v1/users/{id}` (the user as SCIM shows them) and
 //! `DELETE /admin/v1/users/{id}`, the seed's "manually deleted in the CMS", for users no identity
 //! provider manages: a SCIM-provisioned user is refused (403, [`users::delete_unmanaged`]) with a

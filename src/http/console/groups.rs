@@ -1,5 +1,7 @@
-//! The account's groups: the list with each group's type, creating a group with a type (through
-//! the same domain function as a SCIM create), and renaming one (the domain's attribute change).
+//! The account's groups as the admin API lists them (`groups::admin`): by name, searchable, each
+//! with its type, member count and origin; creating a group with a type and renaming one go
+//! through the same domain functions as the admin API, so a group an identity provider manages
+//! (made over SCIM) is shown but not renamed here (its provider would undo it).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -8,10 +10,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ConsoleError, Signed, refusal_detail, see_other, view, write};
-use crate::groups::{self, AttributeChanges};
+use crate::groups::AttributeChanges;
+use crate::groups::admin::{self, GroupQuery, NewGroup};
 use crate::http::run_db;
-use crate::scim::list::{ListRequest, Page};
-use crate::scim::urn;
 use crate::state::AppState;
 
 /// Groups per page.
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The list's query string.
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
+    q: Option<String>,
     page: Option<String>,
     notice: Option<String>,
 }
@@ -40,39 +42,44 @@ struct Row {
     name: String,
     group_type: Option<String>,
     external_id: Option<String>,
+    member_count: i64,
+    /// The catalog key of its origin.
+    origin: String,
+    managed: bool,
 }
 
 async fn page(
     state: &web::Data<AppState>,
     signed: &Signed,
     page: u64,
+    q: Option<String>,
     notice: Option<String>,
     error: Option<String>,
     entered: serde_json::Value,
 ) -> Result<HttpResponse, ConsoleError> {
-    let st = state.clone();
     let account_id = signed.0.caller.account.id.clone();
-    let (total, records) = run_db(state, move |conn| {
-        let request = ListRequest {
-            filter: None,
-            sort: None,
-            page: Page {
-                start_index: (page - 1) * PAGE_SIZE + 1,
-                count: PAGE_SIZE,
-            },
-            paging: crate::scim::cursor::Paging::Index,
-        };
-        groups::list(conn, &st.registry, &account_id, &request, false)
-            .map(|listed| (listed.total, listed.records))
-    })
-    .await?;
-    let rows: Vec<Row> = records
+    let query = GroupQuery {
+        search: q.clone(),
+        offset: super::page_offset(page, PAGE_SIZE),
+        limit: PAGE_SIZE as i64,
+    };
+    let (total, listed) = run_db(state, move |conn| admin::list(conn, &account_id, &query)).await?;
+    let rows: Vec<Row> = listed
         .into_iter()
         .map(|g| Row {
+            managed: g.managed_by_identity_provider(),
+            member_count: g.member_count,
+            origin: format!("origin.{}", g.row.origin),
             id: g.row.id,
             name: g.row.display_name,
             group_type: g.row.group_type,
             external_id: g.row.external_id,
+        })
+        .map(|mut r| {
+            if super::texts::text(&r.origin).is_none() {
+                r.origin = "origin.other".to_owned();
+            }
+            r
         })
         .collect();
     let status = if error.is_some() {
@@ -80,6 +87,13 @@ async fn page(
     } else {
         StatusCode::OK
     };
+    let pages = super::page_count(total, PAGE_SIZE);
+    let pager = super::pager(
+        "/console/groups",
+        page.min(pages),
+        pages,
+        &[("q", q.as_deref())],
+    );
     Ok(view::page(
         status,
         "groups.html",
@@ -88,11 +102,11 @@ async fn page(
             nav => "groups",
             rows => minijinja::value::Serde(&rows),
             total => total,
-            page => page,
-            pages => total.div_ceil(PAGE_SIZE).max(1),
+            q => q,
             notice => notice,
             error => error,
             v => minijinja::value::Serde(&entered),
+            pager => pager,
         },
     ))
 }
@@ -107,10 +121,19 @@ async fn list(
         .notice
         .filter(|n| NOTICES.contains(&n.as_str()))
         .map(|n| format!("notice.{n}"));
+    let q =
+        p.q.map(|q| {
+            q.trim()
+                .chars()
+                .take(admin::MAX_SEARCH_LEN)
+                .collect::<String>()
+        })
+        .filter(|q| !q.is_empty());
     page(
         &state,
         &signed,
         super::page_number(p.page.as_deref()),
+        q,
         notice,
         None,
         json!({}),
@@ -124,30 +147,23 @@ async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, ConsoleError> {
     let form = signed.form(&body)?;
-    let mut resource = json!({
-        "schemas": [urn::GROUP, urn::MOBIETRAIN_GROUP],
-        "displayName": form.get("displayName").unwrap_or_default(),
-    });
-    if let Some(external_id) = form.get("externalId") {
-        resource["externalId"] = json!(external_id);
-    }
-    if let Some(group_type) = form.get("groupType") {
-        resource[urn::MOBIETRAIN_GROUP] = json!({ "groupType": group_type });
-    }
+    let new = NewGroup {
+        display_name: form.get("displayName").unwrap_or_default(),
+        group_type: form.get("groupType"),
+    };
     let entered = json!({
         "displayName": form.get("displayName"),
         "groupType": form.get("groupType"),
-        "externalId": form.get("externalId"),
     });
     match write(&state, &signed, move |conn, ctx, _| {
-        groups::create(conn, ctx, &resource)
+        admin::create(conn, ctx, &new)
     })
     .await
     {
         Ok(_) => Ok(see_other("/console/groups?notice=group_created")),
         Err(e) => {
             let detail = refusal_detail(e)?;
-            page(&state, &signed, 1, None, Some(detail), entered).await
+            page(&state, &signed, 1, None, None, Some(detail), entered).await
         }
     }
 }
@@ -165,7 +181,7 @@ async fn rename(
     };
     let id = id.into_inner();
     match write(&state, &signed, move |conn, ctx, _| {
-        groups::set_attributes(conn, ctx, &id, &changes)
+        admin::edit(conn, ctx, &id, &changes)
     })
     .await
     {
@@ -173,7 +189,7 @@ async fn rename(
         Err(crate::error::ServiceError::NotFound(_)) => Err(ConsoleError::NotFound),
         Err(e) => {
             let detail = refusal_detail(e)?;
-            page(&state, &signed, 1, None, Some(detail), json!({})).await
+            page(&state, &signed, 1, None, None, Some(detail), json!({})).await
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The landing page: a link to each page of the console, and what comes next.
+//! The landing page: a link to each page of the console, with what it is for.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

@@ -2,8 +2,9 @@
 //! words, resend (inactive during the cool-down), withdraw behind a confirmation page, and the form
 //! whose errors come back per field from the same domain function the admin API calls.
 //!
-//! The marker filter and the search run in this handler over the domain's list (at most
-//! `max_results` invitations, soonest expiry first) until the domain filters them itself.
+//! Each row says how the delivery of its latest send went (the domain's `delivery`), in words and
+//! colour: waiting, sent, failing with a retry coming, or failed with the reason. The marker,
+//! delivery and search filters and the paging run in the database (`invitations::list`).
 
 use std::collections::BTreeMap;
 
@@ -17,7 +18,7 @@ use super::{ConsoleError, Signed, see_other, texts, view, write};
 use crate::error::{FieldError, ServiceError};
 use crate::http::run_db;
 use crate::invitations::rules::{InvitationForm, MAX_GROUPS, MAX_ID_LEN, MAX_STORES, StoreInput};
-use crate::invitations::{self, Invitation, Marker};
+use crate::invitations::{self, Invitation, Marker, delivery};
 use crate::scim::list::{ListRequest, Page};
 use crate::state::AppState;
 use crate::text::{Lines, forbidden_char};
@@ -48,9 +49,56 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
     marker: Option<String>,
+    delivery: Option<String>,
     q: Option<String>,
     page: Option<String>,
     notice: Option<String>,
+}
+
+/// How the latest send of an invitation went, as a row shows it.
+#[derive(Debug, serde::Serialize)]
+struct DeliveryShown {
+    /// `queued`, `sent`, `failing` or `failed` (the colour).
+    status: &'static str,
+    /// The outcome in words, naming the channel and, for a failure, the reason.
+    words: String,
+}
+
+/// The delivery of `inv` in words: an invitation with an e-mail address goes by e-mail, one
+/// without by text message.
+fn delivery_shown(inv: &Invitation) -> DeliveryShown {
+    let d = &inv.delivery;
+    let channel = if inv.email.is_some() { "email" } else { "text" };
+    let status = d.status.as_str();
+    let reason = d.last_error.clone().unwrap_or_else(|| {
+        texts::text("delivery.no_reason")
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let words = match d.status {
+        delivery::Status::Queued => texts::format(&format!("delivery.queued_{channel}"), &[]),
+        delivery::Status::Sent => texts::format(
+            &format!("delivery.sent_{channel}"),
+            &[(
+                "at",
+                d.sent_at
+                    .as_deref()
+                    .map(super::when_rfc3339)
+                    .unwrap_or_default(),
+            )],
+        ),
+        delivery::Status::Failing => texts::format(
+            &format!("delivery.failing_{channel}"),
+            &[("reason", reason), ("n", d.attempts.to_string())],
+        ),
+        delivery::Status::Failed => {
+            texts::format(&format!("delivery.failed_{channel}"), &[("reason", reason)])
+        }
+    };
+    DeliveryShown {
+        status,
+        words: words.unwrap_or_default(),
+    }
 }
 
 fn marker_name(m: Marker) -> &'static str {
@@ -112,6 +160,7 @@ struct Row {
     resend_available: bool,
     resend_at: String,
     reminders: i32,
+    delivery: DeliveryShown,
 }
 
 async fn list(
@@ -123,6 +172,7 @@ async fn list(
     let marker = p
         .marker
         .filter(|m| ["ok", "yellow", "red"].contains(&m.as_str()));
+    let delivery_filter = p.delivery.as_deref().and_then(delivery::Status::parse);
     let q =
         p.q.map(|q| q.trim().chars().take(MAX_SEARCH_LEN).collect::<String>())
             .filter(|q| !q.is_empty());
@@ -137,10 +187,10 @@ async fn list(
             Some("red") => Some(invitations::Marker::Red),
             _ => None,
         },
-        delivery: None,
+        delivery: delivery_filter,
         search: q.clone(),
     };
-    let offset = (page.saturating_sub(1) as i64).saturating_mul(PAGE_SIZE as i64);
+    let offset = super::page_offset(page, PAGE_SIZE as u64);
     let (total, invitations, people) = run_db(&state, move |conn| {
         let (total, shown) = invitations::list(
             conn,
@@ -165,6 +215,7 @@ async fn list(
                 .as_deref()
                 .and_then(super::parse_rfc3339);
             Row {
+                delivery: delivery_shown(&i),
                 name: display_name(&i),
                 phone: person.and_then(|u| u.phone_numbers.first().map(|p| p.value.clone())),
                 groups: person
@@ -188,24 +239,22 @@ async fn list(
             }
         })
         .collect();
-    let total = total.max(0) as usize;
-    let pages = total.div_ceil(PAGE_SIZE).max(1) as u64;
+    let pages = super::page_count(total, PAGE_SIZE as u64);
     let page = page.min(pages);
-    let mut filter_qs = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(m) = &marker {
-        filter_qs.append_pair("marker", m);
-    }
-    if let Some(q) = &q {
-        filter_qs.append_pair("q", q);
-    }
-    let filter_qs = match filter_qs.finish() {
-        s if s.is_empty() => s,
-        s => format!("&{s}"),
-    };
     let notice = p
         .notice
         .filter(|n| NOTICES.contains(&n.as_str()))
         .map(|n| format!("notice.{n}"));
+    let pager = super::pager(
+        "/console/invitations",
+        page,
+        pages,
+        &[
+            ("marker", marker.as_deref()),
+            ("delivery", delivery_filter.map(delivery::Status::as_str)),
+            ("q", q.as_deref()),
+        ],
+    );
     Ok(view::page(
         StatusCode::OK,
         "invitations.html",
@@ -216,11 +265,11 @@ async fn list(
             rows => minijinja::value::Serde(&rows),
             total => total,
             marker => marker,
+            delivery => delivery_filter.map(delivery::Status::as_str),
+            deliveries => minijinja::value::Serde(delivery::Status::ALL.map(delivery::Status::as_str)),
             q => q,
-            page => page,
-            pages => pages,
             notice => notice,
-            filter_qs => filter_qs,
+            pager => pager,
         },
     ))
 }

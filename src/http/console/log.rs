@@ -107,12 +107,12 @@ async fn list(
     } else {
         p.action.filter(|a| ACTIONS.contains(&a.as_str()))
     };
-    let page = super::page_number(p.page.as_deref()) as i64;
+    let page_no = super::page_number(p.page.as_deref());
     let query = audit::Query {
         resource_type: user.as_ref().map(|_| "User".to_owned()),
         resource_id: user.clone(),
         action: action.clone(),
-        offset: (page - 1) * PAGE_SIZE,
+        offset: super::page_offset(page_no, PAGE_SIZE as u64),
         limit: PAGE_SIZE,
         ..audit::Query::default()
     };
@@ -133,6 +133,20 @@ async fn list(
             resource_id: r.resource_id,
         })
         .collect();
+    let pager = super::pager(
+        "/console/log",
+        page_no,
+        super::page_count(total, PAGE_SIZE as u64),
+        &[
+            ("user", user.as_deref()),
+            (
+                "action",
+                action.as_deref().filter(|_| !warnings && !refusals),
+            ),
+            ("warnings", warnings.then_some("1")),
+            ("refusals", refusals.then_some("1")),
+        ],
+    );
     Ok(view::page(
         StatusCode::OK,
         "log.html",
@@ -142,8 +156,7 @@ async fn list(
             entries => minijinja::value::Serde(&entries),
             shown => entries.len(),
             total => total,
-            page => page,
-            pages => (total + PAGE_SIZE - 1).max(PAGE_SIZE) / PAGE_SIZE,
+            pager => pager,
             actions => minijinja::value::Serde(ACTIONS),
             user => user,
             bad_user => bad_user,

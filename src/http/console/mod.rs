@@ -9,8 +9,10 @@ pub mod home;
 pub mod invitations;
 pub mod log;
 pub mod session;
+pub mod stores;
 pub mod texts;
 pub mod tokens;
+pub mod users;
 pub mod view;
 
 use actix_web::body::BoxBody;
@@ -44,6 +46,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/static/{name}", web::get().to(stylesheet))
             .configure(session::routes)
             .configure(invitations::routes)
+            .configure(users::routes)
+            .configure(stores::routes)
             .configure(groups::routes)
             .configure(log::routes)
             .configure(tokens::routes)
@@ -210,6 +214,46 @@ pub fn page_number(raw: Option<&str>) -> u64 {
     raw.and_then(|p| p.trim().parse::<u64>().ok())
         .unwrap_or(1)
         .clamp(1, 1_000_000)
+}
+
+/// How many pages `total` items make at `page_size` a page (at least one).
+pub fn page_count(total: i64, page_size: u64) -> u64 {
+    u64::try_from(total.max(0))
+        .unwrap_or(0)
+        .div_ceil(page_size.max(1))
+        .max(1)
+}
+
+/// The rows a page skips: `(page - 1) * page_size`, saturating.
+pub fn page_offset(page: u64, page_size: u64) -> i64 {
+    i64::try_from(page.saturating_sub(1).saturating_mul(page_size)).unwrap_or(i64::MAX)
+}
+
+/// What the shared pager (`pager.html`) of a listing at `path` shows: page `page` of `pages`,
+/// its links keeping the listing's `filters` (those with a value).
+pub fn pager(
+    path: &'static str,
+    page: u64,
+    pages: u64,
+    filters: &[(&str, Option<&str>)],
+) -> minijinja::Value {
+    let mut qs = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in filters {
+        if let Some(value) = value {
+            qs.append_pair(name, value);
+        }
+    }
+    let filter_qs = match qs.finish() {
+        s if s.is_empty() => s,
+        s => format!("&{s}"),
+    };
+    minijinja::context! {
+        // A path of the console's own, not user data: shown as is.
+        path => minijinja::Value::from_safe_string(path.to_owned()),
+        page => page,
+        pages => pages,
+        filter_qs => filter_qs,
+    }
 }
 
 /// Runs a console write on the blocking pool with the write context of the signed-in admin (the

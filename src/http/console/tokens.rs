@@ -1,6 +1,7 @@
-//! The account's API tokens: the list, issuing one to a person (the token is shown once, on the
-//! answer to the form, and never again) and revoking one. A session opened with a token ends when
-//! it is revoked.
+//! The account's API tokens: the list (with each token's expiry, and whether it has expired),
+//! issuing one to a person with an expiry of 30, 90 or 365 days or none (the token is shown once,
+//! on the answer to the form, and never again) and revoking one. A session opened with a token
+//! ends when it is revoked or expires.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -11,6 +12,9 @@ use super::{ConsoleError, Signed, refusal_detail, see_other, view};
 use crate::accounts::{self, Scope};
 use crate::http::run_db;
 use crate::state::AppState;
+
+/// The expiries the form offers, in days (`None`: never); the first is preselected.
+const EXPIRIES: &[Option<i64>] = &[Some(90), Some(30), Some(365), None];
 
 /// Registers the token pages.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -34,8 +38,41 @@ struct Row {
     prefix: String,
     created: String,
     last_used: Option<String>,
+    expires: Option<String>,
+    expired: bool,
     revoked: Option<String>,
     current: bool,
+}
+
+/// A choice of the expiry select: its value (`90`, `never`) and its catalog key with argument.
+#[derive(Debug, serde::Serialize)]
+struct Expiry {
+    value: String,
+    days: Option<i64>,
+}
+
+fn expiries() -> Vec<Expiry> {
+    EXPIRIES
+        .iter()
+        .map(|d| Expiry {
+            value: d.map_or_else(|| "never".to_owned(), |d| d.to_string()),
+            days: *d,
+        })
+        .collect()
+}
+
+/// The expiry a form asks for: `Ok(None)` for never; an `Err` for anything not offered.
+fn chosen_expiry(raw: Option<&str>) -> Result<Option<i64>, ()> {
+    match raw {
+        Some("never") => Ok(None),
+        Some(days) => EXPIRIES
+            .iter()
+            .flatten()
+            .find(|d| d.to_string() == days)
+            .map(|d| Some(*d))
+            .ok_or(()),
+        None => Err(()),
+    }
 }
 
 async fn page(
@@ -45,6 +82,7 @@ async fn page(
     error: Option<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     let account_id = signed.0.caller.account.id.clone();
+    let now = state.clock.now_naive();
     let tokens = run_db(state, move |conn| accounts::list_tokens(conn, &account_id)).await?;
     let rows: Vec<Row> = tokens
         .into_iter()
@@ -57,6 +95,8 @@ async fn page(
             prefix: t.prefix,
             created: super::when(t.created_at),
             last_used: t.last_used_at.map(super::when),
+            expires: t.expires_at.map(super::when),
+            expired: t.expires_at.is_some_and(|at| at <= now),
             revoked: t.revoked_at.map(super::when),
         })
         .collect();
@@ -72,6 +112,7 @@ async fn page(
             session => signed.layout(),
             nav => "tokens",
             rows => minijinja::value::Serde(&rows),
+            expiries => minijinja::value::Serde(&expiries()),
             notice => notice,
             error => error,
         },
@@ -105,16 +146,21 @@ async fn issue(
             return page(&state, &signed, None, Some(detail.to_owned())).await;
         }
     };
+    let Ok(days) = chosen_expiry(form.get("expires").as_deref()) else {
+        let detail = super::texts::text("tokens.bad_expiry").unwrap_or_default();
+        return page(&state, &signed, None, Some(detail.to_owned())).await;
+    };
     let label = form.get("label").unwrap_or_default();
     let account_id = signed.0.caller.account.id.clone();
     let now = state.clock.now_naive();
     let shown_label = label.clone();
     match run_db(&state, move |conn| {
-        accounts::issue_token(conn, &account_id, &label, scope, now)
+        let expires_at = days.map(|d| accounts::expiry_in_days(d, now)).transpose()?;
+        accounts::issue_token_until(conn, &account_id, &label, scope, expires_at, now)
     })
     .await
     {
-        Ok((_, token)) => Ok(view::page(
+        Ok((row, token)) => Ok(view::page(
             StatusCode::OK,
             "token_issued.html",
             context! {
@@ -123,6 +169,7 @@ async fn issue(
                 token => token,
                 label => shown_label,
                 scope => scope.as_str(),
+                expires => row.expires_at.map(super::when),
             },
         )),
         Err(e) => {
@@ -142,19 +189,10 @@ async fn revoke(
     let account_id = signed.0.caller.account.id.clone();
     let id = id.into_inner();
     let now = state.clock.now_naive();
-    let revoked = run_db(&state, move |conn| {
-        // Only a token of the signed-in account (the domain's revoke takes any id).
-        if !accounts::list_tokens(conn, &account_id)?
-            .iter()
-            .any(|t| t.id == id)
-        {
-            return Ok(false);
-        }
-        accounts::revoke_token(conn, &id, now).map(|_| true)
+    // Only a token of the signed-in account: another's is a 404.
+    run_db(&state, move |conn| {
+        accounts::revoke_account_token(conn, &account_id, &id, now)
     })
     .await?;
-    if !revoked {
-        return Err(ConsoleError::NotFound);
-    }
     Ok(see_other("/console/tokens?notice=token_revoked"))
 }

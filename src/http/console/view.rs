@@ -46,6 +46,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/console/invite.html"),
     ),
     (
+        "pager.html",
+        include_str!("../../../templates/console/pager.html"),
+    ),
+    (
+        "users.html",
+        include_str!("../../../templates/console/users.html"),
+    ),
+    (
+        "user.html",
+        include_str!("../../../templates/console/user.html"),
+    ),
+    (
+        "stores.html",
+        include_str!("../../../templates/console/stores.html"),
+    ),
+    (
         "groups.html",
         include_str!("../../../templates/console/groups.html"),
     ),
