@@ -8,8 +8,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The code of a startup packet asking for TLS (`SSLRequest`).
 const SSL_REQUEST: u32 = 80_877_103;
@@ -31,16 +31,25 @@ pub struct Counts {
 struct Counters {
     round_trips: AtomicU64,
     parses: AtomicU64,
+    /// The SQL text of each `Parse` since the last take.
+    parsed: Mutex<Vec<String>>,
 }
 
 impl Counters {
-    fn note(&self, kind: u8) {
+    fn note(&self, kind: u8, body: &[u8]) {
         match kind {
             b'S' | b'Q' => {
                 self.round_trips.fetch_add(1, Ordering::SeqCst);
             }
             b'P' => {
                 self.parses.fetch_add(1, Ordering::SeqCst);
+                // Parse: the statement's name and its text, each NUL-terminated.
+                let mut parts = body.split(|b| *b == 0);
+                let text = parts.nth(1).unwrap_or_default();
+                self.parsed
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(text).into_owned());
             }
             _ => {}
         }
@@ -91,6 +100,11 @@ impl CountingProxy {
             .map(|(u, _)| format!("{u}@"))
             .unwrap_or_default();
         format!("{scheme}://{user}{}{path}", self.addr)
+    }
+
+    /// The text of the statements parsed since the last call (of this or [`CountingProxy::take`]).
+    pub fn take_parsed(&self) -> Vec<String> {
+        std::mem::take(&mut *self.counters.parsed.lock().unwrap())
     }
 
     /// The counts since the last call, and starts counting anew.
@@ -167,7 +181,7 @@ fn forward(mut client: &TcpStream, mut server: &TcpStream, counters: &Counters) 
         let mut head = [0u8; 5];
         client.read_exact(&mut head)?;
         let body = read_body(client, u32::from_be_bytes(head[1..].try_into().unwrap()))?;
-        counters.note(head[0]);
+        counters.note(head[0], &body);
         server.write_all(&head)?;
         server.write_all(&body)?;
     }
