@@ -5,6 +5,7 @@
 //! mistyped PostgreSQL URL into a SQLite file name). Migrations are embedded per backend and run under
 //! a lock so that several instances starting together apply them once.
 
+pub mod aggregate;
 pub mod attributes;
 mod connection;
 pub mod filter;
@@ -209,14 +210,13 @@ pub struct PoolSettings {
 
 /// Builds the pool without opening more than one connection up front.
 pub fn build_pool(manager: ConnectionManager, settings: &PoolSettings) -> Result<Pool, OpenError> {
-    // A pooled PostgreSQL connection is checked (`SELECT 1`) before each use, so one that a
-    // server restart broke is replaced instead of failing a request. A SQLite connection cannot
-    // break that way, and the check would be one more parsed statement on every request.
-    let check = manager.target.backend == Backend::Postgres;
+    // No connection is checked (`SELECT 1`) when it is checked out: on PostgreSQL that is one
+    // more round trip on every request. A connection a server restart or failover broke is
+    // noticed by the first statement run on it instead, and replaced ([`checkout`]).
     Ok(r2d2::Pool::builder()
         .max_size(settings.max_size)
         .min_idle(Some(1))
-        .test_on_check_out(check)
+        .test_on_check_out(false)
         .connection_timeout(settings.connection_timeout)
         .build(manager)?)
 }
@@ -229,6 +229,85 @@ impl DbConn {
             DbConn::Sqlite(_) => Backend::Sqlite,
         }
     }
+}
+
+/// An error that may say the database connection itself was lost (a server restart, a failover,
+/// a backend terminated by an operator), in which case nothing of the statement ran.
+pub trait LostConnection {
+    /// Whether the connection was lost.
+    fn connection_lost(&self) -> bool;
+}
+
+impl LostConnection for DieselError {
+    fn connection_lost(&self) -> bool {
+        matches!(
+            self,
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _
+            )
+        )
+    }
+}
+
+impl LostConnection for crate::error::ServiceError {
+    fn connection_lost(&self) -> bool {
+        matches!(self, crate::error::ServiceError::Database(e) if e.connection_lost())
+    }
+}
+
+/// A connection from `pool` with the result of `first`, the first statement of the work it is
+/// checked out for. The pool does not ping a connection it hands out (on PostgreSQL one more round
+/// trip per request); a connection that was lost fails `first` instead, is discarded, and `first`
+/// runs again on another one (as often as the pool has connections, so a pool that a database
+/// restart emptied of live ones is refilled at once). `first` must be safe to run twice: a read,
+/// or a write that repeats harmlessly.
+pub fn checkout<T, E>(
+    pool: &Pool,
+    mut first: impl FnMut(&mut DbConn) -> Result<T, E>,
+) -> Result<(PooledConn, T), E>
+where
+    E: From<r2d2::PoolError> + LostConnection,
+{
+    let mut lost = 0;
+    loop {
+        let mut conn = pool.get()?;
+        match first(&mut conn) {
+            Ok(value) => return Ok((conn, value)),
+            Err(e) if e.connection_lost() && lost <= pool.max_size() => {
+                lost += 1;
+                tracing::warn!(
+                    db.lost = lost,
+                    "a pooled database connection was lost; trying another"
+                );
+                discard(&mut conn);
+            }
+            Err(e) => {
+                if e.connection_lost() {
+                    discard(&mut conn);
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// A connection from `pool` known to answer: [`checkout`] with a ping as its first statement, for
+/// work whose own first statement cannot be run twice (the admin and app APIs, the job workers).
+/// The SCIM API checks out with its token lookup instead, which costs no extra round trip.
+pub fn checked_out(pool: &Pool) -> Result<PooledConn, crate::error::ServiceError> {
+    checkout(pool, |conn| {
+        ping(conn).map_err(crate::error::ServiceError::from)
+    })
+    .map(|(conn, ())| conn)
+}
+
+/// Marks a lost connection broken, so that the pool drops it when it comes back instead of handing
+/// it out again (diesel's `is_broken`, which the pool asks, reads the transaction manager's state).
+fn discard(conn: &mut DbConn) {
+    on_inner!(conn, |c| {
+        AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error()
+    });
 }
 
 /// The row a primary or unique key selects, if any: `.first(conn).optional()` without its `LIMIT`.

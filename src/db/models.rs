@@ -102,7 +102,7 @@ pub struct UserRow {
 }
 
 /// One element of a user's `emails`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_emails, treat_none_as_default_value = false)]
 #[expect(
     missing_docs,
@@ -120,7 +120,7 @@ pub struct EmailRow {
 }
 
 /// One element of a user's `phoneNumbers`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_phone_numbers, treat_none_as_default_value = false)]
 #[expect(
     missing_docs,
@@ -138,7 +138,7 @@ pub struct PhoneNumberRow {
 }
 
 /// One element of a user's `addresses`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_addresses, treat_none_as_default_value = false)]
 #[expect(
     missing_docs,
@@ -158,7 +158,7 @@ pub struct AddressRow {
 }
 
 /// One element of a user's `roles`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_roles, treat_none_as_default_value = false)]
 #[expect(
     missing_docs,
@@ -192,7 +192,7 @@ pub struct StoreRow {
 }
 
 /// A user's link to a store, in the order the client sent the stores.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_stores, treat_none_as_default_value = false)]
 #[expect(
     missing_docs,
@@ -205,9 +205,10 @@ pub struct UserStoreRow {
     pub is_primary: Option<bool>,
 }
 
-/// A provisioning-log entry.
+/// A provisioning-log entry. `None` is inserted as NULL (the columns have no other default), so
+/// the insert has one shape and its prepared statement is cached.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 #[expect(
     missing_docs,
     reason = "each field is the column of the same name; see the migration"

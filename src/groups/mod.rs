@@ -547,10 +547,7 @@ fn locked_row(
     ctx: &WriteContext<'_>,
     group_id: &str,
 ) -> Result<GroupRow, ServiceError> {
-    if !storage::lock(conn, &ctx.account.id, group_id)? {
-        return Err(ServiceError::NotFound("group"));
-    }
-    storage::row(conn, &ctx.account.id, group_id)?.ok_or(ServiceError::NotFound("group"))
+    storage::lock(conn, &ctx.account.id, group_id)?.ok_or(ServiceError::NotFound("group"))
 }
 
 fn finish_membership_change(
@@ -649,10 +646,21 @@ pub fn add_members(
 ) -> Result<Change, ServiceError> {
     db::write_transaction(conn, |conn| {
         let group = locked_row(conn, ctx, group_id)?;
-        check_members(conn, &ctx.account.id, user_ids)?;
-        let added = storage::insert_members(conn, &member_rows(ctx, group_id, user_ids))?;
-        finish_membership_change(conn, ctx, group, (user_ids, added), (&[], 0))
+        add_to_locked(conn, ctx, group, user_ids)
     })
+}
+
+/// [`add_members`] to a group whose row the caller's transaction has locked (a PATCH of several
+/// operations locks it once).
+fn add_to_locked(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    group: GroupRow,
+    user_ids: &[String],
+) -> Result<Change, ServiceError> {
+    check_members(conn, &ctx.account.id, user_ids)?;
+    let added = storage::insert_members(conn, &member_rows(ctx, &group.id, user_ids))?;
+    finish_membership_change(conn, ctx, group, (user_ids, added), (&[], 0))
 }
 
 /// Removes users from a group: O(number removed). Ids that are not members are a harmless no-op.
@@ -664,9 +672,19 @@ pub fn remove_members(
 ) -> Result<Change, ServiceError> {
     db::write_transaction(conn, |conn| {
         let group = locked_row(conn, ctx, group_id)?;
-        let removed = storage::delete_members(conn, group_id, user_ids)?;
-        finish_membership_change(conn, ctx, group, (&[], 0), (user_ids, removed))
+        remove_from_locked(conn, ctx, group, user_ids)
     })
+}
+
+/// [`remove_members`] from a group whose row the caller's transaction has locked.
+fn remove_from_locked(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    group: GroupRow,
+    user_ids: &[String],
+) -> Result<Change, ServiceError> {
+    let removed = storage::delete_members(conn, &group.id, user_ids)?;
+    finish_membership_change(conn, ctx, group, (&[], 0), (user_ids, removed))
 }
 
 /// What making a member list whole did.
@@ -742,16 +760,26 @@ pub fn replace_members(
 ) -> Result<Change, ServiceError> {
     db::write_transaction(conn, |conn| {
         let group = locked_row(conn, ctx, group_id)?;
-        check_members(conn, &ctx.account.id, user_ids)?;
-        let synced = sync_members(conn, ctx, group_id, user_ids)?;
-        finish_membership_change(
-            conn,
-            ctx,
-            group,
-            (&synced.added_ids, synced.added),
-            (&synced.removed_ids, synced.removed),
-        )
+        replace_in_locked(conn, ctx, group, user_ids)
     })
+}
+
+/// [`replace_members`] of a group whose row the caller's transaction has locked.
+fn replace_in_locked(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    group: GroupRow,
+    user_ids: &[String],
+) -> Result<Change, ServiceError> {
+    check_members(conn, &ctx.account.id, user_ids)?;
+    let synced = sync_members(conn, ctx, &group.id, user_ids)?;
+    finish_membership_change(
+        conn,
+        ctx,
+        group,
+        (&synced.added_ids, synced.added),
+        (&synced.removed_ids, synced.removed),
+    )
 }
 
 /// Changes a group's single-valued attributes (displayName, externalId, groupType), validated as on

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use super::storage;
 use super::{AttributeChanges, parse_members};
 use crate::context::WriteContext;
+use crate::db::models::GroupRow;
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
@@ -47,26 +48,25 @@ fn ids_in_filter(filter: &ValFilter, out: &mut Vec<String>) -> bool {
     }
 }
 
-/// Applies a PatchOp body to group `id`. Returns the dialect rewrites applied.
+/// Applies a PatchOp body to group `id`, under one lock of its row. Returns the group's row as
+/// written (its version moved on if anything changed: the answer's `ETag` needs no re-read) and
+/// the dialect rewrites applied.
 pub fn patch(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     id: &str,
     body: &Value,
     precondition: &Precondition,
-) -> Result<Vec<Rewrite>, ServiceError> {
+) -> Result<(GroupRow, Vec<Rewrite>), ServiceError> {
     let resource_type = ctx
         .registry
         .resource_type("Group")
         .expect("the Group resource type is served");
     let mut rewrites = Vec::new();
     let operations = patch::normalize(ctx.registry, resource_type, body, &mut rewrites)?;
-    db::write_transaction(conn, |conn| {
-        if !storage::lock(conn, &ctx.account.id, id)? {
-            return Err(ServiceError::NotFound("group"));
-        }
-        let row =
-            storage::row(conn, &ctx.account.id, id)?.ok_or(ServiceError::NotFound("group"))?;
+    let row = db::write_transaction(conn, |conn| {
+        let mut row =
+            storage::lock(conn, &ctx.account.id, id)?.ok_or(ServiceError::NotFound("group"))?;
         if !precondition.holds(row.version) {
             return Err(ServiceError::PreconditionFailed(format!(
                 "the group has changed: its version is {}, not the one in If-Match; read it again",
@@ -98,18 +98,18 @@ pub fn patch(
             }
             match (op.kind, &op.path, &op.value) {
                 (OpKind::Add, PatchPath::Attr(_), Some(value)) => {
-                    super::add_members(conn, ctx, id, &members(value)?)?;
+                    row = super::add_to_locked(conn, ctx, row, &members(value)?)?.group;
                 }
                 (OpKind::Replace, PatchPath::Attr(_), value) => {
                     let ids = value.as_ref().map(members).transpose()?.unwrap_or_default();
-                    super::replace_members(conn, ctx, id, &ids)?;
+                    row = super::replace_in_locked(conn, ctx, row, &ids)?.group;
                 }
                 (OpKind::Remove, PatchPath::Attr(_), Some(value)) if !value.is_null() => {
                     rewrites.push(Rewrite::RemoveWithValue);
-                    super::remove_members(conn, ctx, id, &members(value)?)?;
+                    row = super::remove_from_locked(conn, ctx, row, &members(value)?)?.group;
                 }
                 (OpKind::Remove, PatchPath::Attr(_), _) => {
-                    super::replace_members(conn, ctx, id, &[])?;
+                    row = super::replace_in_locked(conn, ctx, row, &[])?.group;
                 }
                 (OpKind::Remove, PatchPath::Value(vp), _) if vp.sub_attr.is_none() => {
                     let mut ids = Vec::new();
@@ -123,7 +123,7 @@ pub fn patch(
                         }
                         .into());
                     }
-                    super::remove_members(conn, ctx, id, &ids)?;
+                    row = super::remove_from_locked(conn, ctx, row, &ids)?.group;
                 }
                 _ => {
                     return Err(InputError {
@@ -160,9 +160,9 @@ pub fn patch(
                     .then(|| text(&doc, "externalId")),
                 group_type: (group_type(&doc) != group_type(&original)).then(|| group_type(&doc)),
             };
-            super::set_attributes(conn, ctx, id, &changes)?;
+            row = super::set_attributes(conn, ctx, id, &changes)?.group;
         }
-        Ok(())
+        Ok(row)
     })?;
-    Ok(rewrites)
+    Ok((row, rewrites))
 }

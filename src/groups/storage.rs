@@ -42,17 +42,21 @@ pub struct GroupRecord {
 }
 
 /// Locks a group's row until the transaction ends, so concurrent writers of one group queue
-/// instead of racing (the pattern of `users::storage::lock`). Returns whether the group exists.
-pub fn lock(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool> {
+/// instead of racing (the pattern of `users::storage::lock`), and returns it: one statement.
+/// PostgreSQL takes a row lock (`FOR UPDATE`); SQLite needs none (a write transaction holds the
+/// database's write lock from `BEGIN IMMEDIATE`). `None` when the account has no such group.
+pub fn lock(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<GroupRow>> {
     let query = groups::table
         .filter(groups::account_id.eq(account_id))
-        .filter(groups::id.eq(id))
-        .select(groups::id);
+        .filter(groups::id.eq(id));
     let found = match conn {
-        DbConn::Pg(c) => query.for_update().first::<String>(c).optional()?,
-        DbConn::Sqlite(c) => query.first::<String>(c).optional()?,
+        DbConn::Pg(c) => query
+            .select(GroupRow::as_select())
+            .for_update()
+            .load::<GroupRow>(c)?,
+        DbConn::Sqlite(c) => query.select(GroupRow::as_select()).load::<GroupRow>(c)?,
     };
-    Ok(found.is_some())
+    Ok(found.into_iter().next())
 }
 
 /// The row of group `id` in `account_id`.
@@ -110,7 +114,8 @@ pub fn update(conn: &mut DbConn, row: &GroupRow) -> QueryResult<()> {
 
 /// Bumps a group's version and update time (after a membership change).
 pub fn bump(conn: &mut DbConn, account_id: &str, id: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(
+    // On the backend's own connection: a statement every membership change runs, cached there.
+    on_inner!(conn, |c| diesel::update(
         groups::table
             .filter(groups::account_id.eq(account_id))
             .filter(groups::id.eq(id)),
@@ -119,7 +124,7 @@ pub fn bump(conn: &mut DbConn, account_id: &str, id: &str, now: NaiveDateTime) -
         groups::version.eq(groups::version + 1),
         groups::updated_at.eq(now),
     ))
-    .execute(conn)?;
+    .execute(c))?;
     Ok(())
 }
 
@@ -160,11 +165,13 @@ pub fn existing_users(
     let mut found = HashSet::with_capacity(ids.len());
     for chunk in plausible_ids(ids).chunks(BATCH) {
         found.extend(
-            users::table
+            // On the backend's own connection PostgreSQL gets `= ANY($1)`, one cached statement
+            // whatever the count (an `IN` list is parsed anew for every count).
+            on_inner!(conn, |c| users::table
                 .filter(users::account_id.eq(account_id))
                 .filter(users::id.eq_any(chunk))
                 .select(users::id)
-                .load::<String>(conn)?,
+                .load::<String>(c))?,
         );
     }
     Ok(found)
@@ -178,13 +185,11 @@ pub fn existing_groups(
 ) -> QueryResult<HashSet<String>> {
     let mut found = HashSet::new();
     for chunk in plausible_ids(ids).chunks(BATCH) {
-        found.extend(
-            groups::table
-                .filter(groups::account_id.eq(account_id))
-                .filter(groups::id.eq_any(chunk))
-                .select(groups::id)
-                .load::<String>(conn)?,
-        );
+        found.extend(on_inner!(conn, |c| groups::table
+            .filter(groups::account_id.eq(account_id))
+            .filter(groups::id.eq_any(chunk))
+            .select(groups::id)
+            .load::<String>(c))?);
     }
     Ok(found)
 }
@@ -193,10 +198,18 @@ pub fn existing_groups(
 pub fn insert_members(conn: &mut DbConn, rows: &[GroupMemberRow]) -> QueryResult<usize> {
     let mut inserted = 0;
     for chunk in rows.chunks(BATCH) {
-        inserted += on_inner!(conn, |c| diesel::insert_into(group_members::table)
-            .values(chunk)
-            .on_conflict_do_nothing()
-            .execute(c))?;
+        // One row as a single-row insert: a statement diesel caches (a multi-row insert's shape
+        // depends on its count, so it is prepared anew each time).
+        inserted += on_inner!(conn, |c| match chunk {
+            [one] => diesel::insert_into(group_members::table)
+                .values(one)
+                .on_conflict_do_nothing()
+                .execute(c),
+            _ => diesel::insert_into(group_members::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(c),
+        })?;
     }
     Ok(inserted)
 }
@@ -209,12 +222,12 @@ pub fn delete_members(
 ) -> QueryResult<usize> {
     let mut deleted = 0;
     for chunk in user_ids.chunks(BATCH) {
-        deleted += diesel::delete(
+        deleted += on_inner!(conn, |c| diesel::delete(
             group_members::table
                 .filter(group_members::group_id.eq(group_id))
                 .filter(group_members::user_id.eq_any(chunk)),
         )
-        .execute(conn)?;
+        .execute(c))?;
     }
     Ok(deleted)
 }
@@ -310,11 +323,23 @@ pub fn load(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<GroupRow> = groups::table
-        .filter(groups::account_id.eq(account_id))
-        .filter(groups::id.eq_any(ids))
-        .select(GroupRow::as_select())
-        .load(conn)?;
+    // One group by `=` on the backend's own connection: a statement prepared once and cached.
+    let rows: Vec<GroupRow> = match ids {
+        [id] => crate::db::fetch_optional_inner!(
+            conn,
+            groups::table
+                .filter(groups::account_id.eq(account_id))
+                .filter(groups::id.eq(id))
+                .select(GroupRow::as_select())
+        )?
+        .into_iter()
+        .collect(),
+        _ => groups::table
+            .filter(groups::account_id.eq(account_id))
+            .filter(groups::id.eq_any(ids))
+            .select(GroupRow::as_select())
+            .load(conn)?,
+    };
     let mut members = if include_members && !rows.is_empty() {
         let found: Vec<&String> = rows.iter().map(|r| &r.id).collect();
         Some(load_members(conn, &found)?)

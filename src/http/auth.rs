@@ -166,8 +166,10 @@ where
     let pool = state.pool.clone();
     let (limits, metrics) = (state.rate_limits.clone(), state.metrics.clone());
     let outcome = web::block(move || -> Result<Result<T, Refusal>, Failure> {
-        let mut conn = pool.get().map_err(ServiceError::from)?;
-        match scim_caller(&mut conn, &token, now)? {
+        // The token lookup is the connection's first statement: a lost connection fails it and
+        // is replaced ([`crate::db::checkout`]), so the pool need not ping what it hands out.
+        let (mut conn, found) = crate::db::checkout(&pool, |conn| scim_caller(conn, &token, now))?;
+        match found {
             Err(refusal) => Ok(Err(refusal)),
             Ok((caller, read_only)) => {
                 super::rate_limit::admit(

@@ -133,7 +133,8 @@ fn problem_query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _| ProblemError(query_failure(&err)).into())
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool.
+/// Runs `f` with a pooled connection on the blocking thread pool, checked first
+/// ([`crate::db::checked_out`]: `f` may write, so it is never run twice).
 pub async fn run_db<T, F>(state: &AppState, f: F) -> Result<T, ServiceError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, ServiceError> + Send + 'static,
@@ -141,7 +142,7 @@ where
 {
     let pool = state.pool.clone();
     web::block(move || {
-        let mut conn = pool.get()?;
+        let mut conn = crate::db::checked_out(&pool)?;
         f(&mut conn)
     })
     .await

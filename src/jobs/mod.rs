@@ -116,7 +116,7 @@ impl<C> JobContext<'_, C> {
 impl<C: Runtime> JobContext<'_, C> {
     /// A pooled connection.
     pub fn conn(&self) -> anyhow::Result<crate::db::PooledConn> {
-        Ok(self.services.pool().get()?)
+        Ok(crate::db::checked_out(self.services.pool())?)
     }
 
     /// Now, on the context's clock.

@@ -240,7 +240,7 @@ impl<C: Runtime> Worker<'_, C> {
 
     /// Claims and runs one job; `None` when there was none.
     fn step(&self) -> anyhow::Result<Option<Outcome>> {
-        let mut conn = self.services.pool().get()?;
+        let mut conn = crate::db::checked_out(self.services.pool())?;
         let now = self.services.clock().now_naive();
         if self.ticks_schedules && !self.settings.schedules.is_empty() {
             let n = schedule::tick(&mut conn, &self.settings.schedules, now)?;
@@ -290,7 +290,7 @@ impl<C: Runtime> Worker<'_, C> {
                 }
             }
         };
-        let mut conn = self.services.pool().get()?;
+        let mut conn = crate::db::checked_out(self.services.pool())?;
         let now = self.services.clock().now_naive();
         // A name the registry does not know is counted under one label, so a stray row cannot
         // make new series.

@@ -51,9 +51,33 @@ pub fn resolve(
     refs: &[StoreRef],
     now: NaiveDateTime,
 ) -> Result<Vec<StoreRow>, ServiceError> {
+    resolve_known(conn, account_id, actor, refs, &[], now)
+}
+
+/// [`resolve`], with the stores a user showed before the write (read in the same transaction): a
+/// reference that names one of them exactly as it is (ref id, name and calling code) is that store,
+/// with nothing to look up or reconcile; a PATCH of another attribute reads no store.
+pub fn resolve_known(
+    conn: &mut DbConn,
+    account_id: &str,
+    actor: &Actor,
+    refs: &[StoreRef],
+    known: &[StoreRow],
+    now: NaiveDateTime,
+) -> Result<Vec<StoreRow>, ServiceError> {
     let mut out = Vec::with_capacity(refs.len());
     for r in refs {
         let code = r.country_calling_code.as_deref().and_then(calling_code);
+        let same = known.iter().find(|s| {
+            s.ref_id == r.ref_id
+                && s.name.is_some()
+                && s.name == r.name
+                && code.as_deref() == Some(s.country_calling_code.as_str())
+        });
+        if let Some(store) = same {
+            out.push(store.clone());
+            continue;
+        }
         let store = match storage::find(conn, account_id, &r.ref_id)? {
             Some(existing) => reconcile(conn, actor, existing, r, code, now)?,
             None => {

@@ -749,16 +749,18 @@ fn write_replacement(
         updated_at: ctx.now,
         ..current.row.clone()
     };
-    let stores = stores::resolve(
+    let known: Vec<_> = current.stores.iter().map(|(_, s)| s.clone()).collect();
+    let stores = stores::resolve_known(
         conn,
         &ctx.account.id,
         ctx.actor,
         &store_refs(attrs),
+        &known,
         ctx.now,
     )?;
     let mut rec = build_record(attrs, row, stores);
     rec.groups = current.groups.clone();
-    if !storage::replace(conn, &rec, current.row.version)? {
+    if !storage::replace(conn, &rec, current)? {
         return Err(ServiceError::Contended);
     }
     if current.row.active && !rec.row.active {

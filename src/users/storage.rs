@@ -4,17 +4,18 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use crate::db::aggregate::{UserChildren, user_children};
 use crate::db::listing::{Found, Listing};
 use crate::db::models::{
     AddressRow, EmailRow, EmailShadowRow, PhoneNumberRow, RoleRow, ShadowRow, StoreRow, UserRow,
     UserStoreRow,
 };
-use crate::db::on_inner;
 use crate::db::schema::{
     group_members, groups, stores, user_addresses, user_emails, user_phone_numbers, user_roles,
     user_stores, users,
 };
 use crate::db::{DbConn, FetchOptional};
+use crate::db::{fetch_optional_inner, on_inner};
 use crate::error::ServiceError;
 use crate::scim::list::ListRequest;
 use crate::scim::schema::Registry;
@@ -100,13 +101,56 @@ macro_rules! insert_rows {
     };
 }
 
-fn insert_children(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
+/// Which child tables a write touches: all of them for a new user, only those whose rows changed
+/// for a replacement (a PATCH of `title` rewrites no e-mail, phone, address, role or store row).
+#[derive(Debug, Clone, Copy)]
+struct Changed {
+    emails: bool,
+    phone_numbers: bool,
+    addresses: bool,
+    roles: bool,
+    stores: bool,
+}
+
+impl Changed {
+    const ALL: Changed = Changed {
+        emails: true,
+        phone_numbers: true,
+        addresses: true,
+        roles: true,
+        stores: true,
+    };
+
+    fn between(old: &UserRecord, new: &UserRecord) -> Self {
+        let links = |r: &UserRecord| -> Vec<UserStoreRow> {
+            r.stores.iter().map(|(link, _)| link.clone()).collect()
+        };
+        Changed {
+            emails: old.emails != new.emails,
+            phone_numbers: old.phone_numbers != new.phone_numbers,
+            addresses: old.addresses != new.addresses,
+            roles: old.roles != new.roles,
+            stores: links(old) != links(new),
+        }
+    }
+}
+
+fn insert_children(conn: &mut DbConn, rec: &UserRecord, changed: Changed) -> QueryResult<()> {
     on_inner!(conn, |c| {
-        insert_rows!(c, user_emails::table, rec.emails.as_slice());
-        insert_rows!(c, user_phone_numbers::table, rec.phone_numbers.as_slice());
-        insert_rows!(c, user_addresses::table, rec.addresses.as_slice());
-        insert_rows!(c, user_roles::table, rec.roles.as_slice());
+        if changed.emails {
+            insert_rows!(c, user_emails::table, rec.emails.as_slice());
+        }
+        if changed.phone_numbers {
+            insert_rows!(c, user_phone_numbers::table, rec.phone_numbers.as_slice());
+        }
+        if changed.addresses {
+            insert_rows!(c, user_addresses::table, rec.addresses.as_slice());
+        }
+        if changed.roles {
+            insert_rows!(c, user_roles::table, rec.roles.as_slice());
+        }
         match rec.stores.as_slice() {
+            _ if !changed.stores => {}
             [] => {}
             [(link, _)] => {
                 diesel::insert_into(user_stores::table)
@@ -124,14 +168,26 @@ fn insert_children(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
     })
 }
 
-fn delete_children(conn: &mut DbConn, user_id: &str) -> QueryResult<()> {
-    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
-    diesel::delete(user_phone_numbers::table.filter(user_phone_numbers::user_id.eq(user_id)))
-        .execute(conn)?;
-    diesel::delete(user_addresses::table.filter(user_addresses::user_id.eq(user_id)))
-        .execute(conn)?;
-    diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
-    diesel::delete(user_stores::table.filter(user_stores::user_id.eq(user_id))).execute(conn)?;
+fn delete_children(conn: &mut DbConn, user_id: &str, changed: Changed) -> QueryResult<()> {
+    if changed.emails {
+        diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id)))
+            .execute(conn)?;
+    }
+    if changed.phone_numbers {
+        diesel::delete(user_phone_numbers::table.filter(user_phone_numbers::user_id.eq(user_id)))
+            .execute(conn)?;
+    }
+    if changed.addresses {
+        diesel::delete(user_addresses::table.filter(user_addresses::user_id.eq(user_id)))
+            .execute(conn)?;
+    }
+    if changed.roles {
+        diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
+    }
+    if changed.stores {
+        diesel::delete(user_stores::table.filter(user_stores::user_id.eq(user_id)))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -178,33 +234,35 @@ pub fn insert(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
     on_inner!(conn, |c| diesel::insert_into(users::table)
         .values(&rec.row)
         .execute(c))?;
-    insert_children(conn, rec)
+    insert_children(conn, rec, Changed::ALL)
 }
 
-/// Replaces a user's row and child rows, provided the stored row is still at `expected_version`
-/// (compare-and-set: a concurrent writer that got there first makes this return `false`, and the
-/// caller retries on fresh state).
-pub fn replace(conn: &mut DbConn, rec: &UserRecord, expected_version: i64) -> QueryResult<bool> {
-    let updated = diesel::update(
+/// Replaces a user's row and the child rows that differ from `current` (the user as read under
+/// the write's lock), provided the stored row is still at `current`'s version (compare-and-set: a
+/// concurrent writer that got there first makes this return `false`, and the caller retries on
+/// fresh state). A child table whose rows are unchanged is not written at all.
+pub fn replace(conn: &mut DbConn, rec: &UserRecord, current: &UserRecord) -> QueryResult<bool> {
+    let updated = on_inner!(conn, |c| diesel::update(
         users::table
             .filter(users::account_id.eq(&rec.row.account_id))
             .filter(users::id.eq(&rec.row.id))
-            .filter(users::version.eq(expected_version)),
+            .filter(users::version.eq(current.row.version)),
     )
     .set(&rec.row)
-    .execute(conn)?;
+    .execute(c))?;
     if updated != 1 {
         return Ok(false);
     }
-    delete_children(conn, &rec.row.id)?;
-    insert_children(conn, rec)?;
+    let changed = Changed::between(current, rec);
+    delete_children(conn, &rec.row.id, changed)?;
+    insert_children(conn, rec, changed)?;
     Ok(true)
 }
 
 /// Deletes a user (child rows and group memberships go with it); returns how many rows were
 /// deleted (0 or 1).
 pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usize> {
-    delete_children(conn, id)?;
+    delete_children(conn, id, Changed::ALL)?;
     crate::groups::storage::delete_memberships_of(conn, id)?;
     diesel::delete(
         users::table
@@ -214,79 +272,54 @@ pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usiz
     .execute(conn)
 }
 
-/// Loads one user: the queries of [`load`] with `=` instead of `IN (…)`, so that every statement
-/// is prepared once per connection and cached (diesel never caches an `IN` list). No `LIMIT`
-/// either (the id is the key): SQLite expires a statement whose bound `LIMIT` is bound again. And
-/// they run on the backend's own connection ([`on_inner!`]): through the multi-backend connection
-/// diesel writes each statement's SQL text anew on every call, even when its prepared statement is
-/// cached, which was a quarter of a `GET /Users/{id}` (`perf`, README "Performance").
+/// Loads one user in one statement: its row with its child rows aggregated into the same query
+/// ([`crate::db::aggregate`]), so a read is one round trip and one snapshot on both backends (no
+/// transaction needed for the representation and its `ETag` to agree). The statement is prepared
+/// once per connection and cached: `=` on the key, no `LIMIT` (SQLite expires a statement whose
+/// bound `LIMIT` is bound again), and run on the backend's own connection
+/// ([`crate::db::fetch_optional_inner!`]; through the multi-backend connection diesel writes each
+/// statement's SQL text anew on every call, README "Performance").
 fn load_one(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<UserRecord>> {
-    on_inner!(conn, |c| {
-        let Some(row) = users::table
+    let found: Option<(UserRow, String)> = fetch_optional_inner!(
+        conn,
+        users::table
             .filter(users::id.eq(id))
             .filter(users::account_id.eq(account_id))
-            .select(UserRow::as_select())
-            .load(c)?
-            .pop()
-        else {
-            return Ok(None);
-        };
-        let emails = user_emails::table
-            .filter(user_emails::user_id.eq(id))
-            .order(user_emails::position)
-            .select(EmailRow::as_select())
-            .load(c)?;
-        let phone_numbers = user_phone_numbers::table
-            .filter(user_phone_numbers::user_id.eq(id))
-            .order(user_phone_numbers::position)
-            .select(PhoneNumberRow::as_select())
-            .load(c)?;
-        let addresses = user_addresses::table
-            .filter(user_addresses::user_id.eq(id))
-            .order(user_addresses::position)
-            .select(AddressRow::as_select())
-            .load(c)?;
-        let roles = user_roles::table
-            .filter(user_roles::user_id.eq(id))
-            .order(user_roles::position)
-            .select(RoleRow::as_select())
-            .load(c)?;
-        let stores = user_stores::table
-            .inner_join(stores::table)
-            .filter(user_stores::user_id.eq(id))
-            .order(user_stores::position)
-            .select((UserStoreRow::as_select(), StoreRow::as_select()))
-            .load::<(UserStoreRow, StoreRow)>(c)?;
-        let groups = group_members::table
-            .inner_join(groups::table)
-            .filter(group_members::user_id.eq(id))
-            .order(group_members::group_id)
-            .select((groups::id, groups::display_name, groups::version))
-            .load::<(String, String, i64)>(c)?
+            .select((UserRow::as_select(), UserChildren))
+    )?;
+    let Some((row, children)) = found else {
+        return Ok(None);
+    };
+    let children = user_children(&children, &row.id, &row.account_id)?;
+    Ok(Some(UserRecord {
+        row,
+        emails: children.emails,
+        phone_numbers: children.phone_numbers,
+        addresses: children.addresses,
+        roles: children.roles,
+        stores: children.stores,
+        groups: children
+            .groups
             .into_iter()
             .map(|(group_id, display, version)| UserGroup {
                 group_id,
                 display,
                 version,
             })
-            .collect();
-        Ok(Some(UserRecord {
-            row,
-            emails,
-            phone_numbers,
-            addresses,
-            roles,
-            stores,
-            groups,
-        }))
-    })
+            .collect(),
+    }))
 }
 
 /// Loads the users with these ids in `account_id`, in the order of `ids` (missing ones skipped),
 /// from one snapshot: a user's row and its child rows are read by several statements, and a write
 /// committing between them must not mix two versions under one ETag.
+/// One user is one statement, a snapshot by itself: no transaction then.
 pub fn load(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<Vec<UserRecord>> {
-    crate::db::read_transaction(conn, |conn| load_snapshot(conn, account_id, ids))
+    match ids {
+        [] => Ok(Vec::new()),
+        [id] => Ok(load_one(conn, account_id, id)?.into_iter().collect()),
+        _ => crate::db::read_transaction(conn, |conn| load_snapshot(conn, account_id, ids)),
+    }
 }
 
 fn load_snapshot(
@@ -294,11 +327,6 @@ fn load_snapshot(
     account_id: &str,
     ids: &[String],
 ) -> QueryResult<Vec<UserRecord>> {
-    match ids {
-        [] => return Ok(Vec::new()),
-        [id] => return Ok(load_one(conn, account_id, id)?.into_iter().collect()),
-        _ => {}
-    }
     let rows: Vec<UserRow> = users::table
         .filter(users::account_id.eq(account_id))
         .filter(users::id.eq_any(ids))

@@ -40,8 +40,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     GROUPS.routes(cfg);
 }
 
-/// Patches a group, then reads it again, with its members only when `attributes` asks for them
-/// (the patch itself never loads the member list).
+/// Patches a group. The answer is built from the row the patch wrote (a 204 needs only its
+/// version); the group is read again only when `attributes` asks for its members (the patch itself
+/// never loads the member list).
 fn patch(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
@@ -50,8 +51,9 @@ fn patch(
     precondition: &Precondition,
     wanted: &Wanted,
 ) -> Result<(GroupRecord, Vec<Rewrite>), ServiceError> {
-    let rewrites = groups::patch::patch(conn, ctx, id, body, precondition)?;
-    let include = wanted.asked && wanted.projection.wants("members");
-    let rec = groups::get(conn, &ctx.account.id, id, include)?;
-    Ok((rec, rewrites))
+    let (row, rewrites) = groups::patch::patch(conn, ctx, id, body, precondition)?;
+    if wanted.asked && wanted.projection.wants("members") {
+        return Ok((groups::get(conn, &ctx.account.id, id, true)?, rewrites));
+    }
+    Ok((GroupRecord { row, members: None }, rewrites))
 }
