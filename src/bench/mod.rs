@@ -54,7 +54,11 @@ pub struct BenchArgs {
     /// startIndex. A1 is `/healthz` while two clients without a valid token flood
     /// `POST /.search`. O1 is the server CPU per `GET /Users/{id}` with the access log and metrics
     /// on, then off, in turns.
-    #[arg(long, value_delimiter = ',', default_value = "w1,b1,w3,w4,w7,w8,c1,a1,o1")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "w1,b1,w3,w4,w7,w8,c1,a1,o1"
+    )]
     pub workloads: Vec<String>,
     /// Users created by W1 at each concurrency.
     #[arg(long)]

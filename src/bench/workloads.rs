@@ -239,7 +239,9 @@ pub fn bulk_sync(
         )?;
         let response: serde_json::Value =
             serde_json::from_slice(&answer.body).map_err(|e| format!("not JSON: {e}"))?;
-        let operations = response["Operations"].as_array().map_or(&[][..], Vec::as_slice);
+        let operations = response["Operations"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
         let created = operations.iter().filter(|o| o["status"] == "201").count();
         if created as u64 != per_request {
             let failed = operations.iter().find(|o| o["status"] != "201");

@@ -128,7 +128,10 @@ async fn a_walk_while_users_come_and_go_sees_each_lasting_user_exactly_once() {
 /// order.
 fn sixty_users(app: &TestApp, account_id: &str) {
     let mut conn = app.conn();
-    let base = Utc.with_ymd_and_hms(2026, 11, 29, 10, 0, 0).unwrap().naive_utc();
+    let base = Utc
+        .with_ymd_and_hms(2026, 11, 29, 10, 0, 0)
+        .unwrap()
+        .naive_utc();
     for i in 0..60 {
         let mut r = row(account_id, &format!("user{:02}", (i * 37) % 60));
         r.title = (i % 4 != 0).then(|| format!("t{}", i % 3));
@@ -427,21 +430,35 @@ async fn a_cursor_page_is_an_index_range_without_offset() {
     } else {
         conn.batch_execute("ANALYZE").unwrap();
     }
-    let at = Utc.with_ymd_and_hms(2026, 11, 29, 10, 0, 0).unwrap().naive_utc();
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 29, 10, 0, 0)
+        .unwrap()
+        .naive_utc();
     // Unsorted, by userName (both ways) and by meta.created: each the range of one index.
     let cases = [
-        (None, false, None, &["users_account_id_id_idx", "users_pkey", "PRIMARY KEY"][..]),
+        (
+            None,
+            false,
+            None,
+            &["users_account_id_id_idx", "users_pkey", "PRIMARY KEY"][..],
+        ),
         (
             Some("userName"),
             false,
             Some(SortValue::Text("user0150".into())),
-            &["users_account_id_user_name_ci_key", "users_account_id_user_name_ci_c_idx"][..],
+            &[
+                "users_account_id_user_name_ci_key",
+                "users_account_id_user_name_ci_c_idx",
+            ][..],
         ),
         (
             Some("userName"),
             true,
             Some(SortValue::Text("user0150".into())),
-            &["users_account_id_user_name_ci_key", "users_account_id_user_name_ci_c_idx"][..],
+            &[
+                "users_account_id_user_name_ci_key",
+                "users_account_id_user_name_ci_c_idx",
+            ][..],
         ),
         (
             Some("meta.created"),
@@ -463,7 +480,10 @@ async fn a_cursor_page_is_an_index_range_without_offset() {
             },
             paging: Paging::Cursor(None),
         };
-        let after = Position { key, id: "0".into() };
+        let after = Position {
+            key,
+            id: "0".into(),
+        };
         let plan = mobietrain_scim::users::storage::explain_after(
             &mut conn,
             &app.state.registry,
@@ -478,8 +498,14 @@ async fn a_cursor_page_is_an_index_range_without_offset() {
             "{sort_by:?}: the page should be a range of an index; the plan is:\n{plan}"
         );
         let lower = plan.to_lowercase();
-        assert!(!lower.contains("temp b-tree"), "{sort_by:?}: no sort step:\n{plan}");
+        assert!(
+            !lower.contains("temp b-tree"),
+            "{sort_by:?}: no sort step:\n{plan}"
+        );
         assert!(!lower.contains("seq scan"), "{sort_by:?}: no scan:\n{plan}");
-        assert!(!lower.contains("sort key"), "{sort_by:?}: no sort step:\n{plan}");
+        assert!(
+            !lower.contains("sort key"),
+            "{sort_by:?}: no sort step:\n{plan}"
+        );
     }
 }
