@@ -94,6 +94,27 @@ pub struct Measurement {
     pub latency: Latency,
 }
 
+impl Measurement {
+    /// The same run with each step counted as `operations` (a Bulk request's creates): steps
+    /// and their rate are then operations; requests, errors and latencies stay per request.
+    pub fn counting_operations(mut self, operations: u64) -> Self {
+        self.steps = self.steps.saturating_mul(operations);
+        self.steps_per_s *= operations as f64;
+        self
+    }
+
+    /// The measurement of sequential requests with these latencies (microseconds), one step
+    /// each, over the time they took together; `error` fails one more step.
+    pub fn of_sequence(latencies_us: &[u32], error: Option<String>) -> Self {
+        let collector = Collector::default();
+        let errors = u64::from(error.is_some());
+        let steps = (latencies_us.len() as u64).saturating_sub(errors);
+        let busy: u64 = latencies_us.iter().map(|&l| u64::from(l)).sum();
+        collector.add(latencies_us.to_vec(), steps, errors, error);
+        collector.finish(Duration::from_micros(busy))
+    }
+}
+
 /// Collects per-thread results into one [`Measurement`].
 #[derive(Default)]
 pub struct Collector {

@@ -5,9 +5,10 @@
 //! writes and reads through the server's own pool, each at the concurrency of the workload it
 //! judges), and prints one table (also written as JSON).
 //!
-//! Two databases: `sync` for Entra's initial sync (W1, which starts from an empty tenant) and
-//! the write ceiling; `scale` for everything that needs a large tenant (W3, W4 at two sizes, W7,
-//! W8, the read ceiling). The servers run without rate limits (`RATE_LIMIT_READS=0
+//! Two databases: `sync` for Entra's initial sync (W1, which starts from an empty tenant; B1, the
+//! same creates in Bulk requests of 1,000) and the write ceiling; `scale` for everything that
+//! needs a large tenant (W3, W4 at two sizes, W7, W8, the read ceiling, and C1, a walk over the
+//! whole large tenant by cursor, with the first and last pages by `startIndex` beside it). The servers run without rate limits (`RATE_LIMIT_READS=0
 //! RATE_LIMIT_WRITES=0`). O1 measures what the access log and the metrics cost: the server CPU per
 //! `GET /Users/{id}` with both on and with both off, two servers on one database, alternating.
 
@@ -36,7 +37,10 @@ use workloads::Lookup;
 pub use workloads::encode;
 
 /// The workloads `--workloads` can select.
-const WORKLOADS: [&str; 7] = ["w1", "w3", "w4", "w7", "w8", "a1", "o1"];
+const WORKLOADS: [&str; 9] = ["w1", "b1", "w3", "w4", "w7", "w8", "c1", "a1", "o1"];
+
+/// The pages at each end of a C1 walk whose latencies are compared.
+const C1_EDGE_PAGES: u64 = 20;
 
 /// Options of `bench`.
 #[derive(Debug, Clone, Args)]
@@ -44,14 +48,30 @@ pub struct BenchArgs {
     /// Tiny sizes and short runs: checks that every workload works (CI runs this on the debug build).
     #[arg(long)]
     pub smoke: bool,
-    /// Workloads to run, comma-separated (w1,w3,w4,w7,w8,a1,o1). Ceilings run when a workload needs
-    /// them. A1 is `/healthz` while two clients without a valid token flood `POST /.search`. O1 is
-    /// the server CPU per `GET /Users/{id}` with the access log and metrics on, then off, in turns.
-    #[arg(long, value_delimiter = ',', default_value = "w1,w3,w4,w7,w8,a1,o1")]
+    /// Workloads to run, comma-separated (w1,b1,w3,w4,w7,w8,c1,a1,o1). Ceilings run when a
+    /// workload needs them. B1 is W1's creates in Bulk requests of 1,000. C1 walks the large
+    /// tenant by cursor (unsorted and by userName) and reads its first and last pages by
+    /// startIndex. A1 is `/healthz` while two clients without a valid token flood
+    /// `POST /.search`. O1 is the server CPU per `GET /Users/{id}` with the access log and metrics
+    /// on, then off, in turns.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "w1,b1,w3,w4,w7,w8,c1,a1,o1"
+    )]
     pub workloads: Vec<String>,
     /// Users created by W1 at each concurrency.
     #[arg(long)]
     pub sync_users: Option<u64>,
+    /// Users created by B1 at each concurrency (in Bulk requests of --bulk-operations).
+    #[arg(long)]
+    pub bulk_users: Option<u64>,
+    /// User creates per B1 Bulk request (at most the server's BULK_MAX_OPERATIONS).
+    #[arg(long)]
+    pub bulk_operations: Option<u64>,
+    /// Users per page of C1's walks (at most the server's MAX_RESULTS).
+    #[arg(long)]
+    pub page_size: Option<u64>,
     /// The small tenant of W3/W4.
     #[arg(long)]
     pub small_users: Option<u64>,
@@ -85,6 +105,9 @@ pub struct BenchArgs {
 #[derive(Debug, Clone)]
 struct Plan {
     sync_users: u64,
+    bulk_users: u64,
+    bulk_operations: u64,
+    page_size: u64,
     small_users: u64,
     large_users: u64,
     group_sizes: Vec<u64>,
@@ -106,8 +129,17 @@ impl Plan {
                 10.0,
             )
         };
+        // Smoke: two Bulk requests of 20 and pages of 100 (the large tenant is 1,000 users).
+        let (bulk_users, bulk_operations, page_size) = if args.smoke {
+            (40, 20, 100)
+        } else {
+            (32_000, 1_000, 1_000)
+        };
         let plan = Self {
             sync_users: args.sync_users.unwrap_or(sync),
+            bulk_users: args.bulk_users.unwrap_or(bulk_users),
+            bulk_operations: args.bulk_operations.unwrap_or(bulk_operations),
+            page_size: args.page_size.unwrap_or(page_size),
             small_users: args.small_users.unwrap_or(small),
             large_users: args.large_users.unwrap_or(large),
             group_sizes: groups,
@@ -115,6 +147,9 @@ impl Plan {
             timed: Duration::from_secs_f64(args.seconds.unwrap_or(secs)),
         };
         let biggest = plan.group_sizes.iter().copied().max().unwrap_or(0);
+        if plan.bulk_operations == 0 || plan.page_size == 0 {
+            bail!("--bulk-operations and --page-size must be at least 1");
+        }
         if plan.small_users == 0 || plan.large_users < plan.small_users {
             bail!("--large-users must be at least --small-users, which must be at least 1");
         }
@@ -320,7 +355,7 @@ impl Run {
         });
     }
 
-    /// `sync.db`: HTTP and write ceilings at each concurrency, then W1 at each.
+    /// `sync.db`: HTTP and write ceilings at each concurrency, then W1 and B1 at each.
     fn sync_phase(&mut self) -> anyhow::Result<()> {
         println!("phase 1: Entra initial sync on an empty tenant (database \"sync\")");
         let (pool, tenant, url) = self.fresh("sync.db")?;
@@ -348,26 +383,133 @@ impl Run {
                 c,
                 || ceiling::writes(&pool, c, timed),
             );
-            let tag = format!("w1c{c}");
-            let users = self.plan.sync_users;
-            let w1 = self.row(
-                Some(&server),
-                "W1",
-                "Entra sync: userName eq miss + POST".into(),
-                users,
-                c,
-                || workloads::entra_sync(&target, &tag, users, c),
-            );
-            let check = Check::at_least(
-                format!("db write c{c} ops/s"),
-                self.m(w1).steps_per_s,
-                self.m(write).steps_per_s,
-                0.5,
-            );
-            self.check(w1, check);
+            let w1 = if self.wants("w1") {
+                let tag = format!("w1c{c}");
+                let users = self.plan.sync_users;
+                let w1 = self.row(
+                    Some(&server),
+                    "W1",
+                    "Entra sync: userName eq miss + POST".into(),
+                    users,
+                    c,
+                    || workloads::entra_sync(&target, &tag, users, c),
+                );
+                let check = Check::at_least(
+                    format!("db write c{c} ops/s"),
+                    self.m(w1).steps_per_s,
+                    self.m(write).steps_per_s,
+                    0.5,
+                );
+                self.check(w1, check);
+                Some(w1)
+            } else {
+                None
+            };
+            if self.wants("b1") {
+                self.bulk_sync(&server, &target, c, w1);
+            }
         }
         ceiling::clean_up(&pool)?;
         server.stop()
+    }
+
+    /// B1 at concurrency `c`: W1's creates in Bulk requests, its creates/s compared with W1's
+    /// (row `w1`) at the same concurrency.
+    fn bulk_sync(&mut self, server: &Server, target: &Target, c: usize, w1: Option<usize>) {
+        let per_request = self.plan.bulk_operations;
+        let requests = self.plan.bulk_users.div_ceil(per_request).max(1);
+        let tag = format!("b1c{c}");
+        let b1 = self.row(
+            Some(server),
+            "B1",
+            format!("Bulk: {per_request} POST /Users per request (ops/s: users)"),
+            requests * per_request,
+            c,
+            || workloads::bulk_sync(target, &tag, requests, per_request, c),
+        );
+        if let Some(w1) = w1 {
+            let check = Check::at_least(
+                format!("W1 c{c} users/s"),
+                self.m(b1).steps_per_s,
+                self.m(w1).steps_per_s,
+                1.0,
+            );
+            self.check(b1, check);
+        }
+    }
+
+    /// C1 over the whole tenant of `size` users: a walk by cursor, unsorted and by userName, each
+    /// with its first and last pages' latencies compared (median against median); then the first
+    /// and last pages by `startIndex`, whose end costs what it skips.
+    fn cursor_walks(&mut self, server: &Server, target: &Target, size: u64) {
+        let count = self.plan.page_size;
+        for sort_by in [None, Some("userName")] {
+            let label = sort_by.map_or("unsorted".to_owned(), |s| format!("sortBy={s}"));
+            let walk = workloads::cursor_walk(target, sort_by, count, size);
+            let pages = walk.latencies_us.len() as u64;
+            println!(
+                "  C1 cursor walk {label}: {pages} pages, {} users in {:.1} s",
+                walk.resources, walk.seconds
+            );
+            let edge = C1_EDGE_PAGES.min(pages / 2).max(1) as usize;
+            let whole = Measurement::of_sequence(&walk.latencies_us, walk.error.clone())
+                .counting_operations(count);
+            self.row(
+                Some(server),
+                "C1",
+                format!("cursor walk {label}, count={count}, all {pages} pages (ops/s: users)"),
+                size,
+                1,
+                || whole,
+            );
+            let n = walk.latencies_us.len();
+            let first = self.row(
+                None,
+                "C1",
+                format!("cursor walk {label}, first {edge} pages"),
+                size,
+                1,
+                || Measurement::of_sequence(&walk.latencies_us[..edge.min(n)], None),
+            );
+            let last = self.row(
+                None,
+                "C1",
+                format!("cursor walk {label}, last {edge} pages"),
+                size,
+                1,
+                || Measurement::of_sequence(&walk.latencies_us[n.saturating_sub(edge)..], None),
+            );
+            let check = Check::at_most(
+                format!("first {edge} pages p50 ms"),
+                self.m(last).latency.p50_ms,
+                self.m(first).latency.p50_ms,
+                1.5,
+            );
+            self.check(last, check);
+        }
+        let edge = C1_EDGE_PAGES.min(size.div_ceil(count) / 2).max(1);
+        let (first, last) = workloads::index_pages(target, None, count, size, edge);
+        let first = self.row(
+            None,
+            "C1",
+            format!("startIndex (contrast), first {edge} pages"),
+            size,
+            1,
+            || Measurement::of_sequence(&first.latencies_us, first.error),
+        );
+        let last = self.row(
+            None,
+            "C1",
+            format!("startIndex (contrast), last {edge} pages"),
+            size,
+            1,
+            || Measurement::of_sequence(&last.latencies_us, last.error),
+        );
+        println!(
+            "  C1 startIndex: the last pages' p50 is {:.2}x the first pages' (no target: an \
+             offset's end costs what it skips)",
+            self.m(last).latency.p50_ms / self.m(first).latency.p50_ms.max(1e-9)
+        );
     }
 
     /// `abuse.db`: A1, `/healthz` alone and then beside two clients that send the 0.9 MB
@@ -642,6 +784,9 @@ impl Run {
                 w4.insert((kind.name(), size), row);
             }
         }
+        if self.wants("c1") {
+            self.cursor_walks(&server, &target, ids.len() as u64);
+        }
         if self.wants("w7") || self.wants("w8") {
             self.group_workloads(&server, &pool, &tenant, &ids)?;
         }
@@ -780,10 +925,10 @@ pub fn run(database: &DatabaseConfig, args: BenchArgs) -> anyhow::Result<()> {
         "mobietrain-scim bench: {:?}, durability {durability}",
         run.plan
     );
-    if run.wants("w1") {
+    if run.wants("w1") || run.wants("b1") {
         run.sync_phase()?;
     }
-    if ["w3", "w4", "w7", "w8"].iter().any(|w| run.wants(w)) {
+    if ["w3", "w4", "w7", "w8", "c1"].iter().any(|w| run.wants(w)) {
         run.scale_phase()?;
     }
     if run.wants("a1") {

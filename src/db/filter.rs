@@ -98,6 +98,9 @@ pub struct AttributeTable {
     pub attributes: &'static [(&'static str, Store)],
     /// The child tables.
     pub children: &'static [Child],
+    /// The columns declared `NOT NULL` that attributes are stored in (qualified): a sort by one
+    /// of them needs no place for missing values, so its pages can be ranges of an index.
+    pub not_null: &'static [&'static str],
 }
 
 impl AttributeTable {
@@ -707,6 +710,8 @@ pub struct SortKey {
     pub canonical: String,
     /// The value type of the expression.
     pub kind: Kind,
+    /// Whether every resource has a value (the column is `NOT NULL`).
+    pub not_null: bool,
 }
 
 /// Resolves `sortBy` against the table: single-valued stored attributes only.
@@ -727,10 +732,10 @@ pub fn sort_key(
             folded,
             kind,
         }) => {
-            let expression = match (kind, resolved.def.case_exact, folded) {
-                (Kind::Text, false, Some(shadow)) => shadow.to_owned(),
-                (Kind::Text, false, None) => fold_expression(backend, column),
-                _ => column.to_owned(),
+            let (expression, stored) = match (kind, resolved.def.case_exact, folded) {
+                (Kind::Text, false, Some(shadow)) => (shadow.to_owned(), shadow),
+                (Kind::Text, false, None) => (fold_expression(backend, column), column),
+                _ => (column.to_owned(), column),
             };
             let expression = match (backend, kind) {
                 (Backend::Postgres, Kind::Text) => format!("({expression} COLLATE \"C\")"),
@@ -740,6 +745,7 @@ pub fn sort_key(
                 expression,
                 canonical: resolved.canonical,
                 kind,
+                not_null: table.not_null.contains(&stored),
             })
         }
         Some(Store::Unfilterable(why)) => Err(refuse(why)),

@@ -10,7 +10,7 @@ use super::filter::{AttributeTable, Compiler, Kind, SortKey, sort_key};
 use super::sql::{BindValue, SqlBuilder};
 use super::{Backend, DbConn};
 use crate::error::ServiceError;
-use crate::scim::cursor::{Paging, Position, SortValue};
+use crate::scim::cursor::{Paging, Position, Resume, SortValue};
 use crate::scim::dialect::Rewrite;
 use crate::scim::error::InputError;
 use crate::scim::list::{ListRequest, Page, Sort};
@@ -81,6 +81,8 @@ pub struct Found {
     pub rewrites: Vec<Rewrite>,
     /// With cursor paging, the position of the page's last row when more rows follow.
     pub next: Option<Position>,
+    /// With cursor paging, the position of the page's first row when rows come before it.
+    pub previous: Option<Position>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -186,7 +188,7 @@ impl Listing<'_> {
             filter,
             &format!("SELECT {} AS id", self.table.id_column),
         )?;
-        sql.push(&self.order_by(key.as_ref(), sort));
+        sql.push(&self.order_by(key.as_ref(), sort, false));
         match literal_limit {
             Some(limit) => sql.push(&format!(" LIMIT {limit}")),
             None => sql
@@ -221,84 +223,131 @@ impl Listing<'_> {
     }
 
     /// The `ORDER BY` of a page: by the sort key, then the id; by the id alone without one.
-    fn order_by(&self, key: Option<&SortKey>, sort: Option<&Sort>) -> String {
+    /// `reversed` is the same order backwards (a page before a cursor's position is read so).
+    fn order_by(&self, key: Option<&SortKey>, sort: Option<&Sort>, reversed: bool) -> String {
         let id = self.table.id_column;
+        let (asc, desc) = if reversed {
+            ("DESC", "ASC")
+        } else {
+            ("ASC", "DESC")
+        };
         match (key, sort) {
-            (Some(key), Some(sort)) => {
-                let direction = if sort.descending { "DESC" } else { "ASC" };
-                // Resources without the attribute sort last in either direction; the id keeps it stable.
+            // Every resource has a value: by the value, the id breaking ties in the same direction,
+            // which an index on (account, value, id) or a unique one on (account, value) serves.
+            (Some(key), Some(sort)) if key.not_null => {
+                let direction = if sort.descending { desc } else { asc };
                 format!(
-                    " ORDER BY ({expr} IS NULL) ASC, {expr} {direction}, {id} ASC",
+                    " ORDER BY {expr} {direction}, {id} {direction}",
                     expr = key.expression
                 )
             }
-            _ => format!(" ORDER BY {id} ASC"),
+            (Some(key), Some(sort)) => {
+                let direction = if sort.descending { desc } else { asc };
+                // Resources without the attribute sort last in either direction; the id keeps it stable.
+                format!(
+                    " ORDER BY ({expr} IS NULL) {asc}, {expr} {direction}, {id} {asc}",
+                    expr = key.expression
+                )
+            }
+            _ => format!(" ORDER BY {id} {asc}"),
         }
     }
 
-    /// The query of a cursor page: the rows after `after` in the page's order (a range of the
-    /// order's index, never an `OFFSET`), one more than the page holds so the last page is known.
+    /// Appends the keyset condition of a cursor page: the rows after (`backward`: before) `at` in
+    /// the page's order, one range of the order's index.
+    fn push_beyond(
+        &self,
+        sql: &mut SqlBuilder,
+        key: Option<&SortKey>,
+        sort: Option<&Sort>,
+        at: &Position,
+        backward: bool,
+    ) -> Result<(), ServiceError> {
+        let id = self.table.id_column;
+        let mismatch = || {
+            ServiceError::Input(InputError::invalid_cursor(
+                "the cursor was made for another sort; send the same sortBy as the first page",
+            ))
+        };
+        let after_id = BindValue::Text(at.id.clone());
+        // `>` walks on in ascending order; backward or descending flips it, both flip it back.
+        let descending = sort.is_some_and(|s| s.descending);
+        let on = |flip: bool| if backward != flip { "<" } else { ">" };
+        match (key, &at.key) {
+            (None, None) => {
+                sql.push(&format!(" AND {id} {} ", on(false)))
+                    .bind(after_id);
+            }
+            (Some(key), Some(SortValue::Null)) if !key.not_null => {
+                let expr = &key.expression;
+                sql.push(&format!(" AND (({expr} IS NULL AND {id} {} ", on(false)))
+                    .bind(after_id)
+                    .push(")");
+                if backward {
+                    sql.push(&format!(" OR {expr} IS NOT NULL"));
+                }
+                sql.push(")");
+            }
+            (Some(key), Some(value)) => {
+                let value = match (key.kind, value) {
+                    (Kind::Text, SortValue::Text(v)) => BindValue::Text(v.clone()),
+                    (Kind::Bool, SortValue::Bool(v)) => BindValue::Bool(*v),
+                    (Kind::Timestamp, SortValue::Time(v)) => BindValue::Timestamp(*v),
+                    _ => return Err(mismatch()),
+                };
+                let expr = &key.expression;
+                if key.not_null {
+                    // One row-value comparison: a range of the (value, id) order.
+                    sql.push(&format!(" AND ({expr}, {id}) {} (", on(descending)))
+                        .bind(value)
+                        .push(", ")
+                        .bind(after_id)
+                        .push(")");
+                } else {
+                    sql.push(&format!(
+                        " AND (({expr} IS NOT NULL AND ({expr} {} ",
+                        on(descending)
+                    ))
+                    .bind(value.clone())
+                    .push(&format!(" OR ({expr} = "))
+                    .bind(value)
+                    .push(&format!(" AND {id} {} ", on(false)))
+                    .bind(after_id)
+                    .push(")))");
+                    if !backward {
+                        sql.push(&format!(" OR {expr} IS NULL"));
+                    }
+                    sql.push(")");
+                }
+            }
+            _ => return Err(mismatch()),
+        }
+        Ok(())
+    }
+
+    /// The query of a cursor page: the rows after (or before) the cursor's position in the page's
+    /// order (a range of the order's index, never an `OFFSET`), one more than the page holds so
+    /// the end is known. A page before a position is read backwards.
     fn keyset_query(
         &self,
         backend: Backend,
         account_id: &str,
         request: &ListRequest,
-        after: Option<&Position>,
+        resume: Option<&Resume>,
     ) -> Result<(SqlBuilder, Option<SortKey>), ServiceError> {
         let sort = request.sort.as_ref();
         let key = self.sort_key(backend, sort)?;
-        if key.as_ref().is_some_and(|k| k.kind == Kind::Timestamp) {
-            // The stored text of a dateTime and its bound value do not compare alike on SQLite,
-            // so a page boundary could repeat a row: refused until they do.
-            return Err(ServiceError::Input(InputError::invalid_value(
-                "cursor paging cannot sort by a dateTime attribute yet; sort by another attribute \
-                 or page with startIndex",
-            )));
-        }
         let id = self.table.id_column;
         let select = match &key {
             Some(key) => format!("SELECT {id} AS id, {} AS k", key.expression),
             None => format!("SELECT {id} AS id"),
         };
         let (mut sql, _) = self.matching(backend, account_id, request.filter.as_ref(), &select)?;
-        if let Some(after) = after {
-            let mismatch = || {
-                ServiceError::Input(InputError::invalid_cursor(
-                    "the cursor was made for another sort; send the same sortBy as the first page",
-                ))
-            };
-            match (&key, &after.key) {
-                (None, None) => {
-                    sql.push(&format!(" AND {id} > "))
-                        .bind(BindValue::Text(after.id.clone()));
-                }
-                (Some(key), Some(SortValue::Null)) => {
-                    sql.push(&format!(" AND ({} IS NULL AND {id} > ", key.expression))
-                        .bind(BindValue::Text(after.id.clone()))
-                        .push(")");
-                }
-                (Some(key), Some(value)) => {
-                    let value = match (key.kind, value) {
-                        (Kind::Text, SortValue::Text(v)) => BindValue::Text(v.clone()),
-                        (Kind::Bool, SortValue::Bool(v)) => BindValue::Bool(*v),
-                        (Kind::Timestamp, SortValue::Time(v)) => BindValue::Timestamp(*v),
-                        _ => return Err(mismatch()),
-                    };
-                    let descending = sort.is_some_and(|s| s.descending);
-                    let beyond = if descending { "<" } else { ">" };
-                    let expr = &key.expression;
-                    sql.push(&format!(" AND (({expr} IS NOT NULL AND ({expr} {beyond} "))
-                        .bind(value.clone())
-                        .push(&format!(" OR ({expr} = "))
-                        .bind(value)
-                        .push(&format!(" AND {id} > "))
-                        .bind(BindValue::Text(after.id.clone()))
-                        .push(&format!("))) OR {expr} IS NULL)"));
-                }
-                _ => return Err(mismatch()),
-            }
+        let backward = resume.is_some_and(|r| r.backward);
+        if let Some(resume) = resume {
+            self.push_beyond(&mut sql, key.as_ref(), sort, &resume.position, backward)?;
         }
-        sql.push(&self.order_by(key.as_ref(), sort));
+        sql.push(&self.order_by(key.as_ref(), sort, backward));
         let limit = request
             .page
             .count
@@ -310,8 +359,8 @@ impl Listing<'_> {
     }
 
     /// A page of a list request, by index or by cursor: the ids, how many match in all, the
-    /// dialect rewrites the filter needed and, for a cursor page with more after it, where the
-    /// next page starts.
+    /// dialect rewrites the filter needed and, for a cursor page, where the pages after and
+    /// before it start.
     pub fn find_page(
         &self,
         conn: &mut DbConn,
@@ -332,12 +381,54 @@ impl Listing<'_> {
                     ids,
                     rewrites,
                     next: None,
+                    previous: None,
                 })
             }
-            Paging::Cursor(after) => {
-                self.find_cursor_page(conn, account_id, request, after.as_ref())
+            Paging::Cursor(resume) => {
+                self.find_cursor_page(conn, account_id, request, resume.as_ref())
             }
         }
+    }
+
+    /// The rows (id and sort value) of the keyset query of `resume`, in the page's order.
+    fn keyset_rows(
+        &self,
+        conn: &mut DbConn,
+        account_id: &str,
+        request: &ListRequest,
+        resume: Option<&Resume>,
+    ) -> Result<Vec<(String, Option<SortValue>)>, ServiceError> {
+        let (query, key) = self.keyset_query(conn.backend(), account_id, request, resume)?;
+        if request.page.count == 0 {
+            return Ok(Vec::new());
+        }
+        let text = |v: Option<String>| Some(v.map_or(SortValue::Null, SortValue::Text));
+        Ok(match key.as_ref().map(|k| k.kind) {
+            None => query
+                .query()
+                .load::<IdRow>(conn)?
+                .into_iter()
+                .map(|r| (r.id, None))
+                .collect(),
+            Some(Kind::Text) => query
+                .query()
+                .load::<TextKeyRow>(conn)?
+                .into_iter()
+                .map(|r| (r.id, text(r.k)))
+                .collect(),
+            Some(Kind::Bool) => query
+                .query()
+                .load::<BoolKeyRow>(conn)?
+                .into_iter()
+                .map(|r| (r.id, Some(r.k.map_or(SortValue::Null, SortValue::Bool))))
+                .collect(),
+            Some(Kind::Timestamp) => query
+                .query()
+                .load::<TimeKeyRow>(conn)?
+                .into_iter()
+                .map(|r| (r.id, Some(r.k.map_or(SortValue::Null, SortValue::Time))))
+                .collect(),
+        })
     }
 
     fn find_cursor_page(
@@ -345,62 +436,58 @@ impl Listing<'_> {
         conn: &mut DbConn,
         account_id: &str,
         request: &ListRequest,
-        after: Option<&Position>,
+        resume: Option<&Resume>,
     ) -> Result<Found, ServiceError> {
-        let backend = conn.backend();
+        let backward = resume.is_some_and(|r| r.backward);
+        let carried = resume.and_then(|r| r.total);
+        let mut rows = self.keyset_rows(conn, account_id, request, resume)?;
+        let mut resume = resume;
+        if backward && rows.is_empty() && request.page.count > 0 {
+            // Nothing is before the position any more: the page before it is the first page.
+            resume = None;
+            rows = self.keyset_rows(conn, account_id, request, None)?;
+        }
+        let backward = resume.is_some_and(|r| r.backward);
+        // The row beyond the page says whether more follow in the direction read.
+        let more = rows.len() as u64 > request.page.count;
+        rows.truncate(request.page.count as usize);
+        if backward {
+            rows.reverse();
+        }
+        let at = |row: Option<&(String, Option<SortValue>)>| {
+            row.map(|(id, key)| Position {
+                key: key.clone(),
+                id: id.clone(),
+            })
+        };
+        // Read forward, a page after a position has pages before it; read backward, a page has
+        // pages after it (the one the walk came from).
+        let (has_next, has_previous) = if backward {
+            (true, more)
+        } else {
+            (more, resume.is_some())
+        };
+        let next = at(rows.last()).filter(|_| has_next);
+        let previous = at(rows.first()).filter(|_| has_previous);
+        // Counted on the walk's first page and carried by its cursors from then on.
         let (count, rewrites) = self.matching(
-            backend,
+            conn.backend(),
             account_id,
             request.filter.as_ref(),
             "SELECT COUNT(*) AS n",
         )?;
-        let (query, key) = self.keyset_query(backend, account_id, request, after)?;
-        let mut rows: Vec<(String, Option<SortValue>)> = if request.page.count == 0 {
-            Vec::new()
-        } else {
-            let text = |v: Option<String>| Some(v.map_or(SortValue::Null, SortValue::Text));
-            match key.as_ref().map(|k| k.kind) {
-                None => query
-                    .query()
-                    .load::<IdRow>(conn)?
-                    .into_iter()
-                    .map(|r| (r.id, None))
-                    .collect(),
-                Some(Kind::Text) => query
-                    .query()
-                    .load::<TextKeyRow>(conn)?
-                    .into_iter()
-                    .map(|r| (r.id, text(r.k)))
-                    .collect(),
-                Some(Kind::Bool) => query
-                    .query()
-                    .load::<BoolKeyRow>(conn)?
-                    .into_iter()
-                    .map(|r| (r.id, Some(r.k.map_or(SortValue::Null, SortValue::Bool))))
-                    .collect(),
-                Some(Kind::Timestamp) => query
-                    .query()
-                    .load::<TimeKeyRow>(conn)?
-                    .into_iter()
-                    .map(|r| (r.id, Some(r.k.map_or(SortValue::Null, SortValue::Time))))
-                    .collect(),
-            }
+        let total = match carried {
+            Some(total) => i64::try_from(total).unwrap_or(i64::MAX),
+            // A first page that is not full holds every match.
+            None if !more && resume.is_none() && request.page.count > 0 => rows.len() as i64,
+            None => count.query().get_result::<CountRow>(conn)?.n,
         };
-        let more = rows.len() as u64 > request.page.count;
-        rows.truncate(request.page.count as usize);
-        let next = match (more, rows.last()) {
-            (true, Some((id, key))) => Some(Position {
-                key: key.clone(),
-                id: id.clone(),
-            }),
-            _ => None,
-        };
-        let total = count.query().get_result::<CountRow>(conn)?.n;
         Ok(Found {
             total,
             ids: rows.into_iter().map(|(id, _)| id).collect(),
             rewrites,
             next,
+            previous,
         })
     }
 
@@ -478,7 +565,12 @@ impl Listing<'_> {
         after: &Position,
     ) -> Result<Vec<String>, ServiceError> {
         let backend = conn.backend();
-        let (query, _) = self.keyset_query(backend, account_id, request, Some(after))?;
+        let resume = Resume {
+            position: after.clone(),
+            backward: false,
+            total: None,
+        };
+        let (query, _) = self.keyset_query(backend, account_id, request, Some(&resume))?;
         self.explain_query(conn, query)
     }
 

@@ -522,6 +522,7 @@ pub fn list(
         records,
         rewrites: found.rewrites,
         next: found.next,
+        previous: found.previous,
     })
 }
 

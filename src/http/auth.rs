@@ -92,7 +92,9 @@ pub struct ScimInput {
     json_body: bool,
     query: String,
     note: super::access_log::CallerNote,
-    charge: super::rate_limit::Charge,
+    /// The method and path, which with the body price the request once its token is checked.
+    method: actix_web::http::Method,
+    path: String,
 }
 
 impl FromRequest for ScimInput {
@@ -108,7 +110,8 @@ impl FromRequest for ScimInput {
         std::future::ready(Ok(ScimInput {
             token: bearer(req),
             note: super::access_log::CallerNote::of(req),
-            charge: super::rate_limit::Charge::of(req.method(), req.path(), &intake.body),
+            method: req.method().clone(),
+            path: req.path().to_owned(),
             intake,
             json_body: req
                 .mime_type()
@@ -172,18 +175,22 @@ where
         match found {
             Err(refusal) => Ok(Err(refusal)),
             Ok((caller, read_only)) => {
+                // Priced only now: a Bulk request's price is its operation count, read from the
+                // body, which no caller without a valid token gets the server to parse.
+                let charge =
+                    super::rate_limit::Charge::of(&input.method, &input.path, &input.intake.body);
                 super::rate_limit::admit(
                     &limits,
                     &metrics,
                     &input.note,
                     &caller.account.id,
                     &caller.token_id,
-                    input.charge,
+                    charge,
                 )?;
                 if let Some(fault) = input.intake.fault() {
                     return Err(fault);
                 }
-                if read_only && input.charge.bucket == Bucket::Write {
+                if read_only && charge.bucket == Bucket::Write {
                     return Err(Failure::Forbidden(READ_ONLY));
                 }
                 f(&mut conn, ScimCaller(caller), input).map(Ok)

@@ -32,7 +32,9 @@ pub struct Charge {
 
 impl Charge {
     /// The charge of a request: reads are GET, HEAD and searches (`POST …/.search`); a
-    /// `POST …/Bulk` costs its operation count, charged up front; anything else is one write.
+    /// `POST …/Bulk` costs its operation count, read from the body; anything else is one write.
+    /// Priced only once the caller's token is checked, before the request does any work: a caller
+    /// without a valid token never gets the body parsed.
     pub fn of(method: &Method, path: &str, body: &[u8]) -> Self {
         let read = *method == Method::GET
             || *method == Method::HEAD

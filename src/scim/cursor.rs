@@ -1,10 +1,11 @@
 //! Cursor paging (RFC 9865), the protocol part: where a page ended (the last resource's sort
-//! value and id, a keyset [`Position`]) and the cursor that carries it to the client. A cursor is
-//! opaque and tamper-evident: the position and its issue time, URL-safe base64, then a keyed
-//! digest over the account, the query and that payload, made and checked by a key the caller
-//! holds (the server key's, [`crate::crypto::ServerKey::mac`]). A cursor replayed on another
-//! account or another query fails the digest (`invalidCursor`); one older than the timeout is
-//! `expiredCursor`.
+//! value and id, a keyset [`Position`]), which way the walk goes from there (`nextCursor` on, or
+//! `previousCursor` back), the `totalResults` counted on the walk's first page, and the cursor
+//! that carries them to the client ([`Resume`]). A cursor is opaque and tamper-evident: that
+//! payload and its issue time, URL-safe base64, then a keyed digest over the account, the query
+//! and the payload, made and checked by a key the caller holds (the server key's,
+//! [`crate::crypto::ServerKey::mac`]). A cursor replayed on another account or another query
+//! fails the digest (`invalidCursor`); one older than the timeout is `expiredCursor`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,7 +26,8 @@ pub enum SortValue {
     Text(String),
     /// A boolean.
     Bool(bool),
-    /// A timestamp (stored to the microsecond).
+    /// A timestamp, to the nanosecond: the exact value the database holds, so that a page
+    /// boundary compares equal to the row it came from.
     Time(NaiveDateTime),
 }
 
@@ -38,13 +40,25 @@ pub struct Position {
     pub id: String,
 }
 
+/// Where a cursor resumes a walk: the page after `position` (a `nextCursor`), or the page before
+/// it (a `previousCursor`), and the walk's `totalResults`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// The boundary: the last resource of the page before (or the first of the page after).
+    pub position: Position,
+    /// Whether the page wanted is the one before `position`.
+    pub backward: bool,
+    /// `totalResults` as counted on the walk's first page (none in cursors of older servers).
+    pub total: Option<u64>,
+}
+
 /// How a list is paged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paging {
     /// `startIndex` and `count` (RFC 7644 §3.4.2.4), the default.
     Index,
-    /// A cursor (RFC 9865): the first page (`None`), or the page after a position.
-    Cursor(Option<Position>),
+    /// A cursor (RFC 9865): the first page (`None`), or the page before or after a position.
+    Cursor(Option<Resume>),
 }
 
 /// The payload of a cursor, as serialised (short keys keep cursors short).
@@ -57,6 +71,12 @@ struct Payload {
     i: String,
     /// Issued at, Unix seconds.
     t: i64,
+    /// Backward: the page before the position.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    b: bool,
+    /// The walk's total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<u64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -64,22 +84,28 @@ enum Key {
     N,
     S(String),
     B(bool),
-    /// Microseconds since the epoch.
-    T(i64),
+    /// Seconds since the epoch and nanoseconds.
+    T(i64, u32),
 }
 
-/// Makes a cursor of `position`, issued at `now` (Unix seconds); `mac` is the keyed digest of
-/// the payload (bound by the caller to the account and the query).
-pub fn seal(position: &Position, now: i64, mac: impl FnOnce(&[u8]) -> String) -> String {
+/// Makes a cursor of `resume`, issued at `now` (Unix seconds); `mac` is the keyed digest of the
+/// payload (bound by the caller to the account and the query).
+pub fn seal(resume: &Resume, now: i64, mac: impl FnOnce(&[u8]) -> String) -> String {
+    let position = &resume.position;
     let payload = Payload {
         k: position.key.as_ref().map(|k| match k {
             SortValue::Null => Key::N,
             SortValue::Text(s) => Key::S(s.clone()),
             SortValue::Bool(b) => Key::B(*b),
-            SortValue::Time(t) => Key::T(t.and_utc().timestamp_micros()),
+            SortValue::Time(t) => {
+                let t = t.and_utc();
+                Key::T(t.timestamp(), t.timestamp_subsec_nanos())
+            }
         }),
         i: position.id.clone(),
         t: now,
+        b: resume.backward,
+        n: resume.total,
     };
     let json = serde_json::to_vec(&payload).expect("a cursor payload serialises");
     let digest = mac(&json);
@@ -94,7 +120,7 @@ pub fn open(
     now: i64,
     timeout_secs: u64,
     verify: impl FnOnce(&[u8], &str) -> bool,
-) -> Result<Position, InputError> {
+) -> Result<Resume, InputError> {
     let invalid = || {
         InputError::invalid_cursor(
             "the cursor is not valid for this request: send an empty cursor for the first page, \
@@ -122,13 +148,17 @@ pub fn open(
         Some(Key::N) => Some(SortValue::Null),
         Some(Key::S(s)) => Some(SortValue::Text(s)),
         Some(Key::B(b)) => Some(SortValue::Bool(b)),
-        Some(Key::T(micros)) => Some(SortValue::Time(
-            DateTime::from_timestamp_micros(micros)
+        Some(Key::T(secs, nanos)) => Some(SortValue::Time(
+            DateTime::from_timestamp(secs, nanos)
                 .ok_or_else(invalid)?
                 .naive_utc(),
         )),
     };
-    Ok(Position { key, id: payload.i })
+    Ok(Resume {
+        position: Position { key, id: payload.i },
+        backward: payload.b,
+        total: payload.n,
+    })
 }
 
 #[cfg(test)]
@@ -141,7 +171,7 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_and_refuses_tampering_and_age() {
-        let at = DateTime::from_timestamp_micros(1_800_000_000_123_456)
+        let at = DateTime::from_timestamp(1_800_000_000, 123_456_789)
             .unwrap()
             .naive_utc();
         for key in [
@@ -151,13 +181,28 @@ mod tests {
             Some(SortValue::Bool(true)),
             Some(SortValue::Time(at)),
         ] {
-            let position = Position {
-                key,
-                id: "019a-id".into(),
+            for (backward, total) in [(false, Some(12_000)), (true, None)] {
+                let resume = Resume {
+                    position: Position {
+                        key: key.clone(),
+                        id: "019a-id".into(),
+                    },
+                    backward,
+                    total,
+                };
+                let cursor = seal(&resume, 1000, mac("k"));
+                let opened = open(&cursor, 1100, 600, |p, d| mac("k")(p) == d).unwrap();
+                assert_eq!(opened, resume);
+            }
+            let position = Resume {
+                position: Position {
+                    key,
+                    id: "019a-id".into(),
+                },
+                backward: false,
+                total: Some(1),
             };
             let cursor = seal(&position, 1000, mac("k"));
-            let opened = open(&cursor, 1100, 600, |p, d| mac("k")(p) == d).unwrap();
-            assert_eq!(opened, position);
             let other = open(&cursor, 1100, 600, |p, d| mac("x")(p) == d).unwrap_err();
             assert_eq!(
                 other.scim_type,

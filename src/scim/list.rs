@@ -82,6 +82,8 @@ pub struct Listed<R> {
     pub rewrites: Vec<Rewrite>,
     /// With cursor paging, where the next page starts (none on the last page).
     pub next: Option<Position>,
+    /// With cursor paging, where the previous page ends (none on the first page).
+    pub previous: Option<Position>,
 }
 
 /// A ListResponse body; `itemsPerPage` is the number of resources returned (RFC 7644 §3.4.2).
@@ -95,18 +97,22 @@ pub fn list_response(total_results: u64, page: Page, resources: Vec<Value>) -> V
     })
 }
 
-/// A ListResponse body of a cursor page (RFC 9865): `nextCursor` on every page but the last, no
-/// `startIndex`.
+/// A ListResponse body of a cursor page (RFC 9865): `nextCursor` on every page but the last,
+/// `previousCursor` on every page but the first, no `startIndex`.
 pub fn cursor_response(
     total_results: u64,
     resources: Vec<Value>,
     next_cursor: Option<String>,
+    previous_cursor: Option<String>,
 ) -> Value {
     let mut body = json!({
         "schemas": [urn::LIST_RESPONSE],
         "totalResults": total_results,
         "itemsPerPage": resources.len(),
     });
+    if let Some(previous) = previous_cursor {
+        body["previousCursor"] = json!(previous);
+    }
     if let Some(next) = next_cursor {
         body["nextCursor"] = json!(next);
     }

@@ -869,5 +869,6 @@ pub fn list(
         records,
         rewrites: found.rewrites,
         next: found.next,
+        previous: found.previous,
     })
 }

@@ -343,3 +343,36 @@ async fn a_bulk_request_draws_its_operation_count_from_the_write_limit() {
     assert_eq!(r.status, 429, "{}", r.body);
     assert_eq!(app.count("users"), 3);
 }
+
+#[actix_web::test]
+async fn a_bulk_request_without_a_valid_token_is_refused_before_its_body_is_read() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    // Nearly 1 MiB that opens a thousand operations and never closes them: no JSON at all.
+    let mut body = String::from(r#"{"schemas": [""#);
+    body.push_str(BULK);
+    body.push_str(r#""], "Operations": ["#);
+    while body.len() < 1_000_000 {
+        body.push_str(r#"{"method": "POST", "path": "/Users", "data": {"userName": "x"}},"#);
+    }
+    let send = |token: Option<&str>| {
+        let mut req = actix_web::test::TestRequest::post()
+            .uri("/scim/v2/Bulk")
+            .insert_header(("Content-Type", "application/scim+json"))
+            .set_payload(body.clone());
+        if let Some(token) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        app.send(req)
+    };
+    // Without a token, or with a wrong one, the answer is 401: the body's syntax is never looked
+    // at (a parse would make it 400).
+    for token in [None, Some("mts_not-a-valid-token")] {
+        let r = send(token).await;
+        r.assert_scim_error(401, None);
+    }
+    // The account's own token gets the body read, and its broken syntax named.
+    let r = send(Some(&acct.scim)).await;
+    r.assert_scim_error(400, Some("invalidSyntax"));
+    assert_eq!(app.count("users"), 0);
+}

@@ -14,8 +14,8 @@ use mobietrain_scim::clock::ManualClock;
 use mobietrain_scim::config::ObservabilityConfig;
 use mobietrain_scim::db::models::UserRow;
 use mobietrain_scim::db::schema::users;
-use mobietrain_scim::scim::cursor::{Paging, Position};
-use mobietrain_scim::scim::list::{ListRequest, Page};
+use mobietrain_scim::scim::cursor::{Paging, Position, SortValue};
+use mobietrain_scim::scim::list::{ListRequest, Page, Sort};
 use mobietrain_scim::state::HttpSettings;
 use serde_json::{Value, json};
 
@@ -123,27 +123,45 @@ async fn a_walk_while_users_come_and_go_sees_each_lasting_user_exactly_once() {
     assert!(missed.is_empty(), "{} lasting users missed", missed.len());
 }
 
-#[actix_web::test]
-async fn sorting_is_honoured_and_matches_index_paging() {
-    let app = TestApp::new();
-    let acct = app.account("acme");
+/// Sixty users whose names, titles (some missing, some repeated) and creation times (to the
+/// nanosecond, three to a time; PostgreSQL keeps microseconds) come in orders unlike creation
+/// order.
+fn sixty_users(app: &TestApp, account_id: &str) {
     let mut conn = app.conn();
-    // Names in an order unlike creation order, some repeated values of title, some without one.
+    let base = Utc
+        .with_ymd_and_hms(2026, 11, 29, 10, 0, 0)
+        .unwrap()
+        .naive_utc();
     for i in 0..60 {
-        let mut r = row(&acct.id, &format!("user{:02}", (i * 37) % 60));
+        let mut r = row(account_id, &format!("user{:02}", (i * 37) % 60));
         r.title = (i % 4 != 0).then(|| format!("t{}", i % 3));
+        r.created_at = base + chrono::Duration::nanoseconds(((i * 7) % 20) * 1_234_567_891);
+        r.updated_at = base + chrono::Duration::nanoseconds(((i * 11) % 60) * 987_654_321);
         diesel::insert_into(users::table)
             .values(&r)
             .execute(&mut conn)
             .unwrap();
     }
-    for query in [
-        "sortBy=userName",
-        "sortBy=userName&sortOrder=descending",
-        "sortBy=title",
-        "sortBy=title&sortOrder=descending",
-        "sortBy=active",
-    ] {
+}
+
+/// The sorts the cursor tests walk by.
+const SORTS: [&str; 8] = [
+    "sortBy=userName",
+    "sortBy=userName&sortOrder=descending",
+    "sortBy=title",
+    "sortBy=title&sortOrder=descending",
+    "sortBy=active",
+    "sortBy=meta.created",
+    "sortBy=meta.created&sortOrder=descending",
+    "sortBy=meta.lastModified",
+];
+
+#[actix_web::test]
+async fn sorting_is_honoured_and_matches_index_paging() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    sixty_users(&app, &acct.id);
+    for query in SORTS {
         let pages = walk(&app, &acct.scim, &format!("/scim/v2/Users?count=7&{query}")).await;
         let walked: Vec<String> = pages.concat();
         let all = app
@@ -152,11 +170,88 @@ async fn sorting_is_honoured_and_matches_index_paging() {
         assert_eq!(walked, ids(&all), "{query}");
         assert_eq!(pages.len(), 9, "{query}");
     }
-    // Not yet by a dateTime (see README).
-    let r = app
-        .get("/scim/v2/Users?cursor=&sortBy=meta.created", &acct.scim)
+}
+
+/// One page of a walk: its ids and its cursors.
+struct Turned {
+    ids: Vec<String>,
+    previous: Option<String>,
+    next: Option<String>,
+    total: Value,
+}
+
+async fn page_at(app: &TestApp, token: &str, path: &str, cursor: &str) -> Turned {
+    let page = app
+        .get(&format!("{path}&cursor={}", urlencode(cursor)), token)
         .await;
-    r.assert_scim_error(400, Some("invalidValue"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let cursor = |name: &str| page.body[name].as_str().map(str::to_owned);
+    Turned {
+        ids: ids(&page),
+        previous: cursor("previousCursor"),
+        next: cursor("nextCursor"),
+        total: page.body["totalResults"].clone(),
+    }
+}
+
+#[actix_web::test]
+async fn previous_cursors_walk_back_over_the_same_pages() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    sixty_users(&app, &acct.id);
+    for query in ["attributes=id"]
+        .into_iter()
+        .chain(SORTS)
+        .map(|q| format!("/scim/v2/Users?count=7&{q}"))
+    {
+        let mut forward = vec![page_at(&app, &acct.scim, &query, "").await];
+        assert!(forward[0].previous.is_none(), "{query}: the first page");
+        while let Some(next) = forward.last().unwrap().next.clone() {
+            let page = page_at(&app, &acct.scim, &query, &next).await;
+            assert!(page.previous.is_some(), "{query}: a later page");
+            forward.push(page);
+        }
+        assert_eq!(forward.len(), 9, "{query}");
+        // From the last page back to the first, each previousCursor gives the page before.
+        let mut at = forward.len() - 1;
+        while let Some(previous) = forward[at].previous.clone() {
+            let page = page_at(&app, &acct.scim, &query, &previous).await;
+            at -= 1;
+            assert_eq!(page.ids, forward[at].ids, "{query}: back to page {at}");
+            assert_eq!(page.total, 60);
+            // A page reached going back leads on again.
+            let on = page_at(&app, &acct.scim, &query, page.next.as_deref().unwrap()).await;
+            assert_eq!(on.ids, forward[at + 1].ids, "{query}: on from page {at}");
+            if at == 0 {
+                assert!(page.previous.is_none(), "{query}: back at the first page");
+            }
+        }
+        assert_eq!(at, 0, "{query}: the walk back reaches the first page");
+    }
+}
+
+#[actix_web::test]
+async fn total_results_is_counted_on_the_first_page_and_carried_by_the_cursors() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    sixty_users(&app, &acct.id);
+    let query = "/scim/v2/Users?count=25&sortBy=userName";
+    let first = page_at(&app, &acct.scim, query, "").await;
+    assert_eq!(first.total, 60);
+    diesel::insert_into(users::table)
+        .values(&row(&acct.id, "latecomer"))
+        .execute(&mut app.conn())
+        .unwrap();
+    // The walk goes on with the count it started with (RFC 9865 §2 lets cursor pages estimate
+    // it); a new walk counts again.
+    let second = page_at(&app, &acct.scim, query, first.next.as_deref().unwrap()).await;
+    assert_eq!(second.total, 60);
+    let back = page_at(&app, &acct.scim, query, second.previous.as_deref().unwrap()).await;
+    assert_eq!(back.total, 60);
+    assert_eq!(page_at(&app, &acct.scim, query, "").await.total, 61);
+    // A page of no resources asks for the count alone.
+    let none = page_at(&app, &acct.scim, "/scim/v2/Users?count=0", "").await;
+    assert_eq!((none.total, none.ids.len()), (json!(61), 0));
 }
 
 #[actix_web::test]
@@ -335,35 +430,82 @@ async fn a_cursor_page_is_an_index_range_without_offset() {
     } else {
         conn.batch_execute("ANALYZE").unwrap();
     }
-    let request = ListRequest {
-        filter: None,
-        sort: None,
-        page: Page {
-            start_index: 1,
-            count: 100,
-        },
-        paging: Paging::Cursor(None),
-    };
-    let after = Position {
-        key: None,
-        id: "0".into(),
-    };
-    let plan = mobietrain_scim::users::storage::explain_after(
-        &mut conn,
-        &app.state.registry,
-        &acct.id,
-        &request,
-        &after,
-    )
-    .unwrap()
-    .join("\n");
-    assert!(
-        ["users_account_id_id_idx", "users_pkey", "PRIMARY KEY"]
-            .iter()
-            .any(|index| plan.contains(index)),
-        "the page should be a range of an index; the plan is:\n{plan}"
-    );
-    let lower = plan.to_lowercase();
-    assert!(!lower.contains("temp b-tree"), "no sort step:\n{plan}");
-    assert!(!lower.contains("seq scan"), "no scan:\n{plan}");
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 29, 10, 0, 0)
+        .unwrap()
+        .naive_utc();
+    // Unsorted, by userName (both ways) and by meta.created: each the range of one index.
+    let cases = [
+        (
+            None,
+            false,
+            None,
+            &["users_account_id_id_idx", "users_pkey", "PRIMARY KEY"][..],
+        ),
+        (
+            Some("userName"),
+            false,
+            Some(SortValue::Text("user0150".into())),
+            &[
+                "users_account_id_user_name_ci_key",
+                "users_account_id_user_name_ci_c_idx",
+            ][..],
+        ),
+        (
+            Some("userName"),
+            true,
+            Some(SortValue::Text("user0150".into())),
+            &[
+                "users_account_id_user_name_ci_key",
+                "users_account_id_user_name_ci_c_idx",
+            ][..],
+        ),
+        (
+            Some("meta.created"),
+            false,
+            Some(SortValue::Time(at)),
+            &["users_account_id_created_at_id_idx"][..],
+        ),
+    ];
+    for (sort_by, descending, key, indexes) in cases {
+        let request = ListRequest {
+            filter: None,
+            sort: sort_by.map(|by| Sort {
+                by: by.to_owned(),
+                descending,
+            }),
+            page: Page {
+                start_index: 1,
+                count: 100,
+            },
+            paging: Paging::Cursor(None),
+        };
+        let after = Position {
+            key,
+            id: "0".into(),
+        };
+        let plan = mobietrain_scim::users::storage::explain_after(
+            &mut conn,
+            &app.state.registry,
+            &acct.id,
+            &request,
+            &after,
+        )
+        .unwrap()
+        .join("\n");
+        assert!(
+            indexes.iter().any(|index| plan.contains(index)),
+            "{sort_by:?}: the page should be a range of an index; the plan is:\n{plan}"
+        );
+        let lower = plan.to_lowercase();
+        assert!(
+            !lower.contains("temp b-tree"),
+            "{sort_by:?}: no sort step:\n{plan}"
+        );
+        assert!(!lower.contains("seq scan"), "{sort_by:?}: no scan:\n{plan}");
+        assert!(
+            !lower.contains("sort key"),
+            "{sort_by:?}: no sort step:\n{plan}"
+        );
+    }
 }

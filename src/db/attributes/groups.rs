@@ -24,6 +24,12 @@ pub static GROUP_ATTRIBUTES: AttributeTable = AttributeTable {
         account_column: Some("c.account_id"),
         condition: None,
     }],
+    not_null: &[
+        "groups.id",
+        "groups.display_name_ci",
+        "groups.created_at",
+        "groups.updated_at",
+    ],
     attributes: &[
         ("id", col("groups.id", Kind::Text)),
         ("externalId", col("groups.external_id", Kind::Text)),

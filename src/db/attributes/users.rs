@@ -93,6 +93,13 @@ pub static USER_ATTRIBUTES: AttributeTable = AttributeTable {
             condition: Some(PRIMARY_STORE),
         },
     ],
+    not_null: &[
+        "users.id",
+        "users.user_name_ci",
+        "users.active",
+        "users.created_at",
+        "users.updated_at",
+    ],
     attributes: &[
         ("id", col("users.id", Kind::Text)),
         ("externalId", col("users.external_id", Kind::Text)),

@@ -16,7 +16,7 @@ use super::super::scim_base;
 use super::groups::GROUPS;
 use super::kit::{self, Endpoint, ScimReply};
 use super::users::USERS;
-use crate::scim::cursor::{self, Paging, Position};
+use crate::scim::cursor::{self, Paging, Position, Resume};
 use crate::scim::error::InputError;
 use crate::scim::filter;
 use crate::scim::list::{ListRequest, Sort};
@@ -132,7 +132,7 @@ impl ListParams {
             },
         };
         let cursor = as_text(&Some(cursor.clone())).unwrap_or_default();
-        let after = if cursor.trim().is_empty() {
+        let resume = if cursor.trim().is_empty() {
             None
         } else {
             let binding = self.cursor_binding(scope);
@@ -148,20 +148,28 @@ impl ListParams {
                 start_index: 1,
                 count,
             },
-            Paging::Cursor(after),
+            Paging::Cursor(resume),
         ))
     }
 
-    /// The cursor of the page after `position`, sealed for this query.
-    fn next_cursor(
+    /// The cursor of the page after (`backward`: before) `position` in a walk of `total` results,
+    /// sealed for this query.
+    fn cursor(
         &self,
         state: &AppState,
         scope: &CursorScope<'_>,
         position: &Position,
+        backward: bool,
+        total: u64,
     ) -> String {
         let binding = self.cursor_binding(scope);
         let now = state.clock.now_naive().and_utc().timestamp();
-        cursor::seal(position, now, |payload| {
+        let resume = Resume {
+            position: position.clone(),
+            backward,
+            total: Some(total),
+        };
+        cursor::seal(&resume, now, |payload| {
             state
                 .server_key
                 .mac(CURSOR_PURPOSE, &with_payload(&binding, payload))
@@ -297,11 +305,13 @@ pub async fn list<R: Send + 'static>(
         let body = match request.paging {
             Paging::Index => list_response(listed.total, request.page, resources),
             Paging::Cursor(_) => {
-                let next = listed
-                    .next
-                    .as_ref()
-                    .map(|position| binding.next_cursor(st, &scope, position));
-                cursor_response(listed.total, resources, next)
+                let seal = |position: &Option<Position>, backward| {
+                    position
+                        .as_ref()
+                        .map(|p| binding.cursor(st, &scope, p, backward, listed.total))
+                };
+                let (next, previous) = (seal(&listed.next, false), seal(&listed.previous, true));
+                cursor_response(listed.total, resources, next, previous)
             }
         };
         Ok(ScimReply::json(StatusCode::OK, &body))

@@ -1,0 +1,3 @@
+DROP INDEX groups_account_id_display_name_ci_c_idx;
+DROP INDEX users_account_id_user_name_ci_c_idx;
+DROP INDEX users_account_id_created_at_id_idx;

@@ -1,0 +1,1 @@
+DROP INDEX users_account_id_created_at_id_idx;
