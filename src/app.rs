@@ -184,7 +184,11 @@ pub fn state(config: &Config, parts: Parts) -> AppState {
         parts.clock.clone(),
     ));
     let clock_for_console = parts.clock.clone();
+    let bulk_slots = Arc::new(tokio::sync::Semaphore::new(crate::state::bulk_slots(
+        parts.pool.max_size(),
+    )));
     AppState {
+        bulk_slots,
         oauth,
         pool: parts.pool,
         registry: Arc::new(crate::scim::schema::Registry::embedded().with_limits(limits)),

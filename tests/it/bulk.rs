@@ -376,3 +376,38 @@ async fn a_bulk_request_without_a_valid_token_is_refused_before_its_body_is_read
     r.assert_scim_error(400, Some("invalidSyntax"));
     assert_eq!(app.count("users"), 0);
 }
+
+/// Bulk requests run a quarter of the pool at a time (one with the harness's four connections):
+/// while the one slot is taken, a Bulk request waits, holding no connection and writing nothing,
+/// and runs as soon as the slot is free.
+#[actix_web::test]
+async fn a_bulk_request_waits_for_a_free_slot_and_then_runs() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    assert_eq!(mobietrain_scim::state::bulk_slots(4), 1);
+    let held = app
+        .state
+        .bulk_slots
+        .clone()
+        .try_acquire_owned()
+        .expect("the test takes the one slot");
+    let body = bulk(json!([create_user("ann", "ann@example.com")]));
+    let mut request = std::pin::pin!(app.post("/scim/v2/Bulk", &acct.scim, &body));
+    let early =
+        actix_web::rt::time::timeout(std::time::Duration::from_millis(300), &mut request).await;
+    assert!(
+        early.is_err(),
+        "a Bulk request ran while every slot was taken"
+    );
+    assert_eq!(app.count("users"), 0);
+    // A single request is not held up by the waiting Bulk.
+    let single = app
+        .post("/scim/v2/Users", &acct.scim, &user("bob@example.com"))
+        .await;
+    assert_eq!(single.status, 201, "{}", single.body);
+    drop(held);
+    let r = request.await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["Operations"][0]["status"], "201", "{}", r.body);
+    assert_eq!(app.count("users"), 2);
+}
