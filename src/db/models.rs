@@ -59,7 +59,13 @@ pub struct ApiToken {
 
 /// A user row: the single-valued attributes of every schema, and the lifecycle fields.
 #[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = users, treat_none_as_null = true)]
+// `None` is written as NULL, never as `DEFAULT`: no column of `users` has a default (the
+// migrations), and an insert naming `DEFAULT` is one diesel never caches (issue 25).
+#[diesel(
+    table_name = users,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 #[expect(
     missing_docs,
     reason = "each field is the column of the same name; see the migration"

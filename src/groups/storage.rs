@@ -10,6 +10,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
+use crate::db::cacheable;
 use crate::db::listing::{Found, Listing};
 use crate::db::models::{GroupMemberRow, GroupRow, ShadowRow};
 use crate::db::on_inner;
@@ -114,16 +115,16 @@ pub fn update(conn: &mut DbConn, row: &GroupRow) -> QueryResult<()> {
 
 /// Bumps a group's version and update time (after a membership change).
 pub fn bump(conn: &mut DbConn, account_id: &str, id: &str, now: NaiveDateTime) -> QueryResult<()> {
-    // On the backend's own connection: a statement every membership change runs, cached there.
-    on_inner!(conn, |c| diesel::update(
-        groups::table
-            .filter(groups::account_id.eq(account_id))
-            .filter(groups::id.eq(id)),
+    // On the backend's own connection and cached by its text (diesel caches no update by
+    // itself): a statement every membership change runs.
+    on_inner!(conn, |c| cacheable::update(
+        groups::table,
+        groups::account_id.eq(account_id).and(groups::id.eq(id)),
+        (
+            groups::version.eq(groups::version + 1),
+            groups::updated_at.eq(now),
+        ),
     )
-    .set((
-        groups::version.eq(groups::version + 1),
-        groups::updated_at.eq(now),
-    ))
     .execute(c))?;
     Ok(())
 }
