@@ -29,6 +29,9 @@ pub struct Account {
     /// Whether a SCIM user without a contact (no e-mail, no phone number with its country code)
     /// is refused (400) rather than warned about.
     pub require_contact: bool,
+    /// Whether the account has group rules (kept by `users::group_rules`): a user write of an
+    /// account without reads no rules.
+    pub has_group_rules: bool,
 }
 
 /// An API token: only its SHA-256 is stored.
