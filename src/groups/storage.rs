@@ -238,7 +238,7 @@ pub fn insert_member_if_user(
             None::<String>.into_sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(),
         ));
     on_inner!(conn, |c| diesel::insert_into(group_members::table)
-        .values(user.clone())
+        .values(user)
         .into_columns((
             group_members::group_id,
             group_members::user_id,
