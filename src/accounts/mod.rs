@@ -77,6 +77,7 @@ pub fn create_account(
         default_language: "en".to_owned(),
         invite_agreement_accepted_at: None,
         require_contact: false,
+        has_group_rules: false,
     };
     diesel::insert_into(accounts::table)
         .values(&account)
@@ -152,6 +153,17 @@ pub fn update_settings(
         ))
         .execute(conn)?;
     Ok(account)
+}
+
+/// Records whether account `id` has group rules (`users::group_rules` keeps it, inside its own
+/// writes' transactions). The update also locks the account's row until the transaction ends, so
+/// the rule writes of one account take turns: a writer that counts the rules after marking counts
+/// every rule committed before it.
+pub fn mark_group_rules(conn: &mut DbConn, id: &str, has_group_rules: bool) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::has_group_rules.eq(has_group_rules))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Stores an account's name and settings as they are on `account` (see

@@ -29,6 +29,9 @@ pub struct Account {
     /// Whether a SCIM user without a contact (no e-mail, no phone number with its country code)
     /// is refused (400) rather than warned about.
     pub require_contact: bool,
+    /// Whether the account has group rules (kept by `users::group_rules`): a user write of an
+    /// account without reads no rules.
+    pub has_group_rules: bool,
 }
 
 /// An API token: only its SHA-256 is stored.
@@ -59,7 +62,13 @@ pub struct ApiToken {
 
 /// A user row: the single-valued attributes of every schema, and the lifecycle fields.
 #[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = users, treat_none_as_null = true)]
+// `None` is written as NULL, never as `DEFAULT`: no column of `users` has a default (the
+// migrations), and an insert naming `DEFAULT` is one diesel never caches (issue 25).
+#[diesel(
+    table_name = users,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 #[expect(
     missing_docs,
     reason = "each field is the column of the same name; see the migration"

@@ -12,6 +12,7 @@ diesel::table! {
         default_language -> Text,
         invite_agreement_accepted_at -> Nullable<Timestamp>,
         require_contact -> Bool,
+        has_group_rules -> Bool,
     }
 }
 

@@ -659,8 +659,22 @@ fn add_to_locked(
     group: GroupRow,
     user_ids: &[String],
 ) -> Result<Change, ServiceError> {
-    check_members(conn, &ctx.account.id, user_ids)?;
-    let added = storage::insert_members(conn, &member_rows(ctx, &group.id, user_ids))?;
+    let added = match user_ids {
+        // One member (what Entra sends): inserted only if a user of the account, in one
+        // statement; the ids are checked only when nothing was inserted (a member already, or
+        // no user: then 400, and the caller's transaction undoes nothing written).
+        [one] => {
+            let added = storage::insert_member_if_user(conn, &ctx.account.id, &group.id, one)?;
+            if added == 0 {
+                check_members(conn, &ctx.account.id, user_ids)?;
+            }
+            added
+        }
+        _ => {
+            check_members(conn, &ctx.account.id, user_ids)?;
+            storage::insert_members(conn, &member_rows(ctx, &group.id, user_ids))?
+        }
+    };
     finish_membership_change(conn, ctx, group, (user_ids, added), (&[], 0))
 }
 

@@ -10,6 +10,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
+use crate::db::cacheable;
 use crate::db::listing::{Found, Listing};
 use crate::db::models::{GroupMemberRow, GroupRow, ShadowRow};
 use crate::db::on_inner;
@@ -114,16 +115,16 @@ pub fn update(conn: &mut DbConn, row: &GroupRow) -> QueryResult<()> {
 
 /// Bumps a group's version and update time (after a membership change).
 pub fn bump(conn: &mut DbConn, account_id: &str, id: &str, now: NaiveDateTime) -> QueryResult<()> {
-    // On the backend's own connection: a statement every membership change runs, cached there.
-    on_inner!(conn, |c| diesel::update(
-        groups::table
-            .filter(groups::account_id.eq(account_id))
-            .filter(groups::id.eq(id)),
+    // On the backend's own connection and cached by its text (diesel caches no update by
+    // itself): a statement every membership change runs.
+    on_inner!(conn, |c| cacheable::update(
+        groups::table,
+        groups::account_id.eq(account_id).and(groups::id.eq(id)),
+        (
+            groups::version.eq(groups::version + 1),
+            groups::updated_at.eq(now),
+        ),
     )
-    .set((
-        groups::version.eq(groups::version + 1),
-        groups::updated_at.eq(now),
-    ))
     .execute(c))?;
     Ok(())
 }
@@ -212,6 +213,40 @@ pub fn insert_members(conn: &mut DbConn, rows: &[GroupMemberRow]) -> QueryResult
         })?;
     }
     Ok(inserted)
+}
+
+/// Makes `user_id` a (plain) member of group `group_id` if it is a user of `account_id` and not a
+/// member yet, in one statement (`INSERT … SELECT` from `users`); returns 1 if it did, else 0
+/// (the caller tells a member from a stranger apart). An id holding a control character is no
+/// user, and is never sent to the database.
+pub fn insert_member_if_user(
+    conn: &mut DbConn,
+    account_id: &str,
+    group_id: &str,
+    user_id: &str,
+) -> QueryResult<usize> {
+    if user_id.chars().any(char::is_control) {
+        return Ok(0);
+    }
+    let user = users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::id.eq(user_id))
+        .select((
+            group_id.into_sql::<diesel::sql_types::Text>(),
+            users::id,
+            users::account_id,
+            None::<String>.into_sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(),
+        ));
+    on_inner!(conn, |c| diesel::insert_into(group_members::table)
+        .values(user)
+        .into_columns((
+            group_members::group_id,
+            group_members::user_id,
+            group_members::account_id,
+            group_members::rule_id,
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))
 }
 
 /// Deletes the memberships of these users in a group, in batches; returns how many existed.

@@ -613,9 +613,9 @@ pub fn replace(
     precondition: &Precondition,
 ) -> Result<UserRecord, ServiceError> {
     let warnings = rules::check(attrs, ctx.account)?;
-    with_retries(|| {
+    with_retries(|lock| {
         db::write_transaction(conn, |conn| {
-            let current = locked(conn, ctx, id, precondition)?;
+            let current = current(conn, ctx, id, precondition, lock)?;
             write_replacement(
                 conn,
                 ctx,
@@ -649,9 +649,9 @@ pub fn patch(
     let operations = patch::normalize(ctx.registry, resource_type, body, &mut parse_rewrites)?;
     let mut patched: Option<UserInput> = None;
     let mut apply_rewrites = Vec::new();
-    let result = with_retries(|| {
+    let result = with_retries(|lock| {
         db::write_transaction(conn, |conn| {
-            let current = locked(conn, ctx, id, precondition)?;
+            let current = current(conn, ctx, id, precondition, lock)?;
             let mut doc = match serde_json::to_value(to_attributes(&current)) {
                 Ok(Value::Object(doc)) => doc,
                 _ => unreachable!("user attributes serialise to an object"),
@@ -705,26 +705,31 @@ pub fn patch(
 const WRITE_ATTEMPTS: usize = 5;
 
 /// Runs `attempt` until it does not lose a race ([`ServiceError::Contended`]), a few times at most.
+/// The first attempt is optimistic (`attempt(false)`: the user is read without a lock, and the
+/// compare-and-set of the write notices a concurrent writer); the later ones lock the user's row
+/// first (`attempt(true)`), so writers of one user that keep meeting queue instead of racing.
 fn with_retries<T>(
-    mut attempt: impl FnMut() -> Result<T, ServiceError>,
+    mut attempt: impl FnMut(bool) -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
     let mut tries = 1;
     loop {
-        match attempt() {
+        match attempt(tries > 1) {
             Err(ServiceError::Contended) if tries < WRITE_ATTEMPTS => tries += 1,
             other => return other,
         }
     }
 }
 
-/// Locks and loads a user for a write, checking the client's precondition.
-fn locked(
+/// Loads a user for a write, its row locked first when `lock` (else the write's compare-and-set
+/// guards it: see [`with_retries`]), checking the client's precondition.
+fn current(
     conn: &mut DbConn,
     ctx: &WriteContext<'_>,
     id: &str,
     precondition: &Precondition,
+    lock: bool,
 ) -> Result<UserRecord, ServiceError> {
-    if !storage::lock(conn, &ctx.account.id, id)? {
+    if lock && !storage::lock(conn, &ctx.account.id, id)? {
         return Err(ServiceError::NotFound("user"));
     }
     let current = get(conn, &ctx.account.id, id)?;
@@ -796,7 +801,7 @@ pub fn delete(
 ) -> Result<(), ServiceError> {
     db::write_transaction(conn, |conn| {
         if *precondition != Precondition::None {
-            locked(conn, ctx, id, precondition)?;
+            current(conn, ctx, id, precondition, true)?;
         }
         // The user's groups lose a member: their versions move on, so cached copies go stale.
         crate::groups::storage::bump_groups_of_member(conn, &ctx.account.id, id, ctx.now)?;

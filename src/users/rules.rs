@@ -522,6 +522,7 @@ mod tests {
             default_language: "en".into(),
             invite_agreement_accepted_at: None,
             require_contact: false,
+            has_group_rules: false,
         }
     }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::aggregate::{UserChildren, user_children};
+use crate::db::cacheable;
 use crate::db::listing::{Found, Listing};
 use crate::db::models::{
     AddressRow, EmailRow, EmailShadowRow, PhoneNumberRow, RoleRow, ShadowRow, StoreRow, UserRow,
@@ -242,13 +243,15 @@ pub fn insert(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
 /// concurrent writer that got there first makes this return `false`, and the caller retries on
 /// fresh state). A child table whose rows are unchanged is not written at all.
 pub fn replace(conn: &mut DbConn, rec: &UserRecord, current: &UserRecord) -> QueryResult<bool> {
-    let updated = on_inner!(conn, |c| diesel::update(
-        users::table
-            .filter(users::account_id.eq(&rec.row.account_id))
-            .filter(users::id.eq(&rec.row.id))
-            .filter(users::version.eq(current.row.version)),
+    // Cached by its text: diesel caches no update by itself, and the row is always written whole.
+    let updated = on_inner!(conn, |c| cacheable::update(
+        users::table,
+        users::account_id
+            .eq(&rec.row.account_id)
+            .and(users::id.eq(&rec.row.id))
+            .and(users::version.eq(current.row.version)),
+        &rec.row,
     )
-    .set(&rec.row)
     .execute(c))?;
     if updated != 1 {
         return Ok(false);

@@ -315,3 +315,51 @@ async fn stores_are_listed_with_user_counts_and_their_users_found_by_filter() {
         .await;
     assert_eq!(in_s1.body["totalResults"], 2, "{}", in_s1.body);
 }
+
+/// Whether an account has rules is kept with the account (its user writes skip the rules' read
+/// when it has none): deleting one of two rules leaves the other working, deleting the last
+/// leaves users where they are.
+#[actix_web::test]
+async fn rules_apply_while_one_remains_and_not_after_the_last_is_deleted() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    let mut rules = Vec::new();
+    for (attribute, group_type) in [(DEPARTMENT, "Department"), ("title", "Job position")] {
+        let rule = app
+            .post(
+                "/admin/v1/group-rules",
+                &acct.admin,
+                &json!({"attribute": attribute, "groupType": group_type}),
+            )
+            .await;
+        assert_eq!(rule.status, 201, "{}", rule.body);
+        rules.push(rule.body["id"].as_str().unwrap().to_owned());
+    }
+    let delete = |id: String| {
+        let app = &app;
+        let token = acct.admin.clone();
+        async move {
+            let r = app
+                .delete(&format!("/admin/v1/group-rules/{id}"), &token)
+                .await;
+            assert_eq!(r.status, 204, "{}", r.body);
+        }
+    };
+    delete(rules.remove(1)).await;
+    let mut body = in_department("ann@example.com", "Sales");
+    body["title"] = json!("Cashier");
+    let ann = app.post("/scim/v2/Users", &acct.scim, &body).await;
+    assert_eq!(ann.status, 201, "{}", ann.body);
+    assert_eq!(group_names(&ann.body), ["Sales"]);
+
+    delete(rules.remove(0)).await;
+    let bob = app
+        .post(
+            "/scim/v2/Users",
+            &acct.scim,
+            &in_department("bob@example.com", "Sales"),
+        )
+        .await;
+    assert_eq!(bob.status, 201, "{}", bob.body);
+    assert_eq!(group_names(&bob.body), Vec::<String>::new());
+}

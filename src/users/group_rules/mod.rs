@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::UserRecord;
+use crate::accounts;
 use crate::audit::{self, Event};
 use crate::context::{Actor, WriteContext};
 use crate::db::attributes::USER_ATTRIBUTES;
@@ -88,6 +89,8 @@ pub fn create(
         created_at: now,
     };
     db::write_transaction(conn, |conn| {
+        // Marked first: the mark locks the account's row (see `accounts::mark_group_rules`).
+        accounts::mark_group_rules(conn, account_id, true)?;
         storage::insert(conn, &row)?;
         audit::record(
             conn,
@@ -125,9 +128,14 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     db::write_transaction(conn, |conn| {
+        // The account's row is locked before the rules are counted (`accounts::mark_group_rules`),
+        // so a rule another writer creates meanwhile is counted or marks after this.
+        accounts::mark_group_rules(conn, account_id, true)?;
         if storage::delete(conn, account_id, id)? == 0 {
             return Err(ServiceError::NotFound("group rule"));
         }
+        let remaining = storage::any(conn, account_id)?;
+        accounts::mark_group_rules(conn, account_id, remaining)?;
         // Explicit as well as ON DELETE SET NULL, which SQLite honours only with foreign keys on.
         group_storage::forget_rule(conn, id)?;
         audit::record(
@@ -247,6 +255,11 @@ pub fn apply(
     ctx: &WriteContext<'_>,
     rec: &mut UserRecord,
 ) -> Result<bool, ServiceError> {
+    // The account's row, read by the request's authentication, says whether there are rules to
+    // read: most accounts have none, and their writes skip the statement (issue 25).
+    if !ctx.account.has_group_rules {
+        return Ok(false);
+    }
     let rules = list(conn, &ctx.account.id)?;
     let mut placed = false;
     let mut changed = false;

@@ -16,6 +16,14 @@ pub fn list(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<GroupRuleRow
         .load(c))
 }
 
+/// Whether the account has any rule.
+pub fn any(conn: &mut DbConn, account_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        group_rules::table.filter(group_rules::account_id.eq(account_id)),
+    ))
+    .get_result(conn)
+}
+
 /// Inserts a rule (a unique-index violation when the account has the same rule).
 pub fn insert(conn: &mut DbConn, row: &GroupRuleRow) -> QueryResult<()> {
     diesel::insert_into(group_rules::table)
