@@ -117,10 +117,7 @@ async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ConsoleError> {
     let p = params.into_inner();
-    let notice = p
-        .notice
-        .filter(|n| NOTICES.contains(&n.as_str()))
-        .map(|n| format!("notice.{n}"));
+    let notice = super::notice(p.notice, NOTICES);
     let q =
         p.q.map(|q| {
             q.trim()

@@ -241,10 +241,7 @@ async fn list(
         .collect();
     let pages = super::page_count(total, PAGE_SIZE as u64);
     let page = page.min(pages);
-    let notice = p
-        .notice
-        .filter(|n| NOTICES.contains(&n.as_str()))
-        .map(|n| format!("notice.{n}"));
+    let notice = super::notice(p.notice, NOTICES);
     let pager = super::pager(
         "/console/invitations",
         page,

@@ -209,6 +209,14 @@ pub fn parse_rfc3339(at: &str) -> Option<NaiveDateTime> {
         .map(|t| t.naive_utc())
 }
 
+/// The text key of a `?notice=` a page was redirected with, when it is one of the page's `known`
+/// notices (anything else shows nothing).
+pub fn notice(given: Option<String>, known: &[&str]) -> Option<String> {
+    given
+        .filter(|n| known.contains(&n.as_str()))
+        .map(|n| format!("notice.{n}"))
+}
+
 /// The page number in a query (1 when absent or unreadable), bounded.
 pub fn page_number(raw: Option<&str>) -> u64 {
     raw.and_then(|p| p.trim().parse::<u64>().ok())

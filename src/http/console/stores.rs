@@ -113,10 +113,7 @@ async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ConsoleError> {
     let p = params.into_inner();
-    let notice = p
-        .notice
-        .filter(|n| NOTICES.contains(&n.as_str()))
-        .map(|n| format!("notice.{n}"));
+    let notice = super::notice(p.notice, NOTICES);
     page(
         &state,
         &signed,
