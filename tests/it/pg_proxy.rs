@@ -6,6 +6,7 @@
 //! requests are answered "no" by the proxy itself, so libpq talks in the clear and the messages can
 //! be read (libpq prefers TLS when the server offers it).
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,23 +34,60 @@ struct Counters {
     parses: AtomicU64,
     /// The SQL text of each `Parse` since the last take.
     parsed: Mutex<Vec<String>>,
+    /// What each round trip since the last take ran: the statements bound (by their text) or the
+    /// simple query, joined with ` ; `.
+    trace: Mutex<Trace>,
+}
+
+/// The statements a connection-wide view has seen prepared, and the round trips run since the
+/// last take (shared by every relayed connection: the counted tests use one pooled connection).
+#[derive(Debug, Default)]
+struct Trace {
+    /// Prepared statement name → its SQL text (the unnamed statement under "").
+    statements: HashMap<String, String>,
+    /// The statements bound since the last `Sync`.
+    pending: Vec<String>,
+    /// One line per round trip.
+    round_trips: Vec<String>,
 }
 
 impl Counters {
     fn note(&self, kind: u8, body: &[u8]) {
         match kind {
-            b'S' | b'Q' => {
+            b'S' => {
                 self.round_trips.fetch_add(1, Ordering::SeqCst);
+                let mut trace = self.trace.lock().unwrap();
+                let line = std::mem::take(&mut trace.pending).join(" ; ");
+                trace.round_trips.push(line);
+            }
+            b'Q' => {
+                self.round_trips.fetch_add(1, Ordering::SeqCst);
+                let text = nul_terminated(body).next().unwrap_or_default();
+                self.trace.lock().unwrap().round_trips.push(text);
             }
             b'P' => {
                 self.parses.fetch_add(1, Ordering::SeqCst);
                 // Parse: the statement's name and its text, each NUL-terminated.
-                let mut parts = body.split(|b| *b == 0);
-                let text = parts.nth(1).unwrap_or_default();
-                self.parsed
+                let mut parts = nul_terminated(body);
+                let name = parts.next().unwrap_or_default();
+                let text = parts.next().unwrap_or_default();
+                self.trace
                     .lock()
                     .unwrap()
-                    .push(String::from_utf8_lossy(text).into_owned());
+                    .statements
+                    .insert(name, text.clone());
+                self.parsed.lock().unwrap().push(text);
+            }
+            b'B' => {
+                // Bind: the portal's name, then the statement's.
+                let name = nul_terminated(body).nth(1).unwrap_or_default();
+                let mut trace = self.trace.lock().unwrap();
+                let text = trace
+                    .statements
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_else(|| format!("<statement {name}>"));
+                trace.pending.push(text);
             }
             _ => {}
         }
@@ -107,6 +145,12 @@ impl CountingProxy {
         std::mem::take(&mut *self.counters.parsed.lock().unwrap())
     }
 
+    /// What each round trip since the last call ran, a line each (the statements it bound, by
+    /// their SQL text).
+    pub fn take_trace(&self) -> Vec<String> {
+        std::mem::take(&mut self.counters.trace.lock().unwrap().round_trips)
+    }
+
     /// The counts since the last call, and starts counting anew.
     pub fn take(&self) -> Counts {
         Counts {
@@ -123,6 +167,12 @@ impl Drop for CountingProxy {
         self.stopping.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(self.addr);
     }
+}
+
+/// The NUL-terminated strings at the start of a message body, as text.
+fn nul_terminated(body: &[u8]) -> impl Iterator<Item = String> + '_ {
+    body.split(|b| *b == 0)
+        .map(|s| String::from_utf8_lossy(s).into_owned())
 }
 
 /// `host:port` of a PostgreSQL URL (`postgres://user@host:port/…`).

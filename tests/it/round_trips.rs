@@ -268,8 +268,12 @@ async fn requests_stay_within_their_round_trip_budgets() {
         }
         proxy.take();
         proxy.take_parsed();
+        proxy.take_trace();
         send(&app, &acct, &row.calls[2]).await;
         let counted = proxy.take();
+        for (n, line) in proxy.take_trace().iter().enumerate() {
+            eprintln!("{}: round trip {}: {line}", row.name, n + 1);
+        }
         table.push_str(&format!(
             "| `{}` | {} | {} |\n",
             row.name, counted.round_trips, counted.parses
