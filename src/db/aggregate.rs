@@ -72,6 +72,17 @@ json((SELECT json_group_array(json_array(g.id, g.display_name, g.version) ORDER 
 FROM group_members m INNER JOIN groups g ON g.id = m.group_id WHERE m.user_id = users.id))\
 )";
 
+impl UserChildren {
+    /// The expression's SQL text on `backend`, for statements written as text
+    /// ([`super::sql::SqlBuilder`]); it refers to the row as `users`.
+    pub fn sql(backend: super::Backend) -> &'static str {
+        match backend {
+            super::Backend::Postgres => PG_SQL,
+            super::Backend::Sqlite => SQLITE_SQL,
+        }
+    }
+}
+
 impl QueryFragment<Pg> for UserChildren {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
         out.push_sql(PG_SQL);

@@ -2,13 +2,13 @@
 //! type with an [`AttributeTable`]: the count and the page come from the same compiled condition,
 //! scoped to the account. Users and Groups both list through here.
 
-use diesel::RunQueryDsl;
 use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
+use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 use scim_v2::filter::{AttrExp, CompValue, CompareOp, Filter, ValFilter};
 
 use super::filter::{AttributeTable, Compiler, Kind, SortKey, sort_key};
 use super::sql::{BindValue, SqlBuilder};
-use super::{Backend, DbConn};
+use super::{Backend, DbConn, MultiBackend};
 use crate::error::ServiceError;
 use crate::scim::cursor::{Paging, Position, Resume, SortValue};
 use crate::scim::dialect::Rewrite;
@@ -70,19 +70,31 @@ struct TimeKeyRow {
     k: Option<chrono::NaiveDateTime>,
 }
 
-/// One page of ids, as [`Listing::find_page`] finds it.
+/// One page, as [`Listing::find_page`] (ids) or [`Listing::find_records`] (resources) finds it.
 #[derive(Debug, Default)]
-pub struct Found {
+pub struct Found<T = String> {
     /// How many resources match in all.
     pub total: i64,
-    /// The page's ids, in order.
-    pub ids: Vec<String>,
+    /// The page's ids or resources, in order.
+    pub items: Vec<T>,
     /// The filter's dialect rewrites.
     pub rewrites: Vec<Rewrite>,
     /// With cursor paging, the position of the page's last row when more rows follow.
     pub next: Option<Position>,
     /// With cursor paging, the position of the page's first row when rows come before it.
     pub previous: Option<Position>,
+}
+
+/// How a listing reads the resources of a page, for [`Listing::find_records`].
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<R> {
+    /// The select list reading a resource whole from its row of the table (the row's columns and
+    /// any aggregate over its child rows), decoded into `R` by name: written into the page's own
+    /// statement, so a page is read in one statement, one round trip and one snapshot.
+    pub select: fn(Backend) -> String,
+    /// Reads resources by id in the account, in the order of the ids (missing ones skipped), in one
+    /// statement: for the pages whose statement cannot carry them (see [`Listing::find_records`]).
+    pub by_ids: fn(&mut DbConn, &str, &[String]) -> QueryResult<Vec<R>>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -378,7 +390,7 @@ impl Listing<'_> {
                 )?;
                 Ok(Found {
                     total,
-                    ids,
+                    items: ids,
                     rewrites,
                     next: None,
                     previous: None,
@@ -388,6 +400,90 @@ impl Listing<'_> {
                 self.find_cursor_page(conn, account_id, request, resume.as_ref())
             }
         }
+    }
+
+    /// A page of a list request read whole, the resources with it: an index page whose statement
+    /// selects exactly the page (its `LIMIT` is its count) in that one statement, `SELECT <select>
+    /// FROM <table> WHERE <id> IN (<the page query>) <the page's order>` (a lookup is then one
+    /// round trip, and one snapshot without a transaction); any other page (a cursor page, or a
+    /// cached lookup asking for fewer rows than its literal `LIMIT`, which must not read whole the
+    /// rows it cuts) as its ids and then the resources by id.
+    pub fn find_records<R>(
+        &self,
+        conn: &mut DbConn,
+        account_id: &str,
+        request: &ListRequest,
+        reader: &Reader<R>,
+    ) -> Result<Found<R>, ServiceError>
+    where
+        R: QueryableByName<MultiBackend> + 'static,
+    {
+        let (filter, sort, page) = (request.filter.as_ref(), request.sort.as_ref(), request.page);
+        let limit = cached_limit(filter, sort, page);
+        if matches!(request.paging, Paging::Index) && limit.is_none_or(|l| l == page.count) {
+            return self.find_index_records(conn, account_id, request, limit, reader);
+        }
+        let found = self.find_page(conn, account_id, request)?;
+        Ok(Found {
+            items: (reader.by_ids)(conn, account_id, &found.items)?,
+            total: found.total,
+            rewrites: found.rewrites,
+            next: found.next,
+            previous: found.previous,
+        })
+    }
+
+    /// [`Listing::find_records`] of an index page in one statement (`limit`: the page query's
+    /// literal `LIMIT`, equal to the page's count, when it is cached).
+    fn find_index_records<R>(
+        &self,
+        conn: &mut DbConn,
+        account_id: &str,
+        request: &ListRequest,
+        limit: Option<u64>,
+        reader: &Reader<R>,
+    ) -> Result<Found<R>, ServiceError>
+    where
+        R: QueryableByName<MultiBackend> + 'static,
+    {
+        let backend = conn.backend();
+        let (filter, sort, page) = (request.filter.as_ref(), request.sort.as_ref(), request.page);
+        let (count, rewrites) =
+            self.matching(backend, account_id, filter, "SELECT COUNT(*) AS n")?;
+        // Compiled even for an empty page, so a bad sortBy is refused whatever the page.
+        let (ids, _) = self.page_query(backend, account_id, filter, sort, page, limit)?;
+        let key = self.sort_key(backend, sort)?;
+        let query = ids.within(
+            &format!(
+                "SELECT {} FROM {} WHERE {} IN (",
+                (reader.select)(backend),
+                self.table.table,
+                self.table.id_column
+            ),
+            // The subquery's order does not survive `IN`: the page's order again, over its rows.
+            &format!("){}", self.order_by(key.as_ref(), sort, false)),
+        );
+        let items: Vec<R> = match (page.count, limit) {
+            (0, _) => Vec::new(),
+            (_, Some(_)) => query.cached().load(conn)?,
+            (_, None) => query.query().load(conn)?,
+        };
+        // A first page that is not full holds every match: no count needed (a lookup's case).
+        let total = if page.count > 0 && page.offset() == 0 && (items.len() as u64) < page.count {
+            items.len() as i64
+        } else {
+            match limit {
+                Some(_) => count.cached().get_result::<CountRow>(conn)?.n,
+                None => count.query().get_result::<CountRow>(conn)?.n,
+            }
+        };
+        Ok(Found {
+            total,
+            items,
+            rewrites,
+            next: None,
+            previous: None,
+        })
     }
 
     /// The rows (id and sort value) of the keyset query of `resume`, in the page's order.
@@ -484,7 +580,7 @@ impl Listing<'_> {
         };
         Ok(Found {
             total,
-            ids: rows.into_iter().map(|(id, _)| id).collect(),
+            items: rows.into_iter().map(|(id, _)| id).collect(),
             rewrites,
             next,
             previous,

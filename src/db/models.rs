@@ -61,7 +61,9 @@ pub struct ApiToken {
 }
 
 /// A user row: the single-valued attributes of every schema, and the lifecycle fields.
-#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(
+    Debug, Clone, Default, Queryable, QueryableByName, Selectable, Insertable, AsChangeset,
+)]
 // `None` is written as NULL, never as `DEFAULT`: no column of `users` has a default (the
 // migrations), and an insert naming `DEFAULT` is one diesel never caches (issue 25).
 #[diesel(

@@ -98,6 +98,21 @@ impl SqlBuilder {
         &self.binds
     }
 
+    /// This statement written inside another: `before`, this text, `after` (neither holding a
+    /// placeholder), with the same binds in the same places (a subquery: `… IN (<this>) …`).
+    pub fn within(&self, before: &str, after: &str) -> SqlBuilder {
+        SqlBuilder {
+            backend: self.backend,
+            text: format!("{before}{}{after}", self.text),
+            binds: self.binds.clone(),
+            placeholders: self
+                .placeholders
+                .iter()
+                .map(|&(start, len)| (start + before.len(), len))
+                .collect(),
+        }
+    }
+
     /// A diesel query of the text with its binds that the connection prepares once and keeps in its
     /// statement cache, keyed by the text. That cache is unbounded, so only statements of a bounded
     /// set of shapes may go through here (see `listing`); anything else uses [`SqlBuilder::query`].

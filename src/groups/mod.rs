@@ -516,7 +516,7 @@ pub fn list(
     include_members: bool,
 ) -> Result<Listed<GroupRecord>, ServiceError> {
     let found = storage::find_page(conn, registry, account_id, request)?;
-    let records = storage::load(conn, account_id, &found.ids, include_members)?;
+    let records = storage::load(conn, account_id, &found.items, include_members)?;
     Ok(Listed {
         total: found.total as u64,
         records,

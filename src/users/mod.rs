@@ -868,10 +868,9 @@ pub fn list(
     request: &ListRequest,
 ) -> Result<Listed<UserRecord>, ServiceError> {
     let found = storage::find_page(conn, registry, account_id, request)?;
-    let records = storage::load(conn, account_id, &found.ids)?;
     Ok(Listed {
         total: found.total as u64,
-        records,
+        records: found.items,
         rewrites: found.rewrites,
         next: found.next,
         previous: found.previous,

@@ -6,13 +6,13 @@ use diesel::prelude::*;
 
 use crate::db::aggregate::{UserChildren, user_children};
 use crate::db::cacheable;
-use crate::db::listing::{Found, Listing};
+use crate::db::listing::{Found, Listing, Reader};
 use crate::db::models::{
     AddressRow, EmailRow, EmailShadowRow, PhoneNumberRow, RoleRow, ShadowRow, StoreRow, UserRow,
     UserStoreRow,
 };
 use crate::db::schema::{
-    group_members, groups, stores, user_addresses, user_emails, user_phone_numbers, user_roles,
+    group_members, groups, user_addresses, user_emails, user_phone_numbers, user_roles,
     user_stores, users,
 };
 use crate::db::{DbConn, FetchOptional};
@@ -275,26 +275,31 @@ pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usiz
     .execute(conn)
 }
 
-/// Loads one user in one statement: its row with its child rows aggregated into the same query
-/// ([`crate::db::aggregate`]), so a read is one round trip and one snapshot on both backends (no
-/// transaction needed for the representation and its `ETag` to agree). The statement is prepared
-/// once per connection and cached: `=` on the key, no `LIMIT` (SQLite expires a statement whose
-/// bound `LIMIT` is bound again), and run on the backend's own connection
-/// ([`crate::db::fetch_optional_inner!`]; through the multi-backend connection diesel writes each
-/// statement's SQL text anew on every call, README "Performance").
-fn load_one(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<UserRecord>> {
-    let found: Option<(UserRow, String)> = fetch_optional_inner!(
-        conn,
-        users::table
-            .filter(users::id.eq(id))
-            .filter(users::account_id.eq(account_id))
-            .select((UserRow::as_select(), UserChildren))
-    )?;
-    let Some((row, children)) = found else {
-        return Ok(None);
-    };
-    let children = user_children(&children, &row.id, &row.account_id)?;
-    Ok(Some(UserRecord {
+/// A user's row with its child rows aggregated as JSON ([`crate::db::aggregate`]), as a
+/// statement written as text reads it ([`Listing::find_records`]).
+#[derive(QueryableByName)]
+struct UserRowWithChildren {
+    #[diesel(embed)]
+    user: UserRow,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    children: String,
+}
+
+/// The select list of [`UserRowWithChildren`].
+fn select_with_children(backend: crate::db::Backend) -> String {
+    format!("users.*, {} AS children", UserChildren::sql(backend))
+}
+
+/// How the listing reads users whole: in the page's statement, else by id.
+const READER: Reader<UserRowWithChildren> = Reader {
+    select: select_with_children,
+    by_ids: load_with_children,
+};
+
+/// A user from its row and its children's JSON.
+fn record_of(row: UserRow, children: &str) -> QueryResult<UserRecord> {
+    let children = user_children(children, &row.id, &row.account_id)?;
+    Ok(UserRecord {
         row,
         emails: children.emails,
         phone_numbers: children.phone_numbers,
@@ -310,106 +315,71 @@ fn load_one(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option
                 version,
             })
             .collect(),
-    }))
+    })
 }
 
-/// Loads the users with these ids in `account_id`, in the order of `ids` (missing ones skipped),
-/// from one snapshot: a user's row and its child rows are read by several statements, and a write
-/// committing between them must not mix two versions under one ETag.
-/// One user is one statement, a snapshot by itself: no transaction then.
-pub fn load(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<Vec<UserRecord>> {
-    match ids {
-        [] => Ok(Vec::new()),
-        [id] => Ok(load_one(conn, account_id, id)?.into_iter().collect()),
-        _ => crate::db::read_transaction(conn, |conn| load_snapshot(conn, account_id, ids)),
-    }
+/// Loads one user in one statement: its row with its child rows aggregated into the same query
+/// ([`crate::db::aggregate`]), so a read is one round trip and one snapshot on both backends (no
+/// transaction needed for the representation and its `ETag` to agree). The statement is prepared
+/// once per connection and cached: `=` on the key, no `LIMIT` (SQLite expires a statement whose
+/// bound `LIMIT` is bound again), and run on the backend's own connection
+/// ([`crate::db::fetch_optional_inner!`]; through the multi-backend connection diesel writes each
+/// statement's SQL text anew on every call, README "Performance").
+fn load_one(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<Option<UserRecord>> {
+    let found: Option<(UserRow, String)> = fetch_optional_inner!(
+        conn,
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::account_id.eq(account_id))
+            .select((UserRow::as_select(), UserChildren))
+    )?;
+    found
+        .map(|(row, children)| record_of(row, &children))
+        .transpose()
 }
 
-fn load_snapshot(
+/// The users with these ids in `account_id` with their children, in the order of `ids` (missing
+/// ones skipped), in one statement (one snapshot: no transaction needed). On PostgreSQL the ids
+/// are one array bind (`= ANY($1)`), so the statement is cached whatever their number.
+fn load_with_children(
     conn: &mut DbConn,
     account_id: &str,
     ids: &[String],
-) -> QueryResult<Vec<UserRecord>> {
-    let rows: Vec<UserRow> = users::table
-        .filter(users::account_id.eq(account_id))
-        .filter(users::id.eq_any(ids))
-        .select(UserRow::as_select())
-        .load(conn)?;
-    if rows.is_empty() {
+) -> QueryResult<Vec<UserRowWithChildren>> {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let found: Vec<&String> = rows.iter().map(|r| &r.id).collect();
-    let mut by_id: HashMap<String, UserRecord> = rows
-        .iter()
-        .map(|r| {
+    let rows: Vec<(UserRow, String)> = on_inner!(conn, |c| users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::id.eq_any(ids))
+        .select((UserRow::as_select(), UserChildren))
+        .load(c))?;
+    let mut by_id: HashMap<String, UserRowWithChildren> = rows
+        .into_iter()
+        .map(|(row, children)| {
             (
-                r.id.clone(),
-                UserRecord {
-                    row: r.clone(),
-                    ..Default::default()
+                row.id.clone(),
+                UserRowWithChildren {
+                    user: row,
+                    children,
                 },
             )
         })
         .collect();
-
-    for e in user_emails::table
-        .filter(user_emails::user_id.eq_any(&found))
-        .order((user_emails::user_id, user_emails::position))
-        .select(EmailRow::as_select())
-        .load(conn)?
-    {
-        if let Some(rec) = by_id.get_mut(&e.user_id) {
-            rec.emails.push(e);
-        }
-    }
-    for p in user_phone_numbers::table
-        .filter(user_phone_numbers::user_id.eq_any(&found))
-        .order((user_phone_numbers::user_id, user_phone_numbers::position))
-        .select(PhoneNumberRow::as_select())
-        .load(conn)?
-    {
-        if let Some(rec) = by_id.get_mut(&p.user_id) {
-            rec.phone_numbers.push(p);
-        }
-    }
-    for a in user_addresses::table
-        .filter(user_addresses::user_id.eq_any(&found))
-        .order((user_addresses::user_id, user_addresses::position))
-        .select(AddressRow::as_select())
-        .load(conn)?
-    {
-        if let Some(rec) = by_id.get_mut(&a.user_id) {
-            rec.addresses.push(a);
-        }
-    }
-    for r in user_roles::table
-        .filter(user_roles::user_id.eq_any(&found))
-        .order((user_roles::user_id, user_roles::position))
-        .select(RoleRow::as_select())
-        .load(conn)?
-    {
-        if let Some(rec) = by_id.get_mut(&r.user_id) {
-            rec.roles.push(r);
-        }
-    }
-    for (link, store) in user_stores::table
-        .inner_join(stores::table)
-        .filter(user_stores::user_id.eq_any(&found))
-        .order((user_stores::user_id, user_stores::position))
-        .select((UserStoreRow::as_select(), StoreRow::as_select()))
-        .load::<(UserStoreRow, StoreRow)>(conn)?
-    {
-        if let Some(rec) = by_id.get_mut(&link.user_id) {
-            rec.stores.push((link, store));
-        }
-    }
-    let found: Vec<String> = found.into_iter().cloned().collect();
-    for (user_id, groups) in load_groups(conn, &found)? {
-        if let Some(rec) = by_id.get_mut(&user_id) {
-            rec.groups = groups;
-        }
-    }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// Loads the users with these ids in `account_id`, in the order of `ids` (missing ones skipped),
+/// each read in one statement with its child rows (one user: the cached single-row read).
+pub fn load(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<Vec<UserRecord>> {
+    match ids {
+        [] => Ok(Vec::new()),
+        [id] => Ok(load_one(conn, account_id, id)?.into_iter().collect()),
+        _ => load_with_children(conn, account_id, ids)?
+            .into_iter()
+            .map(|r| record_of(r.user, &r.children))
+            .collect(),
+    }
 }
 
 /// Lists Users through the generic listing over their attribute table.
@@ -421,14 +391,26 @@ fn listing(registry: &Registry) -> Listing<'_> {
     }
 }
 
-/// The ids of one page of an account's users (see [`Listing::find_page`]).
+/// One page of an account's users, read whole (see [`Listing::find_records`]: a lookup or an index
+/// page is one statement).
 pub fn find_page(
     conn: &mut DbConn,
     registry: &Registry,
     account_id: &str,
     request: &ListRequest,
-) -> Result<Found, ServiceError> {
-    listing(registry).find_page(conn, account_id, request)
+) -> Result<Found<UserRecord>, ServiceError> {
+    let found = listing(registry).find_records(conn, account_id, request, &READER)?;
+    Ok(Found {
+        items: found
+            .items
+            .into_iter()
+            .map(|r| record_of(r.user, &r.children))
+            .collect::<QueryResult<_>>()?,
+        total: found.total,
+        rewrites: found.rewrites,
+        next: found.next,
+        previous: found.previous,
+    })
 }
 
 /// The database's plan for listing users by `filter` (see [`Listing::explain`]).

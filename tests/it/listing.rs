@@ -334,3 +334,40 @@ async fn filters_never_cross_accounts() {
         assert_eq!(r.body["totalResults"], Value::from(0), "{f}");
     }
 }
+
+/// A lookup (`attr eq "text"`) is read whole in the page's own statement when its page is exactly
+/// what the statement selects, and as ids first when a smaller page is asked for: both give the
+/// same resources as a read by id, the first ones in order, and the whole count.
+#[actix_web::test]
+async fn lookups_read_resources_whole_whatever_the_page_size() {
+    let app = TestApp::new();
+    let acct = app.account("acme");
+    let ids = seed(&app, &acct).await;
+    let (zoe, bea) = (&ids[0], &ids[3]);
+    let cashiers = filter(r#"title eq "CASHIER""#);
+    for (query, expect, total) in [
+        (cashiers.clone(), vec![zoe, bea], 2),
+        (format!("{cashiers}&count=100"), vec![zoe, bea], 2),
+        (format!("{cashiers}&count=1"), vec![zoe], 2),
+        (format!("{cashiers}&count=1&startIndex=2"), vec![bea], 2),
+        (format!("{cashiers}&count=2&startIndex=2"), vec![bea], 2),
+        (format!("{cashiers}&count=0"), vec![], 2),
+    ] {
+        let r = app
+            .get(&format!("/scim/v2/Users?{query}"), &acct.scim)
+            .await;
+        assert_eq!(r.status, 200, "{query}: {}", r.body);
+        assert_eq!(r.body["totalResults"], total, "{query}: {}", r.body);
+        let found = r.body["Resources"].as_array().unwrap();
+        let found_ids: Vec<&str> = found.iter().map(|u| u["id"].as_str().unwrap()).collect();
+        assert_eq!(found_ids, expect, "{query}");
+        for listed in found {
+            let id = listed["id"].as_str().unwrap();
+            let read = app.get(&format!("/scim/v2/Users/{id}"), &acct.scim).await;
+            assert_eq!(
+                listed, &read.body,
+                "{query}: the listed user is the user read by id"
+            );
+        }
+    }
+}

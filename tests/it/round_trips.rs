@@ -210,12 +210,12 @@ async fn requests_stay_within_their_round_trip_budgets() {
         Row {
             name: "userName eq",
             calls: [(); 3].map(|()| Call::get(filter(r#"userName eq "Test_User_0@testuser.com""#))),
-            budget: budget(3, 0),
+            budget: budget(2, 0),
         },
         Row {
             name: "externalId eq",
             calls: [(); 3].map(|()| Call::get(filter(r#"externalId eq "0a21f0f2-0""#))),
-            budget: budget(3, 0),
+            budget: budget(2, 0),
         },
         Row {
             name: "emails[type eq \"work\"].value eq",
@@ -224,7 +224,7 @@ async fn requests_stay_within_their_round_trip_budgets() {
                     r#"emails[type eq "work"].value eq "Test_User_0@testuser.com""#,
                 ))
             }),
-            budget: budget(3, 0),
+            budget: budget(2, 0),
         },
         Row {
             name: "POST /Users (Entra: e-mail, phone, store)",
