@@ -60,7 +60,12 @@ pub fn record_in(
 }
 
 /// The row that records `event`, its detail stripped of secrets.
-fn event_row(account_id: &str, actor: &Actor, event: Event<'_>, now: NaiveDateTime) -> AuditEventRow {
+fn event_row(
+    account_id: &str,
+    actor: &Actor,
+    event: Event<'_>,
+    now: NaiveDateTime,
+) -> AuditEventRow {
     AuditEventRow {
         id: new_id(),
         account_id: account_id.to_owned(),

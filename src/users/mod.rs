@@ -17,10 +17,10 @@ use serde_json::{Map, Value, json};
 
 use crate::audit::{self, Event};
 use crate::context::{Actor, WriteContext, new_id};
+use crate::db::batch::Batch;
 use crate::db::models::{
     Account, AddressRow, EmailRow, PhoneNumberRow, RoleRow, UserRow, UserStoreRow,
 };
-use crate::db::batch::Batch;
 use crate::db::{self, DbConn};
 use crate::error::ServiceError;
 use crate::scim::dialect::Rewrite;
@@ -796,26 +796,47 @@ fn write_replacement(
     )?;
     let mut rec = build_record(attrs, row, stores);
     rec.groups = current.groups.clone();
-    if !storage::replace(conn, &rec, current)? {
+    // Group rules may change the user's groups, which the log row shows, and only once the user
+    // is written; without rules the log rows are known now and go out with the update.
+    let placed_by_rules = ctx.account.has_group_rules;
+    let mut log = Batch::new();
+    if !placed_by_rules {
+        log_replaced(&mut log, ctx, current, &rec, (action, code), warnings);
+    }
+    if !storage::replace(conn, &rec, current, log)? {
         return Err(ServiceError::Contended);
     }
     if current.row.active && !rec.row.active {
         // Deactivation ends the user's app sessions at once (DESIGN 4, soft delete).
         crate::sessions::end_for_user(conn, &rec.row.id)?;
     }
-    group_rules::apply(conn, ctx, &mut rec)?;
-    let id = rec.row.id.as_str();
+    if placed_by_rules {
+        group_rules::apply(conn, ctx, &mut rec)?;
+        let mut log = Batch::new();
+        log_replaced(&mut log, ctx, current, &rec, (action, code), warnings);
+        log.execute(conn)?;
+    }
+    Ok(rec)
+}
+
+/// Adds the log rows of the replacement of `current` by `rec` to `batch` (see [`log_write`]);
+/// `what` is the event's action and code.
+fn log_replaced(
+    batch: &mut Batch<'_>,
+    ctx: &WriteContext<'_>,
+    current: &UserRecord,
+    rec: &UserRecord,
+    (action, code): (&str, &str),
+    warnings: &[rules::Warning],
+) {
     let event = Event {
         action,
         resource_type: "User",
-        resource_id: Some(id),
+        resource_id: Some(&rec.row.id),
         code,
-        detail: audit::diff(Some(&snapshot(current)), Some(&snapshot(&rec))),
+        detail: audit::diff(Some(&snapshot(current)), Some(&snapshot(rec))),
     };
-    let mut batch = Batch::new();
-    log_write(&mut batch, ctx, id, event, warnings);
-    batch.execute(conn)?;
-    Ok(rec)
+    log_write(batch, ctx, &rec.row.id, event, warnings);
 }
 
 /// Deletes a user. The provisioning log keeps that it happened; the personal data in its earlier

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::db::aggregate::{UserChildren, user_children};
 use crate::db::batch::Batch;
 use crate::db::cacheable;
+use crate::db::fetch_optional_inner;
 use crate::db::listing::{Found, Listing};
 use crate::db::models::{
     AddressRow, EmailRow, EmailShadowRow, PhoneNumberRow, RoleRow, ShadowRow, StoreRow, UserRow,
@@ -17,7 +18,6 @@ use crate::db::schema::{
     user_stores, users,
 };
 use crate::db::{DbConn, FetchOptional};
-use crate::db::{fetch_optional_inner, on_inner};
 use crate::error::ServiceError;
 use crate::scim::list::ListRequest;
 use crate::scim::schema::Registry;
@@ -143,7 +143,11 @@ fn push_children<'a>(batch: &mut Batch<'a>, rec: &'a UserRecord, changed: Change
         push_rows!(batch, user_emails::table, rec.emails.as_slice());
     }
     if changed.phone_numbers {
-        push_rows!(batch, user_phone_numbers::table, rec.phone_numbers.as_slice());
+        push_rows!(
+            batch,
+            user_phone_numbers::table,
+            rec.phone_numbers.as_slice()
+        );
     }
     if changed.addresses {
         push_rows!(batch, user_addresses::table, rec.addresses.as_slice());
@@ -241,19 +245,26 @@ pub fn insert(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
 /// Replaces a user's row and the child rows that differ from `current` (the user as read under
 /// the write's lock), provided the stored row is still at `current`'s version (compare-and-set: a
 /// concurrent writer that got there first makes this return `false`, and the caller retries on
-/// fresh state). A child table whose rows are unchanged is not written at all.
-pub fn replace(conn: &mut DbConn, rec: &UserRecord, current: &UserRecord) -> QueryResult<bool> {
+/// fresh state, rolling back what it wrote). `log` (the caller's log rows, or nothing) goes out
+/// with the update, in one statement on PostgreSQL; the update is the batch's last part, whose
+/// row count is the compare-and-set's result. A child table whose rows are unchanged is not
+/// written at all.
+pub fn replace<'a>(
+    conn: &mut DbConn,
+    rec: &'a UserRecord,
+    current: &UserRecord,
+    mut log: Batch<'a>,
+) -> QueryResult<bool> {
     // Cached by its text: diesel caches no update by itself, and the row is always written whole.
-    let updated = on_inner!(conn, |c| cacheable::update(
+    log.push(cacheable::update(
         users::table,
         users::account_id
             .eq(&rec.row.account_id)
             .and(users::id.eq(&rec.row.id))
             .and(users::version.eq(current.row.version)),
         &rec.row,
-    )
-    .execute(c))?;
-    if updated != 1 {
+    ));
+    if log.execute(conn)? != 1 {
         return Ok(false);
     }
     let changed = Changed::between(current, rec);

@@ -244,7 +244,7 @@ async fn requests_stay_within_their_round_trip_budgets() {
                     200,
                 )
             }),
-            budget: budget(6, 0),
+            budget: budget(5, 0),
         },
         Row {
             name: "PATCH /Groups/{id} adding one member",
