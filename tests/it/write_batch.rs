@@ -127,8 +127,7 @@ async fn a_create_refused_by_a_unique_index_leaves_nothing_behind() {
         .await;
     refused.assert_scim_error(409, Some("uniqueness"));
     // A new userName with a taken externalId.
-    let taken_external_id = rich_user("bob@example.com");
-    let mut taken_external_id = taken_external_id;
+    let mut taken_external_id = rich_user("bob@example.com");
     taken_external_id["externalId"] = json!("ext-ann@example.com");
     let refused = app
         .post("/scim/v2/Users", &acct.scim, &taken_external_id)
@@ -177,6 +176,17 @@ fn email_row(user_id: &str, account_id: &str, position: i32) -> EmailRow {
     }
 }
 
+/// A batch inserting user `id` and its e-mails at `positions`, in that order.
+fn user_with_emails(id: &str, account_id: &str, positions: &[i32]) -> Batch<'static> {
+    let mut batch = Batch::new();
+    batch.push(diesel::insert_into(users::table).values(user_row(id, account_id)));
+    for &position in positions {
+        let email = email_row(id, account_id, position);
+        batch.push(diesel::insert_into(user_emails::table).values(email));
+    }
+    batch
+}
+
 /// Runs `batch` in a write transaction of its own.
 fn execute(conn: &mut DbConn, batch: Batch<'_>) -> QueryResult<usize> {
     db::write_transaction(conn, |conn| batch.execute(conn))
@@ -206,23 +216,13 @@ async fn a_batch_writes_rows_referencing_each_other_and_fails_whole() {
 
     // Children referencing the user inserted by the same batch (one statement on PostgreSQL,
     // whose foreign keys are checked at its end).
-    let user = user_row("u-batch", &acct.id);
-    let emails = [0, 1].map(|p| email_row("u-batch", &acct.id, p));
-    let mut batch = Batch::new();
-    batch.push(diesel::insert_into(users::table).values(&user));
-    batch.push(diesel::insert_into(user_emails::table).values(&emails[0]));
-    batch.push(diesel::insert_into(user_emails::table).values(&emails[1]));
+    let batch = user_with_emails("u-batch", &acct.id, &[0, 1]);
     assert_eq!(batch.len(), 3);
     assert_eq!(execute(conn, batch).unwrap(), 1, "the last part's count");
     assert_eq!(rows_of(conn, "u-batch"), (1, 2));
 
     // A batch failing at its last part (a position taken twice) leaves none of its rows.
-    let user = user_row("u-failed", &acct.id);
-    let emails = [0, 0].map(|p| email_row("u-failed", &acct.id, p));
-    let mut batch = Batch::new();
-    batch.push(diesel::insert_into(users::table).values(&user));
-    batch.push(diesel::insert_into(user_emails::table).values(&emails[0]));
-    batch.push(diesel::insert_into(user_emails::table).values(&emails[1]));
+    let batch = user_with_emails("u-failed", &acct.id, &[0, 0]);
     let err = execute(conn, batch).unwrap_err();
     assert!(
         db::unique_violation(&err).is_some(),
@@ -231,9 +231,9 @@ async fn a_batch_writes_rows_referencing_each_other_and_fails_whole() {
     assert_eq!(rows_of(conn, "u-failed"), (0, 0));
 
     // Foreign keys are still checked: an e-mail of a user no part inserts is refused.
-    let orphan = email_row("u-nobody", &acct.id, 0);
     let mut batch = Batch::new();
-    batch.push(diesel::insert_into(user_emails::table).values(&orphan));
+    let orphan = email_row("u-nobody", &acct.id, 0);
+    batch.push(diesel::insert_into(user_emails::table).values(orphan));
     batch.push(diesel::insert_into(users::table).values(user_row("u-other", &acct.id)));
     assert!(execute(conn, batch).is_err());
     assert_eq!(rows_of(conn, "u-other"), (0, 0));
