@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::context::{Actor, WriteContext, new_id};
 use crate::db::DbConn;
+use crate::db::batch::Batch;
 use crate::db::models::AuditEventRow;
 use crate::db::schema::audit_events;
 
@@ -43,7 +44,29 @@ pub fn record(
     event: Event<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    let row = AuditEventRow {
+    storage::insert(conn, &event_row(account_id, actor, event, now))
+}
+
+/// Adds the recording of `event` for `account_id` to `batch`, to be written with the batch's
+/// other statements (one round trip on PostgreSQL, see [`Batch`]).
+pub fn record_in(
+    batch: &mut Batch<'_>,
+    account_id: &str,
+    actor: &Actor,
+    event: Event<'_>,
+    now: NaiveDateTime,
+) {
+    storage::insert_in(batch, event_row(account_id, actor, event, now));
+}
+
+/// The row that records `event`, its detail stripped of secrets.
+fn event_row(
+    account_id: &str,
+    actor: &Actor,
+    event: Event<'_>,
+    now: NaiveDateTime,
+) -> AuditEventRow {
+    AuditEventRow {
         id: new_id(),
         account_id: account_id.to_owned(),
         occurred_at: now,
@@ -54,8 +77,7 @@ pub fn record(
         resource_id: event.resource_id.map(str::to_owned),
         code: event.code.to_owned(),
         detail: event.detail.map(|d| strip_secrets(d).to_string()),
-    };
-    storage::insert(conn, &row)
+    }
 }
 
 /// Records `event` for the account, actor and time of the write `ctx` describes.
@@ -75,17 +97,31 @@ pub fn warn_about_user(
     code: &str,
     detail: Value,
 ) -> QueryResult<()> {
-    record_write(
-        conn,
-        ctx,
-        Event {
-            action: "warn",
-            resource_type: "User",
-            resource_id: Some(user_id),
-            code,
-            detail: Some(detail),
-        },
-    )
+    record_write(conn, ctx, user_warning(user_id, code, detail))
+}
+
+/// Adds the recording of a data-quality warning about user `user_id` during the write `ctx` to
+/// `batch` (see [`warn_about_user`]).
+pub fn warn_about_user_in(
+    batch: &mut Batch<'_>,
+    ctx: &WriteContext<'_>,
+    user_id: &str,
+    code: &str,
+    detail: Value,
+) {
+    let event = user_warning(user_id, code, detail);
+    record_in(batch, &ctx.account.id, ctx.actor, event, ctx.now);
+}
+
+/// The event of a data-quality warning about user `user_id`.
+fn user_warning<'a>(user_id: &'a str, code: &'a str, detail: Value) -> Event<'a> {
+    Event {
+        action: "warn",
+        resource_type: "User",
+        resource_id: Some(user_id),
+        code,
+        detail: Some(detail),
+    }
 }
 
 /// Replaces the details of every event about one resource by a redaction marker.

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConn;
+use crate::db::batch::Batch;
 use crate::db::models::AuditEventRow;
 use crate::db::schema::audit_events;
 
@@ -13,4 +14,9 @@ pub fn insert(conn: &mut DbConn, row: &AuditEventRow) -> QueryResult<()> {
         .values(row)
         .execute(c))?;
     Ok(())
+}
+
+/// Adds the insert of one event to `batch`.
+pub fn insert_in(batch: &mut Batch<'_>, row: AuditEventRow) {
+    batch.push(diesel::insert_into(audit_events::table).values(row));
 }

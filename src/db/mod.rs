@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod attributes;
+pub mod batch;
 pub mod cacheable;
 mod connection;
 pub mod filter;

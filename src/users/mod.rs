@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use crate::audit::{self, Event};
 use crate::context::{Actor, WriteContext, new_id};
+use crate::db::batch::Batch;
 use crate::db::models::{
     Account, AddressRow, EmailRow, PhoneNumberRow, RoleRow, UserRow, UserStoreRow,
 };
@@ -406,16 +407,55 @@ fn uniqueness(err: ServiceError, attrs: &UserInput) -> ServiceError {
     }
 }
 
-fn record_warnings(
-    conn: &mut DbConn,
+/// Adds the log rows of the write `ctx` of user `user_id` to `batch`: `event`, then one row per
+/// warning.
+fn log_write(
+    batch: &mut Batch<'_>,
     ctx: &WriteContext<'_>,
     user_id: &str,
+    event: Event<'_>,
     warnings: &[rules::Warning],
-) -> Result<(), ServiceError> {
+) {
+    audit::record_in(batch, &ctx.account.id, ctx.actor, event, ctx.now);
     for w in warnings {
-        audit::warn_about_user(conn, ctx, user_id, w.code, w.detail.clone())?;
+        audit::warn_about_user_in(batch, ctx, user_id, w.code, w.detail.clone());
     }
-    Ok(())
+}
+
+/// Adds the log rows of the creation of `rec` to `batch` (see [`log_write`]).
+fn log_created(
+    batch: &mut Batch<'_>,
+    ctx: &WriteContext<'_>,
+    rec: &UserRecord,
+    warnings: &[rules::Warning],
+) {
+    let event = Event {
+        action: "create",
+        resource_type: "User",
+        resource_id: Some(&rec.row.id),
+        code: "user.created",
+        detail: audit::diff(None, Some(&snapshot(rec))),
+    };
+    log_write(batch, ctx, &rec.row.id, event, warnings);
+}
+
+/// Inserts a new user of an account with group rules, then lets the rules place it and logs the
+/// creation with the groups they gave it. The rules write membership rows that reference the
+/// user, so its rows cannot wait to go out with the log rows (one statement more than without
+/// rules). No warning when no rule placed the user: groups arrive after users over SCIM, and a
+/// warning on every ordinary create is noise; "in no group" is a filter of the user list.
+fn insert_placed_by_rules(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    mut rec: UserRecord,
+    warnings: &[rules::Warning],
+) -> Result<UserRecord, ServiceError> {
+    storage::insert(conn, &rec)?;
+    group_rules::apply(conn, ctx, &mut rec)?;
+    let mut batch = Batch::new();
+    log_created(&mut batch, ctx, &rec, warnings);
+    batch.execute(conn)?;
+    Ok(rec)
 }
 
 /// Refuses an enterprise `manager.value` that is not the id of a user of the account (DESIGN 4: like
@@ -566,25 +606,16 @@ pub fn create_as(
             &store_refs(attrs),
             ctx.now,
         )?;
-        let mut rec = build_record(attrs, row, stores);
-        storage::insert(conn, &rec)?;
-        // No warning when no rule placed the user: groups arrive after users over SCIM, and a
-        // warning on every ordinary create is noise; "in no group" is a filter of the user list.
-        group_rules::apply(conn, ctx, &mut rec)?;
-        audit::record(
-            conn,
-            &ctx.account.id,
-            ctx.actor,
-            Event {
-                action: "create",
-                resource_type: "User",
-                resource_id: Some(&rec.row.id),
-                code: "user.created",
-                detail: audit::diff(None, Some(&snapshot(&rec))),
-            },
-            ctx.now,
-        )?;
-        record_warnings(conn, ctx, &rec.row.id, &warnings)?;
+        let rec = build_record(attrs, row, stores);
+        if ctx.account.has_group_rules {
+            return insert_placed_by_rules(conn, ctx, rec, &warnings);
+        }
+        // Without group rules nothing else is written: the user's rows and its log rows go
+        // out together (one statement on PostgreSQL).
+        let mut batch = Batch::new();
+        storage::insert_in(&mut batch, &rec);
+        log_created(&mut batch, ctx, &rec, &warnings);
+        batch.execute(conn)?;
         Ok(rec)
     })
     .map_err(|e| uniqueness(e, attrs))
@@ -765,30 +796,47 @@ fn write_replacement(
     )?;
     let mut rec = build_record(attrs, row, stores);
     rec.groups = current.groups.clone();
-    if !storage::replace(conn, &rec, current)? {
+    // Group rules may change the user's groups, which the log row shows, and only once the user
+    // is written; without rules the log rows are known now and go out with the update.
+    let placed_by_rules = ctx.account.has_group_rules;
+    let mut log = Batch::new();
+    if !placed_by_rules {
+        log_replaced(&mut log, ctx, current, &rec, (action, code), warnings);
+    }
+    if !storage::replace(conn, &rec, current, log)? {
         return Err(ServiceError::Contended);
     }
     if current.row.active && !rec.row.active {
         // Deactivation ends the user's app sessions at once (DESIGN 4, soft delete).
         crate::sessions::end_for_user(conn, &rec.row.id)?;
     }
-    group_rules::apply(conn, ctx, &mut rec)?;
-    let id = rec.row.id.as_str();
-    audit::record(
-        conn,
-        &ctx.account.id,
-        ctx.actor,
-        Event {
-            action,
-            resource_type: "User",
-            resource_id: Some(id),
-            code,
-            detail: audit::diff(Some(&snapshot(current)), Some(&snapshot(&rec))),
-        },
-        ctx.now,
-    )?;
-    record_warnings(conn, ctx, id, warnings)?;
+    if placed_by_rules {
+        group_rules::apply(conn, ctx, &mut rec)?;
+        let mut log = Batch::new();
+        log_replaced(&mut log, ctx, current, &rec, (action, code), warnings);
+        log.execute(conn)?;
+    }
     Ok(rec)
+}
+
+/// Adds the log rows of the replacement of `current` by `rec` to `batch` (see [`log_write`]);
+/// `what` is the event's action and code.
+fn log_replaced(
+    batch: &mut Batch<'_>,
+    ctx: &WriteContext<'_>,
+    current: &UserRecord,
+    rec: &UserRecord,
+    (action, code): (&str, &str),
+    warnings: &[rules::Warning],
+) {
+    let event = Event {
+        action,
+        resource_type: "User",
+        resource_id: Some(&rec.row.id),
+        code,
+        detail: audit::diff(Some(&snapshot(current)), Some(&snapshot(rec))),
+    };
+    log_write(batch, ctx, &rec.row.id, event, warnings);
 }
 
 /// Deletes a user. The provisioning log keeps that it happened; the personal data in its earlier

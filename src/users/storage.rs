@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::aggregate::{UserChildren, user_children};
+use crate::db::batch::Batch;
 use crate::db::cacheable;
+use crate::db::{fetch_optional_inner, on_inner};
 use crate::db::listing::{Found, Listing, Reader};
 use crate::db::models::{
     AddressRow, EmailRow, EmailShadowRow, PhoneNumberRow, RoleRow, ShadowRow, StoreRow, UserRow,
@@ -16,7 +18,6 @@ use crate::db::schema::{
     user_stores, users,
 };
 use crate::db::{DbConn, FetchOptional};
-use crate::db::{fetch_optional_inner, on_inner};
 use crate::error::ServiceError;
 use crate::scim::list::ListRequest;
 use crate::scim::schema::Registry;
@@ -89,15 +90,15 @@ pub fn load_groups(
     Ok(out)
 }
 
-/// Inserts the rows of a multi-valued attribute: one row with a single-row `INSERT`, whose
-/// statement diesel caches (the typical user has one e-mail, one store), more with one multi-row
-/// insert (never cached: its shape depends on the count).
-macro_rules! insert_rows {
-    ($conn:expr, $table:expr, $rows:expr) => {
+/// Adds the insert of the rows of a multi-valued attribute to a batch: one row with a single-row
+/// `INSERT`, whose statement is cached (the typical user has one e-mail, one store), more with one
+/// multi-row insert (never cached: its shape depends on the count).
+macro_rules! push_rows {
+    ($batch:expr, $table:expr, $rows:expr) => {
         match $rows {
-            [] => 0,
-            [one] => diesel::insert_into($table).values(one).execute($conn)?,
-            rows => diesel::insert_into($table).values(rows).execute($conn)?,
+            [] => {}
+            [one] => $batch.push(diesel::insert_into($table).values(one)),
+            rows => $batch.push(diesel::insert_into($table).values(rows)),
         }
     };
 }
@@ -136,37 +137,33 @@ impl Changed {
     }
 }
 
-fn insert_children(conn: &mut DbConn, rec: &UserRecord, changed: Changed) -> QueryResult<()> {
-    on_inner!(conn, |c| {
-        if changed.emails {
-            insert_rows!(c, user_emails::table, rec.emails.as_slice());
+/// Adds the inserts of `rec`'s child rows in the tables `changed` names to `batch`.
+fn push_children<'a>(batch: &mut Batch<'a>, rec: &'a UserRecord, changed: Changed) {
+    if changed.emails {
+        push_rows!(batch, user_emails::table, rec.emails.as_slice());
+    }
+    if changed.phone_numbers {
+        push_rows!(
+            batch,
+            user_phone_numbers::table,
+            rec.phone_numbers.as_slice()
+        );
+    }
+    if changed.addresses {
+        push_rows!(batch, user_addresses::table, rec.addresses.as_slice());
+    }
+    if changed.roles {
+        push_rows!(batch, user_roles::table, rec.roles.as_slice());
+    }
+    match rec.stores.as_slice() {
+        _ if !changed.stores => {}
+        [] => {}
+        [(link, _)] => batch.push(diesel::insert_into(user_stores::table).values(link)),
+        stores => {
+            let links: Vec<&UserStoreRow> = stores.iter().map(|(link, _)| link).collect();
+            batch.push(diesel::insert_into(user_stores::table).values(links));
         }
-        if changed.phone_numbers {
-            insert_rows!(c, user_phone_numbers::table, rec.phone_numbers.as_slice());
-        }
-        if changed.addresses {
-            insert_rows!(c, user_addresses::table, rec.addresses.as_slice());
-        }
-        if changed.roles {
-            insert_rows!(c, user_roles::table, rec.roles.as_slice());
-        }
-        match rec.stores.as_slice() {
-            _ if !changed.stores => {}
-            [] => {}
-            [(link, _)] => {
-                diesel::insert_into(user_stores::table)
-                    .values(link)
-                    .execute(c)?;
-            }
-            stores => {
-                let links: Vec<&UserStoreRow> = stores.iter().map(|(link, _)| link).collect();
-                diesel::insert_into(user_stores::table)
-                    .values(links)
-                    .execute(c)?;
-            }
-        }
-        QueryResult::Ok(())
-    })
+    }
 }
 
 fn delete_children(conn: &mut DbConn, user_id: &str, changed: Changed) -> QueryResult<()> {
@@ -230,35 +227,51 @@ pub fn exists(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<bool
     Ok(found.is_some())
 }
 
-/// Inserts a new user with its child rows.
+/// Adds the insert of a new user and its child rows to `batch`, the `users` row first (the child
+/// rows reference it).
+pub fn insert_in<'a>(batch: &mut Batch<'a>, rec: &'a UserRecord) {
+    batch.push(diesel::insert_into(users::table).values(&rec.row));
+    push_children(batch, rec, Changed::ALL);
+}
+
+/// Inserts a new user with its child rows: one statement on PostgreSQL ([`insert_in`]).
 pub fn insert(conn: &mut DbConn, rec: &UserRecord) -> QueryResult<()> {
-    on_inner!(conn, |c| diesel::insert_into(users::table)
-        .values(&rec.row)
-        .execute(c))?;
-    insert_children(conn, rec, Changed::ALL)
+    let mut batch = Batch::new();
+    insert_in(&mut batch, rec);
+    batch.execute(conn)?;
+    Ok(())
 }
 
 /// Replaces a user's row and the child rows that differ from `current` (the user as read under
 /// the write's lock), provided the stored row is still at `current`'s version (compare-and-set: a
 /// concurrent writer that got there first makes this return `false`, and the caller retries on
-/// fresh state). A child table whose rows are unchanged is not written at all.
-pub fn replace(conn: &mut DbConn, rec: &UserRecord, current: &UserRecord) -> QueryResult<bool> {
+/// fresh state, rolling back what it wrote). `log` (the caller's log rows, or nothing) goes out
+/// with the update, in one statement on PostgreSQL; the update is the batch's last part, whose
+/// row count is the compare-and-set's result. A child table whose rows are unchanged is not
+/// written at all.
+pub fn replace<'a>(
+    conn: &mut DbConn,
+    rec: &'a UserRecord,
+    current: &UserRecord,
+    mut log: Batch<'a>,
+) -> QueryResult<bool> {
     // Cached by its text: diesel caches no update by itself, and the row is always written whole.
-    let updated = on_inner!(conn, |c| cacheable::update(
+    log.push(cacheable::update(
         users::table,
         users::account_id
             .eq(&rec.row.account_id)
             .and(users::id.eq(&rec.row.id))
             .and(users::version.eq(current.row.version)),
         &rec.row,
-    )
-    .execute(c))?;
-    if updated != 1 {
+    ));
+    if log.execute(conn)? != 1 {
         return Ok(false);
     }
     let changed = Changed::between(current, rec);
     delete_children(conn, &rec.row.id, changed)?;
-    insert_children(conn, rec, changed)?;
+    let mut inserts = Batch::new();
+    push_children(&mut inserts, rec, changed);
+    inserts.execute(conn)?;
     Ok(true)
 }
 

@@ -59,3 +59,4 @@ mod stores;
 mod tenancy;
 mod text_messages;
 mod users_crud;
+mod write_batch;

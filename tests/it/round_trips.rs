@@ -230,7 +230,7 @@ async fn requests_stay_within_their_round_trip_budgets() {
             name: "POST /Users (Entra: e-mail, phone, store)",
             calls: [1, 2, 3]
                 .map(|n| Call::with(Method::POST, "/scim/v2/Users".into(), entra_user(n), 201)),
-            budget: budget(9, 0),
+            budget: budget(5, 0),
         },
         Row {
             name: "PATCH /Users/{id} replacing title",
@@ -244,7 +244,7 @@ async fn requests_stay_within_their_round_trip_budgets() {
                     200,
                 )
             }),
-            budget: budget(6, 0),
+            budget: budget(5, 0),
         },
         Row {
             name: "PATCH /Groups/{id} adding one member",
