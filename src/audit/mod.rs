@@ -43,7 +43,18 @@ pub fn record(
     event: Event<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    let row = AuditEventRow {
+    storage::insert(conn, &event_row(account_id, actor, event, now))
+}
+
+/// The row that records `event` for `account_id` (what [`record`] inserts), for a write that logs
+/// in a statement of its own making ([`storage::append_insert_per_row`]).
+pub fn event_row(
+    account_id: &str,
+    actor: &Actor,
+    event: Event<'_>,
+    now: NaiveDateTime,
+) -> AuditEventRow {
+    AuditEventRow {
         id: new_id(),
         account_id: account_id.to_owned(),
         occurred_at: now,
@@ -54,8 +65,7 @@ pub fn record(
         resource_id: event.resource_id.map(str::to_owned),
         code: event.code.to_owned(),
         detail: event.detail.map(|d| strip_secrets(d).to_string()),
-    };
-    storage::insert(conn, &row)
+    }
 }
 
 /// Records `event` for the account, actor and time of the write `ctx` describes.
