@@ -59,8 +59,10 @@ pub fn record_in(
     storage::insert_in(batch, event_row(account_id, actor, event, now));
 }
 
-/// The row that records `event`, its detail stripped of secrets.
-fn event_row(
+/// The row that records `event` for `account_id` (what [`record`] inserts), its detail stripped
+/// of secrets, for a write that logs in a statement of its own making
+/// ([`storage::append_insert_per_row`]).
+pub fn event_row(
     account_id: &str,
     actor: &Actor,
     event: Event<'_>,

@@ -277,7 +277,9 @@ pub struct JobScheduleRow {
 }
 
 /// A group row: its single-valued attributes and version (members live in `group_members`).
-#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(
+    Debug, Clone, Default, Queryable, QueryableByName, Selectable, Insertable, AsChangeset,
+)]
 #[diesel(table_name = groups, treat_none_as_null = true)]
 #[expect(
     missing_docs,

@@ -566,13 +566,10 @@ fn finish_membership_change(
         });
     }
     storage::bump(conn, &ctx.account.id, &group.id, ctx.now)?;
-    record(
+    audit::record_write(
         conn,
         ctx,
-        "update",
-        &group.id,
-        "group.members_changed",
-        Some(members_detail(added_ids, added, removed_ids, removed)),
+        members_changed(&group.id, (added_ids, added), (removed_ids, removed)),
     )?;
     let group = GroupRow {
         version: group.version + 1,
@@ -584,6 +581,51 @@ fn finish_membership_change(
         added,
         removed,
     })
+}
+
+/// The provisioning-log event of a membership change of group `group_id`.
+fn members_changed<'a>(
+    group_id: &'a str,
+    (added_ids, added): (&[String], usize),
+    (removed_ids, removed): (&[String], usize),
+) -> Event<'a> {
+    Event {
+        action: "update",
+        resource_type: "Group",
+        resource_id: Some(group_id),
+        code: "group.members_changed",
+        detail: Some(members_detail(added_ids, added, removed_ids, removed)),
+    }
+}
+
+/// Makes one membership change that is the whole of a write (a PATCH adding or removing one member,
+/// without `If-Match`), on PostgreSQL in one statement ([`storage::change_one_member`]), logged as
+/// the general path logs it. Returns the group's row as written, or `None` when nothing changed,
+/// for whatever reason: the caller then runs the general path, which answers (404, 400 naming the
+/// id, or a no-op).
+pub fn change_one_member_alone(
+    conn: &mut DbConn,
+    ctx: &WriteContext<'_>,
+    group_id: &str,
+    kind: storage::OneMember,
+    user_id: &str,
+) -> Result<Option<GroupRow>, ServiceError> {
+    let ids = [user_id.to_owned()];
+    let (added, removed): (&[String], &[String]) = match kind {
+        storage::OneMember::Add => (&ids, &[]),
+        storage::OneMember::Remove => (&[], &ids),
+    };
+    let event = members_changed(group_id, (added, added.len()), (removed, removed.len()));
+    let log = audit::event_row(&ctx.account.id, ctx.actor, event, ctx.now);
+    let change = storage::MemberChange {
+        kind,
+        account_id: &ctx.account.id,
+        group_id,
+        user_id,
+        now: ctx.now,
+        log: &log,
+    };
+    Ok(storage::change_one_member(conn, &change)?)
 }
 
 /// The account's group named `name` (compared by [`fold_identity`]), created with `group_type` when

@@ -9,7 +9,7 @@
 use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
 use serde_json::{Map, Value, json};
 
-use super::storage;
+use super::storage::{self, OneMember};
 use super::{AttributeChanges, parse_members};
 use crate::context::WriteContext;
 use crate::db::models::GroupRow;
@@ -48,7 +48,49 @@ fn ids_in_filter(filter: &ValFilter, out: &mut Vec<String>) -> bool {
     }
 }
 
-/// Applies a PatchOp body to group `id`, under one lock of its row. Returns the group's row as
+/// A PATCH that is one membership change and nothing else: one operation adding or removing one
+/// member, which [`super::change_one_member_alone`] may make on its own.
+struct OneMemberPatch {
+    change: OneMember,
+    user_id: String,
+    /// The dialect rewrite the operation's shape is, for the answer.
+    rewrite: Option<Rewrite>,
+}
+
+/// The one membership change `operations` make, if that is all they do: `Add` of `members` with
+/// one value, `Remove` of `members` with one value (Entra), or of `members[value eq "…"]` (Okta).
+/// Anything else, a malformed value included, is the general path's (which explains).
+fn one_member_patch(operations: &[Operation], max: usize) -> Option<OneMemberPatch> {
+    let [op] = operations else { return None };
+    if !targets_members(op) {
+        return None;
+    }
+    let (change, ids, rewrite) = match (op.kind, &op.path, &op.value) {
+        (OpKind::Add, PatchPath::Attr(_), Some(value)) => {
+            (OneMember::Add, parse_members(value, max).ok()?, None)
+        }
+        (OpKind::Remove, PatchPath::Attr(_), Some(value)) if !value.is_null() => (
+            OneMember::Remove,
+            parse_members(value, max).ok()?,
+            Some(Rewrite::RemoveWithValue),
+        ),
+        (OpKind::Remove, PatchPath::Value(vp), _) if vp.sub_attr.is_none() => {
+            let mut ids = Vec::new();
+            ids_in_filter(&vp.filter, &mut ids).then_some(())?;
+            (OneMember::Remove, ids, None)
+        }
+        _ => return None,
+    };
+    let [user_id] = <[String; 1]>::try_from(ids).ok()?;
+    Some(OneMemberPatch {
+        change,
+        user_id,
+        rewrite,
+    })
+}
+
+/// Applies a PatchOp body to group `id`, under one lock of its row (one membership change alone,
+/// without `If-Match`, is first tried in one statement, see [`one_member_patch`]). Returns the group's row as
 /// written (its version moved on if anything changed: the answer's `ETag` needs no re-read) and
 /// the dialect rewrites applied.
 pub fn patch(
@@ -64,6 +106,15 @@ pub fn patch(
         .expect("the Group resource type is served");
     let mut rewrites = Vec::new();
     let operations = patch::normalize(ctx.registry, resource_type, body, &mut rewrites)?;
+    // The common shape first, in one statement; when it changed nothing, the general path below
+    // finds out why and answers as it always has.
+    if *precondition == Precondition::None
+        && let Some(one) = one_member_patch(&operations, ctx.registry.limits().members)
+        && let Some(row) = super::change_one_member_alone(conn, ctx, id, one.change, &one.user_id)?
+    {
+        rewrites.extend(one.rewrite);
+        return Ok((row, rewrites));
+    }
     let row = db::write_transaction(conn, |conn| {
         let mut row =
             storage::lock(conn, &ctx.account.id, id)?.ok_or(ServiceError::NotFound("group"))?;

@@ -9,12 +9,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConn;
+use crate::audit;
 use crate::db::cacheable;
 use crate::db::listing::{Found, Listing};
-use crate::db::models::{GroupMemberRow, GroupRow, ShadowRow};
+use crate::db::models::{AuditEventRow, GroupMemberRow, GroupRow, ShadowRow};
 use crate::db::on_inner;
 use crate::db::schema::{group_members, groups, users};
+use crate::db::sql::{BindValue, SqlBuilder};
+use crate::db::{self, Backend, DbConn};
 use crate::error::ServiceError;
 use crate::scim::list::ListRequest;
 use crate::scim::schema::Registry;
@@ -149,12 +151,16 @@ pub fn delete(conn: &mut DbConn, account_id: &str, id: &str) -> QueryResult<usiz
 /// PostgreSQL, which cannot take NUL in a text parameter (SQLite would, and answer "not found": the
 /// two backends answer alike this way).
 fn plausible_ids(ids: &[String]) -> Cow<'_, [String]> {
-    let implausible = |id: &String| id.chars().any(char::is_control);
-    if ids.iter().any(implausible) {
+    if ids.iter().any(|id| implausible(id)) {
         Cow::Owned(ids.iter().filter(|id| !implausible(id)).cloned().collect())
     } else {
         Cow::Borrowed(ids)
     }
+}
+
+/// Whether `id` holds a control character, and so is no id of ours (see [`plausible_ids`]).
+fn implausible(id: &str) -> bool {
+    id.chars().any(char::is_control)
 }
 
 /// Which of `ids` are users of `account_id`, in batched queries.
@@ -225,7 +231,7 @@ pub fn insert_member_if_user(
     group_id: &str,
     user_id: &str,
 ) -> QueryResult<usize> {
-    if user_id.chars().any(char::is_control) {
+    if implausible(user_id) {
         return Ok(0);
     }
     let user = users::table
@@ -247,6 +253,127 @@ pub fn insert_member_if_user(
         ))
         .on_conflict_do_nothing()
         .execute(c))
+}
+
+/// One membership change, made alone by [`change_one_member`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OneMember {
+    /// The user becomes a (plain) member.
+    Add,
+    /// The user stops being a member.
+    Remove,
+}
+
+/// Every column of `groups`, named as [`GroupRow`] reads them.
+const ROW_COLUMNS: &str = "id, account_id, display_name, display_name_ci, external_id, \
+                           group_type, version, created_at, updated_at, origin";
+
+/// One membership change for [`change_one_member`] to make, with the log row it writes.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberChange<'a> {
+    /// Add or remove.
+    pub kind: OneMember,
+    /// The account of the group and the user.
+    pub account_id: &'a str,
+    /// The group.
+    pub group_id: &'a str,
+    /// The user.
+    pub user_id: &'a str,
+    /// The group's new update time.
+    pub now: NaiveDateTime,
+    /// The provisioning-log row written when the membership changed.
+    pub log: &'a AuditEventRow,
+}
+
+/// Makes `change` to a user's membership of a group of the account, moves the group's version on
+/// and logs the change, all or nothing: on PostgreSQL in one statement (no transaction around it:
+/// one round trip). Returns the group's row as written, or `None` when nothing changed, for
+/// whatever reason (no such group, no such user in the account, a member already or no member, an
+/// id holding a control character): the caller finds out which on its own. SQLite has no
+/// data-modifying `WITH`: there the same steps run one by one in a write transaction (no network,
+/// so they cost little), with the same outcome.
+pub fn change_one_member(
+    conn: &mut DbConn,
+    change: &MemberChange<'_>,
+) -> QueryResult<Option<GroupRow>> {
+    let &MemberChange {
+        kind,
+        account_id,
+        group_id,
+        user_id,
+        now,
+        log,
+    } = change;
+    if implausible(group_id) || implausible(user_id) {
+        return Ok(None);
+    }
+    if conn.backend() == Backend::Postgres {
+        let sql = one_member_statement(change);
+        return Ok(sql.cached().load::<GroupRow>(conn)?.into_iter().next());
+    }
+    db::write_transaction(conn, |conn| {
+        let Some(group) = row(conn, account_id, group_id)? else {
+            return Ok(None);
+        };
+        let changed = match kind {
+            OneMember::Add => insert_member_if_user(conn, account_id, group_id, user_id)?,
+            OneMember::Remove => delete_members(conn, group_id, &[user_id.to_owned()])?,
+        };
+        if changed == 0 {
+            return Ok(None);
+        }
+        bump(conn, account_id, group_id, now)?;
+        audit::storage::insert(conn, log)?;
+        Ok(Some(GroupRow {
+            version: group.version + 1,
+            updated_at: now,
+            ..group
+        }))
+    })
+}
+
+/// PostgreSQL's one statement for [`change_one_member`]: the membership change `m`, the version
+/// bump `b` of the group it changed (none if `m` changed nothing), the log row `l` for each row
+/// `b` wrote, and `b`'s row as the answer. One statement is atomic without `BEGIN`/`COMMIT`.
+fn one_member_statement(change: &MemberChange<'_>) -> SqlBuilder {
+    let text = |value: &str| BindValue::Text(value.to_owned());
+    let mut sql = SqlBuilder::new(Backend::Postgres);
+    sql.push("WITH m AS (");
+    match change.kind {
+        // Joined on the account, so a group or user of another account is never touched. The
+        // rows are locked as the foreign keys would lock them, but before the insert: a group or
+        // user deleted meanwhile is no row here (the general path then answers), not an error.
+        OneMember::Add => sql
+            .push(
+                "INSERT INTO group_members (group_id, user_id, account_id, rule_id) \
+                 SELECT g.id, u.id, u.account_id, NULL FROM groups g \
+                 JOIN users u ON u.account_id = g.account_id WHERE g.account_id = ",
+            )
+            .bind(text(change.account_id))
+            .push(" AND g.id = ")
+            .bind(text(change.group_id))
+            .push(" AND u.id = ")
+            .bind(text(change.user_id))
+            .push(" FOR KEY SHARE OF g, u ON CONFLICT DO NOTHING RETURNING group_id"),
+        OneMember::Remove => sql
+            .push("DELETE FROM group_members WHERE account_id = ")
+            .bind(text(change.account_id))
+            .push(" AND group_id = ")
+            .bind(text(change.group_id))
+            .push(" AND user_id = ")
+            .bind(text(change.user_id))
+            .push(" RETURNING group_id"),
+    };
+    sql.push("), b AS (UPDATE groups SET version = version + 1, updated_at = ")
+        .bind(BindValue::Timestamp(change.now))
+        .push(" WHERE account_id = ")
+        .bind(text(change.account_id))
+        .push(" AND id IN (SELECT group_id FROM m) RETURNING ")
+        .push(ROW_COLUMNS)
+        .push("), l AS (");
+    audit::storage::append_insert_per_row(&mut sql, change.log, "b");
+    sql.push(") SELECT ").push(ROW_COLUMNS).push(" FROM b");
+    sql
 }
 
 /// Deletes the memberships of these users in a group, in batches; returns how many existed.

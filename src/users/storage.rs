@@ -7,7 +7,6 @@ use diesel::prelude::*;
 use crate::db::aggregate::{UserChildren, user_children};
 use crate::db::batch::Batch;
 use crate::db::cacheable;
-use crate::db::{fetch_optional_inner, on_inner};
 use crate::db::listing::{Found, Listing, Reader};
 use crate::db::models::{
     AddressRow, EmailRow, EmailShadowRow, PhoneNumberRow, RoleRow, ShadowRow, StoreRow, UserRow,
@@ -18,6 +17,7 @@ use crate::db::schema::{
     user_stores, users,
 };
 use crate::db::{DbConn, FetchOptional};
+use crate::db::{fetch_optional_inner, on_inner};
 use crate::error::ServiceError;
 use crate::scim::list::ListRequest;
 use crate::scim::schema::Registry;

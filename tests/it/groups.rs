@@ -39,7 +39,8 @@ fn group(name: &str, members: &[&str]) -> Value {
     })
 }
 
-fn member_ids(body: &Value) -> Vec<String> {
+/// The member ids of a group representation, sorted.
+pub fn member_ids(body: &Value) -> Vec<String> {
     let mut ids: Vec<String> = body["members"]
         .as_array()
         .unwrap()

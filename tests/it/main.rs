@@ -26,6 +26,7 @@ mod cursors;
 mod discovery;
 mod etags;
 mod filter_property;
+mod group_one_member;
 mod group_patch;
 mod group_rules;
 mod groups;

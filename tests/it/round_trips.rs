@@ -249,12 +249,12 @@ async fn requests_stay_within_their_round_trip_budgets() {
         Row {
             name: "PATCH /Groups/{id} adding one member",
             calls: [0, 1, 2].map(|i| member_op("Add", &members[i])),
-            budget: budget(7, 0),
+            budget: budget(2, 0),
         },
         Row {
             name: "PATCH /Groups/{id} removing one member",
             calls: [0, 1, 2].map(|i| member_op("Remove", &members[i])),
-            budget: budget(7, 0),
+            budget: budget(2, 0),
         },
     ];
 
