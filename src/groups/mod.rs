@@ -515,11 +515,10 @@ pub fn list(
     request: &ListRequest,
     include_members: bool,
 ) -> Result<Listed<GroupRecord>, ServiceError> {
-    let found = storage::find_page(conn, registry, account_id, request)?;
-    let records = storage::load(conn, account_id, &found.items, include_members)?;
+    let found = storage::find_page(conn, registry, account_id, request, include_members)?;
     Ok(Listed {
         total: found.total as u64,
-        records,
+        records: found.items,
         rewrites: found.rewrites,
         next: found.next,
         previous: found.previous,

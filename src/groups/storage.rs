@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use crate::audit;
 use crate::db::cacheable;
-use crate::db::listing::{Found, Listing};
+use crate::db::listing::{Found, Listing, Reader};
 use crate::db::models::{AuditEventRow, GroupMemberRow, GroupRow, ShadowRow};
 use crate::db::on_inner;
 use crate::db::schema::{group_members, groups, users};
@@ -482,11 +482,16 @@ pub fn load(
     ids: &[String],
     include_members: bool,
 ) -> QueryResult<Vec<GroupRecord>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+    let rows = rows_by_ids(conn, account_id, ids)?;
+    with_members(conn, rows, include_members)
+}
+
+/// The rows of the groups with these ids in `account_id`, in the order of `ids` (missing ones
+/// skipped), in one statement.
+fn rows_by_ids(conn: &mut DbConn, account_id: &str, ids: &[String]) -> QueryResult<Vec<GroupRow>> {
     // One group by `=` on the backend's own connection: a statement prepared once and cached.
     let rows: Vec<GroupRow> = match ids {
+        [] => return Ok(Vec::new()),
         [id] => crate::db::fetch_optional_inner!(
             conn,
             groups::table
@@ -502,38 +507,69 @@ pub fn load(
             .select(GroupRow::as_select())
             .load(conn)?,
     };
+    let mut by_id: HashMap<String, GroupRow> =
+        rows.into_iter().map(|row| (row.id.clone(), row)).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// Groups from their rows, in the same order: with their members (one statement for all) when
+/// `include_members`, so that `excludedAttributes=members` reads no member row.
+fn with_members(
+    conn: &mut DbConn,
+    rows: Vec<GroupRow>,
+    include_members: bool,
+) -> QueryResult<Vec<GroupRecord>> {
     let mut members = if include_members && !rows.is_empty() {
         let found: Vec<&String> = rows.iter().map(|r| &r.id).collect();
         Some(load_members(conn, &found)?)
     } else {
         None
     };
-    let mut by_id: HashMap<String, GroupRecord> = rows
+    Ok(rows
         .into_iter()
         .map(|row| {
             let m = members
                 .as_mut()
                 .map(|all| all.remove(&row.id).unwrap_or_default());
-            (row.id.clone(), GroupRecord { row, members: m })
+            GroupRecord { row, members: m }
         })
-        .collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        .collect())
 }
 
-/// The ids of one page of an account's groups, through the generic listing over the Groups
-/// attribute table (see [`Listing::find_page`]).
+/// The select list of a whole `groups` row, for [`Listing::find_records`].
+fn group_columns(_: Backend) -> String {
+    "groups.*".to_owned()
+}
+
+/// How the listing reads group rows: in the page's statement, else by id.
+const READER: Reader<GroupRow> = Reader {
+    select: group_columns,
+    by_ids: rows_by_ids,
+};
+
+/// One page of an account's groups, through the generic listing over the Groups attribute table
+/// (see [`Listing::find_records`]: a lookup's rows come with its page, in one statement), with
+/// their members when `include_members`.
 pub fn find_page(
     conn: &mut DbConn,
     registry: &Registry,
     account_id: &str,
     request: &ListRequest,
-) -> Result<Found, ServiceError> {
-    Listing {
+    include_members: bool,
+) -> Result<Found<GroupRecord>, ServiceError> {
+    let found = Listing {
         registry,
         resource_type: "Group",
         table: &GROUP_ATTRIBUTES,
     }
-    .find_page(conn, account_id, request)
+    .find_records(conn, account_id, request, &READER)?;
+    Ok(Found {
+        items: with_members(conn, found.items, include_members)?,
+        total: found.total,
+        rewrites: found.rewrites,
+        next: found.next,
+        previous: found.previous,
+    })
 }
 
 /// Up to `limit` groups of every account, in id order after `after`: their displayName and its

@@ -60,7 +60,7 @@ const fn budget(round_trips: u64, parses: u64) -> Counts {
 }
 
 /// Percent-encodes a filter for a query string.
-fn filter(expr: &str) -> String {
+fn encoded(expr: &str) -> String {
     let mut out = String::new();
     for b in expr.bytes() {
         match b {
@@ -70,7 +70,12 @@ fn filter(expr: &str) -> String {
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
-    format!("/scim/v2/Users?filter={out}")
+    out
+}
+
+/// The Users list filtered by `expr`.
+fn filter(expr: &str) -> String {
+    format!("/scim/v2/Users?filter={}", encoded(expr))
 }
 
 /// The body Entra ID posts to create a user (CLIENTS.md E3), with a phone number and a store.
@@ -222,6 +227,16 @@ async fn requests_stay_within_their_round_trip_budgets() {
             calls: [(); 3].map(|()| {
                 Call::get(filter(
                     r#"emails[type eq "work"].value eq "Test_User_0@testuser.com""#,
+                ))
+            }),
+            budget: budget(2, 0),
+        },
+        Row {
+            name: "GET /Groups?excludedAttributes=members&filter=displayName eq",
+            calls: [(); 3].map(|()| {
+                Call::get(format!(
+                    "/scim/v2/Groups?excludedAttributes=members&filter={}",
+                    encoded(r#"displayName eq "Retail""#)
                 ))
             }),
             budget: budget(2, 0),
