@@ -21,7 +21,6 @@ use crate::db::{fetch_optional_inner, on_inner};
 use crate::error::ServiceError;
 use crate::scim::list::ListRequest;
 use crate::scim::schema::Registry;
-use crate::text::fold_identity;
 use scim_v2::filter::Filter;
 
 use crate::db::attributes::USER_ATTRIBUTES;
@@ -534,17 +533,6 @@ pub fn id_by_external_id(
         .filter(users::external_id.eq(external_id))
         .select(users::id)
         .fetch_optional(conn)
-}
-
-/// Whether a user of `account_id` has a userName that folds ([`fold_identity`]) like `user_name`.
-pub fn user_name_taken(conn: &mut DbConn, account_id: &str, user_name: &str) -> QueryResult<bool> {
-    Ok(users::table
-        .filter(users::account_id.eq(account_id))
-        .filter(users::user_name_ci.eq(fold_identity(user_name)))
-        .select(users::id)
-        .first::<String>(conn)
-        .optional()?
-        .is_some())
 }
 
 /// The columns of a [`ShadowRow`].
