@@ -131,6 +131,7 @@ pub fn http_settings(config: &Config, public_url: String) -> HttpSettings {
             .bulk_max_payload_bytes
             .min(config.http.max_body_bytes),
         cursor_timeout: std::time::Duration::from_secs(config.http.cursor_timeout_secs),
+        bulk_slot_wait: HttpSettings::default().bulk_slot_wait,
         // Validated with the configuration (`Config::validate`), so never the fallback.
         cors_origins: config.cors_origins().unwrap_or_default(),
     }

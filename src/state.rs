@@ -27,6 +27,9 @@ pub struct HttpSettings {
     pub bulk_max_payload_bytes: usize,
     /// How long a paging cursor stays valid.
     pub cursor_timeout: std::time::Duration,
+    /// How long a Bulk request waits for one of the [`bulk_slots`] before it is refused with a
+    /// 429 (30 seconds; tests shorten it).
+    pub bulk_slot_wait: std::time::Duration,
     /// The origins (`https://app.example.com`) whose browsers may call the app API and the
     /// invitation accept route (CORS, `http::cors`); no other route answers cross-origin.
     pub cors_origins: Vec<String>,
@@ -42,6 +45,7 @@ impl Default for HttpSettings {
             bulk_max_operations: 1000,
             bulk_max_payload_bytes: 1024 * 1024,
             cursor_timeout: std::time::Duration::from_secs(600),
+            bulk_slot_wait: std::time::Duration::from_secs(30),
             cors_origins: vec!["https://app.mobietrain.com".to_owned()],
         }
     }

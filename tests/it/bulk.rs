@@ -411,3 +411,45 @@ async fn a_bulk_request_waits_for_a_free_slot_and_then_runs() {
     assert_eq!(r.body["Operations"][0]["status"], "201", "{}", r.body);
     assert_eq!(app.count("users"), 2);
 }
+
+/// With every Bulk slot taken, a Bulk request waits `bulk_slot_wait` and is then refused with a
+/// 429 telling when to retry and why, having written nothing; once a slot is free the same request
+/// is served. (The slots are taken here through the app's own semaphore, as running Bulk requests
+/// would hold them.)
+#[actix_web::test]
+async fn a_bulk_request_that_finds_no_free_slot_is_refused_with_retry_after() {
+    let wait = std::time::Duration::from_millis(300);
+    let settings = HttpSettings {
+        bulk_slot_wait: wait,
+        ..Default::default()
+    };
+    let app = TestApp::with(settings, 4);
+    let acct = app.account("acme");
+    let slots = mobietrain_scim::state::bulk_slots(4);
+    let body = bulk(json!([create_user("a", "a@example.com")]));
+
+    let taken = app
+        .state
+        .bulk_slots
+        .clone()
+        .acquire_many_owned(u32::try_from(slots).unwrap())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = app.post("/scim/v2/Bulk", &acct.scim, &body).await;
+    let detail = r.assert_scim_error(429, None).to_owned();
+    assert!(started.elapsed() >= wait, "refused only after waiting");
+    assert_eq!(r.header("retry-after").as_deref(), Some("5"));
+    assert!(
+        detail.contains(&format!("runs {slots} Bulk request(s) at once")),
+        "{detail}"
+    );
+    assert_eq!(app.count("users"), 0);
+    assert_eq!(app.count_audit_changes(), 0);
+
+    drop(taken);
+    let r = app.post("/scim/v2/Bulk", &acct.scim, &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["Operations"][0]["status"], "201", "{}", r.body);
+    assert_eq!(app.count("users"), 1);
+}

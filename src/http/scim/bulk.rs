@@ -9,7 +9,8 @@
 //! the order the operations were sent.
 //!
 //! At most [`crate::state::bulk_slots`] Bulk requests run at once; the others wait for a slot
-//! (holding no database connection) up to [`SLOT_WAIT`], then get a 429 with `Retry-After`.
+//! (holding no database connection) up to `HttpSettings::bulk_slot_wait`, then get a 429 with
+//! `Retry-After`.
 
 use std::collections::HashMap;
 
@@ -39,21 +40,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// How long a Bulk request waits for a slot before it is refused.
-pub const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// Seconds a refused Bulk request is told to wait.
 const RETRY_AFTER_SECS: i64 = 5;
 
 async fn bulk(state: web::Data<AppState>, input: ScimInput) -> Result<HttpResponse, ScimError> {
     let slots = state.bulk_slots.clone();
-    let Ok(Ok(_slot)) = actix_web::rt::time::timeout(SLOT_WAIT, slots.acquire_owned()).await else {
+    let wait = state.settings.bulk_slot_wait;
+    let Ok(Ok(_slot)) = actix_web::rt::time::timeout(wait, slots.acquire_owned()).await else {
         let running = crate::state::bulk_slots(state.pool.max_size());
         return Err(ScimError::from(ServiceError::TooSoon {
             detail: format!(
                 "this server runs {running} Bulk request(s) at once and they stayed busy for \
-                 {} seconds; retry in a few seconds, or send fewer operations per request",
-                SLOT_WAIT.as_secs()
+                 {wait:?}; retry in a few seconds, or send fewer operations per request"
             ),
             retry_after_secs: RETRY_AFTER_SECS,
         }));
