@@ -85,6 +85,52 @@ pub struct Found<T = String> {
     pub previous: Option<Position>,
 }
 
+impl<T> Found<T> {
+    /// The same page with other items in their place (the resources of its ids, say).
+    pub fn with_items<U>(self, items: Vec<U>) -> Found<U> {
+        Found {
+            total: self.total,
+            items,
+            rewrites: self.rewrites,
+            next: self.next,
+            previous: self.previous,
+        }
+    }
+}
+
+/// A statement of an index page run: cached when its text carries a literal `LIMIT` (a lookup,
+/// [`cached_limit`]), parsed anew otherwise.
+fn run_page<R>(conn: &mut DbConn, query: &SqlBuilder, cached: bool) -> QueryResult<Vec<R>>
+where
+    R: QueryableByName<MultiBackend> + 'static,
+{
+    if cached {
+        query.cached().load(conn)
+    } else {
+        query.query().load(conn)
+    }
+}
+
+/// How many resources an index page's filter matches: the page's own length when a first page
+/// came back with fewer rows than its statement could return (it holds every match: no count
+/// needed, a lookup's case), else the `COUNT` query, cached like the page's statement.
+fn page_total(
+    conn: &mut DbConn,
+    count: &SqlBuilder,
+    cached: bool,
+    page: Page,
+    (returned, could_return): (usize, u64),
+) -> QueryResult<i64> {
+    if page.count > 0 && page.offset() == 0 && (returned as u64) < could_return {
+        return Ok(returned as i64);
+    }
+    Ok(if cached {
+        count.cached().get_result::<CountRow>(conn)?.n
+    } else {
+        count.query().get_result::<CountRow>(conn)?.n
+    })
+}
+
 /// How a listing reads the resources of a page, for [`Listing::find_records`].
 #[derive(Debug, Clone, Copy)]
 pub struct Reader<R> {
@@ -424,13 +470,8 @@ impl Listing<'_> {
             return self.find_index_records(conn, account_id, request, limit, reader);
         }
         let found = self.find_page(conn, account_id, request)?;
-        Ok(Found {
-            items: (reader.by_ids)(conn, account_id, &found.items)?,
-            total: found.total,
-            rewrites: found.rewrites,
-            next: found.next,
-            previous: found.previous,
-        })
+        let items = (reader.by_ids)(conn, account_id, &found.items)?;
+        Ok(found.with_items(items))
     }
 
     /// [`Listing::find_records`] of an index page in one statement (`limit`: the page query's
@@ -463,20 +504,13 @@ impl Listing<'_> {
             // The subquery's order does not survive `IN`: the page's order again, over its rows.
             &format!("){}", self.order_by(key.as_ref(), sort, false)),
         );
-        let items: Vec<R> = match (page.count, limit) {
-            (0, _) => Vec::new(),
-            (_, Some(_)) => query.cached().load(conn)?,
-            (_, None) => query.query().load(conn)?,
-        };
-        // A first page that is not full holds every match: no count needed (a lookup's case).
-        let total = if page.count > 0 && page.offset() == 0 && (items.len() as u64) < page.count {
-            items.len() as i64
+        let cached = limit.is_some();
+        let items: Vec<R> = if page.count == 0 {
+            Vec::new()
         } else {
-            match limit {
-                Some(_) => count.cached().get_result::<CountRow>(conn)?.n,
-                None => count.query().get_result::<CountRow>(conn)?.n,
-            }
+            run_page(conn, &query, cached)?
         };
+        let total = page_total(conn, &count, cached, page, (items.len(), page.count))?;
         Ok(Found {
             total,
             items,
@@ -604,24 +638,14 @@ impl Listing<'_> {
             self.matching(backend, account_id, filter, "SELECT COUNT(*) AS n")?;
         // Compiled even for an empty page, so a bad sortBy is refused whatever the page.
         let (query, _) = self.page_query(backend, account_id, filter, sort, page, limit)?;
-        let rows = if page.count == 0 {
+        let cached = limit.is_some();
+        let rows: Vec<IdRow> = if page.count == 0 {
             Vec::new()
         } else {
-            match limit {
-                Some(_) => query.cached().load::<IdRow>(conn)?,
-                None => query.query().load::<IdRow>(conn)?,
-            }
+            run_page(conn, &query, cached)?
         };
-        // A first page that is not full holds every match: no count needed (a lookup's case).
-        let sql_limit = limit.unwrap_or(page.count);
-        let total = if page.count > 0 && page.offset() == 0 && (rows.len() as u64) < sql_limit {
-            rows.len() as i64
-        } else {
-            match limit {
-                Some(_) => count.cached().get_result::<CountRow>(conn)?.n,
-                None => count.query().get_result::<CountRow>(conn)?.n,
-            }
-        };
+        let could_return = limit.unwrap_or(page.count);
+        let total = page_total(conn, &count, cached, page, (rows.len(), could_return))?;
         let ids = rows
             .into_iter()
             .take(page.count as usize)

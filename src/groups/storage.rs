@@ -557,19 +557,14 @@ pub fn find_page(
     request: &ListRequest,
     include_members: bool,
 ) -> Result<Found<GroupRecord>, ServiceError> {
-    let found = Listing {
+    let mut found = Listing {
         registry,
         resource_type: "Group",
         table: &GROUP_ATTRIBUTES,
     }
     .find_records(conn, account_id, request, &READER)?;
-    Ok(Found {
-        items: with_members(conn, found.items, include_members)?,
-        total: found.total,
-        rewrites: found.rewrites,
-        next: found.next,
-        previous: found.previous,
-    })
+    let rows = std::mem::take(&mut found.items);
+    Ok(found.with_items(with_members(conn, rows, include_members)?))
 }
 
 /// Up to `limit` groups of every account, in id order after `after`: their displayName and its

@@ -411,18 +411,12 @@ pub fn find_page(
     account_id: &str,
     request: &ListRequest,
 ) -> Result<Found<UserRecord>, ServiceError> {
-    let found = listing(registry).find_records(conn, account_id, request, &READER)?;
-    Ok(Found {
-        items: found
-            .items
-            .into_iter()
-            .map(|r| record_of(r.user, &r.children))
-            .collect::<QueryResult<_>>()?,
-        total: found.total,
-        rewrites: found.rewrites,
-        next: found.next,
-        previous: found.previous,
-    })
+    let mut found = listing(registry).find_records(conn, account_id, request, &READER)?;
+    let records = std::mem::take(&mut found.items)
+        .into_iter()
+        .map(|r| record_of(r.user, &r.children))
+        .collect::<QueryResult<_>>()?;
+    Ok(found.with_items(records))
 }
 
 /// The database's plan for listing users by `filter` (see [`Listing::explain`]).
